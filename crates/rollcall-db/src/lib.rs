@@ -1,0 +1,1 @@
+//! PostgreSQL access for Rollcall: the only crate that contains SQL.

@@ -1,0 +1,1 @@
+//! Attendance rules shared by every Rollcall service: pure, no I/O.
