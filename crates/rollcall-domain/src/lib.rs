@@ -1,1 +1,20 @@
 //! Attendance rules shared by every Rollcall service: pure, no I/O.
+//!
+//! - [`codes`]: national attendance codes and the code set in force on a date.
+//! - [`identifiers`]: UPN, URN, LA code and LAESTAB as validated newtypes.
+//! - [`measures`]: session counters and the DfE measures (rates, persistent and severe absence).
+//! - [`calendar`]: sessions, academic years, compulsory school age.
+//! - [`validation`]: the validation catalogue applied to a whole feed.
+//! - [`table`]: the strict reader for the embedded reference tables.
+
+pub mod calendar;
+pub mod codes;
+pub mod identifiers;
+pub mod measures;
+pub mod table;
+pub mod validation;
+
+pub use calendar::{AcademicYear, Session};
+pub use codes::{AttendanceCode, Category};
+pub use identifiers::{LaCode, Laestab, Upn, Urn};
+pub use measures::{Counters, Rate};
