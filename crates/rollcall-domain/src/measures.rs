@@ -6,7 +6,6 @@
 //! [`Rate::percent`], for display and export.
 
 use std::fmt;
-use std::ops::{Add, AddAssign, Sub, SubAssign};
 
 use crate::codes::{self, AttendanceCode, Category, MAX_CODES};
 
@@ -21,6 +20,10 @@ pub const SEVERE_ABSENCE_PERCENT: u64 = 50;
 /// one code to another). Removing more sessions of a code than were added is a bug in the caller
 /// (a correction only removes what an earlier mark added), so [`Counters::remove`] and `Sub` panic
 /// rather than saturate and hide it; [`Counters::checked_sub`] is the non-panicking form.
+///
+/// The operator traits are implemented by path, not imported here: a module that imports
+/// `std::ops::Add` makes `counters.add(code, n)` resolve to `Add::add` on an owned value, so
+/// such a module should write `counters += &other` or `Counters::add(&mut counters, code, n)`.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Counters {
     sessions: [u64; MAX_CODES],
@@ -173,7 +176,7 @@ impl Counters {
     }
 }
 
-impl AddAssign<&Counters> for Counters {
+impl std::ops::AddAssign<&Counters> for Counters {
     fn add_assign(&mut self, rhs: &Counters) {
         for (a, b) in self.sessions.iter_mut().zip(rhs.sessions.iter()) {
             *a = a.checked_add(*b).expect("session counter overflow");
@@ -181,13 +184,13 @@ impl AddAssign<&Counters> for Counters {
     }
 }
 
-impl AddAssign for Counters {
+impl std::ops::AddAssign for Counters {
     fn add_assign(&mut self, rhs: Counters) {
         *self += &rhs;
     }
 }
 
-impl Add for Counters {
+impl std::ops::Add for Counters {
     type Output = Counters;
     fn add(mut self, rhs: Counters) -> Counters {
         self += &rhs;
@@ -195,7 +198,7 @@ impl Add for Counters {
     }
 }
 
-impl Add<&Counters> for Counters {
+impl std::ops::Add<&Counters> for Counters {
     type Output = Counters;
     fn add(mut self, rhs: &Counters) -> Counters {
         self += rhs;
@@ -204,19 +207,19 @@ impl Add<&Counters> for Counters {
 }
 
 /// Panics if `rhs` has more sessions of some code than `self` (see [`Counters::checked_sub`]).
-impl SubAssign<&Counters> for Counters {
+impl std::ops::SubAssign<&Counters> for Counters {
     fn sub_assign(&mut self, rhs: &Counters) {
         *self = self.checked_sub(rhs).expect("subtracting more sessions than were counted");
     }
 }
 
-impl SubAssign for Counters {
+impl std::ops::SubAssign for Counters {
     fn sub_assign(&mut self, rhs: Counters) {
         *self -= &rhs;
     }
 }
 
-impl Sub for Counters {
+impl std::ops::Sub for Counters {
     type Output = Counters;
     fn sub(mut self, rhs: Counters) -> Counters {
         self -= &rhs;
@@ -224,7 +227,7 @@ impl Sub for Counters {
     }
 }
 
-impl Sub<&Counters> for Counters {
+impl std::ops::Sub<&Counters> for Counters {
     type Output = Counters;
     fn sub(mut self, rhs: &Counters) -> Counters {
         self -= rhs;
