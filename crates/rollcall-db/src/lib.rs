@@ -1,1 +1,146 @@
 //! PostgreSQL access for Rollcall: the only crate that contains SQL.
+//!
+//! Plain row structs in and out (URN `i32`, LA code `i16`, UPN `String`, session `i16` with
+//! 0 = AM and 1 = PM); the services convert to and from domain types. Every query is a literal
+//! SQL string with bind parameters; bulk writes bind whole columns as arrays and `UNNEST` them,
+//! so a feed costs a handful of round trips however many marks it carries.
+
+mod apply;
+mod feeds;
+mod queries;
+mod registry;
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+
+pub use apply::{
+    ApplyStats, EnrolmentInput, FeedOutcome, MarkInput, ValidatedFeed, apply_validated_feed,
+};
+pub use feeds::{FeedRow, NewFeed, Registered, get_feed, mark_feed_enqueued, register_feed};
+pub use queries::{
+    Enrolment, EnrolmentCodeCount, PipelineCounts, Scope, enrolment_code_counts,
+    enrolments_by_id, pipeline_counts, school_enrolment_counts,
+};
+pub use registry::{CodeRow, School, get_school, list_schools, sync_codes, upsert_schools};
+
+/// The connection pool every service shares.
+pub type Pool = sqlx::PgPool;
+
+/// What can go wrong talking to the database. Messages never carry personal data.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database url names no database")]
+    NoDatabaseName,
+    #[error("school {urn} is not in the registry")]
+    UnknownSchool { urn: i32 },
+    #[error("{marks} marks of feed {feed_id} name a pupil not on the school's roll")]
+    UnknownPupil { feed_id: uuid::Uuid, marks: usize },
+    #[error("feed {feed_id} is not registered")]
+    FeedNotFound { feed_id: uuid::Uuid },
+    #[error("feed {feed_id} belongs to school {stored}, not {given}")]
+    FeedSchoolMismatch { feed_id: uuid::Uuid, stored: i32, given: i32 },
+}
+
+impl Error {
+    /// True when the same call may succeed if retried: the connection dropped or timed out,
+    /// or PostgreSQL aborted the transaction (serialization failure, deadlock, shutdown).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Sqlx(sqlx::Error::Database(e)) => e.code().is_some_and(|code| {
+                matches!(&*code, "40001" | "40P01" | "57P01" | "57P02" | "57P03")
+                    || code.starts_with("08")
+            }),
+            Error::Sqlx(
+                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Protocol(_),
+            ) => true,
+            _ => false,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// Opens a pool of at most `max_connections` connections to `url`.
+pub async fn connect(url: &str, max_connections: u32) -> Result<Pool> {
+    let options = PgConnectOptions::from_str(url)?;
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .connect_with(options)
+        .await?;
+    Ok(pool)
+}
+
+/// Creates the database named in `url` if it does not exist, connecting to the `postgres`
+/// database on the same server to do it. Safe to call concurrently.
+pub async fn ensure_database(url: &str) -> Result<()> {
+    let (name, mut admin) = admin_connection(url).await?;
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await?;
+    if !exists {
+        let create = format!("create database {}", quote_ident(&name));
+        match sqlx::query(AssertSqlSafe(create)).execute(&mut admin).await {
+            Ok(_) => tracing::info!(database = %name, "database created"),
+            // Another process created it between the check and the create.
+            Err(sqlx::Error::Database(e))
+                if matches!(e.code().as_deref(), Some("42P04" | "23505")) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    admin.close().await?;
+    Ok(())
+}
+
+/// Drops the database named in `url` if it exists, ending its sessions first. For tests and
+/// tooling that create throwaway databases.
+pub async fn drop_database(url: &str) -> Result<()> {
+    let (name, mut admin) = admin_connection(url).await?;
+    let drop = format!("drop database if exists {} with (force)", quote_ident(&name));
+    sqlx::query(AssertSqlSafe(drop)).execute(&mut admin).await?;
+    admin.close().await?;
+    Ok(())
+}
+
+/// Applies the embedded migrations that the database has not seen yet.
+pub async fn migrate(pool: &Pool) -> Result<()> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+/// The database named in `url` and a connection to the `postgres` database beside it.
+async fn admin_connection(url: &str) -> Result<(String, PgConnection)> {
+    let options = PgConnectOptions::from_str(url)?;
+    let name = options
+        .get_database()
+        .filter(|name| !name.is_empty())
+        .ok_or(Error::NoDatabaseName)?
+        .to_owned();
+    let admin = PgConnection::connect_with(&options.database("postgres")).await?;
+    Ok((name, admin))
+}
+
+/// Quotes an SQL identifier: doubles embedded quotes, so any name is safe to splice in.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_quoted() {
+        assert_eq!(quote_ident("rollcall"), "\"rollcall\"");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+    }
+}

@@ -1,0 +1,147 @@
+//! Feed receipts: the gateway's idempotency record, completed by the aggregator's outcome.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::{Error, Pool, Result};
+
+/// A feed as the gateway received it, before it is enqueued.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewFeed {
+    pub feed_id: Uuid,
+    pub school_urn: i32,
+    /// Chosen by the sender; unique per school.
+    pub idempotency_key: String,
+    pub payload_sha256: Vec<u8>,
+    pub extracted_at: DateTime<Utc>,
+    pub code_set: String,
+    pub roll_records: i32,
+    pub mark_records: i32,
+}
+
+/// A row of `feeds`. `status` is `received`, `enqueued` or `processed`; the outcome columns are
+/// set once the aggregator has processed the feed.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct FeedRow {
+    pub feed_id: Uuid,
+    pub school_urn: i32,
+    pub idempotency_key: String,
+    pub payload_sha256: Vec<u8>,
+    pub extracted_at: DateTime<Utc>,
+    pub code_set: String,
+    pub received_at: DateTime<Utc>,
+    pub status: String,
+    pub roll_records: Option<i32>,
+    pub mark_records: Option<i32>,
+    pub processed_at: Option<DateTime<Utc>>,
+    pub roll_accepted: Option<i32>,
+    pub roll_rejected: Option<i32>,
+    pub marks_accepted: Option<i32>,
+    pub marks_rejected: Option<i32>,
+    pub records_warned: Option<i32>,
+    pub marks_written: Option<i32>,
+    pub marks_superseded: Option<i32>,
+    pub findings: Option<serde_json::Value>,
+}
+
+impl FeedRow {
+    pub const RECEIVED: &'static str = "received";
+    pub const ENQUEUED: &'static str = "enqueued";
+    pub const PROCESSED: &'static str = "processed";
+
+    pub fn is_processed(&self) -> bool {
+        self.status == Self::PROCESSED
+    }
+}
+
+/// What `register_feed` found.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Registered {
+    /// The feed was new and is now recorded as received.
+    New(FeedRow),
+    /// The school already sent this idempotency key: the first feed's row, unchanged.
+    Existing(FeedRow),
+}
+
+impl Registered {
+    pub fn row(&self) -> &FeedRow {
+        match self {
+            Registered::New(row) | Registered::Existing(row) => row,
+        }
+    }
+
+    pub fn into_row(self) -> FeedRow {
+        match self {
+            Registered::New(row) | Registered::Existing(row) => row,
+        }
+    }
+}
+
+/// Records a received feed, or returns the row already held for the same school and
+/// idempotency key (or the same feed id) without changing it.
+pub async fn register_feed(pool: &Pool, feed: &NewFeed) -> Result<Registered> {
+    let inserted: Option<FeedRow> = sqlx::query_as(
+        "insert into feeds (feed_id, school_urn, idempotency_key, payload_sha256, extracted_at,
+                            code_set, received_at, status, roll_records, mark_records)
+         values ($1, $2, $3, $4, $5, $6, now(), 'received', $7, $8)
+         on conflict do nothing
+         returning *",
+    )
+    .bind(feed.feed_id)
+    .bind(feed.school_urn)
+    .bind(&feed.idempotency_key)
+    .bind(&feed.payload_sha256)
+    .bind(feed.extracted_at)
+    .bind(&feed.code_set)
+    .bind(feed.roll_records)
+    .bind(feed.mark_records)
+    .fetch_optional(pool)
+    .await?;
+    if let Some(row) = inserted {
+        return Ok(Registered::New(row));
+    }
+    // The conflicting row was committed before the insert gave up, so this statement sees it.
+    let existing: Option<FeedRow> = sqlx::query_as(
+        "select * from feeds
+         where (school_urn = $1 and idempotency_key = $2) or feed_id = $3
+         order by (school_urn = $1 and idempotency_key = $2) desc
+         limit 1",
+    )
+    .bind(feed.school_urn)
+    .bind(&feed.idempotency_key)
+    .bind(feed.feed_id)
+    .fetch_optional(pool)
+    .await?;
+    // Only a concurrent delete could take the row away; feeds are never deleted.
+    existing
+        .map(Registered::Existing)
+        .ok_or(Error::FeedNotFound { feed_id: feed.feed_id })
+}
+
+/// Moves a feed from `received` to `enqueued`. A feed already enqueued or processed is left as
+/// it is; an unknown feed is an error.
+pub async fn mark_feed_enqueued(pool: &Pool, feed_id: Uuid) -> Result<()> {
+    let found: Option<bool> = sqlx::query_scalar(
+        "with moved as (
+             update feeds set status = 'enqueued'
+             where feed_id = $1 and status = 'received'
+             returning 1
+         )
+         select exists (select 1 from moved) from feeds where feed_id = $1",
+    )
+    .bind(feed_id)
+    .fetch_optional(pool)
+    .await?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(Error::FeedNotFound { feed_id }),
+    }
+}
+
+pub async fn get_feed(pool: &Pool, feed_id: Uuid) -> Result<Option<FeedRow>> {
+    let row = sqlx::query_as("select * from feeds where feed_id = $1")
+        .bind(feed_id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row)
+}

@@ -1,0 +1,130 @@
+//! The school registry and the national attendance codes: reference data the pipeline reads.
+
+use crate::{Pool, Result};
+
+/// A school as the LA's registry knows it.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct School {
+    pub urn: i32,
+    pub la_code: i16,
+    pub name: String,
+    /// primary, secondary, special, all-through, nursery or alternative-provision.
+    pub phase: String,
+    pub school_type: String,
+    pub independent: bool,
+}
+
+/// Inserts or updates schools by URN (the last of duplicate URNs wins). Returns how many rows
+/// were inserted or changed; rows already holding the same values are left untouched.
+pub async fn upsert_schools(pool: &Pool, schools: &[School]) -> Result<u64> {
+    let mut urn = Vec::with_capacity(schools.len());
+    let mut la_code = Vec::with_capacity(schools.len());
+    let mut name = Vec::with_capacity(schools.len());
+    let mut phase = Vec::with_capacity(schools.len());
+    let mut school_type = Vec::with_capacity(schools.len());
+    let mut independent = Vec::with_capacity(schools.len());
+    for s in schools {
+        urn.push(s.urn);
+        la_code.push(s.la_code);
+        name.push(s.name.as_str());
+        phase.push(s.phase.as_str());
+        school_type.push(s.school_type.as_str());
+        independent.push(s.independent);
+    }
+    let done = sqlx::query(
+        "with input as (
+             select distinct on (urn) *
+             from unnest($1::int[], $2::int2[], $3::text[], $4::text[], $5::text[], $6::bool[])
+                  with ordinality as i(urn, la_code, name, phase, school_type, independent, ord)
+             order by urn, ord desc
+         )
+         insert into schools as s (urn, la_code, name, phase, school_type, independent, updated_at)
+         select urn, la_code, name, phase, school_type, independent, now() from input
+         on conflict (urn) do update
+         set la_code = excluded.la_code, name = excluded.name, phase = excluded.phase,
+             school_type = excluded.school_type, independent = excluded.independent,
+             updated_at = excluded.updated_at
+         where (s.la_code, s.name, s.phase, s.school_type, s.independent)
+               is distinct from
+               (excluded.la_code, excluded.name, excluded.phase, excluded.school_type,
+                excluded.independent)",
+    )
+    .bind(urn)
+    .bind(la_code)
+    .bind(name)
+    .bind(phase)
+    .bind(school_type)
+    .bind(independent)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub async fn get_school(pool: &Pool, urn: i32) -> Result<Option<School>> {
+    let school = sqlx::query_as(
+        "select urn, la_code, name, phase, school_type, independent from schools where urn = $1",
+    )
+    .bind(urn)
+    .fetch_optional(pool)
+    .await?;
+    Ok(school)
+}
+
+/// Every school, or an LA's schools, ordered by URN.
+pub async fn list_schools(pool: &Pool, la_code: Option<i16>) -> Result<Vec<School>> {
+    let schools = sqlx::query_as(
+        "select urn, la_code, name, phase, school_type, independent from schools
+         where $1::int2 is null or la_code = $1
+         order by urn",
+    )
+    .bind(la_code)
+    .fetch_all(pool)
+    .await?;
+    Ok(schools)
+}
+
+/// One national attendance code and how it counts.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct CodeRow {
+    pub code: String,
+    /// present, aea, authorised, unauthorised or not_possible.
+    pub category: String,
+    pub counts_as_possible: bool,
+}
+
+/// Makes `attendance_codes` hold exactly `codes` (the domain crate is the source of truth).
+/// Services call it at start, possibly several at once: the calls are serialised.
+pub async fn sync_codes(pool: &Pool, codes: &[CodeRow]) -> Result<()> {
+    let code: Vec<&str> = codes.iter().map(|c| c.code.as_str()).collect();
+    let category: Vec<&str> = codes.iter().map(|c| c.category.as_str()).collect();
+    let possible: Vec<bool> = codes.iter().map(|c| c.counts_as_possible).collect();
+    let mut tx = pool.begin().await?;
+    sqlx::query("select pg_advisory_xact_lock($1, 0)")
+        .bind(crate::apply::LOCK_CLASS_CODES)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "with input as (
+             select distinct on (code) *
+             from unnest($1::text[], $2::text[], $3::bool[])
+                  with ordinality as i(code, category, counts_as_possible, ord)
+             order by code, ord desc
+         ),
+         removed as (
+             delete from attendance_codes where code <> all($1::text[])
+         )
+         insert into attendance_codes as c (code, category, counts_as_possible)
+         select code, category, counts_as_possible from input
+         on conflict (code) do update
+         set category = excluded.category, counts_as_possible = excluded.counts_as_possible
+         where (c.category, c.counts_as_possible)
+               is distinct from (excluded.category, excluded.counts_as_possible)",
+    )
+    .bind(code)
+    .bind(category)
+    .bind(possible)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
