@@ -52,7 +52,11 @@ impl AcademicYear {
 
     /// The academic year `date` falls in.
     pub fn of(date: NaiveDate) -> AcademicYear {
-        if date.month() >= 9 { AcademicYear(date.year()) } else { AcademicYear(date.year() - 1) }
+        if date.month() >= 9 {
+            AcademicYear(date.year())
+        } else {
+            AcademicYear(date.year() - 1)
+        }
     }
 
     pub fn start_year(self) -> i32 {
@@ -164,7 +168,10 @@ mod tests {
         assert_eq!(y.to_string(), "2025/26");
         assert_eq!(AcademicYear::parse("2025/26"), Some(y));
         assert_eq!(AcademicYear::parse("202526"), Some(y));
-        assert_eq!(AcademicYear::parse("1999/00"), Some(AcademicYear::new(1999)));
+        assert_eq!(
+            AcademicYear::parse("1999/00"),
+            Some(AcademicYear::new(1999))
+        );
         for bad in ["2025/27", "2025-26", "20252", "2025/2x", ""] {
             assert_eq!(AcademicYear::parse(bad), None, "{bad}");
         }

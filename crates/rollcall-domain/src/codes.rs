@@ -189,7 +189,10 @@ pub enum CodeError {
     #[error("not a national attendance code")]
     Unknown,
     #[error("attendance code {code} is not valid before {valid_from}")]
-    NotYetValid { code: &'static str, valid_from: NaiveDate },
+    NotYetValid {
+        code: &'static str,
+        valid_from: NaiveDate,
+    },
 }
 
 /// Maps a raw code (trimmed, ASCII letters upper-cased) to a national code, ignoring dates.
@@ -216,9 +219,15 @@ pub fn lookup(raw: &str, date: NaiveDate) -> Result<CodeLookup, CodeError> {
     if let Some(valid_from) = code.valid_from
         && date < valid_from
     {
-        return Err(CodeError::NotYetValid { code: code.code, valid_from });
+        return Err(CodeError::NotYetValid {
+            code: code.code,
+            valid_from,
+        });
     }
-    Ok(CodeLookup { code, retired: code.is_retired_on(date) })
+    Ok(CodeLookup {
+        code,
+        retired: code.is_retired_on(date),
+    })
 }
 
 fn leak(s: &str) -> &'static str {
@@ -252,9 +261,13 @@ pub(crate) fn parse_codes(text: &str) -> Result<Vec<AttendanceCode>, String> {
         let line = row.line;
         let code = f[c_code].as_str();
         let valid_code = matches!(code.len(), 1 | 2)
-            && code.bytes().all(|b| b.is_ascii_graphic() && !b.is_ascii_lowercase());
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !b.is_ascii_lowercase());
         if !valid_code {
-            return Err(format!("line {line}: code must be one or two upper-case characters"));
+            return Err(format!(
+                "line {line}: code must be one or two upper-case characters"
+            ));
         }
         if codes.iter().any(|c| c.code == code) {
             return Err(format!("line {line}: duplicate code {code}"));
@@ -267,10 +280,16 @@ pub(crate) fn parse_codes(text: &str) -> Result<Vec<AttendanceCode>, String> {
         let counts_as_possible = match f[c_possible].as_str() {
             "true" => true,
             "false" => false,
-            _ => return Err(format!("line {line}: counts_as_possible must be true or false")),
+            _ => {
+                return Err(format!(
+                    "line {line}: counts_as_possible must be true or false"
+                ));
+            }
         };
         if counts_as_possible != category.counts_as_possible() {
-            return Err(format!("line {line}: counts_as_possible disagrees with the category"));
+            return Err(format!(
+                "line {line}: counts_as_possible disagrees with the category"
+            ));
         }
         let valid_from = date(&f[c_from], line)?;
         let valid_to = date(&f[c_to], line)?;
@@ -280,14 +299,25 @@ pub(crate) fn parse_codes(text: &str) -> Result<Vec<AttendanceCode>, String> {
             return Err(format!("line {line}: valid_from after valid_to"));
         }
         let ees = f[c_ees].as_str();
-        if counts_as_possible != !ees.is_empty() {
-            return Err(format!("line {line}: possible codes need an ees_column, others none"));
+        if counts_as_possible == ees.is_empty() {
+            return Err(format!(
+                "line {line}: possible codes need an ees_column, others none"
+            ));
         }
-        if !ees.is_empty() && !(ees.starts_with("reason_") && ees.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')) {
-            return Err(format!("line {line}: ees_column must be a reason_ column name"));
+        let column_name = |c: &str| {
+            c.starts_with("reason_")
+                && c.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        };
+        if !ees.is_empty() && !column_name(ees) {
+            return Err(format!(
+                "line {line}: ees_column must be a reason_ column name"
+            ));
         }
         if codes.len() == MAX_CODES {
-            return Err(format!("line {line}: more than {MAX_CODES} codes, raise MAX_CODES"));
+            return Err(format!(
+                "line {line}: more than {MAX_CODES} codes, raise MAX_CODES"
+            ));
         }
         codes.push(AttendanceCode {
             code: leak(code),
@@ -302,12 +332,80 @@ pub(crate) fn parse_codes(text: &str) -> Result<Vec<AttendanceCode>, String> {
     }
     // Codes sharing a DfE column must share a category, or the column could not be counted.
     for c in &codes {
-        if let Some(other) = codes.iter().find(|o| o.ees_column.is_some() && o.ees_column == c.ees_column && o.category != c.category) {
-            return Err(format!("codes {} and {} share a column but not a category", c.code, other.code));
+        if let Some(other) = codes.iter().find(|o| {
+            o.ees_column.is_some() && o.ees_column == c.ees_column && o.category != c.category
+        }) {
+            return Err(format!(
+                "codes {} and {} share a column but not a category",
+                c.code, other.code
+            ));
         }
     }
     if codes.is_empty() {
         return Err("no codes".into());
     }
     Ok(codes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str =
+        "code,meaning,category,counts_as_possible,valid_from,valid_to,ees_column\n";
+
+    #[test]
+    fn embedded_table_loads() {
+        let codes = parse_codes(include_str!("../data/attendance-codes.csv")).unwrap();
+        assert_eq!(codes.len(), 38);
+        assert_eq!(all().len(), 38);
+        for (i, c) in all().iter().enumerate() {
+            assert_eq!(c.index(), i);
+            assert_eq!(get(c.code()), Some(c));
+        }
+    }
+
+    #[test]
+    fn every_malformed_row_fails() {
+        let good =
+            "K,Attending LA education,aea,true,2024-08-19,,reason_k_aea_education_arranged_by_la\n";
+        assert!(parse_codes(&format!("{HEADER}{good}")).is_ok());
+        for bad in [
+            ",Empty code,present,true,,,reason_x\n",
+            "ABC,Too long,present,true,,,reason_x\n",
+            "k,Lower case,aea,true,,,reason_k\n",
+            "K,,aea,true,,,reason_k\n",
+            "K,Meaning,approved,true,,,reason_k\n",
+            "K,Meaning,aea,yes,,,reason_k\n",
+            "K,Meaning,aea,false,,,reason_k\n",
+            "X,Meaning,not_possible,false,,,reason_x\n",
+            "K,Meaning,aea,true,,,\n",
+            "K,Meaning,aea,true,19/08/2024,,reason_k\n",
+            "K,Meaning,aea,true,2024-02-30,,reason_k\n",
+            "K,Meaning,aea,true,2024-08-19,2024-08-18,reason_k\n",
+            "K,Meaning,aea,true,,,k_column\n",
+            "K,Meaning,aea,true,,,reason_K\n",
+            "K,Meaning,aea,true,,reason_k\n",
+            "K,Meaning, with comma,aea,true,,,reason_k\n",
+        ] {
+            assert!(parse_codes(&format!("{HEADER}{bad}")).is_err(), "{bad}");
+        }
+        assert!(
+            parse_codes(&format!("{HEADER}{good}{good}")).is_err(),
+            "duplicate"
+        );
+        let shared = "H,Holiday,authorised,true,,,reason_h\nJ,Interview,aea,true,,,reason_h\n";
+        assert!(
+            parse_codes(&format!("{HEADER}{shared}")).is_err(),
+            "shared column, two categories"
+        );
+        assert!(parse_codes(HEADER).is_err(), "no codes");
+        let many: String = (0..=MAX_CODES)
+            .map(|i| format!("{i},Code,present,true,,,reason_p\n"))
+            .collect();
+        assert!(
+            parse_codes(&format!("{HEADER}{many}")).is_err(),
+            "too many codes"
+        );
+    }
 }

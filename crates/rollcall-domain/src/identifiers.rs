@@ -29,7 +29,8 @@ struct LaInfo {
 }
 
 static LAS: LazyLock<Vec<LaInfo>> = LazyLock::new(|| {
-    parse_las(include_str!("../data/la-codes.csv")).unwrap_or_else(|e| panic!("embedded la-codes.csv: {e}"))
+    parse_las(include_str!("../data/la-codes.csv"))
+        .unwrap_or_else(|e| panic!("embedded la-codes.csv: {e}"))
 });
 
 fn leak(s: &str) -> &'static str {
@@ -37,7 +38,9 @@ fn leak(s: &str) -> &'static str {
 }
 
 fn la_info(code: u16) -> Option<&'static LaInfo> {
-    LAS.binary_search_by_key(&code, |l| l.code).ok().map(|i| &LAS[i])
+    LAS.binary_search_by_key(&code, |l| l.code)
+        .ok()
+        .map(|i| &LAS[i])
 }
 
 /// Parses and checks the LA table, sorted by code. Every malformed row is an error naming its line.
@@ -53,7 +56,9 @@ fn parse_las(text: &str) -> Result<Vec<LaInfo>, String> {
         col("status")?,
     );
     let opt = |s: &str| (!s.is_empty()).then(|| leak(s));
-    let gss = |s: &str, prefix: &str| s.len() == 9 && s.starts_with(prefix) && s[3..].bytes().all(|b| b.is_ascii_digit());
+    let gss = |s: &str, prefix: &str| {
+        s.len() == 9 && s.starts_with(prefix) && s[3..].bytes().all(|b| b.is_ascii_digit())
+    };
     let mut las: Vec<LaInfo> = Vec::new();
     for row in table.rows() {
         let f = &row.fields;
@@ -62,7 +67,9 @@ fn parse_las(text: &str) -> Result<Vec<LaInfo>, String> {
         if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) || code.starts_with('0') {
             return Err(format!("line {line}: la_code must be 3 digits"));
         }
-        let code: u16 = code.parse().map_err(|_| format!("line {line}: la_code must be 3 digits"))?;
+        let code: u16 = code
+            .parse()
+            .map_err(|_| format!("line {line}: la_code must be 3 digits"))?;
         if las.iter().any(|l| l.code == code) {
             return Err(format!("line {line}: duplicate la_code"));
         }
@@ -79,7 +86,9 @@ fn parse_las(text: &str) -> Result<Vec<LaInfo>, String> {
                 return Err(format!("line {line}: current LA needs an ONS code"));
             }
             if !gss(&f[c_rcode], "E12") || f[c_rname].is_empty() {
-                return Err(format!("line {line}: current LA needs a region code and name"));
+                return Err(format!(
+                    "line {line}: current LA needs a region code and name"
+                ));
             }
         } else if !f[c_ons].is_empty() && !gss(&f[c_ons], "E") {
             return Err(format!("line {line}: malformed ONS code"));
@@ -126,7 +135,9 @@ impl LaCode {
     }
 
     pub fn new(n: u16) -> Result<LaCode, LaCodeError> {
-        la_info(n).map(|l| LaCode(l.code)).ok_or(LaCodeError::Unknown)
+        la_info(n)
+            .map(|l| LaCode(l.code))
+            .ok_or(LaCodeError::Unknown)
     }
 
     pub fn get(self) -> u16 {
@@ -224,7 +235,11 @@ pub fn upn_check_letter(rest: &[u8]) -> Option<u8> {
     }
     let mut sum = 0;
     for (i, &b) in rest.iter().enumerate() {
-        let v = if i < 11 { b.is_ascii_digit().then(|| u32::from(b - b'0'))? } else { upn_value(b)? };
+        let v = if i < 11 {
+            b.is_ascii_digit().then(|| u32::from(b - b'0'))?
+        } else {
+            upn_value(b)?
+        };
         sum += v * (i as u32 + 2);
     }
     Some(UPN_LETTERS[(sum % 23) as usize])
@@ -250,7 +265,8 @@ impl Upn {
         }
         // All 13 characters are ASCII from here on.
         let b = s.as_bytes();
-        let la = u16::from(b[1] - b'0') * 100 + u16::from(b[2] - b'0') * 10 + u16::from(b[3] - b'0');
+        let la =
+            u16::from(b[1] - b'0') * 100 + u16::from(b[2] - b'0') * 10 + u16::from(b[3] - b'0');
         if la_info(la).is_none() {
             return Err(UpnError::LaCode);
         }
@@ -265,7 +281,10 @@ impl Upn {
     /// # Panics
     /// If `estab` > 9999, `year` > 99 or `serial` > 999 (they would not fit their digits).
     pub fn from_parts(la: LaCode, estab: u16, year: u8, serial: u16) -> Upn {
-        assert!(estab <= 9999 && year <= 99 && serial <= 999, "upn part out of range");
+        assert!(
+            estab <= 9999 && year <= 99 && serial <= 999,
+            "upn part out of range"
+        );
         Upn::build(format!("{:03}{estab:04}{year:02}{serial:03}", la.get()))
     }
 
@@ -274,9 +293,18 @@ impl Upn {
     /// # Panics
     /// If `estab` > 9999, `year` > 99, `serial` > 99 or `letter` is not one of the 23 letters.
     pub fn temporary_from_parts(la: LaCode, estab: u16, year: u8, serial: u8, letter: char) -> Upn {
-        assert!(estab <= 9999 && year <= 99 && serial <= 99, "upn part out of range");
-        assert!(letter.is_ascii() && UPN_LETTERS.contains(&(letter as u8)), "not a upn letter");
-        Upn::build(format!("{:03}{estab:04}{year:02}{serial:02}{letter}", la.get()))
+        assert!(
+            estab <= 9999 && year <= 99 && serial <= 99,
+            "upn part out of range"
+        );
+        assert!(
+            letter.is_ascii() && UPN_LETTERS.contains(&(letter as u8)),
+            "not a upn letter"
+        );
+        Upn::build(format!(
+            "{:03}{estab:04}{year:02}{serial:02}{letter}",
+            la.get()
+        ))
     }
 
     fn build(rest: String) -> Upn {
@@ -351,7 +379,11 @@ impl Urn {
     }
 
     pub fn new(n: u32) -> Result<Urn, UrnError> {
-        if (100_000..=999_999).contains(&n) { Ok(Urn(n)) } else { Err(UrnError::OutOfRange) }
+        if (100_000..=999_999).contains(&n) {
+            Ok(Urn(n))
+        } else {
+            Err(UrnError::OutOfRange)
+        }
     }
 
     pub fn get(self) -> u32 {
@@ -444,6 +476,55 @@ impl FromStr for Laestab {
 }
 
 #[cfg(test)]
-pub(crate) fn parse_las_for_test(text: &str) -> Result<usize, String> {
-    parse_las(text).map(|v| v.len())
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "la_code,ons_code,la_name,region_code,region_name,status\n";
+    const GOOD: &str = "937,E10000031,Warwickshire,E12000005,West Midlands,current\n";
+
+    #[test]
+    fn embedded_table_loads() {
+        let las = parse_las(include_str!("../data/la-codes.csv")).unwrap();
+        assert_eq!(las.iter().filter(|l| l.current).count(), 153);
+        assert_eq!(las.iter().filter(|l| !l.current).count(), 7);
+        assert_eq!(current_la_codes().count(), 153);
+        assert_eq!(all_la_codes().count(), 160);
+    }
+
+    #[test]
+    fn every_malformed_row_fails() {
+        assert!(parse_las(&format!("{HEADER}{GOOD}")).is_ok());
+        assert!(
+            parse_las(&format!(
+                "{HEADER}928,,Northamptonshire (replaced 2021),,,historic\n"
+            ))
+            .is_ok()
+        );
+        for bad in [
+            "93,E10000031,Warwickshire,E12000005,West Midlands,current\n",
+            "9370,E10000031,Warwickshire,E12000005,West Midlands,current\n",
+            "93x,E10000031,Warwickshire,E12000005,West Midlands,current\n",
+            "037,E10000031,Warwickshire,E12000005,West Midlands,current\n",
+            "937,E1000003,Warwickshire,E12000005,West Midlands,current\n",
+            "937,,Warwickshire,E12000005,West Midlands,current\n",
+            "937,E10000031,,E12000005,West Midlands,current\n",
+            "937,E10000031,Warwickshire,,West Midlands,current\n",
+            "937,E10000031,Warwickshire,E12000005,,current\n",
+            "937,E10000031,Warwickshire,E12000005,West Midlands,closed\n",
+            "937,E10000031,Warwickshire,E12000005,West Midlands\n",
+            "937,E10000031,Warwick,shire,E12000005,West Midlands,current\n",
+            "928,X,Northamptonshire,,,historic\n",
+        ] {
+            assert!(parse_las(&format!("{HEADER}{bad}")).is_err(), "{bad}");
+        }
+        assert!(
+            parse_las(&format!("{HEADER}{GOOD}{GOOD}")).is_err(),
+            "duplicate"
+        );
+        assert!(parse_las(HEADER).is_err(), "empty");
+        assert!(
+            parse_las("la_code,ons_code,la_name\n937,E10000031,Warwickshire\n").is_err(),
+            "missing columns"
+        );
+    }
 }

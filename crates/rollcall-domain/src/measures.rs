@@ -31,13 +31,17 @@ pub struct Counters {
 
 impl Default for Counters {
     fn default() -> Self {
-        Counters { sessions: [0; MAX_CODES] }
+        Counters {
+            sessions: [0; MAX_CODES],
+        }
     }
 }
 
 impl fmt::Debug for Counters {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.iter().map(|(c, n)| (c.code(), n))).finish()
+        f.debug_map()
+            .entries(self.iter().map(|(c, n)| (c.code(), n)))
+            .finish()
     }
 }
 
@@ -49,7 +53,9 @@ impl Counters {
     /// Adds `sessions` sessions of `code`.
     pub fn add(&mut self, code: &AttendanceCode, sessions: u64) {
         let slot = &mut self.sessions[code.index()];
-        *slot = slot.checked_add(sessions).expect("session counter overflow");
+        *slot = slot
+            .checked_add(sessions)
+            .expect("session counter overflow");
     }
 
     /// Removes `sessions` sessions of `code`.
@@ -79,7 +85,10 @@ impl Counters {
 
     /// Codes with at least one session, in table order.
     pub fn iter(&self) -> impl Iterator<Item = (&'static AttendanceCode, u64)> + '_ {
-        codes::all().iter().map(|c| (c, self.sessions[c.index()])).filter(|&(_, n)| n > 0)
+        codes::all()
+            .iter()
+            .map(|c| (c, self.sessions[c.index()]))
+            .filter(|&(_, n)| n > 0)
     }
 
     /// Whether no session is counted.
@@ -89,7 +98,11 @@ impl Counters {
 
     /// Sessions in a category.
     pub fn category(&self, c: Category) -> u64 {
-        codes::all().iter().filter(|code| code.category() == c).map(|code| self.sessions[code.index()]).sum()
+        codes::all()
+            .iter()
+            .filter(|code| code.category() == c)
+            .map(|code| self.sessions[code.index()])
+            .sum()
     }
 
     pub fn present(&self) -> u64 {
@@ -120,7 +133,11 @@ impl Counters {
 
     /// present + aea + authorised + unauthorised.
     pub fn possible(&self) -> u64 {
-        codes::all().iter().filter(|c| c.counts_as_possible()).map(|c| self.sessions[c.index()]).sum()
+        codes::all()
+            .iter()
+            .filter(|c| c.counts_as_possible())
+            .map(|c| self.sessions[c.index()])
+            .sum()
     }
 
     /// present + aea: the DfE's "overall attendance".
@@ -135,12 +152,18 @@ impl Counters {
 
     /// Late sessions as the DfE counts them: L (present) + U (unauthorised).
     pub fn late(&self) -> u64 {
-        ["L", "U"].iter().map(|c| self.count(codes::get(c).expect("L and U are national codes"))).sum()
+        ["L", "U"]
+            .iter()
+            .map(|c| self.count(codes::get(c).expect("L and U are national codes")))
+            .sum()
     }
 
     fn rate(&self, numerator: u64) -> Option<Rate> {
         let denominator = self.possible();
-        (denominator > 0).then_some(Rate { numerator, denominator })
+        (denominator > 0).then_some(Rate {
+            numerator,
+            denominator,
+        })
     }
 
     /// (present + aea) / possible; `None` with no possible sessions.
@@ -167,12 +190,14 @@ impl Counters {
 
     /// Overall absence of 10% or more of possible sessions; false with no possible sessions.
     pub fn is_persistent(&self) -> bool {
-        self.overall_absence_rate().is_some_and(|r| r.at_least_percent(PERSISTENT_ABSENCE_PERCENT))
+        self.overall_absence_rate()
+            .is_some_and(|r| r.at_least_percent(PERSISTENT_ABSENCE_PERCENT))
     }
 
     /// Overall absence of 50% or more of possible sessions; false with no possible sessions.
     pub fn is_severe(&self) -> bool {
-        self.overall_absence_rate().is_some_and(|r| r.at_least_percent(SEVERE_ABSENCE_PERCENT))
+        self.overall_absence_rate()
+            .is_some_and(|r| r.at_least_percent(SEVERE_ABSENCE_PERCENT))
     }
 }
 
@@ -209,7 +234,9 @@ impl std::ops::Add<&Counters> for Counters {
 /// Panics if `rhs` has more sessions of some code than `self` (see [`Counters::checked_sub`]).
 impl std::ops::SubAssign<&Counters> for Counters {
     fn sub_assign(&mut self, rhs: &Counters) {
-        *self = self.checked_sub(rhs).expect("subtracting more sessions than were counted");
+        *self = self
+            .checked_sub(rhs)
+            .expect("subtracting more sessions than were counted");
     }
 }
 
@@ -284,7 +311,18 @@ mod tests {
 
     #[test]
     fn categories_possible_and_late() {
-        let c = counters(&[("/", 50), ("\\", 40), ("L", 3), ("V", 2), ("I", 4), ("H", 1), ("N", 5), ("U", 2), ("X", 7), ("#", 2)]);
+        let c = counters(&[
+            ("/", 50),
+            ("\\", 40),
+            ("L", 3),
+            ("V", 2),
+            ("I", 4),
+            ("H", 1),
+            ("N", 5),
+            ("U", 2),
+            ("X", 7),
+            ("#", 2),
+        ]);
         assert_eq!(c.present(), 93);
         assert_eq!(c.aea(), 2);
         assert_eq!(c.authorised(), 5);
@@ -295,11 +333,20 @@ mod tests {
         assert_eq!(c.attendance(), 95);
         assert_eq!(c.overall_absence(), 12);
         assert_eq!(c.late(), 5);
-        assert_eq!(c.attendance_rate(), Some(Rate { numerator: 95, denominator: 107 }));
+        assert_eq!(
+            c.attendance_rate(),
+            Some(Rate {
+                numerator: 95,
+                denominator: 107
+            })
+        );
         assert_eq!(c.authorised_rate().unwrap().numerator, 5);
         assert_eq!(c.unauthorised_rate().unwrap().numerator, 7);
         assert_eq!(c.code_rate(code("I")).unwrap().numerator, 4);
-        assert_eq!(format!("{c:?}"), r##"{"/": 50, "\\": 40, "L": 3, "V": 2, "I": 4, "N": 5, "U": 2, "X": 7, "#": 2, "H": 1}"##);
+        assert_eq!(
+            format!("{c:?}"),
+            r##"{"/": 50, "\\": 40, "L": 3, "V": 2, "I": 4, "N": 5, "U": 2, "X": 7, "#": 2, "H": 1}"##
+        );
     }
 
     #[test]
@@ -326,9 +373,27 @@ mod tests {
         assert!(!c.is_persistent() && !c.is_severe());
         assert!(!Counters::default().is_persistent());
         // 1 in 3 absent.
-        assert!(Rate { numerator: 1, denominator: 3 }.at_least_percent(33));
-        assert!(!Rate { numerator: 1, denominator: 3 }.at_least_percent(34));
-        assert!(Rate { numerator: u64::MAX, denominator: u64::MAX }.at_least_percent(100));
+        assert!(
+            Rate {
+                numerator: 1,
+                denominator: 3
+            }
+            .at_least_percent(33)
+        );
+        assert!(
+            !Rate {
+                numerator: 1,
+                denominator: 3
+            }
+            .at_least_percent(34)
+        );
+        assert!(
+            Rate {
+                numerator: u64::MAX,
+                denominator: u64::MAX
+            }
+            .at_least_percent(100)
+        );
     }
 
     #[test]
@@ -363,7 +428,21 @@ mod tests {
 
     #[test]
     fn percent() {
-        assert_eq!(Rate { numerator: 1, denominator: 4 }.percent(), 25.0);
-        assert_eq!(Rate { numerator: 0, denominator: 4 }.percent(), 0.0);
+        assert_eq!(
+            Rate {
+                numerator: 1,
+                denominator: 4
+            }
+            .percent(),
+            25.0
+        );
+        assert_eq!(
+            Rate {
+                numerator: 0,
+                denominator: 4
+            }
+            .percent(),
+            0.0
+        );
     }
 }

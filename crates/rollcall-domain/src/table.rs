@@ -41,15 +41,24 @@ impl Table {
     pub fn parse(text: &str) -> Result<Table, TableError> {
         let mut records = parse_records(text.strip_prefix('\u{feff}').unwrap_or(text))?;
         if records.is_empty() {
-            return Err(TableError { line: 1, problem: "no header row".into() });
+            return Err(TableError {
+                line: 1,
+                problem: "no header row".into(),
+            });
         }
         let (_, header) = records.remove(0);
         if header.iter().any(|h| h.is_empty()) {
-            return Err(TableError { line: 1, problem: "empty column name".into() });
+            return Err(TableError {
+                line: 1,
+                problem: "empty column name".into(),
+            });
         }
         for (i, name) in header.iter().enumerate() {
             if header[..i].contains(name) {
-                return Err(TableError { line: 1, problem: format!("duplicate column {name}") });
+                return Err(TableError {
+                    line: 1,
+                    problem: format!("duplicate column {name}"),
+                });
             }
         }
         let mut rows = Vec::with_capacity(records.len());
@@ -80,7 +89,10 @@ impl Table {
 
     /// Position of a column that must exist.
     pub fn require(&self, name: &str) -> Result<usize, TableError> {
-        self.column(name).ok_or_else(|| TableError { line: 1, problem: format!("missing column {name}") })
+        self.column(name).ok_or_else(|| TableError {
+            line: 1,
+            problem: format!("missing column {name}"),
+        })
     }
 }
 
@@ -123,10 +135,16 @@ fn parse_records(text: &str) -> Result<Vec<(usize, Vec<String>)>, TableError> {
                 row_has_content = true;
             }
             (State::Bare, '"') => {
-                return Err(TableError { line, problem: "quote inside an unquoted field".into() });
+                return Err(TableError {
+                    line,
+                    problem: "quote inside an unquoted field".into(),
+                });
             }
             (State::Closed, c) if c != ',' && c != '\n' && c != '\r' => {
-                return Err(TableError { line, problem: "text after a closing quote".into() });
+                return Err(TableError {
+                    line,
+                    problem: "text after a closing quote".into(),
+                });
             }
             (_, ',') => {
                 fields.push(std::mem::take(&mut field));
@@ -139,7 +157,10 @@ fn parse_records(text: &str) -> Result<Vec<(usize, Vec<String>)>, TableError> {
                     fields.push(std::mem::take(&mut field));
                     records.push((start_line, std::mem::take(&mut fields)));
                 } else if chars.peek().is_some() {
-                    return Err(TableError { line, problem: "empty line".into() });
+                    return Err(TableError {
+                        line,
+                        problem: "empty line".into(),
+                    });
                 }
                 line += 1;
                 start_line = line;
@@ -154,7 +175,10 @@ fn parse_records(text: &str) -> Result<Vec<(usize, Vec<String>)>, TableError> {
         }
     }
     if state == State::Quoted {
-        return Err(TableError { line: start_line, problem: "unterminated quoted field".into() });
+        return Err(TableError {
+            line: start_line,
+            problem: "unterminated quoted field".into(),
+        });
     }
     if row_has_content || !field.is_empty() {
         fields.push(field);

@@ -130,7 +130,11 @@ pub enum SenProvision {
 }
 
 impl SenProvision {
-    pub const ALL: [SenProvision; 3] = [SenProvision::NoProvision, SenProvision::SenSupport, SenProvision::EhcPlan];
+    pub const ALL: [SenProvision; 3] = [
+        SenProvision::NoProvision,
+        SenProvision::SenSupport,
+        SenProvision::EhcPlan,
+    ];
 
     /// Census code: `N`, `K` or `E`.
     pub fn as_str(self) -> &'static str {
@@ -144,7 +148,9 @@ impl SenProvision {
     /// Accepts the census codes `N`, `K`, `E` in any case.
     pub fn parse(s: &str) -> Option<SenProvision> {
         let s = s.trim();
-        SenProvision::ALL.into_iter().find(|p| p.as_str().eq_ignore_ascii_case(s))
+        SenProvision::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(s))
     }
 }
 
@@ -196,15 +202,20 @@ impl YearGroup {
 
     /// Census value: `N1`, `N2`, `R`, `1` to `14`, `X`.
     pub fn as_str(self) -> &'static str {
-        const NAMES: [&str; 18] =
-            ["N1", "N2", "R", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "X"];
+        const NAMES: [&str; 18] = [
+            "N1", "N2", "R", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13",
+            "14", "X",
+        ];
         NAMES[self as usize]
     }
 
     /// Accepts the census values in any case, and `Y7` or `Year 7` for the numbered years.
     pub fn parse(s: &str) -> Option<YearGroup> {
         let upper = s.trim().to_ascii_uppercase();
-        let number = upper.strip_prefix("YEAR").or_else(|| upper.strip_prefix('Y')).map(str::trim_start);
+        let number = upper
+            .strip_prefix("YEAR")
+            .or_else(|| upper.strip_prefix('Y'))
+            .map(str::trim_start);
         let wanted = match number {
             Some(n) if n.starts_with(|c: char| c.is_ascii_digit()) => n,
             Some(_) => return None,
@@ -320,7 +331,9 @@ impl Severity {
     }
 
     pub fn parse(s: &str) -> Option<Severity> {
-        [Severity::Error, Severity::Warning].into_iter().find(|v| v.as_str() == s)
+        [Severity::Error, Severity::Warning]
+            .into_iter()
+            .find(|v| v.as_str() == s)
     }
 }
 
@@ -436,8 +449,19 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(code: FindingCode, record: RecordRef, field: &'static str, message: impl Into<String>) -> Finding {
-        Finding { code, severity: code.severity(), record, field, message: message.into() }
+    fn new(
+        code: FindingCode,
+        record: RecordRef,
+        field: &'static str,
+        message: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            code,
+            severity: code.severity(),
+            record,
+            field,
+            message: message.into(),
+        }
     }
 }
 
@@ -483,11 +507,16 @@ pub struct Summary {
 impl Validated {
     /// Whether a record was rejected (it has an error finding, or the whole feed was rejected).
     pub fn is_rejected(&self, record: RecordRef) -> bool {
-        self.findings.iter().any(|f| f.severity == Severity::Error && (f.record == record || f.record == RecordRef::Feed))
+        self.findings.iter().any(|f| {
+            f.severity == Severity::Error && (f.record == record || f.record == RecordRef::Feed)
+        })
     }
 
     pub fn summary(&self) -> Summary {
-        let feed_rejected = self.findings.iter().any(|f| f.record == RecordRef::Feed && f.severity == Severity::Error);
+        let feed_rejected = self
+            .findings
+            .iter()
+            .any(|f| f.record == RecordRef::Feed && f.severity == Severity::Error);
         let mut rejected: Vec<RecordRef> = Vec::new();
         let mut warned: Vec<RecordRef> = Vec::new();
         // Findings are ordered by record, so consecutive findings of one record are adjacent.
@@ -495,21 +524,33 @@ impl Validated {
             if f.record == RecordRef::Feed {
                 continue;
             }
-            let list = if f.severity == Severity::Error { &mut rejected } else { &mut warned };
+            let list = if f.severity == Severity::Error {
+                &mut rejected
+            } else {
+                &mut warned
+            };
             if list.last() != Some(&f.record) {
                 list.push(f.record);
             }
         }
         let count = |v: &[RecordRef], roll: bool| -> u64 {
-            v.iter().filter(|r| matches!(r, RecordRef::Roll(_)) == roll).count() as u64
+            v.iter()
+                .filter(|r| matches!(r, RecordRef::Roll(_)) == roll)
+                .count() as u64
         };
         let (roll_rejected, marks_rejected) = if feed_rejected {
             (self.roll_records as u64, self.mark_records as u64)
         } else {
             (count(&rejected, true), count(&rejected, false))
         };
-        let records_warned =
-            if feed_rejected { 0 } else { warned.iter().filter(|r| rejected.binary_search(r).is_err()).count() as u64 };
+        let records_warned = if feed_rejected {
+            0
+        } else {
+            warned
+                .iter()
+                .filter(|r| rejected.binary_search(r).is_err())
+                .count() as u64
+        };
         Summary {
             roll_accepted: self.roll_records as u64 - roll_rejected,
             roll_rejected,
@@ -529,11 +570,17 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
     let shape = b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
     if !shape {
         return None;
     }
-    NaiveDate::from_ymd_opt(s[..4].parse().ok()?, s[5..7].parse().ok()?, s[8..].parse().ok()?)
+    NaiveDate::from_ymd_opt(
+        s[..4].parse().ok()?,
+        s[5..7].parse().ok()?,
+        s[8..].parse().ok()?,
+    )
 }
 
 /// `Y`/`N`, `Yes`/`No`, `true`/`false`, `1`/`0`, in any case.
@@ -564,13 +611,18 @@ struct Check<'a> {
 impl Check<'_> {
     fn report(&mut self, code: FindingCode, field: &'static str, message: impl Into<String>) {
         self.failed |= code.severity() == Severity::Error;
-        self.findings.push(Finding::new(code, self.record, field, message));
+        self.findings
+            .push(Finding::new(code, self.record, field, message));
     }
 
     fn required<'s>(&mut self, field: &'static str, value: &'s str) -> Option<&'s str> {
         let value = value.trim();
         if value.is_empty() {
-            self.report(FindingCode::RequiredFieldMissing, field, format!("{field} is required"));
+            self.report(
+                FindingCode::RequiredFieldMissing,
+                field,
+                format!("{field} is required"),
+            );
             return None;
         }
         Some(value)
@@ -579,7 +631,11 @@ impl Check<'_> {
     fn date(&mut self, field: &'static str, value: &str) -> Option<NaiveDate> {
         let date = parse_date(value);
         if date.is_none() {
-            self.report(FindingCode::DateInvalid, field, format!("{field} must be a date written YYYY-MM-DD"));
+            self.report(
+                FindingCode::DateInvalid,
+                field,
+                format!("{field} must be a date written YYYY-MM-DD"),
+            );
         }
         date
     }
@@ -615,7 +671,11 @@ impl Check<'_> {
         }
         let parsed = parse(value);
         if parsed.is_none() {
-            self.report(code, field, format!("{field} must be {expected}; the value was ignored"));
+            self.report(
+                code,
+                field,
+                format!("{field} must be {expected}; the value was ignored"),
+            );
         }
         parsed
     }
@@ -627,44 +687,108 @@ struct RollCheck {
     pupil: Option<Pupil>,
 }
 
-fn check_pupil(record: usize, raw: &RawPupil, ctx: &Context, findings: &mut Vec<Finding>) -> RollCheck {
+fn check_pupil(
+    record: usize,
+    raw: &RawPupil,
+    ctx: &Context,
+    findings: &mut Vec<Finding>,
+) -> RollCheck {
     use FindingCode as F;
-    let mut c = Check { record: RecordRef::Roll(record), findings, failed: false };
+    let mut c = Check {
+        record: RecordRef::Roll(record),
+        findings,
+        failed: false,
+    };
     let upn = c.upn(&raw.upn);
     if upn.as_ref().is_some_and(Upn::is_temporary) {
-        c.report(F::UpnTemporary, "upn", "upn is temporary; send the permanent upn when it is known");
+        c.report(
+            F::UpnTemporary,
+            "upn",
+            "upn is temporary; send the permanent upn when it is known",
+        );
     }
     let forename = c.required("forename", &raw.forename).map(str::to_owned);
     let surname = c.required("surname", &raw.surname).map(str::to_owned);
     let date_of_birth = c.required_date("date_of_birth", &raw.date_of_birth);
     if date_of_birth.is_some_and(|d| d > ctx.today) {
-        c.report(F::DateOfBirthInFuture, "date_of_birth", "date_of_birth is after today");
+        c.report(
+            F::DateOfBirthInFuture,
+            "date_of_birth",
+            "date_of_birth is after today",
+        );
     }
     let sex = c.optional("sex", &raw.sex, F::SexInvalid, "M or F", Sex::parse);
-    let year_group =
-        c.optional("year_group", &raw.year_group, F::YearGroupInvalid, "N1, N2, R, 1 to 14 or X", YearGroup::parse);
+    let year_group = c.optional(
+        "year_group",
+        &raw.year_group,
+        F::YearGroupInvalid,
+        "N1, N2, R, 1 to 14 or X",
+        YearGroup::parse,
+    );
     let admission_date = c.required_date("admission_date", &raw.admission_date);
     if let (Some(birth), Some(admission)) = (date_of_birth, admission_date)
         && admission < birth
     {
-        c.report(F::AdmissionBeforeBirth, "admission_date", "admission_date is before date_of_birth");
+        c.report(
+            F::AdmissionBeforeBirth,
+            "admission_date",
+            "admission_date is before date_of_birth",
+        );
     }
     let leaving = raw.leaving_date.trim();
-    let leaving_date = if leaving.is_empty() { None } else { c.date("leaving_date", leaving) };
+    let leaving_date = if leaving.is_empty() {
+        None
+    } else {
+        c.date("leaving_date", leaving)
+    };
     if let (Some(admission), Some(leaving)) = (admission_date, leaving_date)
         && leaving < admission
     {
-        c.report(F::LeavingBeforeAdmission, "leaving_date", "leaving_date is before admission_date");
+        c.report(
+            F::LeavingBeforeAdmission,
+            "leaving_date",
+            "leaving_date is before admission_date",
+        );
     }
     let fsm = c.optional("fsm", &raw.fsm, F::FsmInvalid, "Y or N", parse_flag);
-    let sen_provision =
-        c.optional("sen_provision", &raw.sen_provision, F::SenProvisionInvalid, "N, K or E", SenProvision::parse);
-    let ethnicity =
-        c.optional("ethnicity", &raw.ethnicity, F::EthnicityInvalid, "a four-letter census code", parse_ethnicity);
-    let looked_after = c.optional("looked_after", &raw.looked_after, F::LookedAfterInvalid, "Y or N", parse_flag);
+    let sen_provision = c.optional(
+        "sen_provision",
+        &raw.sen_provision,
+        F::SenProvisionInvalid,
+        "N, K or E",
+        SenProvision::parse,
+    );
+    let ethnicity = c.optional(
+        "ethnicity",
+        &raw.ethnicity,
+        F::EthnicityInvalid,
+        "a four-letter census code",
+        parse_ethnicity,
+    );
+    let looked_after = c.optional(
+        "looked_after",
+        &raw.looked_after,
+        F::LookedAfterInvalid,
+        "Y or N",
+        parse_flag,
+    );
 
-    let pupil = match (c.failed, &upn, forename, surname, date_of_birth, admission_date) {
-        (false, Some(upn), Some(forename), Some(surname), Some(date_of_birth), Some(admission_date)) => Some(Pupil {
+    let pupil = match (
+        c.failed,
+        &upn,
+        forename,
+        surname,
+        date_of_birth,
+        admission_date,
+    ) {
+        (
+            false,
+            Some(upn),
+            Some(forename),
+            Some(surname),
+            Some(date_of_birth),
+            Some(admission_date),
+        ) => Some(Pupil {
             record,
             upn: upn.clone(),
             forename,
@@ -722,7 +846,11 @@ fn check_mark(
     findings: &mut Vec<Finding>,
 ) -> Option<Mark> {
     use FindingCode as F;
-    let mut c = Check { record: RecordRef::Mark(record), findings, failed: false };
+    let mut c = Check {
+        record: RecordRef::Mark(record),
+        findings,
+        failed: false,
+    };
     let upn = c.upn(&raw.upn);
     let pupil = match upn.as_ref().map(|u| roll.get(u)) {
         Some(None) => {
@@ -730,7 +858,11 @@ fn check_mark(
             None
         }
         Some(Some(OnRoll::Rejected)) => {
-            c.report(F::PupilRollRejected, "upn", "the pupil's roll record was rejected");
+            c.report(
+                F::PupilRollRejected,
+                "upn",
+                "the pupil's roll record was rejected",
+            );
             None
         }
         Some(Some(OnRoll::Accepted(i))) => Some(&pupils[*i]),
@@ -755,7 +887,10 @@ fn check_mark(
     let code = c.required("code", &raw.code).and_then(|raw_code| {
         let found = match date {
             Some(date) => codes::lookup(raw_code, date),
-            None => codes::find(raw_code).map(|code| codes::CodeLookup { code, retired: false }),
+            None => codes::find(raw_code).map(|code| codes::CodeLookup {
+                code,
+                retired: false,
+            }),
         };
         match found {
             Ok(found) => {
@@ -766,7 +901,10 @@ fn check_mark(
                         format!(
                             "attendance code {} was retired after {}; counted as {}",
                             found.code.code(),
-                            found.code.valid_to().expect("retired codes have an end date"),
+                            found
+                                .code
+                                .valid_to()
+                                .expect("retired codes have an end date"),
                             found.code.category()
                         ),
                     );
@@ -787,10 +925,18 @@ fn check_mark(
         // Z marks a prospective pupil not yet on the admission register: it comes before admission.
         let prospective = code.is_some_and(|c| c.code() == "Z");
         if date < pupil.admission_date && !prospective {
-            c.report(F::MarkBeforeAdmission, "date", "date is before the pupil's admission_date");
+            c.report(
+                F::MarkBeforeAdmission,
+                "date",
+                "date is before the pupil's admission_date",
+            );
         }
         if pupil.leaving_date.is_some_and(|l| date > l) {
-            c.report(F::MarkAfterLeaving, "date", "date is after the pupil's leaving_date");
+            c.report(
+                F::MarkAfterLeaving,
+                "date",
+                "date is after the pupil's leaving_date",
+            );
         }
     }
     let minutes = raw.minutes_late.trim();
@@ -815,9 +961,14 @@ fn check_mark(
         }
     }
     match (c.failed, upn, date, session, code) {
-        (false, Some(upn), Some(date), Some(session), Some(code)) => {
-            Some(Mark { record, upn, date, session, code, minutes_late })
-        }
+        (false, Some(upn), Some(date), Some(session), Some(code)) => Some(Mark {
+            record,
+            upn,
+            date,
+            session,
+            code,
+            minutes_late,
+        }),
         _ => None,
     }
 }
@@ -827,7 +978,11 @@ pub fn validate(roll: &[RawPupil], marks: &[RawMark], ctx: &Context) -> Validate
     let mut findings = Vec::new();
 
     // Roll: each record on its own, then UPNs sent more than once.
-    let checked: Vec<RollCheck> = roll.iter().enumerate().map(|(i, p)| check_pupil(i, p, ctx, &mut findings)).collect();
+    let checked: Vec<RollCheck> = roll
+        .iter()
+        .enumerate()
+        .map(|(i, p)| check_pupil(i, p, ctx, &mut findings))
+        .collect();
     let mut by_upn: HashMap<&Upn, Vec<usize>> = HashMap::new();
     for (i, c) in checked.iter().enumerate() {
         if let Some(upn) = &c.upn {
@@ -856,7 +1011,10 @@ pub fn validate(roll: &[RawPupil], marks: &[RawMark], ctx: &Context) -> Validate
                     FindingCode::DuplicateUpn,
                     RecordRef::Roll(i),
                     "upn",
-                    format!("upn also used by another roll record ({} in all) with different details", group.len()),
+                    format!(
+                        "upn also used by another roll record ({} in all) with different details",
+                        group.len()
+                    ),
                 ));
             }
         }
@@ -899,7 +1057,8 @@ pub fn validate(roll: &[RawPupil], marks: &[RawMark], ctx: &Context) -> Validate
     groups.sort_unstable();
     for group in groups {
         let first = &accepted[group[0]];
-        let same = |m: &Mark| std::ptr::eq(m.code, first.code) && m.minutes_late == first.minutes_late;
+        let same =
+            |m: &Mark| std::ptr::eq(m.code, first.code) && m.minutes_late == first.minutes_late;
         if group.iter().all(|&i| same(&accepted[i])) {
             for &i in &group[1..] {
                 keep[i] = false;
@@ -907,7 +1066,10 @@ pub fn validate(roll: &[RawPupil], marks: &[RawMark], ctx: &Context) -> Validate
                     FindingCode::DuplicateMark,
                     RecordRef::Mark(accepted[i].record),
                     "session",
-                    format!("same mark sent again, identical to mark record {}; the copy was ignored", first.record),
+                    format!(
+                        "same mark sent again, identical to mark record {}; the copy was ignored",
+                        first.record
+                    ),
                 ));
             }
         } else {
@@ -917,12 +1079,19 @@ pub fn validate(roll: &[RawPupil], marks: &[RawMark], ctx: &Context) -> Validate
                     FindingCode::ConflictingMarks,
                     RecordRef::Mark(accepted[i].record),
                     "code",
-                    format!("session marked {} times with different codes or minutes late in this feed", group.len()),
+                    format!(
+                        "session marked {} times with different codes or minutes late in this feed",
+                        group.len()
+                    ),
                 ));
             }
         }
     }
-    let mut marks_out: Vec<Mark> = accepted.into_iter().zip(keep).filter_map(|(m, k)| k.then_some(m)).collect();
+    let mut marks_out: Vec<Mark> = accepted
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(m, k)| k.then_some(m))
+        .collect();
 
     if !ctx.school_registered {
         findings.push(Finding::new(
@@ -937,5 +1106,11 @@ pub fn validate(roll: &[RawPupil], marks: &[RawMark], ctx: &Context) -> Validate
 
     // Stable: within a record, findings keep the order the rules ran in.
     findings.sort_by_key(|f| f.record);
-    Validated { pupils, marks: marks_out, findings, roll_records: roll.len(), mark_records: marks.len() }
+    Validated {
+        pupils,
+        marks: marks_out,
+        findings,
+        roll_records: roll.len(),
+        mark_records: marks.len(),
+    }
 }
