@@ -12,7 +12,6 @@
 //! (trimmed, ASCII letters upper-cased). UPNs are not case-folded.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::fmt;
 
 use chrono::NaiveDate;
@@ -990,9 +989,9 @@ pub fn validate(roll: &[RawPupil], marks: &[RawMark], ctx: &Context) -> Validate
         }
     }
     let mut dropped = vec![false; roll.len()];
-    let mut groups: Vec<&Vec<usize>> = by_upn.values().filter(|v| v.len() > 1).collect();
-    groups.sort_unstable();
-    for group in groups {
+    // Each record is in one group and findings are sorted by record at the end, so the map's
+    // iteration order cannot change the result.
+    for group in by_upn.values().filter(|v| v.len() > 1) {
         let first = group[0];
         if group.iter().all(|&i| same_pupil(&roll[i], &roll[first])) {
             for &i in &group[1..] {
@@ -1045,20 +1044,16 @@ pub fn validate(roll: &[RawPupil], marks: &[RawMark], ctx: &Context) -> Validate
     }
     let mut sessions: HashMap<(&Upn, NaiveDate, Session), Vec<usize>> = HashMap::new();
     for (i, m) in accepted.iter().enumerate() {
-        match sessions.entry((&m.upn, m.date, m.session)) {
-            Entry::Occupied(mut e) => e.get_mut().push(i),
-            Entry::Vacant(e) => {
-                e.insert(vec![i]);
-            }
-        }
+        sessions
+            .entry((&m.upn, m.date, m.session))
+            .or_default()
+            .push(i);
     }
     let mut keep = vec![true; accepted.len()];
-    let mut groups: Vec<&Vec<usize>> = sessions.values().filter(|v| v.len() > 1).collect();
-    groups.sort_unstable();
-    for group in groups {
+    for group in sessions.values().filter(|v| v.len() > 1) {
         let first = &accepted[group[0]];
         let same =
-            |m: &Mark| std::ptr::eq(m.code, first.code) && m.minutes_late == first.minutes_late;
+            |m: &Mark| m.code.index() == first.code.index() && m.minutes_late == first.minutes_late;
         if group.iter().all(|&i| same(&accepted[i])) {
             for &i in &group[1..] {
                 keep[i] = false;
