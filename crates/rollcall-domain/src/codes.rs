@@ -18,7 +18,7 @@ use std::sync::LazyLock;
 
 use chrono::NaiveDate;
 
-use crate::table::Table;
+use crate::table::{Table, leak};
 
 /// Statistical category of a code, as in the DfE's attendance statistics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -228,10 +228,6 @@ pub fn lookup(raw: &str, date: NaiveDate) -> Result<CodeLookup, CodeError> {
         code,
         retired: code.is_retired_on(date),
     })
-}
-
-fn leak(s: &str) -> &'static str {
-    Box::leak(s.to_owned().into_boxed_str())
 }
 
 /// Parses and checks the code table. Every malformed row is an error naming its line.

@@ -8,7 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::LazyLock;
 
-use crate::table::Table;
+use crate::table::{Table, leak};
 
 /// The 23 letters used as UPN check letters and temporary-UPN final letters (no I, O or S).
 pub const UPN_LETTERS: &[u8; 23] = b"ABCDEFGHJKLMNPQRTUVWXYZ";
@@ -32,10 +32,6 @@ static LAS: LazyLock<Vec<LaInfo>> = LazyLock::new(|| {
     parse_las(include_str!("../data/la-codes.csv"))
         .unwrap_or_else(|e| panic!("embedded la-codes.csv: {e}"))
 });
-
-fn leak(s: &str) -> &'static str {
-    Box::leak(s.to_owned().into_boxed_str())
-}
 
 fn la_info(code: u16) -> Option<&'static LaInfo> {
     LAS.binary_search_by_key(&code, |l| l.code)

@@ -96,6 +96,11 @@ impl Table {
     }
 }
 
+/// Keeps a field of an embedded table for the life of the process (tables are parsed once).
+pub(crate) fn leak(s: &str) -> &'static str {
+    Box::leak(s.to_owned().into_boxed_str())
+}
+
 /// Splits text into records of fields, with the line each record starts on.
 fn parse_records(text: &str) -> Result<Vec<(usize, Vec<String>)>, TableError> {
     let mut records = Vec::new();
