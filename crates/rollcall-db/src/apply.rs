@@ -79,8 +79,11 @@ pub struct ApplyStats {
 /// wins) and marks the feed processed with its outcome. The first processed outcome is kept on
 /// a replay, so applying a feed again leaves every table as it was.
 ///
-/// Fails, storing nothing, when the school is not in the registry or a mark names a pupil who
-/// is not on the school's roll.
+/// A feed already processed is not applied again: its rows committed with its receipt, so the
+/// call returns at once with every mark counted as superseded.
+///
+/// Fails, storing nothing, when the school is not in the registry, the feed was registered for
+/// another school, or a mark names a pupil who is not on the school's roll.
 pub async fn apply_validated_feed(pool: &Pool, feed: &ValidatedFeed) -> Result<ApplyStats> {
     let mut tx = pool.begin().await?;
 
@@ -91,13 +94,39 @@ pub async fn apply_validated_feed(pool: &Pool, feed: &ValidatedFeed) -> Result<A
         .bind(feed.school_urn)
         .execute(&mut *tx)
         .await?;
-    let known_school: bool =
-        sqlx::query_scalar("select exists (select 1 from schools where urn = $1)")
-            .bind(feed.school_urn)
-            .fetch_one(&mut *tx)
-            .await?;
+    let (known_school, stored_school, stored_status): (bool, Option<i32>, Option<String>) =
+        sqlx::query_as(
+            "select exists (select 1 from schools where urn = $1),
+                    (select school_urn from feeds where feed_id = $2),
+                    (select status from feeds where feed_id = $2)",
+        )
+        .bind(feed.school_urn)
+        .bind(feed.feed_id)
+        .fetch_one(&mut *tx)
+        .await?;
     if !known_school {
-        return Err(Error::UnknownSchool { urn: feed.school_urn });
+        return Err(Error::UnknownSchool {
+            urn: feed.school_urn,
+        });
+    }
+    match (stored_school, stored_status.as_deref()) {
+        (Some(stored), _) if stored != feed.school_urn => {
+            return Err(Error::FeedSchoolMismatch {
+                feed_id: feed.feed_id,
+                stored,
+                given: feed.school_urn,
+            });
+        }
+        // Processed is set in the same transaction as the feed's rows, so they are all stored
+        // already: a replay after a crash, with nothing to write.
+        (_, Some(crate::FeedRow::PROCESSED)) => {
+            tracing::debug!(feed = %feed.feed_id, school = feed.school_urn, "feed already applied");
+            return Ok(ApplyStats {
+                marks_written: 0,
+                marks_superseded: feed.marks.len() as u64,
+            });
+        }
+        _ => {}
     }
 
     upsert_enrolments(&mut tx, feed).await?;
@@ -265,17 +294,23 @@ async fn upsert_marks(tx: &mut Tx, feed: &ValidatedFeed) -> Result<ApplyStats> {
 
     let known = usize::try_from(known).unwrap_or(0);
     if known < n {
-        return Err(Error::UnknownPupil { feed_id: feed.feed_id, marks: n - known });
+        return Err(Error::UnknownPupil {
+            feed_id: feed.feed_id,
+            marks: n - known,
+        });
     }
     let written = u64::try_from(written).unwrap_or(0);
-    Ok(ApplyStats { marks_written: written, marks_superseded: n as u64 - written })
+    Ok(ApplyStats {
+        marks_written: written,
+        marks_superseded: n as u64 - written,
+    })
 }
 
 /// Marks the feed processed with its outcome, inserting its row if the gateway's is missing.
 /// A feed already processed keeps its first outcome and time.
 async fn finish_feed(tx: &mut Tx, feed: &ValidatedFeed, stats: ApplyStats) -> Result<()> {
     let o = &feed.outcome;
-    let stored_school: Option<i32> = sqlx::query_scalar(
+    sqlx::query(
         "insert into feeds as f (feed_id, school_urn, idempotency_key, payload_sha256,
                                  extracted_at, code_set, received_at, status, processed_at,
                                  roll_accepted, roll_rejected, marks_accepted, marks_rejected,
@@ -288,8 +323,7 @@ async fn finish_feed(tx: &mut Tx, feed: &ValidatedFeed, stats: ApplyStats) -> Re
              marks_accepted = excluded.marks_accepted, marks_rejected = excluded.marks_rejected,
              records_warned = excluded.records_warned, marks_written = excluded.marks_written,
              marks_superseded = excluded.marks_superseded, findings = excluded.findings
-         where f.status <> 'processed' and f.school_urn = excluded.school_urn
-         returning school_urn",
+         where f.status <> 'processed'",
     )
     .bind(feed.feed_id)
     .bind(feed.school_urn)
@@ -302,22 +336,8 @@ async fn finish_feed(tx: &mut Tx, feed: &ValidatedFeed, stats: ApplyStats) -> Re
     .bind(saturating_i32(stats.marks_written))
     .bind(saturating_i32(stats.marks_superseded))
     .bind(&o.findings)
-    .fetch_optional(&mut **tx)
+    .execute(&mut **tx)
     .await?;
-    if stored_school.is_none() {
-        // Not updated: either processed before (a replay) or registered for another school.
-        let stored: i32 = sqlx::query_scalar("select school_urn from feeds where feed_id = $1")
-            .bind(feed.feed_id)
-            .fetch_one(&mut **tx)
-            .await?;
-        if stored != feed.school_urn {
-            return Err(Error::FeedSchoolMismatch {
-                feed_id: feed.feed_id,
-                stored,
-                given: feed.school_urn,
-            });
-        }
-    }
     Ok(())
 }
 

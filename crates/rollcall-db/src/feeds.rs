@@ -115,7 +115,9 @@ pub async fn register_feed(pool: &Pool, feed: &NewFeed) -> Result<Registered> {
     // Only a concurrent delete could take the row away; feeds are never deleted.
     existing
         .map(Registered::Existing)
-        .ok_or(Error::FeedNotFound { feed_id: feed.feed_id })
+        .ok_or(Error::FeedNotFound {
+            feed_id: feed.feed_id,
+        })
 }
 
 /// Moves a feed from `received` to `enqueued`. A feed already enqueued or processed is left as

@@ -20,8 +20,8 @@ pub use apply::{
 };
 pub use feeds::{FeedRow, NewFeed, Registered, get_feed, mark_feed_enqueued, register_feed};
 pub use queries::{
-    Enrolment, EnrolmentCodeCount, PipelineCounts, Scope, enrolment_code_counts,
-    enrolments_by_id, pipeline_counts, school_enrolment_counts,
+    Enrolment, EnrolmentCodeCount, PipelineCounts, Scope, enrolment_code_counts, enrolments_by_id,
+    pipeline_counts, school_enrolment_counts,
 };
 pub use registry::{CodeRow, School, get_school, list_schools, sync_codes, upsert_schools};
 
@@ -44,7 +44,11 @@ pub enum Error {
     #[error("feed {feed_id} is not registered")]
     FeedNotFound { feed_id: uuid::Uuid },
     #[error("feed {feed_id} belongs to school {stored}, not {given}")]
-    FeedSchoolMismatch { feed_id: uuid::Uuid, stored: i32, given: i32 },
+    FeedSchoolMismatch {
+        feed_id: uuid::Uuid,
+        stored: i32,
+        given: i32,
+    },
 }
 
 impl Error {
@@ -105,7 +109,10 @@ pub async fn ensure_database(url: &str) -> Result<()> {
 /// tooling that create throwaway databases.
 pub async fn drop_database(url: &str) -> Result<()> {
     let (name, mut admin) = admin_connection(url).await?;
-    let drop = format!("drop database if exists {} with (force)", quote_ident(&name));
+    let drop = format!(
+        "drop database if exists {} with (force)",
+        quote_ident(&name)
+    );
     sqlx::query(AssertSqlSafe(drop)).execute(&mut admin).await?;
     admin.close().await?;
     Ok(())

@@ -1,0 +1,247 @@
+//! Test database lifecycle, fixture builders and table dumps shared by the flows.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rollcall_db::{EnrolmentInput, FeedOutcome, MarkInput, Pool, School, Scope, ValidatedFeed};
+use uuid::Uuid;
+
+const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A freshly created and migrated database, dropped by `drop`.
+pub struct TestDb {
+    pub pool: Pool,
+    pub url: String,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let base = std::env::var("ROLLCALL_TEST_DATABASE_URL").unwrap_or(ADMIN_URL.to_owned());
+        let name = format!("rollcall_dbtest_{}", Uuid::new_v4().simple());
+        let url = with_database(&base, &name);
+        rollcall_db::ensure_database(&url)
+            .await
+            .expect("create test database");
+        let pool = rollcall_db::connect(&url, 4)
+            .await
+            .expect("connect to test database");
+        rollcall_db::migrate(&pool)
+            .await
+            .expect("migrate test database");
+        TestDb { pool, url }
+    }
+
+    /// A registry of three schools: two in Warwickshire (937, one independent), one in
+    /// Birmingham (330).
+    pub async fn with_schools() -> TestDb {
+        let db = TestDb::new().await;
+        rollcall_db::upsert_schools(&db.pool, &schools())
+            .await
+            .expect("upsert schools");
+        db
+    }
+
+    /// Best effort: a failed drop leaves a database behind but does not fail the test.
+    pub async fn drop(self) {
+        self.pool.close().await;
+        if let Err(e) = rollcall_db::drop_database(&self.url).await {
+            eprintln!("could not drop test database: {e}");
+        }
+    }
+}
+
+/// `url` with its database (path) replaced by `name`, keeping any query string.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let root = match base[authority_start..].find('/') {
+        Some(i) => &base[..authority_start + i],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{root}/{name}?{query}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+#[test]
+fn database_name_is_replaced() {
+    assert_eq!(
+        with_database("postgres://u@h:1/postgres", "x"),
+        "postgres://u@h:1/x"
+    );
+    assert_eq!(with_database("postgres://u@h:1", "x"), "postgres://u@h:1/x");
+    assert_eq!(
+        with_database("postgres://u@h/db?sslmode=disable", "x"),
+        "postgres://u@h/x?sslmode=disable"
+    );
+}
+
+pub const PRIMARY: i32 = 100_001;
+pub const INDEPENDENT: i32 = 100_002;
+pub const BIRMINGHAM: i32 = 200_001;
+
+pub fn schools() -> Vec<School> {
+    let school = |urn, la_code, name: &str, phase: &str, independent| School {
+        urn,
+        la_code,
+        name: name.to_owned(),
+        phase: phase.to_owned(),
+        school_type: if independent {
+            "Other independent school"
+        } else {
+            "Academy converter"
+        }
+        .to_owned(),
+        independent,
+    };
+    vec![
+        school(PRIMARY, 937, "Avon Primary", "primary", false),
+        school(INDEPENDENT, 937, "Arden House", "secondary", true),
+        school(BIRMINGHAM, 330, "Edgbaston Park", "secondary", false),
+    ]
+}
+
+pub fn date(s: &str) -> NaiveDate {
+    s.parse().expect("test date")
+}
+
+pub fn at(s: &str) -> DateTime<Utc> {
+    s.parse().expect("test timestamp")
+}
+
+pub fn pupil(upn: &str) -> EnrolmentInput {
+    EnrolmentInput {
+        upn: upn.to_owned(),
+        forename: "Test".to_owned(),
+        surname: format!("Pupil {upn}"),
+        date_of_birth: Some(date("2015-03-01")),
+        sex: Some("F".to_owned()),
+        year_group: Some("5".to_owned()),
+        admission_date: Some(date("2020-09-01")),
+        leaving_date: None,
+        fsm: Some(false),
+        sen_provision: None,
+        ethnicity: Some("WBRI".to_owned()),
+        looked_after: Some(false),
+    }
+}
+
+pub fn mark(upn: &str, day: &str, session: i16, code: &str) -> MarkInput {
+    MarkInput {
+        upn: upn.to_owned(),
+        date: date(day),
+        session,
+        code: code.to_owned(),
+        minutes_late: (code == "L").then_some(12),
+    }
+}
+
+/// A feed whose outcome accepts everything it carries.
+pub fn feed(
+    feed_id: Uuid,
+    school_urn: i32,
+    recorded_at: &str,
+    pupils: Vec<EnrolmentInput>,
+    marks: Vec<MarkInput>,
+) -> ValidatedFeed {
+    let outcome = FeedOutcome {
+        roll_accepted: pupils.len() as i32,
+        roll_rejected: 0,
+        marks_accepted: marks.len() as i32,
+        marks_rejected: 0,
+        records_warned: 0,
+        findings: serde_json::json!([]),
+    };
+    ValidatedFeed {
+        feed_id,
+        school_urn,
+        recorded_at: at(recorded_at),
+        pupils,
+        marks,
+        outcome,
+    }
+}
+
+/// Feed ids with a known order: `id(1) < id(2)`.
+pub fn id(n: u128) -> Uuid {
+    Uuid::from_u128(n)
+}
+
+/// Every row of the tables a feed writes, as PostgreSQL prints them, in key order, plus the
+/// enrolment identity's position.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Dump {
+    pub enrolments: Vec<String>,
+    pub marks: Vec<String>,
+    pub feeds: Vec<String>,
+    pub next_enrolment_id: Option<i64>,
+}
+
+pub async fn dump(pool: &Pool) -> Dump {
+    let rows = |sql: &'static str| async move {
+        sqlx::query_scalar::<_, String>(sql)
+            .fetch_all(pool)
+            .await
+            .expect("dump table")
+    };
+    Dump {
+        enrolments: rows("select t::text from enrolments t order by id").await,
+        marks: rows("select t::text from marks t order by enrolment_id, date, session").await,
+        feeds: rows("select t::text from feeds t order by feed_id").await,
+        next_enrolment_id: sqlx::query_scalar(
+            "select last_value from pg_sequences where sequencename like 'enrolments_id%'",
+        )
+        .fetch_one(pool)
+        .await
+        .expect("enrolment identity"),
+    }
+}
+
+/// The transaction ids that wrote each enrolment and mark row: unchanged when nothing was
+/// rewritten, not even with the same values.
+pub async fn row_versions(pool: &Pool) -> Vec<String> {
+    sqlx::query_scalar(
+        "select 'e' || id || ':' || xmin::text from enrolments
+         union all
+         select 'm' || enrolment_id || date || session || ':' || xmin::text from marks
+         order by 1",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("row versions")
+}
+
+/// Sessions per (UPN, code) over a period, resolved through `enrolments_by_id`.
+pub async fn counts_by_upn(
+    pool: &Pool,
+    scope: Scope,
+    from: &str,
+    to: &str,
+) -> BTreeMap<(String, String), i64> {
+    let counts = rollcall_db::enrolment_code_counts(pool, scope, date(from), date(to))
+        .await
+        .expect("code counts");
+    let mut ids: Vec<i64> = counts.iter().map(|c| c.enrolment_id).collect();
+    ids.dedup();
+    let upns: BTreeMap<i64, String> = rollcall_db::enrolments_by_id(pool, &ids)
+        .await
+        .expect("enrolments by id")
+        .into_iter()
+        .map(|e| (e.id, e.upn))
+        .collect();
+    counts
+        .into_iter()
+        .map(|c| ((upns[&c.enrolment_id].clone(), c.code), c.sessions))
+        .collect()
+}
+
+/// Builds the expected map of `counts_by_upn` from literals.
+pub fn expect(rows: &[(&str, &str, i64)]) -> BTreeMap<(String, String), i64> {
+    rows.iter()
+        .map(|(upn, code, n)| ((upn.to_string(), code.to_string()), *n))
+        .collect()
+}

@@ -1,0 +1,198 @@
+//! Feed receipts: idempotent registration, status moves, pipeline progress.
+
+use rollcall_db::{Error, FeedRow, NewFeed, PipelineCounts, Registered};
+
+use crate::common::*;
+
+fn new_feed(feed_id: u128, key: &str) -> NewFeed {
+    NewFeed {
+        feed_id: id(feed_id),
+        school_urn: PRIMARY,
+        idempotency_key: key.to_owned(),
+        payload_sha256: vec![0xab; 32],
+        extracted_at: at("2025-09-08T16:00:00Z"),
+        code_set: "2024".to_owned(),
+        roll_records: 2,
+        mark_records: 4,
+    }
+}
+
+#[tokio::test]
+async fn registering_a_feed_twice_returns_the_first() {
+    let db = TestDb::new().await;
+    let first = new_feed(1, "mis-2025-09-08");
+
+    let Registered::New(row) = rollcall_db::register_feed(&db.pool, &first).await.unwrap() else {
+        panic!("first registration should be new");
+    };
+    assert_eq!(row.feed_id, id(1));
+    assert_eq!(row.status, FeedRow::RECEIVED);
+    assert_eq!((row.roll_records, row.mark_records), (Some(2), Some(4)));
+    assert_eq!(row.payload_sha256, vec![0xab; 32]);
+    assert_eq!(row.processed_at, None);
+
+    // The same key again, even under a new feed id, returns the first row unchanged.
+    let again = rollcall_db::register_feed(&db.pool, &first).await.unwrap();
+    assert_eq!(again, Registered::Existing(row.clone()));
+    let retry = NewFeed {
+        feed_id: id(2),
+        ..first.clone()
+    };
+    assert_eq!(
+        rollcall_db::register_feed(&db.pool, &retry).await.unwrap(),
+        Registered::Existing(row.clone())
+    );
+    assert_eq!(rollcall_db::get_feed(&db.pool, id(2)).await.unwrap(), None);
+
+    // Another key, or the same key from another school, is a new feed.
+    let next = new_feed(3, "mis-2025-09-09");
+    assert!(matches!(
+        rollcall_db::register_feed(&db.pool, &next).await.unwrap(),
+        Registered::New(_)
+    ));
+    let other_school = NewFeed {
+        feed_id: id(4),
+        school_urn: INDEPENDENT,
+        ..first.clone()
+    };
+    let registered = rollcall_db::register_feed(&db.pool, &other_school)
+        .await
+        .unwrap();
+    assert!(matches!(registered, Registered::New(ref r) if r.feed_id == id(4)));
+
+    assert_eq!(
+        rollcall_db::get_feed(&db.pool, id(1)).await.unwrap(),
+        Some(row)
+    );
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn concurrent_registrations_of_one_key_make_one_feed() {
+    let db = TestDb::new().await;
+    let attempts = (10..18u128).map(|n| {
+        let pool = db.pool.clone();
+        let feed = new_feed(n, "same-key");
+        tokio::spawn(async move { rollcall_db::register_feed(&pool, &feed).await.unwrap() })
+    });
+    let mut rows = Vec::new();
+    for attempt in attempts {
+        rows.push(attempt.await.unwrap());
+    }
+    let new: Vec<_> = rows
+        .iter()
+        .filter(|r| matches!(r, Registered::New(_)))
+        .collect();
+    assert_eq!(new.len(), 1);
+    let winner = new[0].row().feed_id;
+    assert!(rows.iter().all(|r| r.row().feed_id == winner));
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn enqueued_moves_forward_only() {
+    let db = TestDb::with_schools().await;
+    let upn = "A000000000001";
+    rollcall_db::register_feed(&db.pool, &new_feed(1, "k1"))
+        .await
+        .unwrap();
+
+    rollcall_db::mark_feed_enqueued(&db.pool, id(1))
+        .await
+        .unwrap();
+    let row = rollcall_db::get_feed(&db.pool, id(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, FeedRow::ENQUEUED);
+    rollcall_db::mark_feed_enqueued(&db.pool, id(1))
+        .await
+        .unwrap();
+
+    let applied = feed(
+        id(1),
+        PRIMARY,
+        "2025-09-08T16:00:00Z",
+        vec![pupil(upn)],
+        vec![],
+    );
+    rollcall_db::apply_validated_feed(&db.pool, &applied)
+        .await
+        .unwrap();
+    rollcall_db::mark_feed_enqueued(&db.pool, id(1))
+        .await
+        .unwrap();
+    let row = rollcall_db::get_feed(&db.pool, id(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, FeedRow::PROCESSED);
+    assert!(row.is_processed());
+
+    let missing = rollcall_db::mark_feed_enqueued(&db.pool, id(99)).await;
+    assert!(matches!(missing, Err(Error::FeedNotFound { feed_id }) if feed_id == id(99)));
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn pipeline_counts_follow_feeds_through() {
+    let db = TestDb::with_schools().await;
+    let counts = |received, enqueued, processed, marks| PipelineCounts {
+        feeds_received: received,
+        feeds_enqueued: enqueued,
+        feeds_processed: processed,
+        marks_stored: marks,
+    };
+    assert_eq!(
+        rollcall_db::pipeline_counts(&db.pool).await.unwrap(),
+        counts(0, 0, 0, 0)
+    );
+
+    for (n, key) in [(1, "k1"), (2, "k2"), (3, "k3")] {
+        rollcall_db::register_feed(&db.pool, &new_feed(n, key))
+            .await
+            .unwrap();
+    }
+    rollcall_db::mark_feed_enqueued(&db.pool, id(1))
+        .await
+        .unwrap();
+    rollcall_db::mark_feed_enqueued(&db.pool, id(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        rollcall_db::pipeline_counts(&db.pool).await.unwrap(),
+        counts(3, 2, 0, 0)
+    );
+
+    let upn = "A000000000001";
+    let marks = vec![
+        mark(upn, "2025-09-08", 0, "/"),
+        mark(upn, "2025-09-08", 1, "L"),
+    ];
+    let applied = feed(
+        id(1),
+        PRIMARY,
+        "2025-09-08T16:00:00Z",
+        vec![pupil(upn)],
+        marks,
+    );
+    rollcall_db::apply_validated_feed(&db.pool, &applied)
+        .await
+        .unwrap();
+    assert_eq!(
+        rollcall_db::pipeline_counts(&db.pool).await.unwrap(),
+        counts(3, 2, 1, 2)
+    );
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn ensure_database_is_idempotent() {
+    let db = TestDb::new().await;
+    rollcall_db::ensure_database(&db.url).await.unwrap();
+    rollcall_db::ensure_database(&db.url).await.unwrap();
+    rollcall_db::migrate(&db.pool).await.unwrap();
+    let missing = rollcall_db::ensure_database("postgres://postgres@127.0.0.1:5432/").await;
+    assert!(matches!(missing, Err(Error::NoDatabaseName)));
+    db.drop().await;
+}

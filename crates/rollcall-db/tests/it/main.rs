@@ -1,0 +1,6 @@
+//! Integration tests against a real PostgreSQL server: each test makes its own database.
+
+mod apply;
+mod common;
+mod feeds;
+mod queries;
