@@ -68,8 +68,11 @@ create table enrolments (
 
 -- One mark per enrolment, date and session (0 = AM, 1 = PM); the latest version
 -- (recorded_at, feed_id) wins. Columns ordered widest first so the row packs without padding.
+-- No foreign key to enrolments: its per-row trigger was a third of the time to apply a feed.
+-- Marks are written only by a statement that takes enrolment_id from a join with enrolments,
+-- and enrolments are never deleted.
 create table marks (
-    enrolment_id bigint not null references enrolments,
+    enrolment_id bigint not null,
     recorded_at  timestamptz not null,
     feed_id      uuid not null,
     date         date not null,

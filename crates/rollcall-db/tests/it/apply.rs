@@ -106,7 +106,7 @@ async fn a_correction_moves_the_counts() {
             .marks_stored,
         8
     );
-    db.drop().await;
+    db.close().await;
 }
 
 #[tokio::test]
@@ -138,7 +138,7 @@ async fn an_older_version_after_a_newer_one_changes_nothing() {
         (row.marks_written, row.marks_superseded),
         (Some(0), Some(4))
     );
-    db.drop().await;
+    db.close().await;
 }
 
 #[tokio::test]
@@ -162,7 +162,7 @@ async fn a_newer_feed_adds_only_what_is_newer() {
         counts_by_upn(&db.pool, Scope::School(PRIMARY), "2025-09-08", "2025-09-08").await,
         expect(&[(ANN, "N", 2), (BEN, "/", 1), (BEN, "L", 1), (cara, "/", 1)])
     );
-    db.drop().await;
+    db.close().await;
 }
 
 #[tokio::test]
@@ -189,7 +189,7 @@ async fn equal_times_are_ordered_by_feed_id() {
             expect(&[(ANN, "I", 1)])
         );
     }
-    db.drop().await;
+    db.close().await;
 }
 
 #[tokio::test]
@@ -263,7 +263,7 @@ async fn replaying_feeds_leaves_identical_tables() {
     );
     assert_eq!(forced.next_enrolment_id, before.next_enrolment_id);
     assert_eq!(row_versions(&db.pool).await, versions);
-    db.drop().await;
+    db.close().await;
 }
 
 #[tokio::test]
@@ -304,7 +304,7 @@ async fn a_feed_the_gateway_never_registered_is_receipted() {
         rollcall_db::register_feed(&db.pool, &late).await.unwrap(),
         Registered::Existing(row)
     );
-    db.drop().await;
+    db.close().await;
 }
 
 #[tokio::test]
@@ -325,7 +325,7 @@ async fn a_duplicate_session_in_one_feed_keeps_the_last() {
         counts_by_upn(&db.pool, Scope::School(PRIMARY), "2025-09-08", "2025-09-08").await,
         expect(&[(ANN, "I", 1)])
     );
-    db.drop().await;
+    db.close().await;
 }
 
 #[tokio::test]
@@ -347,7 +347,7 @@ async fn a_mark_for_a_pupil_not_on_roll_stores_nothing() {
         (empty.enrolments.len(), empty.marks.len(), empty.feeds.len()),
         (0, 0, 0)
     );
-    db.drop().await;
+    db.close().await;
 }
 
 #[tokio::test]
@@ -382,7 +382,7 @@ async fn a_school_outside_the_registry_or_another_schools_feed_is_refused() {
         "{err}"
     );
     assert_eq!(dump(&db.pool).await, before);
-    db.drop().await;
+    db.close().await;
 }
 
 #[tokio::test]
@@ -429,7 +429,7 @@ async fn schools_apply_concurrently() {
     assert_eq!(written, 3 * 500);
     let counts = rollcall_db::pipeline_counts(&db.pool).await.unwrap();
     assert_eq!((counts.feeds_processed, counts.marks_stored), (3, 1500));
-    db.drop().await;
+    db.close().await;
 }
 
 /// Times a 30,000-mark feed (1,500 pupils, 10 days): first write, replay, full correction.
@@ -520,5 +520,5 @@ async fn a_thirty_thousand_mark_feed() {
         (sessions("/"), sessions("I"), sessions("N")),
         (27_000, 3_000, 0)
     );
-    db.drop().await;
+    db.close().await;
 }

@@ -8,10 +8,12 @@ use uuid::Uuid;
 
 const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
-/// A freshly created and migrated database, dropped by `drop`.
+/// A freshly created and migrated database, dropped by `close`, or when a failed test
+/// unwinds past it.
 pub struct TestDb {
     pub pool: Pool,
     pub url: String,
+    closed: bool,
 }
 
 impl TestDb {
@@ -28,7 +30,7 @@ impl TestDb {
         rollcall_db::migrate(&pool)
             .await
             .expect("migrate test database");
-        TestDb { pool, url }
+        TestDb { pool, url, closed: false }
     }
 
     /// A registry of three schools: two in Warwickshire (937, one independent), one in
@@ -41,11 +43,35 @@ impl TestDb {
         db
     }
 
-    /// Best effort: a failed drop leaves a database behind but does not fail the test.
-    pub async fn drop(self) {
+    /// Drops the database. Best effort: a failed drop leaves a database behind but does not
+    /// fail the test.
+    pub async fn close(mut self) {
+        self.closed = true;
         self.pool.close().await;
         if let Err(e) = rollcall_db::drop_database(&self.url).await {
             eprintln!("could not drop test database: {e}");
+        }
+    }
+}
+
+impl Drop for TestDb {
+    /// A test that panicked never reached `close`: drop its database from a thread of its own,
+    /// since the test's runtime is unwinding.
+    fn drop(&mut self) {
+        if self.closed {
+            return;
+        }
+        let url = self.url.clone();
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime to drop a test database");
+            runtime.block_on(rollcall_db::drop_database(&url))
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test database");
         }
     }
 }

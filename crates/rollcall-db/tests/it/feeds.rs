@@ -64,7 +64,7 @@ async fn registering_a_feed_twice_returns_the_first() {
         rollcall_db::get_feed(&db.pool, id(1)).await.unwrap(),
         Some(row)
     );
-    db.drop().await;
+    db.close().await;
 }
 
 #[tokio::test]
@@ -86,7 +86,7 @@ async fn concurrent_registrations_of_one_key_make_one_feed() {
     assert_eq!(new.len(), 1);
     let winner = new[0].row().feed_id;
     assert!(rows.iter().all(|r| r.row().feed_id == winner));
-    db.drop().await;
+    db.close().await;
 }
 
 #[tokio::test]
@@ -131,7 +131,7 @@ async fn enqueued_moves_forward_only() {
 
     let missing = rollcall_db::mark_feed_enqueued(&db.pool, id(99)).await;
     assert!(matches!(missing, Err(Error::FeedNotFound { feed_id }) if feed_id == id(99)));
-    db.drop().await;
+    db.close().await;
 }
 
 #[tokio::test]
@@ -183,7 +183,7 @@ async fn pipeline_counts_follow_feeds_through() {
         rollcall_db::pipeline_counts(&db.pool).await.unwrap(),
         counts(3, 2, 1, 2)
     );
-    db.drop().await;
+    db.close().await;
 }
 
 #[tokio::test]
@@ -194,5 +194,5 @@ async fn ensure_database_is_idempotent() {
     rollcall_db::migrate(&db.pool).await.unwrap();
     let missing = rollcall_db::ensure_database("postgres://postgres@127.0.0.1:5432/").await;
     assert!(matches!(missing, Err(Error::NoDatabaseName)));
-    db.drop().await;
+    db.close().await;
 }

@@ -80,7 +80,7 @@ async fn schools_upsert_by_urn_and_list_by_la() {
             .await
             .is_err()
     );
-    db.drop().await;
+    db.close().await;
 }
 
 #[tokio::test]
@@ -115,7 +115,7 @@ async fn codes_sync_to_exactly_the_given_set() {
     rollcall_db::sync_codes(&db.pool, &second).await.unwrap();
     rollcall_db::sync_codes(&db.pool, &second).await.unwrap();
     assert_eq!(stored(&db.pool).await, second);
-    db.drop().await;
+    db.close().await;
 }
 
 /// Two Warwickshire schools and one Birmingham school over a week and a day.
@@ -249,7 +249,7 @@ async fn code_counts_per_la_and_school() {
         .map(|r| r.sessions)
         .sum();
     assert_eq!(independent, 10);
-    db.drop().await;
+    db.close().await;
 }
 
 #[tokio::test]
@@ -309,5 +309,5 @@ async fn enrolments_by_id_and_per_school() {
             .unwrap()
             .is_empty()
     );
-    db.drop().await;
+    db.close().await;
 }
