@@ -30,7 +30,11 @@ impl TestDb {
         rollcall_db::migrate(&pool)
             .await
             .expect("migrate test database");
-        TestDb { pool, url, closed: false }
+        TestDb {
+            pool,
+            url,
+            closed: false,
+        }
     }
 
     /// A registry of three schools: two in Warwickshire (937, one independent), one in
