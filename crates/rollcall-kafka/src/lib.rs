@@ -1,0 +1,50 @@
+//! Kafka for Rollcall, and the only crate that imports rdkafka. Producers are idempotent with
+//! `acks=all`; consumers never auto-commit: `consume` commits a message's offset only after its
+//! handler has returned `Ok`, so whatever the handler wrote downstream was acknowledged first.
+//! Nothing here is specific to one broker: any Kafka-API cluster works.
+
+mod config;
+mod consume;
+mod produce;
+
+pub use config::{Groups, KafkaConfig, Topics};
+pub use consume::{Consumer, Message, consume, consumer};
+pub use produce::{Producer, producer};
+
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::types::RDKafkaErrorCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("kafka client error: {0}")]
+    Client(#[from] rdkafka::error::KafkaError),
+    #[error("cannot create topic {topic}: {code}")]
+    CreateTopic { topic: String, code: RDKafkaErrorCode },
+    #[error("delivery to topic {topic} failed: {source}")]
+    Delivery { topic: String, source: rdkafka::error::KafkaError },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Creates each topic that does not exist yet, with the configured partitions.
+pub async fn ensure_topics(config: &KafkaConfig, topics: &[&str]) -> Result<()> {
+    let admin: AdminClient<DefaultClientContext> = config.client_config().create()?;
+    let new_topics: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|name| {
+            NewTopic::new(name, config.partitions, TopicReplication::Fixed(config.replication_factor))
+        })
+        .collect();
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    for result in admin.create_topics(&new_topics, &options).await? {
+        match result {
+            Ok(topic) => tracing::info!(topic, partitions = config.partitions, "created topic"),
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((topic, code)) => return Err(Error::CreateTopic { topic, code }),
+        }
+    }
+    Ok(())
+}

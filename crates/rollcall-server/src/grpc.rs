@@ -1,0 +1,49 @@
+//! gRPC server assembly: the service's routes plus the standard health service and reflection,
+//! served on a bound listener until the shutdown token is cancelled.
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::service::Routes;
+use tonic_health::server::HealthReporter;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot build reflection service: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("grpc server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Health reporting for a server: mark each service serving once it is ready.
+pub fn health() -> (HealthReporter, tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>) {
+    tonic_health::server::health_reporter()
+}
+
+/// Serves `routes`, the health service and reflection on `listener` until `shutdown` fires, then
+/// drains in-flight calls.
+pub async fn serve(
+    listener: TcpListener,
+    routes: Routes,
+    reporter: HealthReporter,
+    health_service: tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError> {
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(rollcall_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let routes = routes.add_service(health_service).add_service(reflection);
+    let local = listener.local_addr().ok();
+    tracing::info!(addr = ?local, "grpc server listening");
+    tonic::transport::Server::builder()
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+            shutdown.cancelled().await;
+            // Tell load balancers first, then stop accepting.
+            drop(reporter);
+        })
+        .await?;
+    tracing::info!(addr = ?local, "grpc server stopped");
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! The parts every Rollcall service shares: layered configuration, gRPC server assembly with the
+//! standard health and reflection services, the one mapping from error codes to gRPC statuses,
+//! and shutdown on SIGTERM or Ctrl-C.
+
+pub mod config;
+pub mod error;
+pub mod grpc;
+pub mod shutdown;
+
+pub use config::Settings;
+pub use error::{ApiError, ErrorCode};
