@@ -5,6 +5,7 @@
 pub mod config;
 pub mod error;
 pub mod grpc;
+pub mod receipt;
 pub mod shutdown;
 
 pub use config::Settings;

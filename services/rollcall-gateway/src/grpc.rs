@@ -1,0 +1,250 @@
+//! The `FeedService` handlers, and the only place in the gateway that sees protobuf types.
+
+use chrono::{DateTime, Utc};
+use prost::Message as _;
+use rollcall_db::{FeedRow, NewFeed, Pool, Registered};
+use rollcall_domain::Urn;
+use rollcall_kafka::Producer;
+use rollcall_proto::feed::v1::{
+    FeedHeader, FeedReceipt, FeedStatus, GetFeedReceiptRequest, MarkRecord, RollRecord,
+    SubmitFeedRequest, ValidationOutcome, feed_service_server::FeedService,
+    feed_service_server::FeedServiceServer, submit_feed_request::Part,
+};
+use rollcall_proto::pipeline::v1::FeedEnvelope;
+use rollcall_server::{ApiError, ErrorCode, Settings, receipt};
+use sha2::{Digest, Sha256};
+use tonic::{Request, Response, Status, Streaming};
+use uuid::Uuid;
+
+/// Feed ids are UUIDv5 of `urn/idempotency_key` in this namespace: a resend gets the same id.
+const FEED_ID_NAMESPACE: Uuid = Uuid::from_u128(0x5f2b_9c1e_8a47_4d3b_9e61_0c7a_d2f4_1b88);
+/// Code sets a sender may declare. Marks are still checked against the set in force on their date.
+const CODE_SETS: &[&str] = &["2024"];
+const MAX_IDEMPOTENCY_KEY: usize = 128;
+
+pub struct Gateway {
+    pool: Pool,
+    producer: Producer,
+    topic: String,
+    max_feed_bytes: usize,
+    max_records: usize,
+}
+
+impl Gateway {
+    pub fn new(pool: Pool, producer: Producer, settings: &Settings) -> Gateway {
+        Gateway {
+            pool,
+            producer,
+            topic: settings.kafka.topics.feeds.clone(),
+            max_feed_bytes: settings.gateway.max_feed_bytes,
+            max_records: settings.gateway.max_records,
+        }
+    }
+
+    pub fn into_server(self) -> FeedServiceServer<Gateway> {
+        FeedServiceServer::new(self)
+    }
+
+    /// Reads the whole stream, enforcing the limits as it goes so an oversized feed is refused
+    /// without being buffered in full.
+    async fn read_feed(
+        &self,
+        mut stream: Streaming<SubmitFeedRequest>,
+    ) -> Result<(FeedHeader, Vec<RollRecord>, Vec<MarkRecord>), Status> {
+        let first = stream
+            .message()
+            .await?
+            .ok_or_else(|| ApiError::invalid("empty stream: the first message must be the feed header"))?;
+        let mut bytes = first.encoded_len();
+        let Some(Part::Header(header)) = first.part else {
+            return Err(ApiError::invalid("the first message must be the feed header").into());
+        };
+        let (mut roll, mut marks) = (Vec::new(), Vec::new());
+        while let Some(message) = stream.message().await? {
+            bytes += message.encoded_len();
+            match message.part {
+                Some(Part::Roll(chunk)) => roll.extend(chunk.records),
+                Some(Part::Marks(chunk)) => marks.extend(chunk.records),
+                Some(Part::Header(_)) => {
+                    return Err(ApiError::invalid("a feed has exactly one header").into());
+                }
+                None => return Err(ApiError::invalid("a stream message carries no part").into()),
+            }
+            if bytes > self.max_feed_bytes {
+                return Err(too_large(format!("feed exceeds {} bytes", self.max_feed_bytes)));
+            }
+            if roll.len() + marks.len() > self.max_records {
+                return Err(too_large(format!("feed exceeds {} records", self.max_records)));
+            }
+        }
+        Ok((header, roll, marks))
+    }
+
+    async fn enqueue(&self, urn: Urn, envelope: &FeedEnvelope) -> Result<(), Status> {
+        let key = urn.get().to_string();
+        self.producer
+            .send(&self.topic, key.as_bytes(), &envelope.encode_to_vec())
+            .await
+            .map_err(|err| ApiError::unavailable("cannot enqueue the feed; retry with the same idempotency key", &err))?;
+        let feed_id = parse_feed_id(&envelope.feed_id)?;
+        rollcall_db::mark_feed_enqueued(&self.pool, feed_id)
+            .await
+            .map_err(|err| ApiError::unavailable("feed enqueued but its receipt was not saved; retry with the same idempotency key", &err))?;
+        Ok(())
+    }
+}
+
+#[tonic::async_trait]
+impl FeedService for Gateway {
+    async fn submit_feed(
+        &self,
+        request: Request<Streaming<SubmitFeedRequest>>,
+    ) -> Result<Response<FeedReceipt>, Status> {
+        let (header, roll, marks) = self.read_feed(request.into_inner()).await?;
+        let checked = check_header(&header)?;
+
+        let mut envelope = FeedEnvelope { feed_id: String::new(), header: Some(header), received_at: None, roll, marks };
+        let payload_sha256 = Sha256::digest(envelope.encode_to_vec()).to_vec();
+        let feed_id = Uuid::new_v5(&FEED_ID_NAMESPACE, format!("{}/{}", checked.urn.get(), checked.idempotency_key).as_bytes());
+        let new_feed = NewFeed {
+            feed_id,
+            school_urn: checked.urn.get() as i32,
+            idempotency_key: checked.idempotency_key.clone(),
+            payload_sha256: payload_sha256.clone(),
+            extracted_at: checked.extracted_at,
+            code_set: checked.code_set.clone(),
+            roll_records: envelope.roll.len() as i32,
+            mark_records: envelope.marks.len() as i32,
+        };
+        let registered = rollcall_db::register_feed(&self.pool, &new_feed)
+            .await
+            .map_err(|err| ApiError::unavailable("cannot record the feed", &err))?;
+        let (row, duplicate) = match registered {
+            Registered::New(row) => (row, false),
+            Registered::Existing(row) => {
+                if row.payload_sha256 != payload_sha256 {
+                    return Err(ApiError::new(
+                        ErrorCode::IdempotencyConflict,
+                        "idempotency key already used for a different feed from this school",
+                    )
+                    .into());
+                }
+                (row, true)
+            }
+        };
+        // A feed registered but not acknowledged by the broker (an earlier attempt failed) is
+        // enqueued now; one already enqueued is never enqueued twice.
+        let row = if row.status == FeedRow::RECEIVED {
+            envelope.feed_id = feed_id.to_string();
+            envelope.received_at = Some(timestamp(row.received_at));
+            self.enqueue(checked.urn, &envelope).await?;
+            tracing::info!(
+                school = checked.urn.get(),
+                %feed_id,
+                roll = envelope.roll.len(),
+                marks = envelope.marks.len(),
+                "feed enqueued"
+            );
+            FeedRow { status: FeedRow::ENQUEUED.to_owned(), ..row }
+        } else {
+            tracing::info!(school = checked.urn.get(), %feed_id, "duplicate feed; first receipt returned");
+            row
+        };
+        Ok(Response::new(FeedReceipt { duplicate, ..receipt_from_row(&row) }))
+    }
+
+    async fn get_feed_receipt(
+        &self,
+        request: Request<GetFeedReceiptRequest>,
+    ) -> Result<Response<FeedReceipt>, Status> {
+        let feed_id = parse_feed_id(&request.get_ref().feed_id)?;
+        let row = rollcall_db::get_feed(&self.pool, feed_id)
+            .await
+            .map_err(|err| ApiError::unavailable("cannot read the feed", &err))?
+            .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no feed with this id"))?;
+        Ok(Response::new(receipt_from_row(&row)))
+    }
+}
+
+struct CheckedHeader {
+    urn: Urn,
+    idempotency_key: String,
+    extracted_at: DateTime<Utc>,
+    code_set: String,
+}
+
+/// The envelope rules. Record content is the validator's job, not the gateway's.
+fn check_header(header: &FeedHeader) -> Result<CheckedHeader, Status> {
+    let urn = Urn::parse(header.school_urn.trim())
+        .map_err(|err| ApiError::invalid(format!("header.school_urn: {err}")))?;
+    let key = header.idempotency_key.trim();
+    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || !key.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ApiError::invalid(format!(
+            "header.idempotency_key: must be 1 to {MAX_IDEMPOTENCY_KEY} printable ascii characters"
+        ))
+        .into());
+    }
+    let extracted_at = header
+        .extracted_at
+        .as_ref()
+        .and_then(|t| DateTime::<Utc>::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+        .ok_or_else(|| ApiError::invalid("header.extracted_at: required"))?;
+    if extracted_at > Utc::now() + chrono::Duration::hours(1) {
+        return Err(ApiError::invalid("header.extracted_at: must not be in the future").into());
+    }
+    if !CODE_SETS.contains(&header.code_set.trim()) {
+        return Err(ApiError::invalid(format!(
+            "header.code_set: must be one of {}",
+            CODE_SETS.join(", ")
+        ))
+        .into());
+    }
+    Ok(CheckedHeader {
+        urn,
+        idempotency_key: key.to_owned(),
+        // PostgreSQL keeps microseconds: truncate now so the version stored and sent agree.
+        extracted_at: DateTime::from_timestamp_micros(extracted_at.timestamp_micros()).unwrap_or(extracted_at),
+        code_set: header.code_set.trim().to_owned(),
+    })
+}
+
+fn receipt_from_row(row: &FeedRow) -> FeedReceipt {
+    let status = match row.status.as_str() {
+        FeedRow::PROCESSED => FeedStatus::Processed,
+        FeedRow::ENQUEUED => FeedStatus::Enqueued,
+        _ => FeedStatus::Unspecified,
+    };
+    let n = |v: Option<i32>| v.unwrap_or_default().max(0) as u32;
+    let outcome = row.is_processed().then(|| ValidationOutcome {
+        roll_accepted: n(row.roll_accepted),
+        roll_rejected: n(row.roll_rejected),
+        marks_accepted: n(row.marks_accepted),
+        marks_rejected: n(row.marks_rejected),
+        records_warned: n(row.records_warned),
+        marks_written: n(row.marks_written),
+        marks_superseded: n(row.marks_superseded),
+        findings: row.findings.as_ref().map(receipt::findings_from_json).unwrap_or_default(),
+    });
+    FeedReceipt {
+        feed_id: row.feed_id.to_string(),
+        school_urn: format!("{:06}", row.school_urn),
+        status: status as i32,
+        roll_records: n(row.roll_records),
+        mark_records: n(row.mark_records),
+        received_at: Some(timestamp(row.received_at)),
+        outcome,
+        duplicate: false,
+    }
+}
+
+fn parse_feed_id(id: &str) -> Result<Uuid, Status> {
+    Uuid::parse_str(id).map_err(|_| ApiError::invalid("feed_id: not a feed id").into())
+}
+
+fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds: at.timestamp(), nanos: at.timestamp_subsec_nanos() as i32 }
+}
+
+fn too_large(message: String) -> Status {
+    ApiError::new(ErrorCode::FeedTooLarge, message).into()
+}

@@ -1,0 +1,49 @@
+//! The gateway: MIS vendors stream a school's feed in over gRPC; the gateway checks the envelope
+//! and size limits, writes the whole feed to Kafka as one message with an idempotent producer, and
+//! only then answers with a receipt. The feed id is derived from the school and the sender's
+//! idempotency key, so a resend maps to the same feed everywhere downstream.
+
+mod grpc;
+
+use anyhow::Context as _;
+use rollcall_server::Settings;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Binds the configured address and serves until `shutdown`.
+pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(settings.gateway.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.gateway.listen))?;
+    serve(settings, listener, shutdown).await
+}
+
+/// Serves on an already bound listener (tests bind port 0 and read the address).
+pub async fn serve(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let pool = rollcall_db::connect(&settings.database.url, settings.database.max_connections)
+        .await
+        .context("cannot connect to the database")?;
+    rollcall_db::migrate(&pool).await.context("cannot migrate the database")?;
+    if settings.kafka.create_topics {
+        let topics = &settings.kafka.topics;
+        rollcall_kafka::ensure_topics(&settings.kafka, &[&topics.feeds, &topics.validated, &topics.rejected])
+            .await
+            .context("cannot create kafka topics")?;
+    }
+    let producer = rollcall_kafka::producer(&settings.kafka).context("cannot create kafka producer")?;
+
+    let (reporter, health) = tonic_health_reporter();
+    let service = grpc::Gateway::new(pool, producer, &settings);
+    let routes = tonic::service::Routes::new(service.into_server());
+    reporter
+        .set_serving::<rollcall_proto::feed::v1::feed_service_server::FeedServiceServer<grpc::Gateway>>()
+        .await;
+    rollcall_server::grpc::serve(listener, routes, reporter, health, shutdown).await?;
+    Ok(())
+}
+
+use rollcall_server::grpc::health as tonic_health_reporter;
