@@ -82,7 +82,7 @@ pub struct ApplyStats {
 /// A feed already processed is not applied again: its rows committed with its receipt, so the
 /// call returns at once with every mark counted as superseded.
 ///
-/// Fails, storing nothing, when the school is not in the registry, the feed was registered for
+/// Fails, storing nothing, when the feed has records for a school not in the registry, the feed was registered for
 /// another school, or a mark names a pupil who is not on the school's roll.
 pub async fn apply_validated_feed(pool: &Pool, feed: &ValidatedFeed) -> Result<ApplyStats> {
     let mut tx = pool.begin().await?;
@@ -104,7 +104,10 @@ pub async fn apply_validated_feed(pool: &Pool, feed: &ValidatedFeed) -> Result<A
         .bind(feed.feed_id)
         .fetch_one(&mut *tx)
         .await?;
-    if !known_school {
+    // A feed refused as a whole (its school is not in the registry) carries no records, only the
+    // outcome its receipt needs: record that; records for an unknown school are an error.
+    let has_records = !feed.pupils.is_empty() || !feed.marks.is_empty();
+    if !known_school && has_records {
         return Err(Error::UnknownSchool {
             urn: feed.school_urn,
         });

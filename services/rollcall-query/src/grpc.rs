@@ -1,0 +1,268 @@
+//! The `QueryService` and `RegistryService` handlers: the only place in the query service that
+//! sees protobuf types.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, Utc};
+use rollcall_db::{Pool, Scope};
+use rollcall_domain::{AcademicYear, LaCode, Urn};
+use rollcall_proto::query::v1::{
+    AtRiskPupil, AtRiskPupilsRequest, AtRiskPupilsResponse, ImportSchoolsRequest,
+    ImportSchoolsResponse, LaSummaryRequest, LaSummaryResponse, ListSchoolsRequest,
+    ListSchoolsResponse, Period, RiskLevel, School, SchoolRow, SchoolSummaryRequest,
+    SchoolSummaryResponse, query_service_server::QueryService,
+    registry_service_server::RegistryService,
+};
+use rollcall_server::{ApiError, ErrorCode};
+use tonic::{Request, Response, Status};
+
+use crate::measures::{self, EnrolmentCounters};
+
+const PHASES: &[&str] = &["primary", "secondary", "special", "all-through", "nursery", "alternative-provision"];
+
+pub struct Query {
+    pool: Pool,
+}
+
+impl Query {
+    pub fn new(pool: Pool) -> Query {
+        Query { pool }
+    }
+
+    async fn counters(&self, scope: Scope, from: NaiveDate, to: NaiveDate) -> Result<Vec<EnrolmentCounters>, Status> {
+        let rows = rollcall_db::enrolment_code_counts(&self.pool, scope, from, to)
+            .await
+            .map_err(|err| ApiError::unavailable("cannot read attendance counts", &err))?;
+        measures::per_enrolment(rows).map_err(|err| {
+            tracing::error!(error = %err, "stored data failed a domain check");
+            ApiError::new(ErrorCode::Internal, "stored data failed a domain check").into()
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl QueryService for Query {
+    async fn school_summary(&self, request: Request<SchoolSummaryRequest>) -> Result<Response<SchoolSummaryResponse>, Status> {
+        let request = request.into_inner();
+        let urn = parse_urn("school_urn", &request.school_urn)?;
+        let (from, to) = period(request.period.as_ref())?;
+        let school = school(&self.pool, urn).await?;
+        let enrolments = self.counters(Scope::School(urn.get() as i32), from, to).await?;
+        Ok(Response::new(SchoolSummaryResponse {
+            school: Some(school),
+            from: from.to_string(),
+            to: to.to_string(),
+            measures: Some(measures::measures(enrolments.iter().map(|e| &e.counters))),
+        }))
+    }
+
+    async fn la_summary(&self, request: Request<LaSummaryRequest>) -> Result<Response<LaSummaryResponse>, Status> {
+        let request = request.into_inner();
+        let la = parse_la("la_code", &request.la_code)?;
+        let (from, to) = period(request.period.as_ref())?;
+        let schools = rollcall_db::list_schools(&self.pool, Some(la.get() as i16))
+            .await
+            .map_err(|err| ApiError::unavailable("cannot read the school registry", &err))?;
+        let enrolments = self.counters(Scope::La(la.get() as i16), from, to).await?;
+        let mut by_school: HashMap<i32, Vec<&EnrolmentCounters>> = HashMap::new();
+        for enrolment in &enrolments {
+            by_school.entry(enrolment.school_urn).or_default().push(enrolment);
+        }
+        let rows = schools
+            .into_iter()
+            .map(|s| {
+                let counters = by_school.get(&s.urn).map(Vec::as_slice).unwrap_or_default();
+                SchoolRow {
+                    measures: Some(measures::measures(counters.iter().map(|e| &e.counters))),
+                    school: Some(school_message(s)),
+                }
+            })
+            .collect();
+        Ok(Response::new(LaSummaryResponse {
+            la_code: la.get().to_string(),
+            la_name: la.name().to_owned(),
+            from: from.to_string(),
+            to: to.to_string(),
+            schools: rows,
+            total: Some(measures::measures(enrolments.iter().map(|e| &e.counters))),
+        }))
+    }
+
+    async fn at_risk_pupils(&self, request: Request<AtRiskPupilsRequest>) -> Result<Response<AtRiskPupilsResponse>, Status> {
+        let request = request.into_inner();
+        let scope = match (request.la_code.trim(), request.school_urn.trim()) {
+            (la, "") if !la.is_empty() => Scope::La(parse_la("la_code", la)?.get() as i16),
+            ("", urn) if !urn.is_empty() => {
+                let urn = parse_urn("school_urn", urn)?;
+                school(&self.pool, urn).await?;
+                Scope::School(urn.get() as i32)
+            }
+            _ => return Err(ApiError::invalid("exactly one of la_code and school_urn is required").into()),
+        };
+        let (from, to) = period(request.period.as_ref())?;
+        let severe_only = request.level() == RiskLevel::Severe;
+        let enrolments = self.counters(scope, from, to).await?;
+        let persistent_count = enrolments.iter().filter(|e| e.counters.is_persistent()).count() as u64;
+        let severe_count = enrolments.iter().filter(|e| e.counters.is_severe()).count() as u64;
+        let at_risk: Vec<&EnrolmentCounters> = enrolments
+            .iter()
+            .filter(|e| if severe_only { e.counters.is_severe() } else { e.counters.is_persistent() })
+            .collect();
+        let ids: Vec<i64> = at_risk.iter().map(|e| e.enrolment_id).collect();
+        let details: HashMap<i64, rollcall_db::Enrolment> = rollcall_db::enrolments_by_id(&self.pool, &ids)
+            .await
+            .map_err(|err| ApiError::unavailable("cannot read enrolments", &err))?
+            .into_iter()
+            .map(|e| (e.id, e))
+            .collect();
+        let mut pupils: Vec<AtRiskPupil> = at_risk
+            .into_iter()
+            .filter_map(|e| {
+                let d = details.get(&e.enrolment_id)?;
+                let c = &e.counters;
+                Some(AtRiskPupil {
+                    school_urn: format!("{:06}", e.school_urn),
+                    upn: d.upn.clone(),
+                    forename: d.forename.clone().unwrap_or_default(),
+                    surname: d.surname.clone().unwrap_or_default(),
+                    year_group: d.year_group.clone().unwrap_or_default(),
+                    possible_sessions: c.possible(),
+                    overall_absence: c.overall_absence(),
+                    authorised_absence: c.authorised(),
+                    unauthorised_absence: c.unauthorised(),
+                    overall_absence_perc: c.overall_absence_rate().map(|r| r.percent()).unwrap_or_default(),
+                    severe: c.is_severe(),
+                })
+            })
+            .collect();
+        // Worst first; ties in a stable order.
+        pupils.sort_by(|a, b| {
+            b.overall_absence_perc
+                .total_cmp(&a.overall_absence_perc)
+                .then_with(|| a.school_urn.cmp(&b.school_urn))
+                .then_with(|| a.upn.cmp(&b.upn))
+        });
+        Ok(Response::new(AtRiskPupilsResponse {
+            from: from.to_string(),
+            to: to.to_string(),
+            pupils,
+            persistent_count,
+            severe_count,
+        }))
+    }
+}
+
+pub struct Registry {
+    pool: Pool,
+}
+
+impl Registry {
+    pub fn new(pool: Pool) -> Registry {
+        Registry { pool }
+    }
+}
+
+#[tonic::async_trait]
+impl RegistryService for Registry {
+    async fn import_schools(&self, request: Request<ImportSchoolsRequest>) -> Result<Response<ImportSchoolsResponse>, Status> {
+        let request = request.into_inner();
+        let mut schools = Vec::with_capacity(request.schools.len());
+        let mut problems = Vec::new();
+        for (index, s) in request.schools.iter().enumerate() {
+            match school_row(s) {
+                Ok(row) => schools.push(row),
+                Err(problem) => problems.push(format!("school {index}: {problem}")),
+            }
+        }
+        // The registry is imported whole or not at all: a half-imported registry would make the
+        // validator reject feeds for schools that were meant to be there.
+        if !problems.is_empty() {
+            return Err(ApiError::invalid(problems.join("; ")).into());
+        }
+        let imported = rollcall_db::upsert_schools(&self.pool, &schools)
+            .await
+            .map_err(|err| ApiError::unavailable("cannot write the school registry", &err))?;
+        tracing::info!(imported, "school registry imported");
+        Ok(Response::new(ImportSchoolsResponse { imported }))
+    }
+
+    async fn list_schools(&self, request: Request<ListSchoolsRequest>) -> Result<Response<ListSchoolsResponse>, Status> {
+        let la = match request.get_ref().la_code.trim() {
+            "" => None,
+            la => Some(parse_la("la_code", la)?.get() as i16),
+        };
+        let schools = rollcall_db::list_schools(&self.pool, la)
+            .await
+            .map_err(|err| ApiError::unavailable("cannot read the school registry", &err))?;
+        Ok(Response::new(ListSchoolsResponse { schools: schools.into_iter().map(school_message).collect() }))
+    }
+}
+
+fn school_row(s: &School) -> Result<rollcall_db::School, String> {
+    let urn = Urn::parse(s.urn.trim()).map_err(|err| format!("urn: {err}"))?;
+    let la = LaCode::parse(s.la_code.trim()).map_err(|err| format!("la_code: {err}"))?;
+    if !la.is_current() {
+        return Err("la_code: not a current la code".into());
+    }
+    let phase = s.phase.trim().to_ascii_lowercase();
+    if !PHASES.contains(&phase.as_str()) {
+        return Err(format!("phase: must be one of {}", PHASES.join(", ")));
+    }
+    if s.name.trim().is_empty() {
+        return Err("name: required".into());
+    }
+    Ok(rollcall_db::School {
+        urn: urn.get() as i32,
+        la_code: la.get() as i16,
+        name: s.name.trim().to_owned(),
+        phase,
+        school_type: s.school_type.trim().to_owned(),
+        independent: s.independent,
+    })
+}
+
+fn school_message(s: rollcall_db::School) -> School {
+    School {
+        urn: format!("{:06}", s.urn),
+        la_code: format!("{:03}", s.la_code),
+        name: s.name,
+        phase: s.phase,
+        school_type: s.school_type,
+        independent: s.independent,
+    }
+}
+
+async fn school(pool: &Pool, urn: Urn) -> Result<School, Status> {
+    rollcall_db::get_school(pool, urn.get() as i32)
+        .await
+        .map_err(|err| ApiError::unavailable("cannot read the school registry", &err))?
+        .map(school_message)
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no school with this urn in the registry").into())
+}
+
+fn parse_urn(field: &str, s: &str) -> Result<Urn, Status> {
+    Urn::parse(s.trim()).map_err(|err| ApiError::invalid(format!("{field}: {err}")).into())
+}
+
+fn parse_la(field: &str, s: &str) -> Result<LaCode, Status> {
+    LaCode::parse(s.trim()).map_err(|err| ApiError::invalid(format!("{field}: {err}")).into())
+}
+
+/// The requested period, or the current academic year to date.
+fn period(period: Option<&Period>) -> Result<(NaiveDate, NaiveDate), Status> {
+    let today = Utc::now().date_naive();
+    let parse = |field: &str, s: &str| {
+        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+            .map_err(|_| Status::from(ApiError::invalid(format!("period.{field}: must be a date YYYY-MM-DD"))))
+    };
+    let (from, to) = match period {
+        None => ("", ""),
+        Some(p) => (p.from.as_str(), p.to.as_str()),
+    };
+    let to = if to.trim().is_empty() { today } else { parse("to", to)? };
+    let from = if from.trim().is_empty() { AcademicYear::of(to).first_day() } else { parse("from", from)? };
+    if from > to {
+        return Err(ApiError::invalid("period: from is after to").into());
+    }
+    Ok((from, to))
+}
