@@ -48,3 +48,26 @@ pub async fn ensure_topics(config: &KafkaConfig, topics: &[&str]) -> Result<()> 
     }
     Ok(())
 }
+
+/// Messages currently held in `topic`, summed over partitions (high minus low watermark). For
+/// operations and tests: "did anything reach the topic?"
+pub async fn message_count(config: &KafkaConfig, topic: &str) -> Result<i64> {
+    use rdkafka::consumer::{BaseConsumer, Consumer as _};
+    let client: BaseConsumer = config.client_config().create()?;
+    let topic = topic.to_owned();
+    let count = tokio::task::spawn_blocking(move || -> Result<i64> {
+        let timeout = Duration::from_secs(10);
+        let metadata = client.fetch_metadata(Some(&topic), timeout)?;
+        let mut total = 0;
+        for t in metadata.topics() {
+            for p in t.partitions() {
+                let (low, high) = client.fetch_watermarks(&topic, p.id(), timeout)?;
+                total += high - low;
+            }
+        }
+        Ok(total)
+    })
+    .await
+    .expect("watermark task panicked")?;
+    Ok(count)
+}

@@ -1,0 +1,299 @@
+//! The running system for one test: broker, database, four services, and clients.
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use rollcall_proto::feed::v1::{
+    FeedHeader, FeedReceipt, FeedStatus, GetFeedReceiptRequest, MarkChunk, MarkRecord, RollChunk,
+    RollRecord, SubmitFeedRequest, feed_service_client::FeedServiceClient, submit_feed_request::Part,
+};
+use rollcall_proto::query::v1::{
+    ImportSchoolsRequest, School, query_service_client::QueryServiceClient,
+    registry_service_client::RegistryServiceClient,
+};
+use rollcall_server::Settings;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+
+/// The broker shared by every test in this binary: `ROLLCALL_TEST_KAFKA` when set, otherwise a
+/// Tansu process started here (memory storage) that exits when this test process does.
+fn broker() -> &'static str {
+    static BROKER: OnceLock<(String, Option<Child>)> = OnceLock::new();
+    &BROKER
+        .get_or_init(|| {
+            if let Ok(brokers) = std::env::var("ROLLCALL_TEST_KAFKA") {
+                return (brokers, None);
+            }
+            let port = free_port();
+            let url = format!("tcp://127.0.0.1:{port}");
+            // The watchdog shell ends the broker when this process exits, however it exits.
+            let script = format!(
+                "tansu broker --listener-url {url} --advertised-listener-url {url} --storage-engine memory://tansu/ >/dev/null 2>&1 & b=$!; \
+                 while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $b",
+                parent = std::process::id()
+            );
+            let child = Command::new("sh")
+                .args(["-c", &script])
+                .stdin(Stdio::null())
+                .spawn()
+                .expect("cannot start tansu: is it installed? (make deps)");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(Instant::now() < deadline, "tansu did not start listening on {port}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            (format!("127.0.0.1:{port}"), Some(child))
+        })
+        .0
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn admin_database_url() -> String {
+    std::env::var("ROLLCALL_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// One test's system. Call `stop` at the end: it stops the services and drops the database.
+pub struct Pipeline {
+    pub settings: Settings,
+    pub gateway_addr: SocketAddr,
+    pub query_addr: SocketAddr,
+    services: CancellationToken,
+    gateway: JoinHandle<anyhow::Result<()>>,
+    query: JoinHandle<anyhow::Result<()>>,
+    validator: Option<JoinHandle<anyhow::Result<()>>>,
+    aggregator: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Pipeline {
+    pub async fn start() -> Pipeline {
+        let run = uuid::Uuid::new_v4().simple().to_string();
+        let mut settings = Settings::defaults();
+        let admin = admin_database_url();
+        let base = admin.rsplit_once('/').unwrap().0;
+        settings.database.url = format!("{base}/rollcall_e2e_{run}");
+        settings.database.max_connections = 4;
+        settings.kafka.brokers = broker().to_owned();
+        settings.kafka.partitions = 3;
+        for topic in [&mut settings.kafka.topics.feeds, &mut settings.kafka.topics.validated, &mut settings.kafka.topics.rejected] {
+            *topic = format!("{topic}.{run}");
+        }
+        settings.kafka.groups.validator = format!("validator-{run}");
+        settings.kafka.groups.aggregator = format!("aggregator-{run}");
+        rollcall_db::ensure_database(&settings.database.url).await.expect("create the test database");
+        let pool = rollcall_db::connect(&settings.database.url, 2).await.unwrap();
+        rollcall_db::migrate(&pool).await.unwrap();
+        pool.close().await;
+        let topics = &settings.kafka.topics;
+        rollcall_kafka::ensure_topics(&settings.kafka, &[&topics.feeds, &topics.validated, &topics.rejected])
+            .await
+            .expect("create the test topics");
+
+        let services = CancellationToken::new();
+        let gateway_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let query_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let gateway_addr = gateway_listener.local_addr().unwrap();
+        let query_addr = query_listener.local_addr().unwrap();
+        let gateway = tokio::spawn(rollcall_gateway::serve(settings.clone(), gateway_listener, services.child_token()));
+        let query = tokio::spawn(rollcall_query::serve(settings.clone(), query_listener, services.child_token()));
+        let mut pipeline = Pipeline {
+            settings,
+            gateway_addr,
+            query_addr,
+            services,
+            gateway,
+            query,
+            validator: None,
+            aggregator: None,
+        };
+        pipeline.start_workers();
+        wait_listening(gateway_addr).await;
+        wait_listening(query_addr).await;
+        pipeline
+    }
+
+    /// Starts the validator and aggregator (again, after `crash_workers`).
+    pub fn start_workers(&mut self) {
+        self.validator = Some(tokio::spawn(rollcall_validator::run(self.settings.clone(), self.services.child_token())));
+        self.aggregator = Some(tokio::spawn(rollcall_aggregator::run(self.settings.clone(), self.services.child_token())));
+    }
+
+    /// Kills both workers wherever they are, as a crash would: no graceful shutdown, nothing
+    /// committed that was not already.
+    pub async fn crash_workers(&mut self) {
+        for worker in [self.validator.take(), self.aggregator.take()].into_iter().flatten() {
+            worker.abort();
+            let _ = worker.await;
+        }
+    }
+
+    pub async fn feeds(&self) -> FeedServiceClient<Channel> {
+        FeedServiceClient::connect(format!("http://{}", self.gateway_addr)).await.unwrap()
+    }
+
+    pub async fn query(&self) -> QueryServiceClient<Channel> {
+        QueryServiceClient::connect(format!("http://{}", self.query_addr)).await.unwrap()
+    }
+
+    pub async fn registry(&self) -> RegistryServiceClient<Channel> {
+        RegistryServiceClient::connect(format!("http://{}", self.query_addr)).await.unwrap()
+    }
+
+    pub async fn import_schools(&self, schools: Vec<School>) {
+        self.registry().await.import_schools(ImportSchoolsRequest { schools }).await.unwrap();
+    }
+
+    /// Polls the receipt until the pipeline has processed the feed.
+    pub async fn wait_processed(&self, feed_id: &str) -> FeedReceipt {
+        let mut client = self.feeds().await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let receipt = client
+                .get_feed_receipt(GetFeedReceiptRequest { feed_id: feed_id.to_owned() })
+                .await
+                .unwrap()
+                .into_inner();
+            if receipt.status() == FeedStatus::Processed {
+                return receipt;
+            }
+            assert!(Instant::now() < deadline, "feed {feed_id} not processed within 60s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn message_count(&self, topic: &str) -> i64 {
+        rollcall_kafka::message_count(&self.settings.kafka, topic).await.unwrap()
+    }
+
+    /// Reads `topic` from the start with a fresh consumer group until `expected` messages have
+    /// arrived and nothing more comes for a second, then decodes them.
+    pub async fn read_topic<M: prost::Message + Default>(&self, topic: &str, expected: usize) -> Vec<M> {
+        let group = format!("reader-{}", uuid::Uuid::new_v4().simple());
+        let consumer = rollcall_kafka::consumer(&self.settings.kafka, &group).unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = CancellationToken::new();
+        let reader = {
+            let (seen, stop) = (seen.clone(), stop.clone());
+            let topic = topic.to_owned();
+            tokio::spawn(async move {
+                rollcall_kafka::consume(&consumer, &topic, stop, |message| {
+                    seen.lock().unwrap().push(message.payload);
+                    std::future::ready(Ok::<(), String>(()))
+                })
+                .await
+                .unwrap();
+            })
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut last = (0, Instant::now());
+        loop {
+            let n = seen.lock().unwrap().len();
+            if n != last.0 {
+                last = (n, Instant::now());
+            }
+            if n >= expected && last.1.elapsed() > Duration::from_secs(1) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "read {n} of {expected} messages from {topic}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        stop.cancel();
+        reader.await.unwrap();
+        let payloads = seen.lock().unwrap().clone();
+        payloads.into_iter().map(|p| M::decode(p.as_slice()).unwrap()).collect()
+    }
+
+    pub async fn stop(mut self) {
+        self.services.cancel();
+        self.crash_workers().await;
+        for service in [self.gateway, self.query] {
+            let _ = tokio::time::timeout(Duration::from_secs(10), service).await;
+        }
+        rollcall_db::drop_database(&self.settings.database.url).await.ok();
+    }
+}
+
+async fn wait_listening(addr: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        assert!(Instant::now() < deadline, "service on {addr} did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A feed built by hand, for the cases the synthetic LA does not cover.
+#[derive(Clone, Debug)]
+pub struct FeedSpec {
+    pub urn: String,
+    pub key: String,
+    pub extracted_at: chrono::DateTime<chrono::Utc>,
+    pub roll: Vec<RollRecord>,
+    pub marks: Vec<MarkRecord>,
+}
+
+impl FeedSpec {
+    pub fn requests(&self) -> Vec<SubmitFeedRequest> {
+        let header = FeedHeader {
+            school_urn: self.urn.clone(),
+            extracted_at: Some(prost_types::Timestamp {
+                seconds: self.extracted_at.timestamp(),
+                nanos: self.extracted_at.timestamp_subsec_nanos() as i32,
+            }),
+            idempotency_key: self.key.clone(),
+            code_set: "2024".into(),
+        };
+        let mut requests = vec![SubmitFeedRequest { part: Some(Part::Header(header)) }];
+        for chunk in self.roll.chunks(1000) {
+            requests.push(SubmitFeedRequest { part: Some(Part::Roll(RollChunk { records: chunk.to_vec() })) });
+        }
+        for chunk in self.marks.chunks(5000) {
+            requests.push(SubmitFeedRequest { part: Some(Part::Marks(MarkChunk { records: chunk.to_vec() })) });
+        }
+        requests
+    }
+
+    pub async fn submit(&self, pipeline: &Pipeline) -> Result<FeedReceipt, tonic::Status> {
+        let stream = tokio_stream::iter(self.requests());
+        pipeline.feeds().await.submit_feed(stream).await.map(tonic::Response::into_inner)
+    }
+}
+
+pub fn pupil(upn: &str, admission: &str) -> RollRecord {
+    RollRecord {
+        upn: upn.into(),
+        forename: "Ada".into(),
+        surname: "Testpupil".into(),
+        date_of_birth: "2014-03-02".into(),
+        sex: "F".into(),
+        year_group: "6".into(),
+        admission_date: admission.into(),
+        ..Default::default()
+    }
+}
+
+pub fn mark(upn: &str, date: &str, session: &str, code: &str) -> MarkRecord {
+    MarkRecord { upn: upn.into(), date: date.into(), session: session.into(), code: code.into(), minutes_late: String::new() }
+}
+
+pub fn school(urn: &str, la: &str, independent: bool) -> School {
+    School {
+        urn: urn.into(),
+        la_code: la.into(),
+        name: format!("Test School {urn}"),
+        phase: "primary".into(),
+        school_type: if independent { "independent" } else { "academy" }.into(),
+        independent,
+    }
+}
+
+/// A valid UPN for LA `la` (estab, year, serial), with its check letter computed by the domain.
+pub fn upn(la: u16, serial: u16) -> String {
+    let la = rollcall_domain::LaCode::new(la).unwrap();
+    rollcall_domain::Upn::from_parts(la, 2001, 14, serial).as_str().to_owned()
+}
