@@ -51,7 +51,7 @@ fn broker() -> &'static str {
         .0
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -296,4 +296,13 @@ pub fn school(urn: &str, la: &str, independent: bool) -> School {
 pub fn upn(la: u16, serial: u16) -> String {
     let la = rollcall_domain::LaCode::new(la).unwrap();
     rollcall_domain::Upn::from_parts(la, 2001, 14, serial).as_str().to_owned()
+}
+
+/// A binary of this workspace, built beside this test binary (`make test` builds them first).
+pub fn bin(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(std::path::Path::parent).unwrap();
+    let path = dir.join(name);
+    assert!(path.exists(), "{} is not built: run `cargo build --workspace --bins` first (make test does)", path.display());
+    path
 }

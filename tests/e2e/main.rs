@@ -4,4 +4,5 @@
 //! topics and consumer groups, so tests run in parallel.
 
 mod harness;
+mod lifecycle;
 mod pipeline;
