@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use rollcall_proto::feed::v1::{
     FeedHeader, FeedReceipt, FeedStatus, GetFeedReceiptRequest, MarkChunk, MarkRecord, RollChunk,
-    RollRecord, SubmitFeedRequest, feed_service_client::FeedServiceClient, submit_feed_request::Part,
+    RollRecord, SubmitFeedRequest, feed_service_client::FeedServiceClient,
+    submit_feed_request::Part,
 };
 use rollcall_proto::query::v1::{
     ImportSchoolsRequest, School, query_service_client::QueryServiceClient,
@@ -52,11 +53,16 @@ fn broker() -> &'static str {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn admin_database_url() -> String {
-    std::env::var("ROLLCALL_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("ROLLCALL_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// One test's system. Call `stop` at the end: it stops the services and drops the database.
@@ -81,27 +87,46 @@ impl Pipeline {
         settings.database.max_connections = 4;
         settings.kafka.brokers = broker().to_owned();
         settings.kafka.partitions = 3;
-        for topic in [&mut settings.kafka.topics.feeds, &mut settings.kafka.topics.validated, &mut settings.kafka.topics.rejected] {
+        for topic in [
+            &mut settings.kafka.topics.feeds,
+            &mut settings.kafka.topics.validated,
+            &mut settings.kafka.topics.rejected,
+        ] {
             *topic = format!("{topic}.{run}");
         }
         settings.kafka.groups.validator = format!("validator-{run}");
         settings.kafka.groups.aggregator = format!("aggregator-{run}");
-        rollcall_db::ensure_database(&settings.database.url).await.expect("create the test database");
-        let pool = rollcall_db::connect(&settings.database.url, 2).await.unwrap();
+        rollcall_db::ensure_database(&settings.database.url)
+            .await
+            .expect("create the test database");
+        let pool = rollcall_db::connect(&settings.database.url, 2)
+            .await
+            .unwrap();
         rollcall_db::migrate(&pool).await.unwrap();
         pool.close().await;
         let topics = &settings.kafka.topics;
-        rollcall_kafka::ensure_topics(&settings.kafka, &[&topics.feeds, &topics.validated, &topics.rejected])
-            .await
-            .expect("create the test topics");
+        rollcall_kafka::ensure_topics(
+            &settings.kafka,
+            &[&topics.feeds, &topics.validated, &topics.rejected],
+        )
+        .await
+        .expect("create the test topics");
 
         let services = CancellationToken::new();
         let gateway_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let query_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let gateway_addr = gateway_listener.local_addr().unwrap();
         let query_addr = query_listener.local_addr().unwrap();
-        let gateway = tokio::spawn(rollcall_gateway::serve(settings.clone(), gateway_listener, services.child_token()));
-        let query = tokio::spawn(rollcall_query::serve(settings.clone(), query_listener, services.child_token()));
+        let gateway = tokio::spawn(rollcall_gateway::serve(
+            settings.clone(),
+            gateway_listener,
+            services.child_token(),
+        ));
+        let query = tokio::spawn(rollcall_query::serve(
+            settings.clone(),
+            query_listener,
+            services.child_token(),
+        ));
         let mut pipeline = Pipeline {
             settings,
             gateway_addr,
@@ -120,33 +145,52 @@ impl Pipeline {
 
     /// Starts the validator and aggregator (again, after `crash_workers`).
     pub fn start_workers(&mut self) {
-        self.validator = Some(tokio::spawn(rollcall_validator::run(self.settings.clone(), self.services.child_token())));
-        self.aggregator = Some(tokio::spawn(rollcall_aggregator::run(self.settings.clone(), self.services.child_token())));
+        self.validator = Some(tokio::spawn(rollcall_validator::run(
+            self.settings.clone(),
+            self.services.child_token(),
+        )));
+        self.aggregator = Some(tokio::spawn(rollcall_aggregator::run(
+            self.settings.clone(),
+            self.services.child_token(),
+        )));
     }
 
     /// Kills both workers wherever they are, as a crash would: no graceful shutdown, nothing
     /// committed that was not already.
     pub async fn crash_workers(&mut self) {
-        for worker in [self.validator.take(), self.aggregator.take()].into_iter().flatten() {
+        for worker in [self.validator.take(), self.aggregator.take()]
+            .into_iter()
+            .flatten()
+        {
             worker.abort();
             let _ = worker.await;
         }
     }
 
     pub async fn feeds(&self) -> FeedServiceClient<Channel> {
-        FeedServiceClient::connect(format!("http://{}", self.gateway_addr)).await.unwrap()
+        FeedServiceClient::connect(format!("http://{}", self.gateway_addr))
+            .await
+            .unwrap()
     }
 
     pub async fn query(&self) -> QueryServiceClient<Channel> {
-        QueryServiceClient::connect(format!("http://{}", self.query_addr)).await.unwrap()
+        QueryServiceClient::connect(format!("http://{}", self.query_addr))
+            .await
+            .unwrap()
     }
 
     pub async fn registry(&self) -> RegistryServiceClient<Channel> {
-        RegistryServiceClient::connect(format!("http://{}", self.query_addr)).await.unwrap()
+        RegistryServiceClient::connect(format!("http://{}", self.query_addr))
+            .await
+            .unwrap()
     }
 
     pub async fn import_schools(&self, schools: Vec<School>) {
-        self.registry().await.import_schools(ImportSchoolsRequest { schools }).await.unwrap();
+        self.registry()
+            .await
+            .import_schools(ImportSchoolsRequest { schools })
+            .await
+            .unwrap();
     }
 
     /// Polls the receipt until the pipeline has processed the feed.
@@ -155,25 +199,36 @@ impl Pipeline {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let receipt = client
-                .get_feed_receipt(GetFeedReceiptRequest { feed_id: feed_id.to_owned() })
+                .get_feed_receipt(GetFeedReceiptRequest {
+                    feed_id: feed_id.to_owned(),
+                })
                 .await
                 .unwrap()
                 .into_inner();
             if receipt.status() == FeedStatus::Processed {
                 return receipt;
             }
-            assert!(Instant::now() < deadline, "feed {feed_id} not processed within 60s");
+            assert!(
+                Instant::now() < deadline,
+                "feed {feed_id} not processed within 60s"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     pub async fn message_count(&self, topic: &str) -> i64 {
-        rollcall_kafka::message_count(&self.settings.kafka, topic).await.unwrap()
+        rollcall_kafka::message_count(&self.settings.kafka, topic)
+            .await
+            .unwrap()
     }
 
     /// Reads `topic` from the start with a fresh consumer group until `expected` messages have
     /// arrived and nothing more comes for a second, then decodes them.
-    pub async fn read_topic<M: prost::Message + Default>(&self, topic: &str, expected: usize) -> Vec<M> {
+    pub async fn read_topic<M: prost::Message + Default>(
+        &self,
+        topic: &str,
+        expected: usize,
+    ) -> Vec<M> {
         let group = format!("reader-{}", uuid::Uuid::new_v4().simple());
         let consumer = rollcall_kafka::consumer(&self.settings.kafka, &group).unwrap();
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -200,13 +255,19 @@ impl Pipeline {
             if n >= expected && last.1.elapsed() > Duration::from_secs(1) {
                 break;
             }
-            assert!(Instant::now() < deadline, "read {n} of {expected} messages from {topic}");
+            assert!(
+                Instant::now() < deadline,
+                "read {n} of {expected} messages from {topic}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         stop.cancel();
         reader.await.unwrap();
         let payloads = seen.lock().unwrap().clone();
-        payloads.into_iter().map(|p| M::decode(p.as_slice()).unwrap()).collect()
+        payloads
+            .into_iter()
+            .map(|p| M::decode(p.as_slice()).unwrap())
+            .collect()
     }
 
     pub async fn stop(mut self) {
@@ -215,7 +276,9 @@ impl Pipeline {
         for service in [self.gateway, self.query] {
             let _ = tokio::time::timeout(Duration::from_secs(10), service).await;
         }
-        rollcall_db::drop_database(&self.settings.database.url).await.ok();
+        rollcall_db::drop_database(&self.settings.database.url)
+            .await
+            .ok();
     }
 }
 
@@ -248,19 +311,34 @@ impl FeedSpec {
             idempotency_key: self.key.clone(),
             code_set: "2024".into(),
         };
-        let mut requests = vec![SubmitFeedRequest { part: Some(Part::Header(header)) }];
+        let mut requests = vec![SubmitFeedRequest {
+            part: Some(Part::Header(header)),
+        }];
         for chunk in self.roll.chunks(1000) {
-            requests.push(SubmitFeedRequest { part: Some(Part::Roll(RollChunk { records: chunk.to_vec() })) });
+            requests.push(SubmitFeedRequest {
+                part: Some(Part::Roll(RollChunk {
+                    records: chunk.to_vec(),
+                })),
+            });
         }
         for chunk in self.marks.chunks(5000) {
-            requests.push(SubmitFeedRequest { part: Some(Part::Marks(MarkChunk { records: chunk.to_vec() })) });
+            requests.push(SubmitFeedRequest {
+                part: Some(Part::Marks(MarkChunk {
+                    records: chunk.to_vec(),
+                })),
+            });
         }
         requests
     }
 
     pub async fn submit(&self, pipeline: &Pipeline) -> Result<FeedReceipt, tonic::Status> {
         let stream = tokio_stream::iter(self.requests());
-        pipeline.feeds().await.submit_feed(stream).await.map(tonic::Response::into_inner)
+        pipeline
+            .feeds()
+            .await
+            .submit_feed(stream)
+            .await
+            .map(tonic::Response::into_inner)
     }
 }
 
@@ -278,7 +356,13 @@ pub fn pupil(upn: &str, admission: &str) -> RollRecord {
 }
 
 pub fn mark(upn: &str, date: &str, session: &str, code: &str) -> MarkRecord {
-    MarkRecord { upn: upn.into(), date: date.into(), session: session.into(), code: code.into(), minutes_late: String::new() }
+    MarkRecord {
+        upn: upn.into(),
+        date: date.into(),
+        session: session.into(),
+        code: code.into(),
+        minutes_late: String::new(),
+    }
 }
 
 pub fn school(urn: &str, la: &str, independent: bool) -> School {
@@ -287,7 +371,12 @@ pub fn school(urn: &str, la: &str, independent: bool) -> School {
         la_code: la.into(),
         name: format!("Test School {urn}"),
         phase: "primary".into(),
-        school_type: if independent { "independent" } else { "academy" }.into(),
+        school_type: if independent {
+            "independent"
+        } else {
+            "academy"
+        }
+        .into(),
         independent,
     }
 }
@@ -295,7 +384,9 @@ pub fn school(urn: &str, la: &str, independent: bool) -> School {
 /// A valid UPN for LA `la` (estab, year, serial), with its check letter computed by the domain.
 pub fn upn(la: u16, serial: u16) -> String {
     let la = rollcall_domain::LaCode::new(la).unwrap();
-    rollcall_domain::Upn::from_parts(la, 2001, 14, serial).as_str().to_owned()
+    rollcall_domain::Upn::from_parts(la, 2001, 14, serial)
+        .as_str()
+        .to_owned()
 }
 
 /// A binary of this workspace, built beside this test binary (`make test` builds them first).
@@ -303,6 +394,10 @@ pub fn bin(name: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(std::path::Path::parent).unwrap();
     let path = dir.join(name);
-    assert!(path.exists(), "{} is not built: run `cargo build --workspace --bins` first (make test does)", path.display());
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo build --workspace --bins` first (make test does)",
+        path.display()
+    );
     path
 }

@@ -45,7 +45,11 @@ impl KafkaConfig {
         if self.partitions < 1 || self.replication_factor < 1 {
             return Err("partitions and replication_factor must be at least 1".into());
         }
-        let topics = [&self.topics.feeds, &self.topics.validated, &self.topics.rejected];
+        let topics = [
+            &self.topics.feeds,
+            &self.topics.validated,
+            &self.topics.rejected,
+        ];
         if topics.iter().any(|t| t.is_empty()) {
             return Err("topic names must not be empty".into());
         }

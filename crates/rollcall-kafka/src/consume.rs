@@ -31,7 +31,10 @@ pub fn consumer(config: &KafkaConfig, group: &str) -> Result<Consumer> {
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
-        .set("fetch.message.max.bytes", config.message_max_bytes.to_string())
+        .set(
+            "fetch.message.max.bytes",
+            config.message_max_bytes.to_string(),
+        )
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000");
     for (key, value) in &config.properties {

@@ -22,9 +22,15 @@ pub enum Error {
     #[error("kafka client error: {0}")]
     Client(#[from] rdkafka::error::KafkaError),
     #[error("cannot create topic {topic}: {code}")]
-    CreateTopic { topic: String, code: RDKafkaErrorCode },
+    CreateTopic {
+        topic: String,
+        code: RDKafkaErrorCode,
+    },
     #[error("delivery to topic {topic} failed: {source}")]
-    Delivery { topic: String, source: rdkafka::error::KafkaError },
+    Delivery {
+        topic: String,
+        source: rdkafka::error::KafkaError,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -35,7 +41,11 @@ pub async fn ensure_topics(config: &KafkaConfig, topics: &[&str]) -> Result<()> 
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
         .map(|name| {
-            NewTopic::new(name, config.partitions, TopicReplication::Fixed(config.replication_factor))
+            NewTopic::new(
+                name,
+                config.partitions,
+                TopicReplication::Fixed(config.replication_factor),
+            )
         })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));

@@ -26,7 +26,9 @@ pub fn producer(config: &KafkaConfig) -> Result<Producer> {
             client.set(key, value);
         }
     }
-    Ok(Producer { inner: client.create()? })
+    Ok(Producer {
+        inner: client.create()?,
+    })
 }
 
 impl Producer {
@@ -37,12 +39,17 @@ impl Producer {
             .send(record, Duration::from_secs(30))
             .await
             .map(|_delivery| ())
-            .map_err(|(source, _message)| Error::Delivery { topic: topic.to_owned(), source })
+            .map_err(|(source, _message)| Error::Delivery {
+                topic: topic.to_owned(),
+                source,
+            })
     }
 
     /// Sends every message, all in flight at once, and waits until each is acknowledged.
     pub async fn send_all(&self, topic: &str, messages: &[(Vec<u8>, Vec<u8>)]) -> Result<()> {
-        let sends = messages.iter().map(|(key, payload)| self.send(topic, key, payload));
+        let sends = messages
+            .iter()
+            .map(|(key, payload)| self.send(topic, key, payload));
         for result in futures::future::join_all(sends).await {
             result?;
         }

@@ -47,7 +47,10 @@ pub struct QueryConfig {
 impl Settings {
     /// Defaults, then `file` when given, then the environment.
     pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
-        Self::load_from(file, config::Environment::with_prefix("ROLLCALL").separator("__"))
+        Self::load_from(
+            file,
+            config::Environment::with_prefix("ROLLCALL").separator("__"),
+        )
     }
 
     /// The embedded defaults alone: what tests start from before setting their own values.
@@ -57,7 +60,9 @@ impl Settings {
             .build()
             .and_then(config::Config::try_deserialize)
             .expect("embedded defaults are valid");
-        settings.validate().expect("embedded defaults pass validation");
+        settings
+            .validate()
+            .expect("embedded defaults pass validation");
         settings
     }
 
@@ -76,8 +81,15 @@ impl Settings {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |field, rule: &str| Err(ConfigError::Invalid { field, rule: rule.to_owned() });
-        if !self.database.url.starts_with("postgres://") && !self.database.url.starts_with("postgresql://") {
+        let invalid = |field, rule: &str| {
+            Err(ConfigError::Invalid {
+                field,
+                rule: rule.to_owned(),
+            })
+        };
+        if !self.database.url.starts_with("postgres://")
+            && !self.database.url.starts_with("postgresql://")
+        {
             return invalid("database.url", "must be a postgres:// url");
         }
         if self.database.max_connections == 0 {
@@ -92,7 +104,10 @@ impl Settings {
                 "must be below kafka.message_max_bytes, so an accepted feed always fits one message",
             );
         }
-        self.kafka.validate().map_err(|rule| ConfigError::Invalid { field: "kafka", rule })
+        self.kafka.validate().map_err(|rule| ConfigError::Invalid {
+            field: "kafka",
+            rule,
+        })
     }
 }
 
@@ -112,7 +127,11 @@ mod tests {
         let env = config::Environment::with_prefix("ROLLCALL")
             .separator("__")
             .source(Some(
-                [("ROLLCALL__KAFKA__BROKERS".to_owned(), "kafka-1:9092".to_owned())].into(),
+                [(
+                    "ROLLCALL__KAFKA__BROKERS".to_owned(),
+                    "kafka-1:9092".to_owned(),
+                )]
+                .into(),
             ));
         let settings = Settings::load_from(None, env).unwrap();
         assert_eq!(settings.kafka.brokers, "kafka-1:9092");

@@ -16,7 +16,10 @@ pub enum ServeError {
 }
 
 /// Health reporting for a server: mark each service serving once it is ready.
-pub fn health() -> (HealthReporter, tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>) {
+pub fn health() -> (
+    HealthReporter,
+    tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
+) {
     tonic_health::server::health_reporter()
 }
 
@@ -26,7 +29,9 @@ pub async fn serve(
     listener: TcpListener,
     routes: Routes,
     reporter: HealthReporter,
-    health_service: tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
+    health_service: tonic_health::pb::health_server::HealthServer<
+        impl tonic_health::pb::health_server::Health,
+    >,
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
     let reflection = tonic_reflection::server::Builder::configure()

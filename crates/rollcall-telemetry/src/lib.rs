@@ -50,10 +50,10 @@ pub struct Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        if let Some(provider) = self.provider.take() {
-            if let Err(err) = provider.shutdown() {
-                eprintln!("telemetry shutdown failed: {err}");
-            }
+        if let Some(provider) = self.provider.take()
+            && let Err(err) = provider.shutdown()
+        {
+            eprintln!("telemetry shutdown failed: {err}");
         }
     }
 }
@@ -65,7 +65,9 @@ pub fn init(service: &'static str, config: &TelemetryConfig) -> Result<Guard> {
         _ => EnvFilter::try_new(&config.filter)?,
     };
     let fmt_layer = match config.format {
-        LogFormat::Text => tracing_subscriber::fmt::layer().with_writer(std::io::stderr).boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .with_current_span(true)

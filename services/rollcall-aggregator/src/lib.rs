@@ -15,14 +15,24 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     let pool = rollcall_db::connect(&settings.database.url, settings.database.max_connections)
         .await
         .context("cannot connect to the database")?;
-    rollcall_db::migrate(&pool).await.context("cannot migrate the database")?;
-    rollcall_db::sync_codes(&pool, &code_rows()).await.context("cannot sync attendance codes")?;
+    rollcall_db::migrate(&pool)
+        .await
+        .context("cannot migrate the database")?;
+    rollcall_db::sync_codes(&pool, &code_rows())
+        .await
+        .context("cannot sync attendance codes")?;
     let kafka = &settings.kafka;
     if kafka.create_topics {
-        rollcall_kafka::ensure_topics(kafka, &[&kafka.topics.validated]).await.context("cannot create kafka topics")?;
+        rollcall_kafka::ensure_topics(kafka, &[&kafka.topics.validated])
+            .await
+            .context("cannot create kafka topics")?;
     }
-    let consumer = rollcall_kafka::consumer(kafka, &kafka.groups.aggregator).context("cannot create kafka consumer")?;
-    rollcall_kafka::consume(&consumer, &kafka.topics.validated, shutdown, |message| handle(&pool, message)).await?;
+    let consumer = rollcall_kafka::consumer(kafka, &kafka.groups.aggregator)
+        .context("cannot create kafka consumer")?;
+    rollcall_kafka::consume(&consumer, &kafka.topics.validated, shutdown, |message| {
+        handle(&pool, message)
+    })
+    .await?;
     Ok(())
 }
 
@@ -59,10 +69,14 @@ fn to_db(feed: rollcall_proto::pipeline::v1::ValidatedFeed) -> anyhow::Result<Va
         .and_then(|t| DateTime::<Utc>::from_timestamp(t.seconds, t.nanos.max(0) as u32))
         .context("validated feed without recorded_at")?;
     let outcome = feed.outcome.unwrap_or_default();
-    let date = |days: i32| DateTime::UNIX_EPOCH.date_naive() + chrono::Duration::days(i64::from(days));
+    let date =
+        |days: i32| DateTime::UNIX_EPOCH.date_naive() + chrono::Duration::days(i64::from(days));
     let opt_date = |days: Option<i32>| days.map(date);
     Ok(ValidatedFeed {
-        feed_id: feed.feed_id.parse().context("validated feed with a malformed feed id")?,
+        feed_id: feed
+            .feed_id
+            .parse()
+            .context("validated feed with a malformed feed id")?,
         school_urn: feed.school_urn as i32,
         recorded_at,
         pupils: feed
@@ -104,4 +118,3 @@ fn to_db(feed: rollcall_proto::pipeline::v1::ValidatedFeed) -> anyhow::Result<Va
         },
     })
 }
-

@@ -51,10 +51,9 @@ impl Gateway {
         &self,
         mut stream: Streaming<SubmitFeedRequest>,
     ) -> Result<(FeedHeader, Vec<RollRecord>, Vec<MarkRecord>), Status> {
-        let first = stream
-            .message()
-            .await?
-            .ok_or_else(|| ApiError::invalid("empty stream: the first message must be the feed header"))?;
+        let first = stream.message().await?.ok_or_else(|| {
+            ApiError::invalid("empty stream: the first message must be the feed header")
+        })?;
         let mut bytes = first.encoded_len();
         let Some(Part::Header(header)) = first.part else {
             return Err(ApiError::invalid("the first message must be the feed header").into());
@@ -71,10 +70,16 @@ impl Gateway {
                 None => return Err(ApiError::invalid("a stream message carries no part").into()),
             }
             if bytes > self.max_feed_bytes {
-                return Err(too_large(format!("feed exceeds {} bytes", self.max_feed_bytes)));
+                return Err(too_large(format!(
+                    "feed exceeds {} bytes",
+                    self.max_feed_bytes
+                )));
             }
             if roll.len() + marks.len() > self.max_records {
-                return Err(too_large(format!("feed exceeds {} records", self.max_records)));
+                return Err(too_large(format!(
+                    "feed exceeds {} records",
+                    self.max_records
+                )));
             }
         }
         Ok((header, roll, marks))
@@ -85,7 +90,12 @@ impl Gateway {
         self.producer
             .send(&self.topic, key.as_bytes(), &envelope.encode_to_vec())
             .await
-            .map_err(|err| ApiError::unavailable("cannot enqueue the feed; retry with the same idempotency key", &err))?;
+            .map_err(|err| {
+                ApiError::unavailable(
+                    "cannot enqueue the feed; retry with the same idempotency key",
+                    &err,
+                )
+            })?;
         let feed_id = parse_feed_id(&envelope.feed_id)?;
         rollcall_db::mark_feed_enqueued(&self.pool, feed_id)
             .await
@@ -103,9 +113,18 @@ impl FeedService for Gateway {
         let (header, roll, marks) = self.read_feed(request.into_inner()).await?;
         let checked = check_header(&header)?;
 
-        let mut envelope = FeedEnvelope { feed_id: String::new(), header: Some(header), received_at: None, roll, marks };
+        let mut envelope = FeedEnvelope {
+            feed_id: String::new(),
+            header: Some(header),
+            received_at: None,
+            roll,
+            marks,
+        };
         let payload_sha256 = Sha256::digest(envelope.encode_to_vec()).to_vec();
-        let feed_id = Uuid::new_v5(&FEED_ID_NAMESPACE, format!("{}/{}", checked.urn.get(), checked.idempotency_key).as_bytes());
+        let feed_id = Uuid::new_v5(
+            &FEED_ID_NAMESPACE,
+            format!("{}/{}", checked.urn.get(), checked.idempotency_key).as_bytes(),
+        );
         let new_feed = NewFeed {
             feed_id,
             school_urn: checked.urn.get() as i32,
@@ -145,12 +164,18 @@ impl FeedService for Gateway {
                 marks = envelope.marks.len(),
                 "feed enqueued"
             );
-            FeedRow { status: FeedRow::ENQUEUED.to_owned(), ..row }
+            FeedRow {
+                status: FeedRow::ENQUEUED.to_owned(),
+                ..row
+            }
         } else {
             tracing::info!(school = checked.urn.get(), %feed_id, "duplicate feed; first receipt returned");
             row
         };
-        Ok(Response::new(FeedReceipt { duplicate, ..receipt_from_row(&row) }))
+        Ok(Response::new(FeedReceipt {
+            duplicate,
+            ..receipt_from_row(&row)
+        }))
     }
 
     async fn get_feed_receipt(
@@ -178,7 +203,10 @@ fn check_header(header: &FeedHeader) -> Result<CheckedHeader, Status> {
     let urn = Urn::parse(header.school_urn.trim())
         .map_err(|err| ApiError::invalid(format!("header.school_urn: {err}")))?;
     let key = header.idempotency_key.trim();
-    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || !key.chars().all(|c| c.is_ascii_graphic()) {
+    if key.is_empty()
+        || key.len() > MAX_IDEMPOTENCY_KEY
+        || !key.chars().all(|c| c.is_ascii_graphic())
+    {
         return Err(ApiError::invalid(format!(
             "header.idempotency_key: must be 1 to {MAX_IDEMPOTENCY_KEY} printable ascii characters"
         ))
@@ -203,7 +231,8 @@ fn check_header(header: &FeedHeader) -> Result<CheckedHeader, Status> {
         urn,
         idempotency_key: key.to_owned(),
         // PostgreSQL keeps microseconds: truncate now so the version stored and sent agree.
-        extracted_at: DateTime::from_timestamp_micros(extracted_at.timestamp_micros()).unwrap_or(extracted_at),
+        extracted_at: DateTime::from_timestamp_micros(extracted_at.timestamp_micros())
+            .unwrap_or(extracted_at),
         code_set: header.code_set.trim().to_owned(),
     })
 }
@@ -223,7 +252,11 @@ fn receipt_from_row(row: &FeedRow) -> FeedReceipt {
         records_warned: n(row.records_warned),
         marks_written: n(row.marks_written),
         marks_superseded: n(row.marks_superseded),
-        findings: row.findings.as_ref().map(receipt::findings_from_json).unwrap_or_default(),
+        findings: row
+            .findings
+            .as_ref()
+            .map(receipt::findings_from_json)
+            .unwrap_or_default(),
     });
     FeedReceipt {
         feed_id: row.feed_id.to_string(),
@@ -242,7 +275,10 @@ fn parse_feed_id(id: &str) -> Result<Uuid, Status> {
 }
 
 fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: at.timestamp(), nanos: at.timestamp_subsec_nanos() as i32 }
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: at.timestamp_subsec_nanos() as i32,
+    }
 }
 
 fn too_large(message: String) -> Status {

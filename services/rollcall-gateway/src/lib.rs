@@ -27,14 +27,20 @@ pub async fn serve(
     let pool = rollcall_db::connect(&settings.database.url, settings.database.max_connections)
         .await
         .context("cannot connect to the database")?;
-    rollcall_db::migrate(&pool).await.context("cannot migrate the database")?;
+    rollcall_db::migrate(&pool)
+        .await
+        .context("cannot migrate the database")?;
     if settings.kafka.create_topics {
         let topics = &settings.kafka.topics;
-        rollcall_kafka::ensure_topics(&settings.kafka, &[&topics.feeds, &topics.validated, &topics.rejected])
-            .await
-            .context("cannot create kafka topics")?;
+        rollcall_kafka::ensure_topics(
+            &settings.kafka,
+            &[&topics.feeds, &topics.validated, &topics.rejected],
+        )
+        .await
+        .context("cannot create kafka topics")?;
     }
-    let producer = rollcall_kafka::producer(&settings.kafka).context("cannot create kafka producer")?;
+    let producer =
+        rollcall_kafka::producer(&settings.kafka).context("cannot create kafka producer")?;
 
     let (reporter, health) = tonic_health_reporter();
     let service = grpc::Gateway::new(pool, producer, &settings);

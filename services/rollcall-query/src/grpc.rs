@@ -18,7 +18,14 @@ use tonic::{Request, Response, Status};
 
 use crate::measures::{self, EnrolmentCounters};
 
-const PHASES: &[&str] = &["primary", "secondary", "special", "all-through", "nursery", "alternative-provision"];
+const PHASES: &[&str] = &[
+    "primary",
+    "secondary",
+    "special",
+    "all-through",
+    "nursery",
+    "alternative-provision",
+];
 
 pub struct Query {
     pool: Pool,
@@ -29,7 +36,12 @@ impl Query {
         Query { pool }
     }
 
-    async fn counters(&self, scope: Scope, from: NaiveDate, to: NaiveDate) -> Result<Vec<EnrolmentCounters>, Status> {
+    async fn counters(
+        &self,
+        scope: Scope,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<EnrolmentCounters>, Status> {
         let rows = rollcall_db::enrolment_code_counts(&self.pool, scope, from, to)
             .await
             .map_err(|err| ApiError::unavailable("cannot read attendance counts", &err))?;
@@ -42,12 +54,17 @@ impl Query {
 
 #[tonic::async_trait]
 impl QueryService for Query {
-    async fn school_summary(&self, request: Request<SchoolSummaryRequest>) -> Result<Response<SchoolSummaryResponse>, Status> {
+    async fn school_summary(
+        &self,
+        request: Request<SchoolSummaryRequest>,
+    ) -> Result<Response<SchoolSummaryResponse>, Status> {
         let request = request.into_inner();
         let urn = parse_urn("school_urn", &request.school_urn)?;
         let (from, to) = period(request.period.as_ref())?;
         let school = school(&self.pool, urn).await?;
-        let enrolments = self.counters(Scope::School(urn.get() as i32), from, to).await?;
+        let enrolments = self
+            .counters(Scope::School(urn.get() as i32), from, to)
+            .await?;
         Ok(Response::new(SchoolSummaryResponse {
             school: Some(school),
             from: from.to_string(),
@@ -56,7 +73,10 @@ impl QueryService for Query {
         }))
     }
 
-    async fn la_summary(&self, request: Request<LaSummaryRequest>) -> Result<Response<LaSummaryResponse>, Status> {
+    async fn la_summary(
+        &self,
+        request: Request<LaSummaryRequest>,
+    ) -> Result<Response<LaSummaryResponse>, Status> {
         let request = request.into_inner();
         let la = parse_la("la_code", &request.la_code)?;
         let (from, to) = period(request.period.as_ref())?;
@@ -66,7 +86,10 @@ impl QueryService for Query {
         let enrolments = self.counters(Scope::La(la.get() as i16), from, to).await?;
         let mut by_school: HashMap<i32, Vec<&EnrolmentCounters>> = HashMap::new();
         for enrolment in &enrolments {
-            by_school.entry(enrolment.school_urn).or_default().push(enrolment);
+            by_school
+                .entry(enrolment.school_urn)
+                .or_default()
+                .push(enrolment);
         }
         let rows = schools
             .into_iter()
@@ -88,7 +111,10 @@ impl QueryService for Query {
         }))
     }
 
-    async fn at_risk_pupils(&self, request: Request<AtRiskPupilsRequest>) -> Result<Response<AtRiskPupilsResponse>, Status> {
+    async fn at_risk_pupils(
+        &self,
+        request: Request<AtRiskPupilsRequest>,
+    ) -> Result<Response<AtRiskPupilsResponse>, Status> {
         let request = request.into_inner();
         let scope = match (request.la_code.trim(), request.school_urn.trim()) {
             (la, "") if !la.is_empty() => Scope::La(parse_la("la_code", la)?.get() as i16),
@@ -97,24 +123,38 @@ impl QueryService for Query {
                 school(&self.pool, urn).await?;
                 Scope::School(urn.get() as i32)
             }
-            _ => return Err(ApiError::invalid("exactly one of la_code and school_urn is required").into()),
+            _ => {
+                return Err(
+                    ApiError::invalid("exactly one of la_code and school_urn is required").into(),
+                );
+            }
         };
         let (from, to) = period(request.period.as_ref())?;
         let severe_only = request.level() == RiskLevel::Severe;
         let enrolments = self.counters(scope, from, to).await?;
-        let persistent_count = enrolments.iter().filter(|e| e.counters.is_persistent()).count() as u64;
+        let persistent_count = enrolments
+            .iter()
+            .filter(|e| e.counters.is_persistent())
+            .count() as u64;
         let severe_count = enrolments.iter().filter(|e| e.counters.is_severe()).count() as u64;
         let at_risk: Vec<&EnrolmentCounters> = enrolments
             .iter()
-            .filter(|e| if severe_only { e.counters.is_severe() } else { e.counters.is_persistent() })
+            .filter(|e| {
+                if severe_only {
+                    e.counters.is_severe()
+                } else {
+                    e.counters.is_persistent()
+                }
+            })
             .collect();
         let ids: Vec<i64> = at_risk.iter().map(|e| e.enrolment_id).collect();
-        let details: HashMap<i64, rollcall_db::Enrolment> = rollcall_db::enrolments_by_id(&self.pool, &ids)
-            .await
-            .map_err(|err| ApiError::unavailable("cannot read enrolments", &err))?
-            .into_iter()
-            .map(|e| (e.id, e))
-            .collect();
+        let details: HashMap<i64, rollcall_db::Enrolment> =
+            rollcall_db::enrolments_by_id(&self.pool, &ids)
+                .await
+                .map_err(|err| ApiError::unavailable("cannot read enrolments", &err))?
+                .into_iter()
+                .map(|e| (e.id, e))
+                .collect();
         let mut pupils: Vec<AtRiskPupil> = at_risk
             .into_iter()
             .filter_map(|e| {
@@ -130,7 +170,10 @@ impl QueryService for Query {
                     overall_absence: c.overall_absence(),
                     authorised_absence: c.authorised(),
                     unauthorised_absence: c.unauthorised(),
-                    overall_absence_perc: c.overall_absence_rate().map(|r| r.percent()).unwrap_or_default(),
+                    overall_absence_perc: c
+                        .overall_absence_rate()
+                        .map(|r| r.percent())
+                        .unwrap_or_default(),
                     severe: c.is_severe(),
                 })
             })
@@ -164,7 +207,10 @@ impl Registry {
 
 #[tonic::async_trait]
 impl RegistryService for Registry {
-    async fn import_schools(&self, request: Request<ImportSchoolsRequest>) -> Result<Response<ImportSchoolsResponse>, Status> {
+    async fn import_schools(
+        &self,
+        request: Request<ImportSchoolsRequest>,
+    ) -> Result<Response<ImportSchoolsResponse>, Status> {
         let request = request.into_inner();
         let mut schools = Vec::with_capacity(request.schools.len());
         let mut problems = Vec::new();
@@ -186,7 +232,10 @@ impl RegistryService for Registry {
         Ok(Response::new(ImportSchoolsResponse { imported }))
     }
 
-    async fn list_schools(&self, request: Request<ListSchoolsRequest>) -> Result<Response<ListSchoolsResponse>, Status> {
+    async fn list_schools(
+        &self,
+        request: Request<ListSchoolsRequest>,
+    ) -> Result<Response<ListSchoolsResponse>, Status> {
         let la = match request.get_ref().la_code.trim() {
             "" => None,
             la => Some(parse_la("la_code", la)?.get() as i16),
@@ -194,7 +243,9 @@ impl RegistryService for Registry {
         let schools = rollcall_db::list_schools(&self.pool, la)
             .await
             .map_err(|err| ApiError::unavailable("cannot read the school registry", &err))?;
-        Ok(Response::new(ListSchoolsResponse { schools: schools.into_iter().map(school_message).collect() }))
+        Ok(Response::new(ListSchoolsResponse {
+            schools: schools.into_iter().map(school_message).collect(),
+        }))
     }
 }
 
@@ -237,7 +288,13 @@ async fn school(pool: &Pool, urn: Urn) -> Result<School, Status> {
         .await
         .map_err(|err| ApiError::unavailable("cannot read the school registry", &err))?
         .map(school_message)
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no school with this urn in the registry").into())
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotFound,
+                "no school with this urn in the registry",
+            )
+            .into()
+        })
 }
 
 fn parse_urn(field: &str, s: &str) -> Result<Urn, Status> {
@@ -252,15 +309,26 @@ fn parse_la(field: &str, s: &str) -> Result<LaCode, Status> {
 fn period(period: Option<&Period>) -> Result<(NaiveDate, NaiveDate), Status> {
     let today = Utc::now().date_naive();
     let parse = |field: &str, s: &str| {
-        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-            .map_err(|_| Status::from(ApiError::invalid(format!("period.{field}: must be a date YYYY-MM-DD"))))
+        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+            Status::from(ApiError::invalid(format!(
+                "period.{field}: must be a date YYYY-MM-DD"
+            )))
+        })
     };
     let (from, to) = match period {
         None => ("", ""),
         Some(p) => (p.from.as_str(), p.to.as_str()),
     };
-    let to = if to.trim().is_empty() { today } else { parse("to", to)? };
-    let from = if from.trim().is_empty() { AcademicYear::of(to).first_day() } else { parse("from", from)? };
+    let to = if to.trim().is_empty() {
+        today
+    } else {
+        parse("to", to)?
+    };
+    let from = if from.trim().is_empty() {
+        AcademicYear::of(to).first_day()
+    } else {
+        parse("from", from)?
+    };
     if from > to {
         return Err(ApiError::invalid("period: from is after to").into());
     }

@@ -7,7 +7,9 @@ mod grpc;
 mod measures;
 
 use anyhow::Context as _;
-use rollcall_proto::query::v1::{query_service_server::QueryServiceServer, registry_service_server::RegistryServiceServer};
+use rollcall_proto::query::v1::{
+    query_service_server::QueryServiceServer, registry_service_server::RegistryServiceServer,
+};
 use rollcall_server::Settings;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -19,16 +21,27 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     serve(settings, listener, shutdown).await
 }
 
-pub async fn serve(settings: Settings, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn serve(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let pool = rollcall_db::connect(&settings.database.url, settings.database.max_connections)
         .await
         .context("cannot connect to the database")?;
-    rollcall_db::migrate(&pool).await.context("cannot migrate the database")?;
+    rollcall_db::migrate(&pool)
+        .await
+        .context("cannot migrate the database")?;
     let (reporter, health) = rollcall_server::grpc::health();
-    let routes = tonic::service::Routes::new(QueryServiceServer::new(grpc::Query::new(pool.clone())))
-        .add_service(RegistryServiceServer::new(grpc::Registry::new(pool)));
-    reporter.set_serving::<QueryServiceServer<grpc::Query>>().await;
-    reporter.set_serving::<RegistryServiceServer<grpc::Registry>>().await;
+    let routes =
+        tonic::service::Routes::new(QueryServiceServer::new(grpc::Query::new(pool.clone())))
+            .add_service(RegistryServiceServer::new(grpc::Registry::new(pool)));
+    reporter
+        .set_serving::<QueryServiceServer<grpc::Query>>()
+        .await;
+    reporter
+        .set_serving::<RegistryServiceServer<grpc::Registry>>()
+        .await;
     rollcall_server::grpc::serve(listener, routes, reporter, health, shutdown).await?;
     Ok(())
 }

@@ -19,8 +19,12 @@ pub struct EnrolmentCounters {
 pub fn per_enrolment(rows: Vec<EnrolmentCodeCount>) -> Result<Vec<EnrolmentCounters>, String> {
     let mut out: Vec<EnrolmentCounters> = Vec::new();
     for row in rows {
-        let code = codes::get(&row.code).ok_or_else(|| format!("stored code {:?} is not a national code", row.code))?;
-        if out.last().is_none_or(|last| last.enrolment_id != row.enrolment_id) {
+        let code = codes::get(&row.code)
+            .ok_or_else(|| format!("stored code {:?} is not a national code", row.code))?;
+        if out
+            .last()
+            .is_none_or(|last| last.enrolment_id != row.enrolment_id)
+        {
             out.push(EnrolmentCounters {
                 enrolment_id: row.enrolment_id,
                 school_urn: row.school_urn,
@@ -47,7 +51,13 @@ pub fn measures<'a>(enrolments: impl IntoIterator<Item = &'a Counters>) -> Measu
         }
     }
     let perc = |rate: Option<Rate>| rate.map(Rate::percent).unwrap_or_default();
-    let share = |n: u64| if counted == 0 { 0.0 } else { n as f64 / counted as f64 * 100.0 };
+    let share = |n: u64| {
+        if counted == 0 {
+            0.0
+        } else {
+            n as f64 / counted as f64 * 100.0
+        }
+    };
     let sessions_by_code: BTreeMap<String, u64> = codes::all()
         .iter()
         .filter_map(|code| {
@@ -109,7 +119,12 @@ mod tests {
 
     #[test]
     fn rows_fold_into_one_counter_per_enrolment() {
-        let row = |id, code: &str, n| EnrolmentCodeCount { enrolment_id: id, school_urn: 100001, code: code.into(), sessions: n };
+        let row = |id, code: &str, n| EnrolmentCodeCount {
+            enrolment_id: id,
+            school_urn: 100001,
+            code: code.into(),
+            sessions: n,
+        };
         let folded = per_enrolment(vec![row(1, "/", 8), row(1, "N", 2), row(2, "/", 10)]).unwrap();
         assert_eq!(folded.len(), 2);
         assert_eq!(folded[0].counters.possible(), 10);

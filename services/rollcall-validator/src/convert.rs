@@ -1,8 +1,10 @@
 //! Conversions between the wire records and the domain's, the validator's only protobuf edge.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rollcall_domain::validation::{Finding as DomainFinding, RawMark, RawPupil, RecordRef, Validated};
 use rollcall_domain::Session;
+use rollcall_domain::validation::{
+    Finding as DomainFinding, RawMark, RawPupil, RecordRef, Validated,
+};
 use rollcall_proto::feed::v1::{Finding, MarkRecord, RollRecord, ValidationOutcome};
 use rollcall_proto::pipeline::v1::{FeedEnvelope, Mark, Pupil, ValidatedFeed};
 
@@ -56,7 +58,10 @@ pub fn epoch_days(date: NaiveDate) -> i32 {
 
 pub fn now() -> prost_types::Timestamp {
     let now = Utc::now();
-    prost_types::Timestamp { seconds: now.timestamp(), nanos: now.timestamp_subsec_nanos() as i32 }
+    prost_types::Timestamp {
+        seconds: now.timestamp(),
+        nanos: now.timestamp_subsec_nanos() as i32,
+    }
 }
 
 pub fn validated_feed(envelope: &FeedEnvelope, urn: u32, validated: &Validated) -> ValidatedFeed {

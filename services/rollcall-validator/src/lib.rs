@@ -20,17 +20,34 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     let pool = rollcall_db::connect(&settings.database.url, settings.database.max_connections)
         .await
         .context("cannot connect to the database")?;
-    rollcall_db::migrate(&pool).await.context("cannot migrate the database")?;
+    rollcall_db::migrate(&pool)
+        .await
+        .context("cannot migrate the database")?;
     let kafka = &settings.kafka;
     if kafka.create_topics {
-        rollcall_kafka::ensure_topics(kafka, &[&kafka.topics.feeds, &kafka.topics.validated, &kafka.topics.rejected])
-            .await
-            .context("cannot create kafka topics")?;
+        rollcall_kafka::ensure_topics(
+            kafka,
+            &[
+                &kafka.topics.feeds,
+                &kafka.topics.validated,
+                &kafka.topics.rejected,
+            ],
+        )
+        .await
+        .context("cannot create kafka topics")?;
     }
     let producer = rollcall_kafka::producer(kafka).context("cannot create kafka producer")?;
-    let consumer = rollcall_kafka::consumer(kafka, &kafka.groups.validator).context("cannot create kafka consumer")?;
-    let worker = Worker { pool, producer, settings: &settings };
-    rollcall_kafka::consume(&consumer, &kafka.topics.feeds, shutdown, |message| worker.handle(message)).await?;
+    let consumer = rollcall_kafka::consumer(kafka, &kafka.groups.validator)
+        .context("cannot create kafka consumer")?;
+    let worker = Worker {
+        pool,
+        producer,
+        settings: &settings,
+    };
+    rollcall_kafka::consume(&consumer, &kafka.topics.feeds, shutdown, |message| {
+        worker.handle(message)
+    })
+    .await?;
     Ok(())
 }
 
@@ -48,17 +65,32 @@ impl Worker<'_> {
             Err(err) => {
                 // Not ours to drop: keep it byte for byte in the dead-letter topic.
                 tracing::error!(error = %err, partition = message.partition, offset = message.offset, "undecodable feed message dead-lettered");
-                let dead = RejectedRecord { undecodable: message.payload, rejected_at: Some(convert::now()), ..Default::default() };
-                self.producer.send(&topics.rejected, &message.key, &dead.encode_to_vec()).await?;
+                let dead = RejectedRecord {
+                    undecodable: message.payload,
+                    rejected_at: Some(convert::now()),
+                    ..Default::default()
+                };
+                self.producer
+                    .send(&topics.rejected, &message.key, &dead.encode_to_vec())
+                    .await?;
                 return Ok(());
             }
         };
         let header = envelope.header.clone().unwrap_or_default();
-        let urn: u32 = header.school_urn.trim().parse().context("gateway sent a feed without a valid urn")?;
-        let school_registered = rollcall_db::get_school(&self.pool, urn as i32).await?.is_some();
+        let urn: u32 = header
+            .school_urn
+            .trim()
+            .parse()
+            .context("gateway sent a feed without a valid urn")?;
+        let school_registered = rollcall_db::get_school(&self.pool, urn as i32)
+            .await?
+            .is_some();
         // London is at most an hour ahead of UTC: "today" there is today in UTC plus an hour.
         let today = (Utc::now() + chrono::Duration::hours(1)).date_naive();
-        let ctx = Context { today, school_registered };
+        let ctx = Context {
+            today,
+            school_registered,
+        };
 
         let roll: Vec<_> = envelope.roll.iter().map(convert::raw_pupil).collect();
         let marks: Vec<_> = envelope.marks.iter().map(convert::raw_mark).collect();
@@ -68,10 +100,14 @@ impl Worker<'_> {
         let key = message.key.as_slice();
         let dead_letters = dead_letters(&envelope, urn, &validated);
         let out = convert::validated_feed(&envelope, urn, &validated);
-        let rejected: Vec<(Vec<u8>, Vec<u8>)> =
-            dead_letters.iter().map(|d| (key.to_vec(), d.encode_to_vec())).collect();
+        let rejected: Vec<(Vec<u8>, Vec<u8>)> = dead_letters
+            .iter()
+            .map(|d| (key.to_vec(), d.encode_to_vec()))
+            .collect();
         self.producer.send_all(&topics.rejected, &rejected).await?;
-        self.producer.send(&topics.validated, key, &out.encode_to_vec()).await?;
+        self.producer
+            .send(&topics.validated, key, &out.encode_to_vec())
+            .await?;
         tracing::info!(
             school = urn,
             feed_id = %envelope.feed_id,
@@ -88,7 +124,11 @@ impl Worker<'_> {
 
 /// One dead letter per rejected record (the original record and all its findings), or one for the
 /// whole feed when the feed as a whole was refused.
-fn dead_letters(envelope: &FeedEnvelope, urn: u32, validated: &validation::Validated) -> Vec<RejectedRecord> {
+fn dead_letters(
+    envelope: &FeedEnvelope,
+    urn: u32,
+    validated: &validation::Validated,
+) -> Vec<RejectedRecord> {
     let rejected_at = Some(convert::now());
     let findings_of = |record: RecordRef| {
         validated
@@ -106,19 +146,31 @@ fn dead_letters(envelope: &FeedEnvelope, urn: u32, validated: &validation::Valid
         rejected_at,
         undecodable: Vec::new(),
     };
-    let feed_refused = validated.findings.iter().any(|f| f.record == RecordRef::Feed && f.severity == Severity::Error);
+    let feed_refused = validated
+        .findings
+        .iter()
+        .any(|f| f.record == RecordRef::Feed && f.severity == Severity::Error);
     if feed_refused {
-        return vec![base(rejected_record::Record::Feed(envelope.clone()), validated.findings.iter().map(convert::finding).collect())];
+        return vec![base(
+            rejected_record::Record::Feed(envelope.clone()),
+            validated.findings.iter().map(convert::finding).collect(),
+        )];
     }
     let mut letters = Vec::new();
     for (index, record) in envelope.roll.iter().enumerate() {
         if validated.is_rejected(RecordRef::Roll(index)) {
-            letters.push(base(rejected_record::Record::Roll(record.clone()), findings_of(RecordRef::Roll(index))));
+            letters.push(base(
+                rejected_record::Record::Roll(record.clone()),
+                findings_of(RecordRef::Roll(index)),
+            ));
         }
     }
     for (index, record) in envelope.marks.iter().enumerate() {
         if validated.is_rejected(RecordRef::Mark(index)) {
-            letters.push(base(rejected_record::Record::Mark(record.clone()), findings_of(RecordRef::Mark(index))));
+            letters.push(base(
+                rejected_record::Record::Mark(record.clone()),
+                findings_of(RecordRef::Mark(index)),
+            ));
         }
     }
     letters
