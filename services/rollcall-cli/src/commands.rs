@@ -1,0 +1,662 @@
+//! Each command: call the service, print a table (or JSON with --json).
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use rollcall_cli::{Submission, csvfile, describe, table};
+use rollcall_proto::feed::v1::{
+    FeedReceipt, GetFeedReceiptRequest, feed_service_client::FeedServiceClient,
+};
+use rollcall_proto::query::v1::{
+    AtRiskPupilsRequest, ImportSchoolsRequest, LaSummaryRequest, ListSchoolsRequest, Measures,
+    Period, RiskLevel, SchoolSummaryRequest, query_service_client::QueryServiceClient,
+    registry_service_client::RegistryServiceClient,
+};
+use rollcall_synth::{LaSpec, SyntheticLa};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tonic::transport::Channel;
+
+use crate::{Cli, Command, PeriodArgs, QueryCommand, SchoolsCommand};
+
+async fn channel(url: &str) -> anyhow::Result<Channel> {
+    tonic::transport::Endpoint::from_shared(url.to_owned())
+        .with_context(|| format!("invalid address {url}"))?
+        .connect()
+        .await
+        .with_context(|| format!("cannot connect to {url}"))
+}
+
+/// A gRPC failure as the one-line error the user sees.
+fn grpc(status: tonic::Status) -> anyhow::Error {
+    anyhow::anyhow!(describe(&status))
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let json = cli.json;
+    match cli.command {
+        Command::Schools(SchoolsCommand::Import { file }) => {
+            let schools = csvfile::read_schools(&file)?;
+            let mut client = RegistryServiceClient::new(channel(&cli.query).await?);
+            let imported = client
+                .import_schools(ImportSchoolsRequest { schools })
+                .await
+                .map_err(grpc)?
+                .into_inner()
+                .imported;
+            print(json, json!({ "imported": imported }), || {
+                format!("imported {imported} schools\n")
+            });
+        }
+        Command::Schools(SchoolsCommand::List { la }) => {
+            let mut client = RegistryServiceClient::new(channel(&cli.query).await?);
+            let schools = client
+                .list_schools(ListSchoolsRequest {
+                    la_code: la.unwrap_or_default(),
+                })
+                .await
+                .map_err(grpc)?
+                .into_inner()
+                .schools;
+            let rows: Vec<Vec<String>> = schools
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.urn.clone(),
+                        s.la_code.clone(),
+                        s.name.clone(),
+                        s.phase.clone(),
+                        s.school_type.clone(),
+                        yes_no(s.independent),
+                    ]
+                })
+                .collect();
+            let value = Value::Array(schools.iter().map(|s| json!({"urn": s.urn, "la_code": s.la_code, "name": s.name, "phase": s.phase, "school_type": s.school_type, "independent": s.independent})).collect());
+            print(json, value, || {
+                table::render(
+                    &["urn", "la", "name", "phase", "type", "independent"],
+                    &rows,
+                )
+            });
+        }
+        Command::Submit {
+            school,
+            roll,
+            marks,
+            key,
+            extracted_at,
+        } => {
+            let roll_bytes =
+                std::fs::read(&roll).with_context(|| format!("cannot read {}", roll.display()))?;
+            let marks_bytes = std::fs::read(&marks)
+                .with_context(|| format!("cannot read {}", marks.display()))?;
+            let roll_records = csvfile::read_roll(&roll)?;
+            let mark_records = csvfile::read_marks(&marks)?;
+            let key = key.unwrap_or_else(|| {
+                let digest = Sha256::new()
+                    .chain_update(&roll_bytes)
+                    .chain_update(&marks_bytes)
+                    .finalize();
+                format!("csv-{}", &hex(&digest)[..32])
+            });
+            let mut client = FeedServiceClient::new(channel(&cli.gateway).await?);
+            let receipt = rollcall_cli::submit(
+                &mut client,
+                &Submission {
+                    school_urn: school,
+                    extracted_at: extracted_at.unwrap_or_else(chrono::Utc::now),
+                    idempotency_key: key,
+                    code_set: "2024",
+                    roll: &roll_records,
+                    marks: &mark_records,
+                },
+            )
+            .await
+            .map_err(grpc)?;
+            print(json, receipt_json(&receipt), || receipt_text(&receipt));
+        }
+        Command::Receipt { feed_id, wait } => {
+            let mut client = FeedServiceClient::new(channel(&cli.gateway).await?);
+            let receipt = match wait {
+                Some(seconds) => rollcall_cli::wait_processed(
+                    &mut client,
+                    std::slice::from_ref(&feed_id),
+                    Duration::from_secs(seconds),
+                )
+                .await?
+                .remove(0),
+                None => client
+                    .get_feed_receipt(GetFeedReceiptRequest { feed_id })
+                    .await
+                    .map_err(grpc)?
+                    .into_inner(),
+            };
+            print(json, receipt_json(&receipt), || receipt_text(&receipt));
+        }
+        Command::Query(query) => run_query(&cli.query, json, query).await?,
+        Command::Demo {
+            spec,
+            streams,
+            timeout,
+        } => {
+            demo(
+                &cli.gateway,
+                &cli.query,
+                json,
+                spec_named(&spec),
+                streams,
+                timeout,
+            )
+            .await?
+        }
+        Command::Synth { spec, out } => synth(spec_named(&spec), &out)?,
+    }
+    Ok(())
+}
+
+async fn run_query(url: &str, json: bool, query: QueryCommand) -> anyhow::Result<()> {
+    let mut client = QueryServiceClient::new(channel(url).await?);
+    match query {
+        QueryCommand::School { urn, period } => {
+            let r = client
+                .school_summary(SchoolSummaryRequest {
+                    school_urn: urn,
+                    period: Some(period_of(&period)),
+                })
+                .await
+                .map_err(grpc)?
+                .into_inner();
+            let school = r.school.unwrap_or_default();
+            let m = r.measures.unwrap_or_default();
+            let value = json!({"school": school_json(&school), "from": r.from, "to": r.to, "measures": measures_json(&m)});
+            print(json, value, || {
+                let mut out = format!(
+                    "{} {} ({}), {} to {}\n\n",
+                    school.urn, school.name, school.phase, r.from, r.to
+                );
+                out.push_str(&table::render(MEASURE_HEADERS, &[measure_cells(&m)]));
+                out.push_str(&format!("\nsessions by code: {}\n", codes_line(&m)));
+                out
+            });
+        }
+        QueryCommand::La { code, period } => {
+            let r = client
+                .la_summary(LaSummaryRequest {
+                    la_code: code,
+                    period: Some(period_of(&period)),
+                })
+                .await
+                .map_err(grpc)?
+                .into_inner();
+            print(json, la_json(&r), || la_text(&r));
+        }
+        QueryCommand::AtRisk {
+            la,
+            school,
+            severe,
+            period,
+        } => {
+            let level = if severe {
+                RiskLevel::Severe
+            } else {
+                RiskLevel::Persistent
+            };
+            let r = client
+                .at_risk_pupils(AtRiskPupilsRequest {
+                    la_code: la.unwrap_or_default(),
+                    school_urn: school.unwrap_or_default(),
+                    period: Some(period_of(&period)),
+                    level: level as i32,
+                })
+                .await
+                .map_err(grpc)?
+                .into_inner();
+            let value = json!({
+                "from": r.from, "to": r.to, "persistent_count": r.persistent_count, "severe_count": r.severe_count,
+                "pupils": r.pupils.iter().map(|p| json!({
+                    "school_urn": p.school_urn, "upn": p.upn, "forename": p.forename, "surname": p.surname,
+                    "year_group": p.year_group, "possible_sessions": p.possible_sessions, "overall_absence": p.overall_absence,
+                    "authorised_absence": p.authorised_absence, "unauthorised_absence": p.unauthorised_absence,
+                    "overall_absence_perc": p.overall_absence_perc, "severe": p.severe,
+                })).collect::<Vec<_>>(),
+            });
+            print(json, value, || {
+                let rows: Vec<Vec<String>> = r
+                    .pupils
+                    .iter()
+                    .map(|p| {
+                        vec![
+                            p.school_urn.clone(),
+                            p.upn.clone(),
+                            format!("{} {}", p.forename, p.surname),
+                            p.year_group.clone(),
+                            p.possible_sessions.to_string(),
+                            p.overall_absence.to_string(),
+                            p.authorised_absence.to_string(),
+                            p.unauthorised_absence.to_string(),
+                            table::perc(p.overall_absence_perc),
+                            yes_no(p.severe),
+                        ]
+                    })
+                    .collect();
+                let mut out = table::render(
+                    &[
+                        "urn", "upn", "name", "year", "possible", "absent", "auth", "unauth",
+                        "absence", "severe",
+                    ],
+                    &rows,
+                );
+                out.push_str(&format!(
+                    "\n{} to {}: {} persistently absent (10%+), {} severely absent (50%+)\n",
+                    r.from, r.to, r.persistent_count, r.severe_count
+                ));
+                out
+            });
+        }
+    }
+    Ok(())
+}
+
+async fn demo(
+    gateway: &str,
+    query: &str,
+    json: bool,
+    spec: LaSpec,
+    streams: usize,
+    timeout: u64,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let la = SyntheticLa::generate(spec);
+    let pupils = la
+        .final_marks()
+        .keys()
+        .map(|(urn, upn, _, _)| (*urn, upn.clone()))
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    eprintln!(
+        "demo: generated LA {} ({}): {} schools ({} independent), {} pupils, {} school days, {} feeds carrying {} marks",
+        la.spec.la_code,
+        rollcall_domain::LaCode::new(la.spec.la_code)
+            .map(|l| l.name())
+            .unwrap_or("?"),
+        la.schools.len(),
+        la.schools.iter().filter(|s| s.independent).count(),
+        pupils,
+        la.spec.days,
+        la.feeds.len(),
+        la.marks_sent()
+    );
+    let gateway_channel = channel(gateway).await?;
+    let query_channel = channel(query).await?;
+    let imported = rollcall_cli::import_synthetic_schools(
+        &mut RegistryServiceClient::new(query_channel.clone()),
+        &la.schools,
+    )
+    .await
+    .map_err(grpc)?;
+    eprintln!("demo: imported {imported} schools into the registry");
+
+    // Each stream is one vendor sending its schools' feeds day by day.
+    let submit_started = Instant::now();
+    let streams = streams.max(1);
+    let mut tasks = Vec::new();
+    for stream in 0..streams {
+        let feeds: Vec<rollcall_synth::Feed> = la
+            .feeds
+            .iter()
+            .filter(|f| {
+                la.schools.iter().position(|s| s.urn == f.urn).unwrap_or(0) % streams == stream
+            })
+            .cloned()
+            .collect();
+        let mut client = FeedServiceClient::new(gateway_channel.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::with_capacity(feeds.len());
+            for feed in &feeds {
+                ids.push(
+                    rollcall_cli::submit_feed(&mut client, feed, "2024")
+                        .await
+                        .map_err(grpc)?
+                        .feed_id,
+                );
+            }
+            anyhow::Ok(ids)
+        }));
+    }
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.extend(task.await??);
+    }
+    let acknowledged = submit_started.elapsed();
+    eprintln!(
+        "demo: {} feeds acknowledged by the gateway in {:.1}s ({:.0} marks/s over {streams} streams); waiting for the pipeline",
+        ids.len(),
+        acknowledged.as_secs_f64(),
+        la.marks_sent() as f64 / acknowledged.as_secs_f64()
+    );
+    let receipts = rollcall_cli::wait_processed(
+        &mut FeedServiceClient::new(gateway_channel),
+        &ids,
+        Duration::from_secs(timeout),
+    )
+    .await?;
+    let processed = submit_started.elapsed();
+    let outcome = |f: fn(&rollcall_proto::feed::v1::ValidationOutcome) -> u32| -> u64 {
+        receipts
+            .iter()
+            .map(|r| u64::from(r.outcome.as_ref().map(f).unwrap_or_default()))
+            .sum()
+    };
+    let (written, superseded, rejected) = (
+        outcome(|o| o.marks_written),
+        outcome(|o| o.marks_superseded),
+        outcome(|o| o.marks_rejected),
+    );
+    eprintln!(
+        "demo: every feed processed {:.1}s after the first was sent ({:.1}s after the last acknowledgement): {written} marks written, {superseded} unchanged re-sends skipped, {rejected} rejected",
+        processed.as_secs_f64(),
+        (processed - acknowledged).as_secs_f64()
+    );
+
+    let days = la.spec.school_days();
+    let period = Period {
+        from: days[0].to_string(),
+        to: days[days.len() - 1].to_string(),
+    };
+    let mut client = QueryServiceClient::new(query_channel);
+    let summary = client
+        .la_summary(LaSummaryRequest {
+            la_code: format!("{:03}", la.spec.la_code),
+            period: Some(period.clone()),
+        })
+        .await
+        .map_err(grpc)?
+        .into_inner();
+    let at_risk = client
+        .at_risk_pupils(AtRiskPupilsRequest {
+            la_code: format!("{:03}", la.spec.la_code),
+            period: Some(period),
+            level: RiskLevel::Persistent as i32,
+            ..Default::default()
+        })
+        .await
+        .map_err(grpc)?
+        .into_inner();
+    let value = json!({
+        "summary": la_json(&summary),
+        "at_risk": {"persistent": at_risk.persistent_count, "severe": at_risk.severe_count},
+        "timings": {"acknowledged_seconds": acknowledged.as_secs_f64(), "processed_seconds": processed.as_secs_f64(), "total_seconds": started.elapsed().as_secs_f64()},
+    });
+    print(json, value, || {
+        let mut out = la_text(&summary);
+        out.push_str(&format!(
+            "\npupils at risk: {} persistently absent (10%+ of possible sessions), {} of them severely absent (50%+)\n",
+            at_risk.persistent_count, at_risk.severe_count
+        ));
+        out
+    });
+    Ok(())
+}
+
+fn synth(spec: LaSpec, out: &std::path::Path) -> anyhow::Result<()> {
+    let la = SyntheticLa::generate(spec);
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    csvfile::write(
+        &out.join("schools.csv"),
+        csvfile::SCHOOL_COLUMNS,
+        la.schools.iter().map(|s| {
+            vec![
+                format!("{:06}", s.urn),
+                format!("{:03}", s.la_code),
+                s.name.clone(),
+                s.phase.clone(),
+                s.school_type.clone(),
+                yes_no(s.independent),
+            ]
+        }),
+    )?;
+    for feed in &la.feeds {
+        let stem = format!("{:06}-{}", feed.urn, feed.day);
+        csvfile::write(
+            &out.join(format!("{stem}-roll.csv")),
+            csvfile::ROLL_COLUMNS,
+            feed.roll.iter().map(|p| {
+                vec![
+                    p.upn.clone(),
+                    p.forename.clone(),
+                    p.surname.clone(),
+                    p.date_of_birth.clone(),
+                    p.sex.clone(),
+                    p.year_group.clone(),
+                    p.admission_date.clone(),
+                    p.leaving_date.clone(),
+                    p.fsm.clone(),
+                    p.sen_provision.clone(),
+                    p.ethnicity.clone(),
+                    p.looked_after.clone(),
+                ]
+            }),
+        )?;
+        csvfile::write(
+            &out.join(format!("{stem}-marks.csv")),
+            csvfile::MARK_COLUMNS,
+            feed.marks.iter().map(|m| {
+                vec![
+                    m.upn.clone(),
+                    m.date.clone(),
+                    m.session.clone(),
+                    m.code.clone(),
+                    m.minutes_late.clone(),
+                ]
+            }),
+        )?;
+    }
+    println!(
+        "wrote {} schools and {} feeds to {}",
+        la.schools.len(),
+        la.feeds.len(),
+        out.display()
+    );
+    Ok(())
+}
+
+fn spec_named(name: &str) -> LaSpec {
+    match name {
+        "small" => LaSpec::small(),
+        _ => LaSpec::demo(),
+    }
+}
+
+fn print(json: bool, value: Value, text: impl FnOnce() -> String) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).expect("json values serialise")
+        );
+    } else {
+        print!("{}", text());
+    }
+}
+
+fn period_of(p: &PeriodArgs) -> Period {
+    Period {
+        from: p.from.clone().unwrap_or_default(),
+        to: p.to.clone().unwrap_or_default(),
+    }
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "Y" } else { "N" }.to_owned()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+const MEASURE_HEADERS: &[&str] = &[
+    "enrolments",
+    "possible",
+    "attendance",
+    "absence",
+    "authorised",
+    "unauthorised",
+    "persistent",
+    "pa",
+    "severe",
+    "sa",
+];
+
+fn measure_cells(m: &Measures) -> Vec<String> {
+    vec![
+        m.enrolments.to_string(),
+        m.possible_sessions.to_string(),
+        table::perc(m.attendance_perc),
+        table::perc(m.overall_absence_perc),
+        table::perc(m.authorised_absence_perc),
+        table::perc(m.unauthorised_absence_perc),
+        m.persistent_absentees.to_string(),
+        table::perc(m.persistent_absence_perc),
+        m.severe_absentees.to_string(),
+        table::perc(m.severe_absence_perc),
+    ]
+}
+
+fn codes_line(m: &Measures) -> String {
+    let mut codes: Vec<_> = m.sessions_by_code.iter().collect();
+    codes.sort();
+    codes
+        .iter()
+        .map(|(c, n)| format!("{c}={n}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn measures_json(m: &Measures) -> Value {
+    json!({
+        "enrolments": m.enrolments, "possible_sessions": m.possible_sessions, "present_sessions": m.present_sessions,
+        "approved_educational_activity": m.approved_educational_activity, "authorised_absence": m.authorised_absence,
+        "unauthorised_absence": m.unauthorised_absence, "overall_absence": m.overall_absence, "late_sessions": m.late_sessions,
+        "not_possible_sessions": m.not_possible_sessions, "attendance_perc": m.attendance_perc,
+        "overall_absence_perc": m.overall_absence_perc, "authorised_absence_perc": m.authorised_absence_perc,
+        "unauthorised_absence_perc": m.unauthorised_absence_perc, "persistent_absentees": m.persistent_absentees,
+        "severe_absentees": m.severe_absentees, "persistent_absence_perc": m.persistent_absence_perc,
+        "severe_absence_perc": m.severe_absence_perc,
+        "sessions_by_code": m.sessions_by_code.iter().collect::<std::collections::BTreeMap<_, _>>(),
+    })
+}
+
+fn school_json(s: &rollcall_proto::query::v1::School) -> Value {
+    json!({"urn": s.urn, "la_code": s.la_code, "name": s.name, "phase": s.phase, "school_type": s.school_type, "independent": s.independent})
+}
+
+fn la_json(r: &rollcall_proto::query::v1::LaSummaryResponse) -> Value {
+    json!({
+        "la_code": r.la_code, "la_name": r.la_name, "from": r.from, "to": r.to,
+        "schools": r.schools.iter().map(|row| json!({
+            "school": school_json(row.school.as_ref().expect("rows carry their school")),
+            "measures": measures_json(row.measures.as_ref().expect("rows carry measures")),
+        })).collect::<Vec<_>>(),
+        "total": measures_json(r.total.as_ref().expect("a total")),
+    })
+}
+
+fn la_text(r: &rollcall_proto::query::v1::LaSummaryResponse) -> String {
+    let mut headers = vec!["urn", "school", "phase", "indep"];
+    headers.extend_from_slice(MEASURE_HEADERS);
+    let mut rows: Vec<Vec<String>> = r
+        .schools
+        .iter()
+        .map(|row| {
+            let s = row.school.clone().unwrap_or_default();
+            let mut cells = vec![s.urn, s.name, s.phase, yes_no(s.independent)];
+            cells.extend(measure_cells(&row.measures.clone().unwrap_or_default()));
+            cells
+        })
+        .collect();
+    let mut total = vec![
+        String::new(),
+        format!("{} total", r.la_name),
+        String::new(),
+        String::new(),
+    ];
+    total.extend(measure_cells(&r.total.clone().unwrap_or_default()));
+    rows.push(total);
+    format!(
+        "LA {} {}, {} to {}\n\n{}",
+        r.la_code,
+        r.la_name,
+        r.from,
+        r.to,
+        table::render(&headers, &rows)
+    )
+}
+
+fn receipt_json(r: &FeedReceipt) -> Value {
+    let outcome = r.outcome.as_ref().map(|o| {
+        json!({
+            "roll_accepted": o.roll_accepted, "roll_rejected": o.roll_rejected, "marks_accepted": o.marks_accepted,
+            "marks_rejected": o.marks_rejected, "records_warned": o.records_warned, "marks_written": o.marks_written,
+            "marks_superseded": o.marks_superseded,
+            "findings": o.findings.iter().map(|f| json!({
+                "code": f.code, "severity": f.severity, "record_kind": f.record_kind, "record_index": f.record_index,
+                "field": f.field, "message": f.message,
+            })).collect::<Vec<_>>(),
+        })
+    });
+    json!({
+        "feed_id": r.feed_id, "school_urn": r.school_urn, "status": status_name(r), "duplicate": r.duplicate,
+        "roll_records": r.roll_records, "mark_records": r.mark_records, "outcome": outcome,
+    })
+}
+
+fn status_name(r: &FeedReceipt) -> &'static str {
+    match r.status() {
+        rollcall_proto::feed::v1::FeedStatus::Enqueued => "enqueued",
+        rollcall_proto::feed::v1::FeedStatus::Processed => "processed",
+        rollcall_proto::feed::v1::FeedStatus::Unspecified => "unknown",
+    }
+}
+
+fn receipt_text(r: &FeedReceipt) -> String {
+    let mut out = format!(
+        "feed {} for school {}: {}{}\n{} roll records, {} marks\n",
+        r.feed_id,
+        r.school_urn,
+        status_name(r),
+        if r.duplicate {
+            " (already received under this idempotency key)"
+        } else {
+            ""
+        },
+        r.roll_records,
+        r.mark_records
+    );
+    if let Some(o) = &r.outcome {
+        out.push_str(&format!(
+            "roll: {} accepted, {} rejected; marks: {} accepted, {} rejected ({} stored, {} older than what is held); {} records with warnings\n",
+            o.roll_accepted, o.roll_rejected, o.marks_accepted, o.marks_rejected, o.marks_written, o.marks_superseded, o.records_warned
+        ));
+        if !o.findings.is_empty() {
+            let rows: Vec<Vec<String>> = o
+                .findings
+                .iter()
+                .map(|f| {
+                    vec![
+                        f.severity.clone(),
+                        f.code.clone(),
+                        f.record_kind.clone(),
+                        f.record_index.to_string(),
+                        f.field.clone(),
+                        f.message.clone(),
+                    ]
+                })
+                .collect();
+            out.push('\n');
+            out.push_str(&table::render(
+                &["severity", "code", "record", "index", "field", "message"],
+                &rows,
+            ));
+        }
+    }
+    out
+}

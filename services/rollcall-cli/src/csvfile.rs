@@ -1,0 +1,270 @@
+//! The CSV files the CLI reads (formats in docs/csv-formats.md). Only the file's shape is checked
+//! here (readable, a header with the required columns, every row the header's width); each field's
+//! content is sent as text and judged by the pipeline's validation catalogue, which reports every
+//! problem with its record and field.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+use rollcall_domain::validation::{RawMark, RawPupil};
+use rollcall_proto::query::v1::School;
+
+pub const SCHOOL_COLUMNS: &[&str] = &[
+    "urn",
+    "la_code",
+    "name",
+    "phase",
+    "school_type",
+    "independent",
+];
+pub const ROLL_COLUMNS: &[&str] = &[
+    "upn",
+    "forename",
+    "surname",
+    "date_of_birth",
+    "sex",
+    "year_group",
+    "admission_date",
+    "leaving_date",
+    "fsm",
+    "sen_provision",
+    "ethnicity",
+    "looked_after",
+];
+pub const ROLL_REQUIRED: &[&str] = &[
+    "upn",
+    "forename",
+    "surname",
+    "date_of_birth",
+    "admission_date",
+];
+pub const MARK_COLUMNS: &[&str] = &["upn", "date", "session", "code", "minutes_late"];
+pub const MARK_REQUIRED: &[&str] = &["upn", "date", "session", "code"];
+
+/// Rows of a CSV file as column-name to value maps, in file order.
+struct Rows {
+    columns: HashMap<String, usize>,
+    records: Vec<csv::StringRecord>,
+}
+
+impl Rows {
+    fn read(path: &Path, known: &[&str], required: &[&str]) -> anyhow::Result<Rows> {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        Rows::parse(&bytes, known, required).with_context(|| path.display().to_string())
+    }
+
+    fn parse(bytes: &[u8], known: &[&str], required: &[&str]) -> anyhow::Result<Rows> {
+        let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(false)
+            .from_reader(bytes);
+        let headers = reader
+            .headers()
+            .context("cannot read the header line")?
+            .clone();
+        let mut columns = HashMap::new();
+        for (i, name) in headers.iter().enumerate() {
+            let name = name.trim().to_ascii_lowercase();
+            if !known.contains(&name.as_str()) {
+                bail!(
+                    "line 1: unknown column {name:?}; expected some of {}",
+                    known.join(",")
+                );
+            }
+            if columns.insert(name.clone(), i).is_some() {
+                bail!("line 1: column {name:?} appears twice");
+            }
+        }
+        if let Some(missing) = required.iter().find(|c| !columns.contains_key(**c)) {
+            bail!("line 1: required column {missing:?} is missing");
+        }
+        let mut records = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|err| match err.position() {
+                Some(pos) => anyhow::anyhow!("line {}: {}", pos.line(), short(&err)),
+                None => anyhow::anyhow!("{}", short(&err)),
+            })?;
+            records.push(record);
+        }
+        Ok(Rows { columns, records })
+    }
+
+    fn get<'a>(&self, record: &'a csv::StringRecord, column: &str) -> &'a str {
+        self.columns
+            .get(column)
+            .and_then(|i| record.get(*i))
+            .unwrap_or("")
+            .trim()
+    }
+}
+
+/// The csv crate's error without the record's content (which may hold personal data).
+fn short(err: &csv::Error) -> String {
+    match err.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("has {len} fields, the header has {expected_len}"),
+        csv::ErrorKind::Utf8 { .. } => "is not valid utf-8".to_owned(),
+        _ => "cannot be read as csv".to_owned(),
+    }
+}
+
+pub fn read_schools(path: &Path) -> anyhow::Result<Vec<School>> {
+    let rows = Rows::read(path, SCHOOL_COLUMNS, SCHOOL_COLUMNS)?;
+    parse_schools(rows)
+}
+
+fn parse_schools(rows: Rows) -> anyhow::Result<Vec<School>> {
+    rows.records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let independent = match rows.get(r, "independent").to_ascii_lowercase().as_str() {
+                "y" | "yes" | "true" | "1" => true,
+                "n" | "no" | "false" | "0" | "" => false,
+                _ => bail!("line {}: independent must be Y or N", i + 2),
+            };
+            Ok(School {
+                urn: rows.get(r, "urn").to_owned(),
+                la_code: rows.get(r, "la_code").to_owned(),
+                name: rows.get(r, "name").to_owned(),
+                phase: rows.get(r, "phase").to_owned(),
+                school_type: rows.get(r, "school_type").to_owned(),
+                independent,
+            })
+        })
+        .collect()
+}
+
+pub fn read_roll(path: &Path) -> anyhow::Result<Vec<RawPupil>> {
+    Ok(roll_from(&Rows::read(path, ROLL_COLUMNS, ROLL_REQUIRED)?))
+}
+
+fn roll_from(rows: &Rows) -> Vec<RawPupil> {
+    rows.records
+        .iter()
+        .map(|r| RawPupil {
+            upn: rows.get(r, "upn").to_owned(),
+            forename: rows.get(r, "forename").to_owned(),
+            surname: rows.get(r, "surname").to_owned(),
+            date_of_birth: rows.get(r, "date_of_birth").to_owned(),
+            sex: rows.get(r, "sex").to_owned(),
+            year_group: rows.get(r, "year_group").to_owned(),
+            admission_date: rows.get(r, "admission_date").to_owned(),
+            leaving_date: rows.get(r, "leaving_date").to_owned(),
+            fsm: rows.get(r, "fsm").to_owned(),
+            sen_provision: rows.get(r, "sen_provision").to_owned(),
+            ethnicity: rows.get(r, "ethnicity").to_owned(),
+            looked_after: rows.get(r, "looked_after").to_owned(),
+        })
+        .collect()
+}
+
+pub fn read_marks(path: &Path) -> anyhow::Result<Vec<RawMark>> {
+    Ok(marks_from(&Rows::read(path, MARK_COLUMNS, MARK_REQUIRED)?))
+}
+
+fn marks_from(rows: &Rows) -> Vec<RawMark> {
+    rows.records
+        .iter()
+        .map(|r| RawMark {
+            upn: rows.get(r, "upn").to_owned(),
+            date: rows.get(r, "date").to_owned(),
+            session: rows.get(r, "session").to_owned(),
+            code: rows.get(r, "code").to_owned(),
+            minutes_late: rows.get(r, "minutes_late").to_owned(),
+        })
+        .collect()
+}
+
+/// Writes records as CSV with the given columns (the synthetic LA, for trying `submit` by hand).
+pub fn write(
+    path: &Path,
+    columns: &[&str],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> anyhow::Result<()> {
+    let mut writer =
+        csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
+    writer.write_record(columns)?;
+    for row in rows {
+        writer.write_record(&row)?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_roll_with_only_the_independent_school_columns_reads() {
+        let csv = "\u{feff}upn,forename,surname,date_of_birth,year_group,admission_date,leaving_date\n\
+                   H801200001001,Ada,Lovelace,2015-12-10,4,2021-09-01,\n";
+        let rows = Rows::parse(csv.as_bytes(), ROLL_COLUMNS, ROLL_REQUIRED).unwrap();
+        let roll = roll_from(&rows);
+        assert_eq!(roll.len(), 1);
+        assert_eq!(roll[0].year_group, "4");
+        assert_eq!(roll[0].fsm, "", "absent columns read as not given");
+    }
+
+    #[test]
+    fn a_short_row_is_reported_by_line_without_its_content() {
+        let csv =
+            "upn,date,session,code\nH801200001001,2025-10-06,AM,/\nH801200001001,2025-10-06\n";
+        let err = Rows::parse(csv.as_bytes(), MARK_COLUMNS, MARK_REQUIRED)
+            .err()
+            .unwrap()
+            .to_string();
+        assert_eq!(err, "line 3: has 2 fields, the header has 4");
+    }
+
+    #[test]
+    fn a_missing_required_column_or_unknown_column_is_refused() {
+        let err = Rows::parse(b"upn,date,session\n", MARK_COLUMNS, MARK_REQUIRED)
+            .err()
+            .unwrap()
+            .to_string();
+        assert_eq!(err, "line 1: required column \"code\" is missing");
+        let err = Rows::parse(
+            b"upn,date,session,code,comment\n",
+            MARK_COLUMNS,
+            MARK_REQUIRED,
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            err.starts_with("line 1: unknown column \"comment\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn marks_keep_their_text_for_the_validator_to_judge() {
+        let csv = "upn,date,session,code,minutes_late\nX,not a date,XM,!,\n";
+        let marks = marks_from(&Rows::parse(csv.as_bytes(), MARK_COLUMNS, MARK_REQUIRED).unwrap());
+        assert_eq!(
+            (
+                marks[0].date.as_str(),
+                marks[0].session.as_str(),
+                marks[0].code.as_str()
+            ),
+            ("not a date", "XM", "!")
+        );
+    }
+
+    #[test]
+    fn schools_read_with_independence_flags() {
+        let csv = "urn,la_code,name,phase,school_type,independent\n100001,937,A School,primary,academy,N\n100002,937,B School,secondary,independent,Y\n";
+        let rows = Rows::parse(csv.as_bytes(), SCHOOL_COLUMNS, SCHOOL_COLUMNS).unwrap();
+        let schools = parse_schools(rows).unwrap();
+        assert_eq!(
+            schools.iter().map(|s| s.independent).collect::<Vec<_>>(),
+            [false, true]
+        );
+    }
+}
