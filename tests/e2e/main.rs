@@ -4,5 +4,6 @@
 //! topics and consumer groups, so tests run in parallel.
 
 mod harness;
+mod la;
 mod lifecycle;
 mod pipeline;
