@@ -3,6 +3,7 @@
 //! driven only through their gRPC APIs and the `rollcall` CLI. Each test gets its own database,
 //! topics and consumer groups, so tests run in parallel.
 
+mod cli;
 mod harness;
 mod la;
 mod lifecycle;

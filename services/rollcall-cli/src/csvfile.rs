@@ -122,10 +122,8 @@ fn parse_schools(rows: Rows) -> anyhow::Result<Vec<School>> {
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let independent = match rows.get(r, "independent").to_ascii_lowercase().as_str() {
-                "y" | "yes" | "true" | "1" => true,
-                "n" | "no" | "false" | "0" | "" => false,
-                _ => bail!("line {}: independent must be Y or N", i + 2),
+            let Some(independent) = rollcall_domain::validation::parse_flag(rows.get(r, "independent")) else {
+                bail!("line {}: independent must be Y or N", i + 2);
             };
             Ok(School {
                 urn: rows.get(r, "urn").to_owned(),
