@@ -108,13 +108,23 @@ pub struct SyntheticLa {
     pub feeds: Vec<Feed>,
 }
 
-/// A generated pupil: the roll record, the days on roll, and the final code of every session.
+/// A generated pupil: the roll record, the days on roll, and the final mark of every session.
 struct PupilPlan {
     record: RawPupil,
     admission: NaiveDate,
     leaving: Option<NaiveDate>,
-    /// Per school day and session: (final code, first sent as N).
-    sessions: Vec<[(&'static str, bool); 2]>,
+    /// Per school day: the AM and PM marks.
+    sessions: Vec<[Slot; 2]>,
+}
+
+/// One session's mark as it finally stands.
+#[derive(Clone, Copy)]
+struct Slot {
+    code: &'static str,
+    /// First sent as `N` (no reason yet), corrected to `code` when re-sent.
+    provisional: bool,
+    /// With `L` or `U`; the same in every send of the session.
+    minutes_late: Option<u16>,
 }
 
 impl PupilPlan {
@@ -128,7 +138,7 @@ impl SyntheticLa {
         let mut rng = SmallRng::seed_from_u64(spec.seed);
         let la = LaCode::new(spec.la_code).expect("spec.la_code is an LA code");
         let days = spec.school_days();
-        let schools = schools(&spec, &mut rng);
+        let schools = schools(&spec);
         let weights: Vec<f64> = schools.iter().map(|s| phase_weight(&s.phase)).collect();
         let weight_sum: f64 = weights.iter().sum();
 
@@ -166,17 +176,16 @@ impl SyntheticLa {
                     let first_send = day_index == d;
                     for p in pupils.iter().filter(|p| p.on_roll(*covered_day)) {
                         for (s, session) in [Session::Am, Session::Pm].into_iter().enumerate() {
-                            let (code, provisional) = p.sessions[day_index][s];
-                            let sent = if first_send && provisional { "N" } else { code };
+                            let slot = p.sessions[day_index][s];
+                            let provisional = first_send && slot.provisional;
                             marks.push(RawMark {
                                 upn: p.record.upn.clone(),
                                 date: covered_day.to_string(),
                                 session: session.as_str().to_owned(),
-                                code: sent.to_owned(),
-                                minutes_late: if matches!(sent, "L" | "U") {
-                                    rng.random_range(1..40u16).to_string()
-                                } else {
-                                    String::new()
+                                code: if provisional { "N" } else { slot.code }.to_owned(),
+                                minutes_late: match slot.minutes_late {
+                                    Some(minutes) if !provisional => minutes.to_string(),
+                                    _ => String::new(),
                                 },
                             });
                         }
@@ -220,6 +229,23 @@ impl SyntheticLa {
     pub fn marks_sent(&self) -> usize {
         self.feeds.iter().map(|f| f.marks.len()).sum()
     }
+
+    /// Every pupil on each school's roll at some point in the period, keyed by URN, in UPN
+    /// order: the roll records as last sent (a pupil who leaves mid-period carries the leaving
+    /// date).
+    pub fn pupils(&self) -> BTreeMap<u32, Vec<RawPupil>> {
+        let mut by_school: BTreeMap<u32, BTreeMap<&str, &RawPupil>> = BTreeMap::new();
+        for feed in &self.feeds {
+            let roll = by_school.entry(feed.urn).or_default();
+            for pupil in &feed.roll {
+                roll.insert(&pupil.upn, pupil);
+            }
+        }
+        by_school
+            .into_iter()
+            .map(|(urn, roll)| (urn, roll.into_values().cloned().collect()))
+            .collect()
+    }
 }
 
 fn phase_weight(phase: &str) -> f64 {
@@ -230,7 +256,8 @@ fn phase_weight(phase: &str) -> f64 {
     }
 }
 
-fn schools(spec: &LaSpec, rng: &mut SmallRng) -> Vec<School> {
+/// The LA's schools: the last `independent_schools` are independent; names are unique.
+fn schools(spec: &LaSpec) -> Vec<School> {
     (0..spec.schools)
         .map(|i| {
             let independent = i >= spec.schools - spec.independent_schools.min(spec.schools);
@@ -241,7 +268,7 @@ fn schools(spec: &LaSpec, rng: &mut SmallRng) -> Vec<School> {
                 9 if i % 20 == 9 => "special",
                 _ => "primary",
             };
-            let place = names::PLACES[rng.random_range(0..names::PLACES.len())];
+            let place = place_name(i);
             let (name, school_type) = match (independent, phase) {
                 (true, _) => (
                     format!(
@@ -267,6 +294,16 @@ fn schools(spec: &LaSpec, rng: &mut SmallRng) -> Vec<School> {
             }
         })
         .collect()
+}
+
+/// A distinct place name for the `i`th school: a town, then the town with a district.
+fn place_name(i: usize) -> String {
+    let town = names::PLACES[i % names::PLACES.len()];
+    match i / names::PLACES.len() {
+        0 => town.to_owned(),
+        q if q <= names::DISTRICTS.len() => format!("{town} {}", names::DISTRICTS[q - 1]),
+        q => format!("{town} {}", q + 1),
+    }
 }
 
 fn pupil(
@@ -304,17 +341,18 @@ fn pupil(
         .filter(|l| *l >= admission);
 
     // Absence propensity: most pupils attend well; some are persistently, a few severely, absent.
+    // Over 20 days: about 17% persistently absent, 1.5% severely, 6% of sessions missed overall.
     let propensity = match rng.random_range(0..1000) {
         0..=14 => rng.random_range(0.55..0.9),
-        15..=179 => rng.random_range(0.12..0.35),
-        _ => rng.random_range(0.0..0.07),
+        15..=124 => rng.random_range(0.12..0.35),
+        _ => 0.08 * rng.random::<f64>().powi(2),
     };
     let sessions = days
         .iter()
         .map(|_| {
             [
-                session_code(Session::Am, propensity, year_group, rng),
-                session_code(Session::Pm, propensity, year_group, rng),
+                session_slot(Session::Am, propensity, year_group, rng),
+                session_slot(Session::Pm, propensity, year_group, rng),
             ]
         })
         .collect();
@@ -365,6 +403,17 @@ fn year_group_label(year_group: u8) -> String {
         "R".to_owned()
     } else {
         year_group.to_string()
+    }
+}
+
+/// A session's final mark.
+fn session_slot(session: Session, propensity: f64, year_group: u8, rng: &mut SmallRng) -> Slot {
+    let (code, provisional) = session_code(session, propensity, year_group, rng);
+    let minutes_late = matches!(code, "L" | "U").then(|| rng.random_range(1..40));
+    Slot {
+        code,
+        provisional,
+        minutes_late,
     }
 }
 

@@ -31,6 +31,10 @@ pub const PLACES: &[&str] = &[
     "Bidford",
     "Henley",
 ];
+/// Added to a town's name for its second, third... school.
+pub const DISTRICTS: &[&str] = &[
+    "Park", "Hill", "Meadow", "Green", "Heath", "Fields", "Vale", "Brook",
+];
 pub const ETHNICITIES: &[&str] = &[
     "WBRI", "WBRI", "WBRI", "WBRI", "WBRI", "WOTH", "WIRI", "MWBC", "MWAS", "AIND", "APKN", "ABAN",
     "BCRB", "BAFR", "CHNE", "AOTH",
