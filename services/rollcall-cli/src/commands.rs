@@ -8,9 +8,9 @@ use rollcall_proto::feed::v1::{
     FeedReceipt, GetFeedReceiptRequest, feed_service_client::FeedServiceClient,
 };
 use rollcall_proto::query::v1::{
-    AtRiskPupilsRequest, ImportSchoolsRequest, LaSummaryRequest, ListSchoolsRequest, Measures,
-    Period, RiskLevel, SchoolSummaryRequest, query_service_client::QueryServiceClient,
-    registry_service_client::RegistryServiceClient,
+    AtRiskPupilsRequest, AtRiskPupilsResponse, ImportSchoolsRequest, LaSummaryRequest,
+    ListSchoolsRequest, Measures, Period, RiskLevel, SchoolSummaryRequest,
+    query_service_client::QueryServiceClient, registry_service_client::RegistryServiceClient,
 };
 use rollcall_synth::{LaSpec, SyntheticLa};
 use serde_json::{Value, json};
@@ -211,47 +211,7 @@ async fn run_query(url: &str, json: bool, query: QueryCommand) -> anyhow::Result
                 .await
                 .map_err(grpc)?
                 .into_inner();
-            let value = json!({
-                "from": r.from, "to": r.to, "persistent_count": r.persistent_count, "severe_count": r.severe_count,
-                "pupils": r.pupils.iter().map(|p| json!({
-                    "school_urn": p.school_urn, "upn": p.upn, "forename": p.forename, "surname": p.surname,
-                    "year_group": p.year_group, "possible_sessions": p.possible_sessions, "overall_absence": p.overall_absence,
-                    "authorised_absence": p.authorised_absence, "unauthorised_absence": p.unauthorised_absence,
-                    "overall_absence_perc": p.overall_absence_perc, "severe": p.severe,
-                })).collect::<Vec<_>>(),
-            });
-            print(json, value, || {
-                let rows: Vec<Vec<String>> = r
-                    .pupils
-                    .iter()
-                    .map(|p| {
-                        vec![
-                            p.school_urn.clone(),
-                            p.upn.clone(),
-                            format!("{} {}", p.forename, p.surname),
-                            p.year_group.clone(),
-                            p.possible_sessions.to_string(),
-                            p.overall_absence.to_string(),
-                            p.authorised_absence.to_string(),
-                            p.unauthorised_absence.to_string(),
-                            table::perc(p.overall_absence_perc),
-                            yes_no(p.severe),
-                        ]
-                    })
-                    .collect();
-                let mut out = table::render(
-                    &[
-                        "urn", "upn", "name", "year", "possible", "absent", "auth", "unauth",
-                        "absence", "severe",
-                    ],
-                    &rows,
-                );
-                out.push_str(&format!(
-                    "\n{} to {}: {} persistently absent (10%+), {} severely absent (50%+)\n",
-                    r.from, r.to, r.persistent_count, r.severe_count
-                ));
-                out
-            });
+            print(json, at_risk_json(&r), || at_risk_text(&r));
         }
     }
     Ok(())
@@ -553,15 +513,60 @@ fn la_json(r: &rollcall_proto::query::v1::LaSummaryResponse) -> Value {
     json!({
         "la_code": r.la_code, "la_name": r.la_name, "from": r.from, "to": r.to,
         "schools": r.schools.iter().map(|row| json!({
-            "school": school_json(row.school.as_ref().expect("rows carry their school")),
-            "measures": measures_json(row.measures.as_ref().expect("rows carry measures")),
+            "school": school_json(&row.school.clone().unwrap_or_default()),
+            "measures": measures_json(&row.measures.clone().unwrap_or_default()),
         })).collect::<Vec<_>>(),
-        "total": measures_json(r.total.as_ref().expect("a total")),
+        "total": measures_json(&r.total.clone().unwrap_or_default()),
     })
 }
 
+fn at_risk_json(r: &AtRiskPupilsResponse) -> Value {
+    json!({
+        "from": r.from, "to": r.to, "persistent_count": r.persistent_count, "severe_count": r.severe_count,
+        "pupils": r.pupils.iter().map(|p| json!({
+            "school_urn": p.school_urn, "upn": p.upn, "forename": p.forename, "surname": p.surname,
+            "year_group": p.year_group, "possible_sessions": p.possible_sessions, "overall_absence": p.overall_absence,
+            "authorised_absence": p.authorised_absence, "unauthorised_absence": p.unauthorised_absence,
+            "overall_absence_perc": p.overall_absence_perc, "severe": p.severe,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn at_risk_text(r: &AtRiskPupilsResponse) -> String {
+    let rows: Vec<Vec<String>> = r
+        .pupils
+        .iter()
+        .map(|p| {
+            vec![
+                p.school_urn.clone(),
+                p.upn.clone(),
+                format!("{} {}", p.forename, p.surname),
+                p.year_group.clone(),
+                p.possible_sessions.to_string(),
+                p.overall_absence.to_string(),
+                p.authorised_absence.to_string(),
+                p.unauthorised_absence.to_string(),
+                table::perc(p.overall_absence_perc),
+                yes_no(p.severe),
+            ]
+        })
+        .collect();
+    let mut out = table::render(
+        &[
+            "urn", "upn", "name", "year", "possible", "absent", "auth", "unauth", "absence",
+            "severe",
+        ],
+        &rows,
+    );
+    out.push_str(&format!(
+        "\n{} to {}: {} persistently absent (10%+), {} severely absent (50%+)\n",
+        r.from, r.to, r.persistent_count, r.severe_count
+    ));
+    out
+}
+
 fn la_text(r: &rollcall_proto::query::v1::LaSummaryResponse) -> String {
-    let mut headers = vec!["urn", "school", "phase", "indep"];
+    let mut headers = vec!["urn", "school", "phase", "independent"];
     headers.extend_from_slice(MEASURE_HEADERS);
     let mut rows: Vec<Vec<String>> = r
         .schools
@@ -659,4 +664,332 @@ fn receipt_text(r: &FeedReceipt) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+    use rollcall_proto::feed::v1::{FeedStatus, Finding, ValidationOutcome};
+    use rollcall_proto::query::v1::{AtRiskPupil, LaSummaryResponse, School, SchoolRow};
+
+    use super::*;
+
+    fn keys(value: &Value) -> Vec<&str> {
+        let mut keys: Vec<&str> = value
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    fn receipt(outcome: Option<ValidationOutcome>) -> FeedReceipt {
+        FeedReceipt {
+            feed_id: "f-1".into(),
+            school_urn: "140001".into(),
+            status: if outcome.is_some() {
+                FeedStatus::Processed
+            } else {
+                FeedStatus::Enqueued
+            } as i32,
+            roll_records: 2,
+            mark_records: 4,
+            outcome,
+            ..Default::default()
+        }
+    }
+
+    fn outcome() -> ValidationOutcome {
+        ValidationOutcome {
+            roll_accepted: 2,
+            marks_accepted: 3,
+            marks_rejected: 1,
+            marks_written: 3,
+            findings: vec![Finding {
+                code: "UNKNOWN_CODE".into(),
+                severity: "error".into(),
+                record_kind: "mark".into(),
+                record_index: 3,
+                field: "code".into(),
+                message: "not a national attendance code".into(),
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn measures(possible: u64, absence: u64) -> Measures {
+        Measures {
+            enrolments: 2,
+            possible_sessions: possible,
+            overall_absence: absence,
+            attendance_perc: 100.0 * (possible - absence) as f64 / possible as f64,
+            overall_absence_perc: 100.0 * absence as f64 / possible as f64,
+            persistent_absentees: 1,
+            persistent_absence_perc: 50.0,
+            sessions_by_code: [
+                ("/".to_owned(), possible - absence),
+                ("N".to_owned(), absence),
+            ]
+            .into(),
+            ..Default::default()
+        }
+    }
+
+    fn la() -> LaSummaryResponse {
+        let school = |urn: &str, name: &str, independent: bool| School {
+            urn: urn.into(),
+            la_code: "937".into(),
+            name: name.into(),
+            phase: "primary".into(),
+            school_type: if independent {
+                "independent"
+            } else {
+                "academy"
+            }
+            .into(),
+            independent,
+        };
+        LaSummaryResponse {
+            la_code: "937".into(),
+            la_name: "Warwickshire".into(),
+            from: "2025-09-08".into(),
+            to: "2025-10-03".into(),
+            schools: vec![
+                SchoolRow {
+                    school: Some(school("140001", "Kenilworth Primary School", false)),
+                    measures: Some(measures(40, 4)),
+                },
+                SchoolRow {
+                    school: Some(school("140002", "Rugby House School", true)),
+                    measures: Some(measures(8, 1)),
+                },
+            ],
+            total: Some(measures(48, 5)),
+        }
+    }
+
+    #[test]
+    fn a_receipt_in_json_has_its_counts_and_every_finding() {
+        let value = receipt_json(&receipt(Some(outcome())));
+        assert_eq!(
+            keys(&value),
+            [
+                "duplicate",
+                "feed_id",
+                "mark_records",
+                "outcome",
+                "roll_records",
+                "school_urn",
+                "status"
+            ]
+        );
+        assert_eq!(value["status"], "processed");
+        let outcome = &value["outcome"];
+        assert_eq!(
+            keys(outcome),
+            [
+                "findings",
+                "marks_accepted",
+                "marks_rejected",
+                "marks_superseded",
+                "marks_written",
+                "records_warned",
+                "roll_accepted",
+                "roll_rejected"
+            ]
+        );
+        assert_eq!(
+            outcome["findings"][0],
+            json!({"code": "UNKNOWN_CODE", "severity": "error", "record_kind": "mark", "record_index": 3, "field": "code", "message": "not a national attendance code"})
+        );
+        let enqueued = receipt_json(&receipt(None));
+        assert_eq!(
+            (&enqueued["status"], &enqueued["outcome"]),
+            (&json!("enqueued"), &Value::Null)
+        );
+    }
+
+    #[test]
+    fn a_receipt_as_text_lists_every_finding() {
+        let text = receipt_text(&receipt(Some(outcome())));
+        assert!(
+            text.starts_with("feed f-1 for school 140001: processed\n2 roll records, 4 marks\n"),
+            "{text}"
+        );
+        assert!(text.contains("marks: 3 accepted, 1 rejected"), "{text}");
+        let header = text
+            .lines()
+            .find(|l| l.starts_with("severity"))
+            .expect("a findings table");
+        assert_eq!(
+            header.split_whitespace().collect::<Vec<_>>(),
+            ["severity", "code", "record", "index", "field", "message"]
+        );
+        assert!(
+            text.contains(
+                "error     UNKNOWN_CODE  mark        3  code   not a national attendance code"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_la_summary_in_json_has_a_row_per_school_and_the_total() {
+        let value = la_json(&la());
+        assert_eq!(
+            keys(&value),
+            ["from", "la_code", "la_name", "schools", "to", "total"]
+        );
+        let rows = value["schools"].as_array().unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(keys(&rows[0]), ["measures", "school"]);
+        assert_eq!(
+            keys(&rows[1]["school"]),
+            [
+                "independent",
+                "la_code",
+                "name",
+                "phase",
+                "school_type",
+                "urn"
+            ]
+        );
+        assert_eq!(rows[1]["school"]["independent"], true);
+        assert_eq!(
+            rows[0]["measures"]["sessions_by_code"],
+            json!({"/": 36, "N": 4})
+        );
+        assert_eq!(value["total"]["possible_sessions"], 48);
+        assert_eq!(value["total"]["persistent_absentees"], 1);
+    }
+
+    #[test]
+    fn the_la_summary_as_a_table_marks_independent_schools_and_ends_with_the_total() {
+        let text = la_text(&la());
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "LA 937 Warwickshire, 2025-09-08 to 2025-10-03");
+        assert!(
+            lines[2]
+                .starts_with("urn     school                     phase    independent  enrolments"),
+            "{text}"
+        );
+        assert!(
+            lines[4].starts_with("140001  Kenilworth Primary School  primary  N"),
+            "{text}"
+        );
+        assert!(
+            lines[5].starts_with("140002  Rugby House School         primary  Y"),
+            "{text}"
+        );
+        assert!(lines[6].starts_with("        Warwickshire total"), "{text}");
+        // Columns line up: every row is as wide as the dashes under the header.
+        let width = lines[3].len();
+        assert!(lines[4..].iter().all(|l| l.len() == width), "{text}");
+        assert!(
+            lines[6].contains("89.6%") && lines[6].contains("10.4%"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn pupils_at_risk_in_json_and_as_a_table() {
+        let r = AtRiskPupilsResponse {
+            from: "2025-09-08".into(),
+            to: "2025-10-03".into(),
+            pupils: vec![AtRiskPupil {
+                school_urn: "140002".into(),
+                upn: "H801200001001".into(),
+                forename: "Ada".into(),
+                surname: "Example".into(),
+                year_group: "8".into(),
+                possible_sessions: 2,
+                overall_absence: 1,
+                unauthorised_absence: 1,
+                overall_absence_perc: 50.0,
+                severe: true,
+                ..Default::default()
+            }],
+            persistent_count: 1,
+            severe_count: 1,
+        };
+        let value = at_risk_json(&r);
+        assert_eq!(
+            keys(&value),
+            ["from", "persistent_count", "pupils", "severe_count", "to"]
+        );
+        assert_eq!(
+            keys(&value["pupils"][0]),
+            [
+                "authorised_absence",
+                "forename",
+                "overall_absence",
+                "overall_absence_perc",
+                "possible_sessions",
+                "school_urn",
+                "severe",
+                "surname",
+                "unauthorised_absence",
+                "upn",
+                "year_group"
+            ]
+        );
+        let text = at_risk_text(&r);
+        assert!(text.contains("140002  H801200001001  Ada Example     8         2       1     0       1    50.0%  Y"), "{text}");
+        assert!(
+            text.ends_with(
+                "2025-09-08 to 2025-10-03: 1 persistently absent (10%+), 1 severely absent (50%+)\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_command_line_parses_as_documented() {
+        crate::Cli::command().debug_assert();
+        let cli = crate::Cli::try_parse_from([
+            "rollcall", "--json", "query", "at-risk", "--la", "937", "--severe",
+        ])
+        .unwrap();
+        assert!(cli.json);
+        assert!(matches!(
+            cli.command,
+            Command::Query(QueryCommand::AtRisk { severe: true, .. })
+        ));
+        assert!(
+            crate::Cli::try_parse_from(["rollcall", "query", "at-risk"]).is_err(),
+            "--la or --school is required"
+        );
+        assert!(
+            crate::Cli::try_parse_from([
+                "rollcall", "query", "at-risk", "--la", "937", "--school", "140001"
+            ])
+            .is_err()
+        );
+        let cli = crate::Cli::try_parse_from([
+            "rollcall",
+            "submit",
+            "--school",
+            "140001",
+            "--roll",
+            "r.csv",
+            "--marks",
+            "m.csv",
+            "--extracted-at",
+            "2025-10-06T16:00:00Z",
+        ])
+        .unwrap();
+        let Command::Submit {
+            extracted_at, key, ..
+        } = cli.command
+        else {
+            panic!("submit")
+        };
+        assert_eq!(
+            extracted_at.unwrap().to_rfc3339(),
+            "2025-10-06T16:00:00+00:00"
+        );
+        assert_eq!(key, None);
+    }
 }

@@ -114,27 +114,38 @@ fn short(err: &csv::Error) -> String {
 
 pub fn read_schools(path: &Path) -> anyhow::Result<Vec<School>> {
     let rows = Rows::read(path, SCHOOL_COLUMNS, SCHOOL_COLUMNS)?;
-    parse_schools(rows)
+    parse_schools(rows).with_context(|| path.display().to_string())
 }
 
+/// The registry rows; the independence flag is the one field read here (the proto carries a
+/// bool), and every row with a bad one is named.
 fn parse_schools(rows: Rows) -> anyhow::Result<Vec<School>> {
-    rows.records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let Some(independent) = rollcall_domain::validation::parse_flag(rows.get(r, "independent")) else {
-                bail!("line {}: independent must be Y or N", i + 2);
-            };
-            Ok(School {
-                urn: rows.get(r, "urn").to_owned(),
-                la_code: rows.get(r, "la_code").to_owned(),
-                name: rows.get(r, "name").to_owned(),
-                phase: rows.get(r, "phase").to_owned(),
-                school_type: rows.get(r, "school_type").to_owned(),
-                independent,
-            })
-        })
-        .collect()
+    let mut schools = Vec::with_capacity(rows.records.len());
+    let mut bad = Vec::new();
+    for (i, r) in rows.records.iter().enumerate() {
+        let Some(independent) = rollcall_domain::validation::parse_flag(rows.get(r, "independent"))
+        else {
+            bad.push(
+                r.position()
+                    .map_or(i as u64 + 2, csv::Position::line)
+                    .to_string(),
+            );
+            continue;
+        };
+        schools.push(School {
+            urn: rows.get(r, "urn").to_owned(),
+            la_code: rows.get(r, "la_code").to_owned(),
+            name: rows.get(r, "name").to_owned(),
+            phase: rows.get(r, "phase").to_owned(),
+            school_type: rows.get(r, "school_type").to_owned(),
+            independent,
+        });
+    }
+    match bad.as_slice() {
+        [] => Ok(schools),
+        [line] => bail!("line {line}: independent must be Y or N"),
+        lines => bail!("lines {}: independent must be Y or N", lines.join(", ")),
+    }
 }
 
 pub fn read_roll(path: &Path) -> anyhow::Result<Vec<RawPupil>> {
@@ -263,6 +274,98 @@ mod tests {
         assert_eq!(
             schools.iter().map(|s| s.independent).collect::<Vec<_>>(),
             [false, true]
+        );
+    }
+
+    #[test]
+    fn full_files_read_from_disk_with_crlf_and_quoted_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let roll = dir.path().join("roll.csv");
+        std::fs::write(
+            &roll,
+            "upn,forename,surname,date_of_birth,sex,year_group,admission_date,leaving_date,fsm,sen_provision,ethnicity,looked_after\r\n\
+             H801200001001,Ada,\"O'Neill, Jr\",2012-05-01,F,8,2024-09-04,,Y,K,WBRI,N\r\n",
+        )
+        .unwrap();
+        let pupils = read_roll(&roll).unwrap();
+        assert_eq!(pupils.len(), 1);
+        let p = &pupils[0];
+        assert_eq!(
+            [
+                &p.surname,
+                &p.sex,
+                &p.year_group,
+                &p.fsm,
+                &p.sen_provision,
+                &p.ethnicity,
+                &p.looked_after,
+                &p.leaving_date
+            ],
+            ["O'Neill, Jr", "F", "8", "Y", "K", "WBRI", "N", ""]
+        );
+
+        let marks = dir.path().join("marks.csv");
+        std::fs::write(&marks, "upn,date,session,code,minutes_late\nH801200001001,2025-10-06,PM,L,12\nH801200001001,2025-10-06,AM,/,\n").unwrap();
+        let m = read_marks(&marks).unwrap();
+        assert_eq!(
+            (m[0].code.as_str(), m[0].minutes_late.as_str()),
+            ("L", "12")
+        );
+        assert_eq!(
+            (m[1].session.as_str(), m[1].minutes_late.as_str()),
+            ("AM", "")
+        );
+    }
+
+    #[test]
+    fn a_bad_file_is_named_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let marks = dir.path().join("marks.csv");
+        std::fs::write(
+            &marks,
+            "\u{feff}upn,date,session,code\nH801200001001,2025-10-06,AM,/,5\n",
+        )
+        .unwrap();
+        let err = format!("{:#}", read_marks(&marks).unwrap_err());
+        assert_eq!(
+            err,
+            format!(
+                "{}: line 2: has 5 fields, the header has 4",
+                marks.display()
+            )
+        );
+        assert!(!err.contains("H801200001001"), "no pupil data in errors");
+        let err = format!(
+            "{:#}",
+            read_roll(&dir.path().join("absent.csv")).unwrap_err()
+        );
+        assert!(err.starts_with("cannot read "), "{err}");
+    }
+
+    #[test]
+    fn a_bom_and_header_case_and_spaces_are_tolerated_and_an_empty_file_has_no_rows() {
+        let csv = "\u{feff}UPN, Date ,Session,Code\nH801200001001,2025-10-06,AM,/\n";
+        let marks = marks_from(&Rows::parse(csv.as_bytes(), MARK_COLUMNS, MARK_REQUIRED).unwrap());
+        assert_eq!(
+            (marks[0].upn.as_str(), marks[0].date.as_str()),
+            ("H801200001001", "2025-10-06")
+        );
+        let rows = Rows::parse(b"upn,date,session,code\n", MARK_COLUMNS, MARK_REQUIRED).unwrap();
+        assert!(marks_from(&rows).is_empty());
+    }
+
+    #[test]
+    fn a_school_row_with_a_bad_flag_is_refused_by_line() {
+        let csv = "urn,la_code,name,phase,school_type,independent\n100001,937,A,primary,academy,N\n100002,937,B,primary,academy,maybe\n";
+        let rows = Rows::parse(csv.as_bytes(), SCHOOL_COLUMNS, SCHOOL_COLUMNS).unwrap();
+        let err = parse_schools(rows).unwrap_err().to_string();
+        assert_eq!(err, "line 3: independent must be Y or N");
+        let csv = "urn,la_code,name,phase,school_type,independent\n1,937,\"A\nB\",primary,academy,?\n2,937,C,primary,academy,N\n3,937,D,primary,academy,\n";
+        let rows = Rows::parse(csv.as_bytes(), SCHOOL_COLUMNS, SCHOOL_COLUMNS).unwrap();
+        let err = parse_schools(rows).unwrap_err().to_string();
+        assert_eq!(
+            err, "lines 2, 5: independent must be Y or N",
+            "lines as in the file, every bad row"
         );
     }
 }

@@ -36,6 +36,15 @@ pub async fn submit(
     client: &mut FeedServiceClient<Channel>,
     feed: &Submission<'_>,
 ) -> Result<FeedReceipt, tonic::Status> {
+    client
+        .submit_feed(tokio_stream::iter(requests(feed)))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// The stream's messages: the header, then roll chunks, then mark chunks, each of at most
+/// [`CHUNK_RECORDS`] records.
+pub fn requests(feed: &Submission<'_>) -> Vec<SubmitFeedRequest> {
     let header = FeedHeader {
         school_urn: feed.school_urn.clone(),
         extracted_at: Some(prost_types::Timestamp {
@@ -60,10 +69,7 @@ pub async fn submit(
             part: Some(Part::Marks(MarkChunk { records })),
         });
     }
-    client
-        .submit_feed(tokio_stream::iter(requests))
-        .await
-        .map(tonic::Response::into_inner)
+    requests
 }
 
 /// Streams a synthetic school's feed, as its vendor would.
@@ -129,7 +135,8 @@ pub async fn wait_processed(
                 .get_feed_receipt(GetFeedReceiptRequest {
                     feed_id: feed_ids[index].clone(),
                 })
-                .await?
+                .await
+                .map_err(|status| anyhow::anyhow!(describe(&status)))?
                 .into_inner();
             if receipt.status() == FeedStatus::Processed {
                 receipts[index] = Some(receipt);
@@ -178,30 +185,154 @@ pub async fn import_synthetic_schools(
         .imported)
 }
 
-/// A gRPC error as one line: code, message and Rollcall's stable error code when present.
+/// A gRPC error as one line: the status code in words, the message, and Rollcall's stable error
+/// code when the server sent one, e.g. `invalid argument: school_urn: must be six digits
+/// [INVALID_ARGUMENT]`.
 pub fn describe(status: &tonic::Status) -> String {
-    let code = status
+    let code = code_words(status.code());
+    let message = status.message().trim();
+    let mut line = if message.is_empty() {
+        code.to_owned()
+    } else {
+        format!("{code}: {message}")
+    };
+    if let Some(stable) = status
         .metadata()
         .get("rollcall-error-code")
-        .and_then(|v| v.to_str().ok());
+        .and_then(|v| v.to_str().ok())
+    {
+        line.push_str(&format!(" [{stable}]"));
+    }
+    // One line, whatever the server or the transport put in the message.
+    line.replace(['\n', '\r'], " ")
+}
+
+/// A gRPC status code as lowercase words, e.g. `resource exhausted`.
+pub fn code_words(code: tonic::Code) -> &'static str {
+    use tonic::Code;
     match code {
-        Some(code) => {
-            format!("{:?}: {} [{code}]", status.code(), status.message()).to_lowercase_first()
-        }
-        None => format!("{:?}: {}", status.code(), status.message()).to_lowercase_first(),
+        Code::Ok => "ok",
+        Code::Cancelled => "cancelled",
+        Code::Unknown => "unknown",
+        Code::InvalidArgument => "invalid argument",
+        Code::DeadlineExceeded => "deadline exceeded",
+        Code::NotFound => "not found",
+        Code::AlreadyExists => "already exists",
+        Code::PermissionDenied => "permission denied",
+        Code::ResourceExhausted => "resource exhausted",
+        Code::FailedPrecondition => "failed precondition",
+        Code::Aborted => "aborted",
+        Code::OutOfRange => "out of range",
+        Code::Unimplemented => "unimplemented",
+        Code::Internal => "internal",
+        Code::Unavailable => "unavailable",
+        Code::DataLoss => "data loss",
+        Code::Unauthenticated => "unauthenticated",
     }
 }
 
-trait LowercaseFirst {
-    fn to_lowercase_first(self) -> String;
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl LowercaseFirst for String {
-    fn to_lowercase_first(self) -> String {
-        let mut chars = self.chars();
-        match chars.next() {
-            Some(first) => first.to_lowercase().chain(chars).collect(),
-            None => self,
-        }
+    #[test]
+    fn a_status_is_one_lowercase_line_with_the_stable_code() {
+        let mut status = tonic::Status::invalid_argument("school_urn: must be six digits");
+        status.metadata_mut().insert(
+            "rollcall-error-code",
+            tonic::metadata::MetadataValue::from_static("INVALID_ARGUMENT"),
+        );
+        assert_eq!(
+            describe(&status),
+            "invalid argument: school_urn: must be six digits [INVALID_ARGUMENT]"
+        );
+        let status = tonic::Status::unavailable("tcp connect error\nconnection refused");
+        assert_eq!(
+            describe(&status),
+            "unavailable: tcp connect error connection refused"
+        );
+        assert_eq!(
+            describe(&tonic::Status::resource_exhausted("")),
+            "resource exhausted"
+        );
+    }
+
+    #[test]
+    fn a_feed_streams_as_a_header_then_chunks_of_at_most_5000() {
+        let roll = vec![RawPupil::default(); 5_001];
+        let marks = vec![RawMark::default(); 10_000];
+        let extracted_at = chrono::DateTime::from_timestamp(1_760_000_000, 5).unwrap();
+        let parts: Vec<_> = requests(&Submission {
+            school_urn: "140001".into(),
+            extracted_at,
+            idempotency_key: "k".into(),
+            code_set: "2024",
+            roll: &roll,
+            marks: &marks,
+        })
+        .into_iter()
+        .map(|r| r.part.unwrap())
+        .collect();
+        let sizes: Vec<(&str, usize)> = parts
+            .iter()
+            .map(|p| match p {
+                Part::Header(_) => ("header", 0),
+                Part::Roll(c) => ("roll", c.records.len()),
+                Part::Marks(c) => ("marks", c.records.len()),
+            })
+            .collect();
+        assert_eq!(
+            sizes,
+            [
+                ("header", 0),
+                ("roll", 5_000),
+                ("roll", 1),
+                ("marks", 5_000),
+                ("marks", 5_000)
+            ]
+        );
+        let Part::Header(header) = &parts[0] else {
+            unreachable!()
+        };
+        let ts = header.extracted_at.unwrap();
+        assert_eq!((ts.seconds, ts.nanos), (1_760_000_000, 5));
+        assert_eq!(
+            (header.school_urn.as_str(), header.code_set.as_str()),
+            ("140001", "2024")
+        );
+    }
+
+    #[test]
+    fn synthetic_records_map_field_by_field() {
+        let la = rollcall_synth::SyntheticLa::generate(rollcall_synth::LaSpec::small());
+        let feed = &la.feeds[0];
+        let p = &feed.roll[0];
+        let r = roll_record(p);
+        assert_eq!(
+            (
+                r.upn.as_str(),
+                r.date_of_birth.as_str(),
+                r.year_group.as_str(),
+                r.fsm.as_str()
+            ),
+            (
+                p.upn.as_str(),
+                p.date_of_birth.as_str(),
+                p.year_group.as_str(),
+                p.fsm.as_str()
+            )
+        );
+        let m = &feed.marks[0];
+        let r = mark_record(m);
+        assert_eq!(
+            (r.upn, r.date, r.session, r.code, r.minutes_late),
+            (
+                m.upn.clone(),
+                m.date.clone(),
+                m.session.clone(),
+                m.code.clone(),
+                m.minutes_late.clone()
+            )
+        );
     }
 }
