@@ -20,11 +20,27 @@ use tonic::transport::Channel;
 use crate::{Cli, Command, PeriodArgs, QueryCommand, SchoolsCommand};
 
 async fn channel(url: &str) -> anyhow::Result<Channel> {
-    tonic::transport::Endpoint::from_shared(url.to_owned())
-        .with_context(|| format!("invalid address {url}"))?
-        .connect()
-        .await
-        .with_context(|| format!("cannot connect to {url}"))
+    let endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
+        .map_err(|_| anyhow::anyhow!("invalid address {url}"))?;
+    endpoint.connect().await.map_err(|err| {
+        // The transport nests the same words several times; its innermost cause says it all.
+        let mut cause: &dyn std::error::Error = &err;
+        while let Some(source) = cause.source() {
+            cause = source;
+        }
+        anyhow::anyhow!(
+            "cannot connect to {url}: {}",
+            lowercase_first(&cause.to_string())
+        )
+    })
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// A gRPC failure as the one-line error the user sees.
@@ -149,7 +165,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await?
         }
-        Command::Synth { spec, out } => synth(spec_named(&spec), &out)?,
+        Command::Synth { spec, out } => synth(spec_named(&spec), &out, json)?,
     }
     Ok(())
 }
@@ -358,7 +374,8 @@ async fn demo(
     Ok(())
 }
 
-fn synth(spec: LaSpec, out: &std::path::Path) -> anyhow::Result<()> {
+/// Writes the synthetic LA as the CSV files `schools import` and `submit` read.
+fn synth(spec: LaSpec, out: &std::path::Path, json: bool) -> anyhow::Result<()> {
     let la = SyntheticLa::generate(spec);
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     csvfile::write(
@@ -377,24 +394,24 @@ fn synth(spec: LaSpec, out: &std::path::Path) -> anyhow::Result<()> {
     )?;
     for feed in &la.feeds {
         let stem = format!("{:06}-{}", feed.urn, feed.day);
+        // Independent schools' files carry only the columns they have.
+        let independent = la
+            .schools
+            .iter()
+            .any(|s| s.urn == feed.urn && s.independent);
+        let columns = if independent {
+            csvfile::INDEPENDENT_ROLL_COLUMNS
+        } else {
+            csvfile::ROLL_COLUMNS
+        };
         csvfile::write(
             &out.join(format!("{stem}-roll.csv")),
-            csvfile::ROLL_COLUMNS,
+            columns,
             feed.roll.iter().map(|p| {
-                vec![
-                    p.upn.clone(),
-                    p.forename.clone(),
-                    p.surname.clone(),
-                    p.date_of_birth.clone(),
-                    p.sex.clone(),
-                    p.year_group.clone(),
-                    p.admission_date.clone(),
-                    p.leaving_date.clone(),
-                    p.fsm.clone(),
-                    p.sen_provision.clone(),
-                    p.ethnicity.clone(),
-                    p.looked_after.clone(),
-                ]
+                columns
+                    .iter()
+                    .map(|c| csvfile::pupil_field(p, c).to_owned())
+                    .collect()
             }),
         )?;
         csvfile::write(
@@ -411,12 +428,27 @@ fn synth(spec: LaSpec, out: &std::path::Path) -> anyhow::Result<()> {
             }),
         )?;
     }
-    println!(
-        "wrote {} schools and {} feeds to {}",
-        la.schools.len(),
-        la.feeds.len(),
-        out.display()
-    );
+    let first = &la.feeds[0];
+    let stem = out.join(format!("{:06}-{}", first.urn, first.day));
+    let value = json!({
+        "dir": out.display().to_string(),
+        "schools": la.schools.len(),
+        "feeds": la.feeds.len(),
+        "marks": la.marks_sent(),
+    });
+    print(json, value, || {
+        format!(
+            "wrote {} schools and {} feeds ({} marks) to {}\n\ntry:\n  rollcall schools import {}\n  rollcall submit --school {:06} --roll {}-roll.csv --marks {}-marks.csv\n",
+            la.schools.len(),
+            la.feeds.len(),
+            la.marks_sent(),
+            out.display(),
+            out.join("schools.csv").display(),
+            first.urn,
+            stem.display(),
+            stem.display(),
+        )
+    });
     Ok(())
 }
 
@@ -991,5 +1023,42 @@ mod tests {
             "2025-10-06T16:00:00+00:00"
         );
         assert_eq!(key, None);
+    }
+
+    #[test]
+    fn synthetic_csv_files_read_back_as_the_feeds() {
+        let dir = tempfile::tempdir().unwrap();
+        synth(LaSpec::small(), dir.path(), true).unwrap();
+        let la = SyntheticLa::generate(LaSpec::small());
+        let schools = csvfile::read_schools(&dir.path().join("schools.csv")).unwrap();
+        assert_eq!(schools.len(), la.schools.len());
+        assert!(
+            schools
+                .iter()
+                .zip(&la.schools)
+                .all(|(read, s)| read.urn == format!("{:06}", s.urn)
+                    && read.independent == s.independent
+                    && read.name == s.name)
+        );
+        for feed in &la.feeds {
+            let file = |kind: &str| {
+                dir.path()
+                    .join(format!("{:06}-{}-{kind}.csv", feed.urn, feed.day))
+            };
+            let roll = csvfile::read_roll(&file("roll")).unwrap();
+            let marks = csvfile::read_marks(&file("marks")).unwrap();
+            assert_eq!(roll, feed.roll);
+            assert_eq!(marks, feed.marks);
+        }
+        let independent = la.schools.iter().find(|s| s.independent).unwrap();
+        let header = std::fs::read_to_string(dir.path().join(format!(
+            "{:06}-{}-roll.csv",
+            independent.urn, la.spec.first_day
+        )))
+        .unwrap();
+        assert_eq!(
+            header.lines().next(),
+            Some("upn,forename,surname,date_of_birth,year_group,admission_date,leaving_date")
+        );
     }
 }

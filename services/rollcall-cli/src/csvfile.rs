@@ -32,6 +32,16 @@ pub const ROLL_COLUMNS: &[&str] = &[
     "ethnicity",
     "looked_after",
 ];
+/// What an independent school without FSM, SEN or ethnicity data sends.
+pub const INDEPENDENT_ROLL_COLUMNS: &[&str] = &[
+    "upn",
+    "forename",
+    "surname",
+    "date_of_birth",
+    "year_group",
+    "admission_date",
+    "leaving_date",
+];
 pub const ROLL_REQUIRED: &[&str] = &[
     "upn",
     "forename",
@@ -170,6 +180,25 @@ fn roll_from(rows: &Rows) -> Vec<RawPupil> {
             looked_after: rows.get(r, "looked_after").to_owned(),
         })
         .collect()
+}
+
+/// A roll record's field by its column name (one of [`ROLL_COLUMNS`]).
+pub fn pupil_field<'a>(p: &'a RawPupil, column: &str) -> &'a str {
+    match column {
+        "upn" => &p.upn,
+        "forename" => &p.forename,
+        "surname" => &p.surname,
+        "date_of_birth" => &p.date_of_birth,
+        "sex" => &p.sex,
+        "year_group" => &p.year_group,
+        "admission_date" => &p.admission_date,
+        "leaving_date" => &p.leaving_date,
+        "fsm" => &p.fsm,
+        "sen_provision" => &p.sen_provision,
+        "ethnicity" => &p.ethnicity,
+        "looked_after" => &p.looked_after,
+        _ => "",
+    }
 }
 
 pub fn read_marks(path: &Path) -> anyhow::Result<Vec<RawMark>> {
