@@ -329,7 +329,7 @@ async fn demo(
         outcome(|o| o.marks_rejected),
     );
     eprintln!(
-        "demo: every feed processed {:.1}s after the first was sent ({:.1}s after the last acknowledgement): {written} marks written, {superseded} unchanged re-sends skipped, {rejected} rejected",
+        "demo: every feed processed {:.1}s after the first was sent ({:.1}s after the last acknowledgement): {written} marks written, {superseded} not written (a version at least as new was stored), {rejected} rejected",
         processed.as_secs_f64(),
         (processed - acknowledged).as_secs_f64()
     );
@@ -359,6 +359,8 @@ async fn demo(
         .map_err(grpc)?
         .into_inner();
     let value = json!({
+        "sent": {"schools": la.schools.len(), "pupils": pupils, "feeds": ids.len(), "marks": la.marks_sent()},
+        "processed": {"marks_written": written, "marks_superseded": superseded, "marks_rejected": rejected},
         "summary": la_json(&summary),
         "at_risk": {"persistent": at_risk.persistent_count, "severe": at_risk.severe_count},
         "timings": {"acknowledged_seconds": acknowledged.as_secs_f64(), "processed_seconds": processed.as_secs_f64(), "total_seconds": started.elapsed().as_secs_f64()},

@@ -5,6 +5,9 @@
 pub mod csvfile;
 pub mod table;
 
+#[cfg(test)]
+mod client_tests;
+
 use std::time::{Duration, Instant};
 
 use rollcall_domain::validation::{RawMark, RawPupil};
@@ -119,47 +122,62 @@ fn mark_record(m: &RawMark) -> MarkRecord {
     }
 }
 
-/// Polls until every feed is processed; returns their receipts in the same order.
+/// Polls until every feed is processed and returns their receipts in the same order. Feeds are
+/// checked in order, one at a time, so a long wait costs one call per poll rather than one per
+/// feed; on time-out the error says how many are still waiting and names the first.
 pub async fn wait_processed(
     client: &mut FeedServiceClient<Channel>,
     feed_ids: &[String],
     timeout: Duration,
 ) -> anyhow::Result<Vec<FeedReceipt>> {
     let deadline = Instant::now() + timeout;
-    let mut receipts: Vec<Option<FeedReceipt>> = vec![None; feed_ids.len()];
-    let mut pending: Vec<usize> = (0..feed_ids.len()).collect();
-    while !pending.is_empty() {
-        let mut still = Vec::new();
-        for index in pending {
-            let receipt = client
-                .get_feed_receipt(GetFeedReceiptRequest {
-                    feed_id: feed_ids[index].clone(),
-                })
-                .await
-                .map_err(|status| anyhow::anyhow!(describe(&status)))?
-                .into_inner();
-            if receipt.status() == FeedStatus::Processed {
-                receipts[index] = Some(receipt);
-            } else {
-                still.push(index);
+    let mut receipts = Vec::with_capacity(feed_ids.len());
+    while receipts.len() < feed_ids.len() {
+        let receipt = receipt(client, &feed_ids[receipts.len()]).await?;
+        if receipt.status() == FeedStatus::Processed {
+            receipts.push(receipt);
+            continue;
+        }
+        if Instant::now() >= deadline {
+            let mut waiting = Vec::new();
+            for id in &feed_ids[receipts.len()..] {
+                if !receipt_is_processed(client, id).await? {
+                    waiting.push(id.as_str());
+                }
             }
+            anyhow::ensure!(
+                waiting.is_empty(),
+                "{} of {} feeds not processed within {}s (first waiting: {})",
+                waiting.len(),
+                feed_ids.len(),
+                timeout.as_secs(),
+                waiting.first().copied().unwrap_or_default()
+            );
+            continue;
         }
-        pending = still;
-        if pending.is_empty() {
-            break;
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "{} feeds not processed within {}s",
-            pending.len(),
-            timeout.as_secs()
-        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    Ok(receipts
-        .into_iter()
-        .map(|r| r.expect("every receipt collected"))
-        .collect())
+    Ok(receipts)
+}
+
+async fn receipt(
+    client: &mut FeedServiceClient<Channel>,
+    feed_id: &str,
+) -> anyhow::Result<FeedReceipt> {
+    Ok(client
+        .get_feed_receipt(GetFeedReceiptRequest {
+            feed_id: feed_id.to_owned(),
+        })
+        .await
+        .map_err(|status| anyhow::anyhow!(describe(&status)))?
+        .into_inner())
+}
+
+async fn receipt_is_processed(
+    client: &mut FeedServiceClient<Channel>,
+    feed_id: &str,
+) -> anyhow::Result<bool> {
+    Ok(receipt(client, feed_id).await?.status() == FeedStatus::Processed)
 }
 
 /// Imports the synthetic LA's schools into the registry.
