@@ -74,7 +74,9 @@ fn expected(la: &SyntheticLa) -> (HashMap<u32, Expected>, Expected) {
 }
 
 async fn submit_all(pipeline: &Pipeline, la: &SyntheticLa) -> Vec<String> {
-    pipeline.import_schools(la.schools.iter().map(crate::harness::school_of).collect()).await;
+    pipeline
+        .import_schools(la.schools.iter().map(crate::harness::school_of).collect())
+        .await;
     submit(pipeline, &la.feeds).await
 }
 
@@ -82,7 +84,9 @@ async fn submit(pipeline: &Pipeline, feeds: &[rollcall_synth::Feed]) -> Vec<Stri
     let mut ids = Vec::new();
     let mut client = pipeline.feeds().await;
     for feed in feeds {
-        let receipt = rollcall_cli::submit_feed(&mut client, feed, "2024").await.unwrap();
+        let receipt = rollcall_cli::submit_feed(&mut client, feed, "2024")
+            .await
+            .unwrap();
         ids.push(receipt.feed_id);
     }
     ids
@@ -92,13 +96,18 @@ async fn check_la(pipeline: &Pipeline, la: &SyntheticLa) {
     let (schools, total) = expected(la);
     let period = Some(Period {
         from: la.spec.first_day.to_string(),
-        to: (la.spec.first_day + chrono::Duration::days(400)).min(chrono::Utc::now().date_naive()).to_string(),
+        to: (la.spec.first_day + chrono::Duration::days(400))
+            .min(chrono::Utc::now().date_naive())
+            .to_string(),
     });
     let la_code = format!("{:03}", la.spec.la_code);
     let summary = pipeline
         .query()
         .await
-        .la_summary(LaSummaryRequest { la_code: la_code.clone(), period: period.clone() })
+        .la_summary(LaSummaryRequest {
+            la_code: la_code.clone(),
+            period: period.clone(),
+        })
         .await
         .unwrap()
         .into_inner();
@@ -106,12 +115,21 @@ async fn check_la(pipeline: &Pipeline, la: &SyntheticLa) {
     for row in &summary.schools {
         let school = row.school.as_ref().unwrap();
         let urn: u32 = school.urn.parse().unwrap();
-        let independent = la.schools.iter().find(|s| s.urn == urn).unwrap().independent;
+        let independent = la
+            .schools
+            .iter()
+            .find(|s| s.urn == urn)
+            .unwrap()
+            .independent;
         assert_eq!(school.independent, independent, "school {urn} independence");
         let m = row.measures.as_ref().unwrap();
         let want = &schools[&urn];
         let got = Expected {
-            by_code: m.sessions_by_code.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            by_code: m
+                .sessions_by_code
+                .iter()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
             possible: m.possible_sessions,
             absence: m.overall_absence,
             persistent: m.persistent_absentees,
@@ -120,20 +138,42 @@ async fn check_la(pipeline: &Pipeline, la: &SyntheticLa) {
         assert_eq!(&got, want, "school {urn}");
     }
     let m = summary.total.unwrap();
-    assert_eq!((m.possible_sessions, m.overall_absence), (total.possible, total.absence));
-    assert_eq!((m.persistent_absentees, m.severe_absentees), (total.persistent, total.severe));
-    assert!(total.persistent > 0 && total.severe > 0, "the synthetic LA has pupils at risk");
+    assert_eq!(
+        (m.possible_sessions, m.overall_absence),
+        (total.possible, total.absence)
+    );
+    assert_eq!(
+        (m.persistent_absentees, m.severe_absentees),
+        (total.persistent, total.severe)
+    );
+    assert!(
+        total.persistent > 0 && total.severe > 0,
+        "the synthetic LA has pupils at risk"
+    );
 
     let at_risk = pipeline
         .query()
         .await
-        .at_risk_pupils(AtRiskPupilsRequest { la_code, period, level: RiskLevel::Persistent as i32, ..Default::default() })
+        .at_risk_pupils(AtRiskPupilsRequest {
+            la_code,
+            period,
+            level: RiskLevel::Persistent as i32,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(at_risk.pupils.len() as u64, total.persistent);
-    assert_eq!((at_risk.persistent_count, at_risk.severe_count), (total.persistent, total.severe));
-    assert!(at_risk.pupils.windows(2).all(|w| w[0].overall_absence_perc >= w[1].overall_absence_perc));
+    assert_eq!(
+        (at_risk.persistent_count, at_risk.severe_count),
+        (total.persistent, total.severe)
+    );
+    assert!(
+        at_risk
+            .pupils
+            .windows(2)
+            .all(|w| w[0].overall_absence_perc >= w[1].overall_absence_perc)
+    );
 }
 
 async fn wait_all(pipeline: &Pipeline, ids: &[String]) {
@@ -155,8 +195,16 @@ async fn a_synthetic_la_lands_to_the_session() {
 #[tokio::test]
 async fn workers_crashed_mid_stream_lose_nothing_and_count_nothing_twice() {
     let mut pipeline = Pipeline::start().await;
-    let la = SyntheticLa::generate(LaSpec { schools: 6, independent_schools: 1, pupils: 600, days: 10, ..LaSpec::small() });
-    pipeline.import_schools(la.schools.iter().map(crate::harness::school_of).collect()).await;
+    let la = SyntheticLa::generate(LaSpec {
+        schools: 6,
+        independent_schools: 1,
+        pupils: 600,
+        days: 10,
+        ..LaSpec::small()
+    });
+    pipeline
+        .import_schools(la.schools.iter().map(crate::harness::school_of).collect())
+        .await;
     // Half the feeds, a crash of both workers while they work through them, the other half, a
     // second crash, then let them finish.
     let (first, second) = la.feeds.split_at(la.feeds.len() / 2);

@@ -115,12 +115,18 @@ impl FeedService for Gateway {
 
         let mut envelope = FeedEnvelope {
             feed_id: String::new(),
-            header: Some(header),
+            header: Some(FeedHeader {
+                extracted_at: None,
+                ..header.clone()
+            }),
             received_at: None,
             roll,
             marks,
         };
+        // The content an idempotency key stands for: the records and the header without its
+        // extract time, so re-sending the same files later is a duplicate, not a conflict.
         let payload_sha256 = Sha256::digest(envelope.encode_to_vec()).to_vec();
+        envelope.header = Some(header);
         let feed_id = Uuid::new_v5(
             &FEED_ID_NAMESPACE,
             format!("{}/{}", checked.urn.get(), checked.idempotency_key).as_bytes(),

@@ -1,0 +1,186 @@
+//! The `rollcall` CLI against the running services, as an independent school or an LA user would
+//! use it: import the registry from CSV, submit CSV files, read the receipt, query.
+
+use serde_json::Value;
+
+use crate::harness::{Pipeline, bin};
+
+/// Runs the CLI without blocking the runtime the in-process services share.
+async fn rollcall(pipeline: &Pipeline, args: &[&str]) -> (bool, String, String) {
+    let output = tokio::process::Command::new(bin("rollcall"))
+        .args(["--gateway", &format!("http://{}", pipeline.gateway_addr)])
+        .args(["--query", &format!("http://{}", pipeline.query_addr)])
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+async fn json(pipeline: &Pipeline, args: &[&str]) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let (ok, stdout, stderr) = rollcall(pipeline, &all).await;
+    assert!(ok, "rollcall {args:?} failed: {stderr}");
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|err| panic!("rollcall {args:?}: not json ({err}): {stdout}"))
+}
+
+#[tokio::test]
+async fn an_independent_school_sends_csv_files_and_the_la_sees_them() {
+    let pipeline = Pipeline::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    std::fs::write(
+        path("schools.csv"),
+        "urn,la_code,name,phase,school_type,independent\n\
+         100001,937,Kenilworth Primary School,primary,academy,N\n\
+         100009,937,Rugby House School,secondary,independent,Y\n",
+    )
+    .unwrap();
+    let (a, b) = (crate::harness::upn(937, 1), crate::harness::upn(937, 2));
+    // An independent school's roll: only the columns it has.
+    std::fs::write(
+        path("roll.csv"),
+        format!(
+            "upn,forename,surname,date_of_birth,year_group,admission_date,leaving_date\n\
+             {a},Ada,Pupil,2012-05-01,8,2024-09-04,\n\
+             {b},Ben,Pupil,2012-06-01,8,2024-09-04,\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        path("marks.csv"),
+        format!(
+            "upn,date,session,code\n\
+             {a},2025-10-06,AM,/\n{a},2025-10-06,PM,\\\n\
+             {b},2025-10-06,AM,N\n{b},2025-10-06,PM,7\n"
+        ),
+    )
+    .unwrap();
+
+    let imported = json(&pipeline, &["schools", "import", &path("schools.csv")]).await;
+    assert_eq!(imported["imported"], 2);
+
+    let receipt = json(
+        &pipeline,
+        &[
+            "submit",
+            "--school",
+            "100009",
+            "--roll",
+            &path("roll.csv"),
+            "--marks",
+            &path("marks.csv"),
+        ],
+    )
+    .await;
+    assert_eq!(receipt["status"], "enqueued");
+    let feed_id = receipt["feed_id"].as_str().unwrap().to_owned();
+    // The same files again: the default key is their hash, so nothing new is sent.
+    let again = json(
+        &pipeline,
+        &[
+            "submit",
+            "--school",
+            "100009",
+            "--roll",
+            &path("roll.csv"),
+            "--marks",
+            &path("marks.csv"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (again["feed_id"].as_str().unwrap(), &again["duplicate"]),
+        (feed_id.as_str(), &Value::Bool(true))
+    );
+
+    let processed = json(&pipeline, &["receipt", &feed_id, "--wait", "60"]).await;
+    assert_eq!(processed["status"], "processed");
+    let outcome = &processed["outcome"];
+    assert_eq!(
+        (
+            outcome["marks_accepted"].as_u64(),
+            outcome["marks_rejected"].as_u64()
+        ),
+        (Some(3), Some(1))
+    );
+    assert_eq!(outcome["findings"][0]["code"], "UNKNOWN_CODE");
+    assert_eq!(outcome["findings"][0]["record_index"], 3);
+
+    let la = json(
+        &pipeline,
+        &[
+            "query",
+            "la",
+            "937",
+            "--from",
+            "2025-09-01",
+            "--to",
+            "2025-12-31",
+        ],
+    )
+    .await;
+    let rows = la["schools"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let independent = rows
+        .iter()
+        .find(|r| r["school"]["urn"] == "100009")
+        .unwrap();
+    assert_eq!(independent["school"]["independent"], true);
+    assert_eq!(independent["measures"]["possible_sessions"], 3);
+    assert_eq!(independent["measures"]["overall_absence"], 1);
+    assert_eq!(
+        la["total"]["persistent_absentees"], 1,
+        "one N in two possible sessions"
+    );
+
+    let at_risk = json(
+        &pipeline,
+        &[
+            "query",
+            "at-risk",
+            "--school",
+            "100009",
+            "--from",
+            "2025-09-01",
+            "--to",
+            "2025-12-31",
+        ],
+    )
+    .await;
+    assert_eq!(at_risk["pupils"][0]["upn"], b.as_str());
+    assert_eq!(at_risk["severe_count"], 1);
+
+    // The table form is for people: it has a header and the total row.
+    let (ok, table, _) = rollcall(
+        &pipeline,
+        &[
+            "query",
+            "la",
+            "937",
+            "--from",
+            "2025-09-01",
+            "--to",
+            "2025-12-31",
+        ],
+    )
+    .await;
+    assert!(ok);
+    assert!(table.contains("Warwickshire total"), "{table}");
+
+    // Errors are one line with the stable code.
+    let (ok, _, stderr) = rollcall(&pipeline, &["query", "school", "12345"]).await;
+    assert!(!ok);
+    assert!(
+        stderr.starts_with("rollcall: invalid argument: school_urn:")
+            && stderr.contains("[INVALID_ARGUMENT]"),
+        "{stderr}"
+    );
+    pipeline.stop().await;
+}
