@@ -119,6 +119,13 @@ pub async fn drop_database(url: &str) -> Result<()> {
 }
 
 /// Applies the embedded migrations that the database has not seen yet.
+/// Connects and applies the embedded migrations: what every service does at start-up.
+pub async fn open(url: &str, max_connections: u32) -> Result<Pool> {
+    let pool = connect(url, max_connections).await?;
+    migrate(&pool).await?;
+    Ok(pool)
+}
+
 pub async fn migrate(pool: &Pool) -> Result<()> {
     MIGRATOR.run(pool).await?;
     Ok(())

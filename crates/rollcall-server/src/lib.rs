@@ -6,6 +6,7 @@ pub mod config;
 pub mod error;
 pub mod grpc;
 pub mod receipt;
+pub mod service;
 pub mod shutdown;
 
 pub use config::Settings;

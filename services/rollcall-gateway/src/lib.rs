@@ -24,12 +24,9 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let pool = rollcall_db::connect(&settings.database.url, settings.database.max_connections)
+    let pool = rollcall_db::open(&settings.database.url, settings.database.max_connections)
         .await
-        .context("cannot connect to the database")?;
-    rollcall_db::migrate(&pool)
-        .await
-        .context("cannot migrate the database")?;
+        .context("cannot open the database")?;
     if settings.kafka.create_topics {
         let topics = &settings.kafka.topics;
         rollcall_kafka::ensure_topics(
@@ -42,7 +39,7 @@ pub async fn serve(
     let producer =
         rollcall_kafka::producer(&settings.kafka).context("cannot create kafka producer")?;
 
-    let (reporter, health) = tonic_health_reporter();
+    let (reporter, health) = rollcall_server::grpc::health();
     let service = grpc::Gateway::new(pool, producer, &settings);
     let routes = tonic::service::Routes::new(service.into_server());
     reporter
@@ -51,5 +48,3 @@ pub async fn serve(
     rollcall_server::grpc::serve(listener, routes, reporter, health, shutdown).await?;
     Ok(())
 }
-
-use rollcall_server::grpc::health as tonic_health_reporter;

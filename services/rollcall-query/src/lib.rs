@@ -26,12 +26,9 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let pool = rollcall_db::connect(&settings.database.url, settings.database.max_connections)
+    let pool = rollcall_db::open(&settings.database.url, settings.database.max_connections)
         .await
-        .context("cannot connect to the database")?;
-    rollcall_db::migrate(&pool)
-        .await
-        .context("cannot migrate the database")?;
+        .context("cannot open the database")?;
     let (reporter, health) = rollcall_server::grpc::health();
     let routes =
         tonic::service::Routes::new(QueryServiceServer::new(grpc::Query::new(pool.clone())))

@@ -17,12 +17,9 @@ use rollcall_server::Settings;
 use tokio_util::sync::CancellationToken;
 
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let pool = rollcall_db::connect(&settings.database.url, settings.database.max_connections)
+    let pool = rollcall_db::open(&settings.database.url, settings.database.max_connections)
         .await
-        .context("cannot connect to the database")?;
-    rollcall_db::migrate(&pool)
-        .await
-        .context("cannot migrate the database")?;
+        .context("cannot open the database")?;
     let kafka = &settings.kafka;
     if kafka.create_topics {
         rollcall_kafka::ensure_topics(
