@@ -55,17 +55,22 @@ fn one_pupil_feed(
     }
 }
 
+/// A running pipeline with school URN registered, and the UPN its one-pupil feeds use.
+async fn one_school() -> (Pipeline, String) {
+    let pipeline = Pipeline::start().await;
+    pipeline
+        .import_schools(vec![school(URN, "937", false)])
+        .await;
+    (pipeline, upn(937, 1))
+}
+
 fn codes(pairs: &[(&str, u64)]) -> std::collections::BTreeMap<String, u64> {
     pairs.iter().map(|(c, n)| ((*c).to_owned(), *n)).collect()
 }
 
 #[tokio::test]
 async fn a_correction_moves_a_session_between_codes() {
-    let pipeline = Pipeline::start().await;
-    pipeline
-        .import_schools(vec![school(URN, "937", false)])
-        .await;
-    let pupil_upn = upn(937, 1);
+    let (pipeline, pupil_upn) = one_school().await;
 
     let monday = one_pupil_feed(
         "mon",
@@ -105,11 +110,7 @@ async fn a_correction_moves_a_session_between_codes() {
 
 #[tokio::test]
 async fn the_same_feed_sent_twice_is_stored_once() {
-    let pipeline = Pipeline::start().await;
-    pipeline
-        .import_schools(vec![school(URN, "937", false)])
-        .await;
-    let pupil_upn = upn(937, 1);
+    let (pipeline, pupil_upn) = one_school().await;
     let feed = one_pupil_feed(
         "once",
         at(6, 16),
@@ -150,11 +151,7 @@ async fn the_same_feed_sent_twice_is_stored_once() {
 
 #[tokio::test]
 async fn an_older_version_arriving_late_never_overwrites_a_newer_one() {
-    let pipeline = Pipeline::start().await;
-    pipeline
-        .import_schools(vec![school(URN, "937", false)])
-        .await;
-    let pupil_upn = upn(937, 1);
+    let (pipeline, pupil_upn) = one_school().await;
     let newer = one_pupil_feed(
         "newer",
         at(8, 16),
