@@ -1,0 +1,173 @@
+//! The consume-handle-commit loop and the producer against librdkafka's mock cluster: a failed
+//! handler retries the same message, a crash before commit redelivers, and a send the broker never
+//! acknowledged is an error.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::mocking::MockCluster;
+use rollcall_kafka::{Groups, KafkaConfig, Topics, consume, consumer, producer};
+use tokio_util::sync::CancellationToken;
+
+const TOPIC: &str = "feeds";
+
+fn config(
+    cluster: &MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
+) -> KafkaConfig {
+    KafkaConfig {
+        brokers: cluster.bootstrap_servers(),
+        partitions: 1,
+        replication_factor: 1,
+        create_topics: false,
+        message_max_bytes: 1 << 20,
+        topics: Topics {
+            feeds: TOPIC.into(),
+            validated: "validated".into(),
+            rejected: "rejected".into(),
+        },
+        groups: Groups {
+            validator: "validator".into(),
+            aggregator: "aggregator".into(),
+        },
+        properties: BTreeMap::new(),
+    }
+}
+
+fn cluster() -> MockCluster<'static, rdkafka::producer::DefaultProducerContext> {
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic(TOPIC, 1, 1).unwrap();
+    cluster
+}
+
+/// Runs `consume` in group `group` until `want` successful handlings, recording every attempt;
+/// the handler fails the first attempt at each payload listed in `fail_once`.
+async fn consume_until(
+    config: &KafkaConfig,
+    group: &str,
+    want: usize,
+    fail_once: &[&str],
+) -> Vec<String> {
+    let attempts = Arc::new(Mutex::new(Vec::<String>::new()));
+    let succeeded = Arc::new(Mutex::new(0usize));
+    let stop = CancellationToken::new();
+    let task = {
+        let (attempts, succeeded, stop) = (attempts.clone(), succeeded.clone(), stop.clone());
+        let fail_once: Vec<String> = fail_once.iter().map(|s| (*s).to_owned()).collect();
+        let consumer = consumer(config, group).unwrap();
+        tokio::spawn(async move {
+            consume(&consumer, TOPIC, stop, |message| {
+                let payload = String::from_utf8(message.payload).unwrap();
+                let mut attempts = attempts.lock().unwrap();
+                let first_attempt = !attempts.contains(&payload);
+                attempts.push(payload.clone());
+                let result = if first_attempt && fail_once.contains(&payload) {
+                    Err("transient failure")
+                } else {
+                    *succeeded.lock().unwrap() += 1;
+                    Ok(())
+                };
+                std::future::ready(result)
+            })
+            .await
+            .unwrap();
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while *succeeded.lock().unwrap() < want {
+        assert!(
+            Instant::now() < deadline,
+            "handled {} of {want}",
+            succeeded.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.cancel();
+    task.await.unwrap();
+    let attempts = attempts.lock().unwrap().clone();
+    attempts
+}
+
+#[tokio::test]
+async fn a_failed_handler_retries_the_same_message_and_offsets_follow_success() {
+    let cluster = cluster();
+    let config = config(&cluster);
+    let producer = producer(&config).unwrap();
+    for payload in ["m0", "m1", "m2"] {
+        producer
+            .send(TOPIC, b"100001", payload.as_bytes())
+            .await
+            .unwrap();
+    }
+
+    let attempts = consume_until(&config, "g", 3, &["m1"]).await;
+    assert_eq!(
+        attempts,
+        ["m0", "m1", "m1", "m2"],
+        "m1 retried in place; m2 waited for it"
+    );
+
+    // Everything handled was committed: the group resumes after m2.
+    producer.send(TOPIC, b"100001", b"m3").await.unwrap();
+    assert_eq!(consume_until(&config, "g", 1, &[]).await, ["m3"]);
+}
+
+#[tokio::test]
+async fn a_crash_before_the_commit_redelivers_the_message() {
+    let cluster = cluster();
+    let config = config(&cluster);
+    let producer = producer(&config).unwrap();
+    for payload in ["m0", "m1"] {
+        producer
+            .send(TOPIC, b"100001", payload.as_bytes())
+            .await
+            .unwrap();
+    }
+    // A worker that handles m0 and then hangs inside m1's handler until it is killed.
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let consumer_ = consumer(&config, "g").unwrap();
+    let worker = {
+        let seen = seen.clone();
+        tokio::spawn(async move {
+            let _ = consume(&consumer_, TOPIC, CancellationToken::new(), |message| {
+                let payload = String::from_utf8(message.payload).unwrap();
+                seen.lock().unwrap().push(payload.clone());
+                async move {
+                    if payload == "m1" {
+                        std::future::pending::<()>().await;
+                    }
+                    Ok::<(), String>(())
+                }
+            })
+            .await;
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while seen.lock().unwrap().len() < 2 {
+        assert!(Instant::now() < deadline, "worker did not reach m1");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    worker.abort();
+    let _ = worker.await;
+
+    // The next worker in the group starts again at m1: committed m0 stays done, m1 is not lost.
+    assert_eq!(consume_until(&config, "g", 1, &[]).await, ["m1"]);
+}
+
+#[tokio::test]
+async fn a_send_the_broker_never_acknowledges_is_an_error() {
+    let cluster = cluster();
+    let mut config = config(&cluster);
+    config
+        .properties
+        .insert("message.timeout.ms".into(), "1500".into());
+    let producer = producer(&config).unwrap();
+    producer.send(TOPIC, b"100001", b"before").await.unwrap();
+    cluster.broker_down(1).unwrap();
+    let err = producer.send(TOPIC, b"100001", b"lost?").await.unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("delivery to topic feeds failed"),
+        "{err}"
+    );
+}
