@@ -84,8 +84,7 @@ async fn consume_until(
     }
     stop.cancel();
     task.await.unwrap();
-    let attempts = attempts.lock().unwrap().clone();
-    attempts
+    attempts.lock().unwrap().clone()
 }
 
 #[tokio::test]
