@@ -77,15 +77,83 @@ pub struct Pipeline {
     aggregator: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
+/// A Tansu broker of one test's own, storing its log and committed offsets in a SQLite file so
+/// that they survive `restart`. Killed when dropped.
+pub struct DurableBroker {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Child,
+}
+
+impl DurableBroker {
+    pub fn start() -> DurableBroker {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let child = Self::spawn(dir.path(), port);
+        DurableBroker { dir, port, child }
+    }
+
+    fn spawn(dir: &std::path::Path, port: u16) -> Child {
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new("tansu")
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
+            .args(["--storage-engine", "sqlite://tansu.db"])
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start tansu: is it installed? (make deps)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "tansu did not start listening on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        child
+    }
+
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the broker outright (no clean shutdown) and starts it again on the same file and port.
+    pub fn restart(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        self.child = Self::spawn(self.dir.path(), self.port);
+    }
+}
+
+impl Drop for DurableBroker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Pipeline {
     pub async fn start() -> Pipeline {
+        Self::start_on(broker()).await
+    }
+
+    /// The system on a given broker (`start` uses the binary's shared one).
+    pub async fn start_on(brokers: &str) -> Pipeline {
         let run = uuid::Uuid::new_v4().simple().to_string();
         let mut settings = Settings::defaults();
         let admin = admin_database_url();
         let base = admin.rsplit_once('/').unwrap().0;
         settings.database.url = format!("{base}/rollcall_e2e_{run}");
         settings.database.max_connections = 4;
-        settings.kafka.brokers = broker().to_owned();
+        settings.kafka.brokers = brokers.to_owned();
         settings.kafka.partitions = 3;
         for topic in [
             &mut settings.kafka.topics.feeds,

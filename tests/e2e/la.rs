@@ -7,7 +7,7 @@ use std::time::Duration;
 use rollcall_proto::query::v1::{AtRiskPupilsRequest, LaSummaryRequest, Period, RiskLevel};
 use rollcall_synth::{LaSpec, SyntheticLa};
 
-use crate::harness::Pipeline;
+use crate::harness::{DurableBroker, Pipeline};
 
 /// The category of each national code, written out here so the check does not lean on the
 /// domain crate it is checking.
@@ -215,6 +215,22 @@ async fn workers_crashed_mid_stream_lose_nothing_and_count_nothing_twice() {
     ids.extend(submit(&pipeline, second).await);
     tokio::time::sleep(Duration::from_millis(300)).await;
     pipeline.crash_workers().await;
+    pipeline.start_workers();
+    wait_all(&pipeline, &ids).await;
+    check_la(&pipeline, &la).await;
+    pipeline.stop().await;
+}
+
+#[tokio::test]
+async fn acknowledged_feeds_survive_a_broker_crash() {
+    let mut broker = DurableBroker::start();
+    let mut pipeline = Pipeline::start_on(&broker.address()).await;
+    // Workers down: every feed is acknowledged by the gateway and held only by the broker.
+    pipeline.crash_workers().await;
+    let la = SyntheticLa::generate(LaSpec::small());
+    let ids = submit_all(&pipeline, &la).await;
+
+    broker.restart();
     pipeline.start_workers();
     wait_all(&pipeline, &ids).await;
     check_la(&pipeline, &la).await;
