@@ -7,7 +7,7 @@ CARGO ?= cargo
 export PATH := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: deps postgres tansu build test demo lint clean
+.PHONY: deps postgres tansu build test demo bench lint clean
 
 deps: postgres tansu
 
@@ -27,6 +27,12 @@ test: deps build
 demo: deps
 	$(CARGO) build --release --workspace --bins
 	deploy/local/run-demo.sh $(TARGET_DIR)/release $(DEMO_ARGS)
+
+# The benchmark (a program that prints figures, not a timed test): starts its own broker and
+# services, results in bench/results/. More options: make bench BENCH_ARGS="--streams 8".
+bench: deps
+	$(CARGO) build --release --workspace --bins
+	$(TARGET_DIR)/release/rollcall-bench --scale small $(BENCH_ARGS)
 
 lint:
 	$(CARGO) fmt --all --check

@@ -6,6 +6,7 @@
 //! so a feed costs a handful of round trips however many marks it carries.
 
 mod apply;
+pub mod bench;
 mod feeds;
 mod queries;
 mod registry;

@@ -1,0 +1,467 @@
+//! The benchmark: starts a Tansu broker and the four services on loopback against a fresh
+//! database, sends a synthetic LA through the gateway as vendors would, and measures the
+//! pipeline against two floors (a bare `COPY` of the same number of marks, and the same bytes
+//! through the same broker with no processing), storage per mark, query latency and the
+//! services' peak memory. Prints a table and saves it as JSON with the machine's description.
+
+mod machine;
+mod procs;
+mod report;
+mod scale;
+
+pub use report::{Figures, Latency, percentile};
+pub use scale::Scale;
+
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use rollcall_kafka::{Groups, KafkaConfig, Topics};
+use rollcall_proto::feed::v1::feed_service_client::FeedServiceClient;
+use rollcall_proto::query::v1::{
+    AtRiskPupilsRequest, LaSummaryRequest, Period, RiskLevel, SchoolSummaryRequest,
+    query_service_client::QueryServiceClient, registry_service_client::RegistryServiceClient,
+};
+use rollcall_synth::SyntheticLa;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+
+use procs::Processes;
+use report::Size;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub scale: Scale,
+    pub streams: usize,
+    pub queries: usize,
+    pub timeout: Duration,
+    pub out: PathBuf,
+    pub database_url: String,
+}
+
+const FEEDS_TOPIC: &str = "rollcall.feeds.v1";
+const VALIDATED_TOPIC: &str = "rollcall.validated.v1";
+const FLOOR_TOPIC: &str = "rollcall.bench.floor.v1";
+const SERVICES: [&str; 4] = ["gateway", "validator", "aggregator", "query"];
+
+/// Runs the benchmark; every process it started is stopped however it ends.
+pub async fn run(options: Options) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let la = SyntheticLa::generate(options.scale.spec());
+    let mut figures = Figures {
+        scale: options.scale.name().to_owned(),
+        schools: la.schools.len(),
+        feeds: la.feeds.len(),
+        streams: options.streams,
+        marks_sent: la.marks_sent() as u64,
+        ..Figures::default()
+    };
+    eprintln!(
+        "bench: scale {}: {} schools, {} feeds carrying {} marks (generated in {:.1}s)",
+        figures.scale,
+        figures.schools,
+        figures.feeds,
+        figures.marks_sent,
+        started.elapsed().as_secs_f64()
+    );
+
+    rollcall_db::drop_database(&options.database_url).await?;
+    rollcall_db::ensure_database(&options.database_url).await?;
+
+    let logs = PathBuf::from(".run/bench");
+    std::fs::create_dir_all(&logs).context("cannot create .run/bench")?;
+    let mut processes = Processes::default();
+    let kafka_port = procs::free_port()?;
+    let brokers = format!("127.0.0.1:{kafka_port}");
+    let listener = format!("tcp://{brokers}");
+    processes.spawn(
+        "tansu",
+        std::path::Path::new("tansu"),
+        &[
+            "broker".into(),
+            "--listener-url".into(),
+            listener.clone(),
+            "--advertised-listener-url".into(),
+            listener,
+            "--storage-engine".into(),
+            "memory://tansu/".into(),
+        ],
+        &[],
+        &logs,
+    )?;
+    procs::wait_port(kafka_port, &mut processes).await?;
+
+    let gateway_port = procs::free_port()?;
+    let query_port = procs::free_port()?;
+    let env = vec![
+        ("ROLLCALL__KAFKA__BROKERS".to_owned(), brokers.clone()),
+        (
+            "ROLLCALL__DATABASE__URL".to_owned(),
+            options.database_url.clone(),
+        ),
+        (
+            "ROLLCALL__GATEWAY__LISTEN".to_owned(),
+            format!("127.0.0.1:{gateway_port}"),
+        ),
+        (
+            "ROLLCALL__QUERY__LISTEN".to_owned(),
+            format!("127.0.0.1:{query_port}"),
+        ),
+    ];
+    let bin_dir = std::env::current_exe()?
+        .parent()
+        .context("the benchmark's executable has no directory")?
+        .to_owned();
+    for service in SERVICES {
+        let program = bin_dir.join(format!("rollcall-{service}"));
+        processes.spawn(service, &program, &[], &env, &logs)?;
+    }
+    procs::wait_port(gateway_port, &mut processes).await?;
+    procs::wait_port(query_port, &mut processes).await?;
+    eprintln!("bench: broker and services up (logs in .run/bench/)");
+
+    let gateway = channel(gateway_port).await?;
+    let query = channel(query_port).await?;
+    rollcall_cli::import_synthetic_schools(
+        &mut RegistryServiceClient::new(query.clone()),
+        &la.schools,
+    )
+    .await
+    .map_err(|s| anyhow::anyhow!(rollcall_cli::describe(&s)))?;
+
+    pipeline(&la, &gateway, &options, &mut figures).await?;
+    processes.check_running()?;
+
+    let pool = rollcall_db::connect(&options.database_url, 4).await?;
+    let times = rollcall_db::bench::feed_times(&pool).await?;
+    let span = |a: Option<chrono::DateTime<chrono::Utc>>,
+                b: Option<chrono::DateTime<chrono::Utc>>| {
+        match (a, b) {
+            (Some(a), Some(b)) => (b - a).as_seconds_f64(),
+            _ => 0.0,
+        }
+    };
+    figures.gateway_span_seconds = span(times.first_received, times.last_received);
+    figures.pipeline_span_seconds = span(times.first_processed, times.last_processed);
+
+    figures.latencies = query_latencies(&la, &query, options.queries).await?;
+
+    let size = |s: rollcall_db::bench::TableSize| Size {
+        bytes: s.bytes,
+        rows: s.rows,
+    };
+    figures.marks_before_vacuum = size(rollcall_db::bench::marks_size(&pool).await?);
+    rollcall_db::bench::vacuum_marks(&pool).await?;
+    figures.marks_after_vacuum = size(rollcall_db::bench::marks_size(&pool).await?);
+
+    eprintln!("bench: COPY floor");
+    let data = copy_rows(figures.marks_sent);
+    rollcall_db::bench::prepare_copy_floor(&pool).await?;
+    let copy_started = Instant::now();
+    figures.copy_rows = rollcall_db::bench::copy_floor(&pool, data.as_bytes(), 1 << 20).await?;
+    figures.copy_seconds = copy_started.elapsed().as_secs_f64();
+    figures.copy_table = size(rollcall_db::bench::copy_floor_size(&pool).await?);
+    drop(data);
+
+    eprintln!("bench: broker floor");
+    broker_floor(&kafka_config(&brokers), &mut figures).await?;
+
+    processes.check_running()?;
+    figures.peak_memory_kib = processes.peak_memory_kib();
+    processes.stop();
+    pool.close().await;
+
+    let timestamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    let value = figures.to_json(machine::describe(), &timestamp);
+    std::fs::create_dir_all(&options.out)
+        .with_context(|| format!("cannot create {}", options.out.display()))?;
+    let path = options
+        .out
+        .join(format!("{}-{timestamp}.json", figures.scale));
+    std::fs::write(&path, serde_json::to_string_pretty(&value)? + "\n")
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    print!("{}", figures.table());
+    eprintln!(
+        "bench: saved {} ({:.0}s in all)",
+        path.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn channel(port: u16) -> anyhow::Result<Channel> {
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))?;
+    endpoint
+        .connect()
+        .await
+        .with_context(|| format!("cannot connect to port {port}"))
+}
+
+/// Sends every feed with `streams` concurrent vendor streams (a school's feeds in order on one
+/// stream), then waits until every receipt says processed.
+async fn pipeline(
+    la: &SyntheticLa,
+    gateway: &Channel,
+    options: &Options,
+    figures: &mut Figures,
+) -> anyhow::Result<()> {
+    let streams = options.streams;
+    let stream_of = |urn: u32| la.schools.iter().position(|s| s.urn == urn).unwrap_or(0) % streams;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for stream in 0..streams {
+        let feeds: Vec<rollcall_synth::Feed> = la
+            .feeds
+            .iter()
+            .filter(|f| stream_of(f.urn) == stream)
+            .cloned()
+            .collect();
+        let mut client = FeedServiceClient::new(gateway.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::with_capacity(feeds.len());
+            for feed in &feeds {
+                let receipt = rollcall_cli::submit_feed(&mut client, feed, "2024")
+                    .await
+                    .map_err(|s| anyhow::anyhow!(rollcall_cli::describe(&s)))?;
+                ids.push(receipt.feed_id);
+            }
+            anyhow::Ok(ids)
+        }));
+    }
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.extend(task.await??);
+    }
+    figures.ack_seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "bench: {} feeds acknowledged in {:.1}s; waiting for the pipeline",
+        ids.len(),
+        figures.ack_seconds
+    );
+    let receipts = rollcall_cli::wait_processed(
+        &mut FeedServiceClient::new(gateway.clone()),
+        &ids,
+        options.timeout,
+    )
+    .await?;
+    figures.end_to_end_seconds = started.elapsed().as_secs_f64();
+    figures.drain_seconds = figures.end_to_end_seconds - figures.ack_seconds;
+    for receipt in &receipts {
+        if let Some(o) = &receipt.outcome {
+            figures.marks_written += u64::from(o.marks_written);
+            figures.marks_superseded += u64::from(o.marks_superseded);
+            figures.marks_rejected += u64::from(o.marks_rejected);
+        }
+    }
+    eprintln!(
+        "bench: every feed processed {:.1}s after the last acknowledgement",
+        figures.drain_seconds
+    );
+    Ok(())
+}
+
+/// p50 and p99 of the LA summary, the largest school's summary and the LA at-risk list over
+/// the whole period, `requests` of each, one at a time.
+async fn query_latencies(
+    la: &SyntheticLa,
+    query: &Channel,
+    requests: usize,
+) -> anyhow::Result<Vec<Latency>> {
+    let days = la.spec.school_days();
+    let period = Some(Period {
+        from: days[0].to_string(),
+        to: days[days.len() - 1].to_string(),
+    });
+    let la_code = format!("{:03}", la.spec.la_code);
+    let largest = la
+        .feeds
+        .iter()
+        .max_by_key(|f| f.roll.len())
+        .map(|f| format!("{:06}", f.urn))
+        .unwrap_or_default();
+    let mut client = QueryServiceClient::new(query.clone());
+    let grpc = |s: tonic::Status| anyhow::anyhow!(rollcall_cli::describe(&s));
+    let mut samples = [Vec::new(), Vec::new(), Vec::new()];
+    for _ in 0..requests {
+        let t = Instant::now();
+        client
+            .la_summary(LaSummaryRequest {
+                la_code: la_code.clone(),
+                period: period.clone(),
+            })
+            .await
+            .map_err(grpc)?;
+        samples[0].push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        client
+            .school_summary(SchoolSummaryRequest {
+                school_urn: largest.clone(),
+                period: period.clone(),
+            })
+            .await
+            .map_err(grpc)?;
+        samples[1].push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        client
+            .at_risk_pupils(AtRiskPupilsRequest {
+                la_code: la_code.clone(),
+                period: period.clone(),
+                level: RiskLevel::Persistent as i32,
+                ..Default::default()
+            })
+            .await
+            .map_err(grpc)?;
+        samples[2].push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    Ok(vec![
+        Latency::from_samples("la summary", &samples[0]),
+        Latency::from_samples("school summary (largest school)", &samples[1]),
+        Latency::from_samples("la at-risk list", &samples[2]),
+    ])
+}
+
+/// `rows` distinct marks in COPY text format, with the marks' key: 400 sessions per
+/// enrolment (200 days, AM and PM) and a mix of codes.
+fn copy_rows(rows: u64) -> String {
+    let first = chrono::NaiveDate::from_ymd_opt(2025, 9, 1).expect("valid date");
+    let dates: Vec<String> = (0..200)
+        .map(|d| (first + chrono::Duration::days(d)).to_string())
+        .collect();
+    const CODES: [&str; 8] = ["/", "\\", "/", "\\", "I", "M", "N", "L"];
+    let mut out = String::with_capacity(rows as usize * 24);
+    for i in 0..rows {
+        let _ = writeln!(
+            out,
+            "{}\t{}\t{}\t{}",
+            i / 400 + 1,
+            dates[((i / 2) % 200) as usize],
+            i % 2,
+            CODES[(i % 8) as usize]
+        );
+    }
+    out
+}
+
+/// The bench broker as the services see it.
+fn kafka_config(brokers: &str) -> KafkaConfig {
+    KafkaConfig {
+        brokers: brokers.to_owned(),
+        partitions: 6,
+        replication_factor: 1,
+        create_topics: true,
+        message_max_bytes: 67_108_864,
+        topics: Topics {
+            feeds: FEEDS_TOPIC.into(),
+            validated: VALIDATED_TOPIC.into(),
+            rejected: "rollcall.rejected.v1".into(),
+        },
+        groups: Groups {
+            validator: "rollcall-validator".into(),
+            aggregator: "rollcall-aggregator".into(),
+        },
+        properties: Default::default(),
+    }
+}
+
+/// Keys and payloads forwarded by a consumer.
+type Received = tokio::sync::mpsc::UnboundedReceiver<(Vec<u8>, Vec<u8>)>;
+
+/// A consumer in `group` on `topic` that forwards every message (key, payload) until
+/// `shutdown` is cancelled.
+fn forward(
+    config: &KafkaConfig,
+    topic: &'static str,
+    group: &str,
+    shutdown: CancellationToken,
+) -> anyhow::Result<(Received, tokio::task::JoinHandle<anyhow::Result<()>>)> {
+    let consumer = rollcall_kafka::consumer(config, group)?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let task = tokio::spawn(async move {
+        rollcall_kafka::consume(&consumer, topic, shutdown, |m| {
+            let _ = tx.send((m.key, m.payload));
+            std::future::ready(Ok::<(), Infallible>(()))
+        })
+        .await?;
+        anyhow::Ok(())
+    });
+    Ok((rx, task))
+}
+
+/// Receives `count` messages, or fails after `timeout`.
+async fn receive(
+    rx: &mut Received,
+    count: usize,
+    timeout: Duration,
+) -> anyhow::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut messages = Vec::with_capacity(count);
+    let deadline = tokio::time::Instant::now() + timeout;
+    while messages.len() < count {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(m)) => messages.push(m),
+            Ok(None) => anyhow::bail!(
+                "consumer stopped after {} of {count} messages",
+                messages.len()
+            ),
+            Err(_) => anyhow::bail!(
+                "only {} of {count} messages within {}s",
+                messages.len(),
+                timeout.as_secs()
+            ),
+        }
+    }
+    Ok(messages)
+}
+
+/// The broker floor: the messages the pipeline put on the feeds and validated topics, produced
+/// again to a fresh topic and consumed with the same client settings and no processing. The
+/// consumer has joined its group (a warm-up message came through) before the clock starts.
+async fn broker_floor(config: &KafkaConfig, figures: &mut Figures) -> anyhow::Result<()> {
+    let timeout = Duration::from_secs(600);
+    let mut captured = Vec::new();
+    for topic in [FEEDS_TOPIC, VALIDATED_TOPIC] {
+        let count = rollcall_kafka::message_count(config, topic).await? as usize;
+        let shutdown = CancellationToken::new();
+        let (mut rx, task) = forward(config, topic, "rollcall-bench-capture", shutdown.clone())?;
+        let messages = receive(&mut rx, count, timeout).await;
+        shutdown.cancel();
+        task.await??;
+        let messages = messages?;
+        if topic == FEEDS_TOPIC {
+            figures.feed_bytes = messages
+                .iter()
+                .map(|(k, p)| (k.len() + p.len()) as u64)
+                .sum();
+        }
+        captured.extend(messages);
+    }
+    figures.broker_messages = captured.len();
+    figures.broker_bytes = captured
+        .iter()
+        .map(|(k, p)| (k.len() + p.len()) as u64)
+        .sum();
+
+    rollcall_kafka::ensure_topics(config, &[FLOOR_TOPIC]).await?;
+    let producer = rollcall_kafka::producer(config)?;
+    let shutdown = CancellationToken::new();
+    let (mut rx, task) = forward(
+        config,
+        FLOOR_TOPIC,
+        "rollcall-bench-floor",
+        shutdown.clone(),
+    )?;
+    producer.send(FLOOR_TOPIC, b"warm-up", b"").await?;
+    receive(&mut rx, 1, timeout).await?;
+    let started = Instant::now();
+    let count = captured.len();
+    let send = tokio::spawn(async move { producer.send_all(FLOOR_TOPIC, &captured).await });
+    let received = receive(&mut rx, count, timeout).await;
+    figures.broker_seconds = started.elapsed().as_secs_f64();
+    shutdown.cancel();
+    send.await??;
+    task.await??;
+    received?;
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! The processes the benchmark starts (broker and services), stopped by a guard on every exit.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+
+/// Every process started, stopped (SIGTERM, then SIGKILL after a grace period) when dropped.
+#[derive(Default)]
+pub struct Processes {
+    children: Vec<(String, Child)>,
+}
+
+impl Processes {
+    /// Starts `program` with `args` and `env`, its output going to `<logs>/<name>.log`.
+    pub fn spawn(
+        &mut self,
+        name: &str,
+        program: &Path,
+        args: &[String],
+        env: &[(String, String)],
+        logs: &Path,
+    ) -> anyhow::Result<()> {
+        let log = std::fs::File::create(logs.join(format!("{name}.log")))
+            .with_context(|| format!("cannot create the log of {name}"))?;
+        let child = Command::new(program)
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("cannot start {name} ({})", program.display()))?;
+        self.children.push((name.to_owned(), child));
+        Ok(())
+    }
+
+    /// Peak resident memory (VmHWM) of each running process, in KiB.
+    pub fn peak_memory_kib(&self) -> Vec<(String, Option<u64>)> {
+        self.children
+            .iter()
+            .map(|(name, child)| {
+                let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+                    .unwrap_or_default();
+                let hwm =
+                    crate::machine::field(&status, "VmHWM").and_then(|v| crate::machine::kib(&v));
+                (name.clone(), hwm)
+            })
+            .collect()
+    }
+
+    /// Fails when a process has already exited.
+    pub fn check_running(&mut self) -> anyhow::Result<()> {
+        for (name, child) in &mut self.children {
+            if let Some(status) = child.try_wait()? {
+                anyhow::bail!("{name} exited early ({status}); see its log");
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops every process, newest first: SIGTERM, then SIGKILL after 10 seconds.
+    pub fn stop(&mut self) {
+        for (_, child) in self.children.iter().rev() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .stderr(Stdio::null())
+                .status();
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for (name, mut child) in self.children.drain(..).rev() {
+            loop {
+                match child.try_wait() {
+                    Ok(Some(_)) => break,
+                    Ok(None) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(50))
+                    }
+                    _ => {
+                        eprintln!("bench: {name} did not stop in time; killing it");
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> anyhow::Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("cannot find a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Waits until something accepts connections on the loopback `port`.
+pub async fn wait_port(port: u16, processes: &mut Processes) -> anyhow::Result<()> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        processes.check_running()?;
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "nothing listening on port {port} after 60s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,0 +1,353 @@
+//! The figures of one run: percentiles, the printed table and the saved JSON.
+
+use serde_json::{Value, json};
+
+/// p50 and p99 of one kind of query, in milliseconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Latency {
+    pub query: String,
+    pub requests: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+impl Latency {
+    pub fn from_samples(query: &str, samples_ms: &[f64]) -> Latency {
+        let mut sorted = samples_ms.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        Latency {
+            query: query.to_owned(),
+            requests: sorted.len(),
+            p50_ms: percentile(&sorted, 50.0),
+            p99_ms: percentile(&sorted, 99.0),
+        }
+    }
+}
+
+/// The nearest-rank percentile of ascending `sorted` samples; 0 when there are none.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Bytes and rows of a table.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Size {
+    pub bytes: i64,
+    pub rows: i64,
+}
+
+impl Size {
+    pub fn per_row(&self) -> f64 {
+        if self.rows == 0 {
+            0.0
+        } else {
+            self.bytes as f64 / self.rows as f64
+        }
+    }
+}
+
+/// Everything one run measured.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Figures {
+    pub scale: String,
+    pub schools: usize,
+    pub feeds: usize,
+    pub streams: usize,
+    pub marks_sent: u64,
+    pub marks_written: u64,
+    pub marks_superseded: u64,
+    pub marks_rejected: u64,
+    pub feed_bytes: u64,
+    /// From the first send until the last feed was acknowledged.
+    pub ack_seconds: f64,
+    /// From the last acknowledgement until every receipt said processed.
+    pub drain_seconds: f64,
+    /// From the first send until every receipt said processed.
+    pub end_to_end_seconds: f64,
+    /// Span of `feeds.received_at` (gateway) and of `feeds.processed_at` (validator and
+    /// aggregator together), in seconds.
+    pub gateway_span_seconds: f64,
+    pub pipeline_span_seconds: f64,
+    pub copy_seconds: f64,
+    pub copy_rows: u64,
+    pub broker_messages: usize,
+    pub broker_bytes: u64,
+    pub broker_seconds: f64,
+    pub marks_before_vacuum: Size,
+    pub marks_after_vacuum: Size,
+    pub copy_table: Size,
+    pub latencies: Vec<Latency>,
+    /// Peak resident memory (VmHWM) per process, KiB.
+    pub peak_memory_kib: Vec<(String, Option<u64>)>,
+}
+
+fn rate(count: f64, seconds: f64) -> f64 {
+    if seconds > 0.0 { count / seconds } else { 0.0 }
+}
+
+impl Figures {
+    pub fn ack_marks_per_s(&self) -> f64 {
+        rate(self.marks_sent as f64, self.ack_seconds)
+    }
+    pub fn end_to_end_marks_per_s(&self) -> f64 {
+        rate(self.marks_sent as f64, self.end_to_end_seconds)
+    }
+    pub fn gateway_marks_per_s(&self) -> f64 {
+        rate(self.marks_sent as f64, self.gateway_span_seconds)
+    }
+    pub fn pipeline_marks_per_s(&self) -> f64 {
+        rate(self.marks_sent as f64, self.pipeline_span_seconds)
+    }
+    pub fn copy_marks_per_s(&self) -> f64 {
+        rate(self.copy_rows as f64, self.copy_seconds)
+    }
+    /// The broker floor in marks per second: the run's marks over the time the same bytes took.
+    pub fn broker_marks_per_s(&self) -> f64 {
+        rate(self.marks_sent as f64, self.broker_seconds)
+    }
+    pub fn broker_mb_per_s(&self) -> f64 {
+        rate(self.broker_bytes as f64 / 1e6, self.broker_seconds)
+    }
+    pub fn copy_ratio(&self) -> f64 {
+        rate(self.end_to_end_marks_per_s(), self.copy_marks_per_s())
+    }
+    pub fn broker_ratio(&self) -> f64 {
+        rate(self.end_to_end_marks_per_s(), self.broker_marks_per_s())
+    }
+
+    /// The saved results: the machine, the figures and the derived rates.
+    pub fn to_json(&self, machine: Value, timestamp: &str) -> Value {
+        let size = |s: &Size| json!({"bytes": s.bytes, "rows": s.rows, "bytes_per_row": round(s.per_row())});
+        json!({
+            "scale": self.scale,
+            "timestamp": timestamp,
+            "machine": machine,
+            "sent": {
+                "schools": self.schools, "feeds": self.feeds, "streams": self.streams,
+                "marks": self.marks_sent, "feed_bytes": self.feed_bytes,
+            },
+            "processed": {
+                "marks_written": self.marks_written, "marks_superseded": self.marks_superseded,
+                "marks_rejected": self.marks_rejected,
+            },
+            "gateway": {"seconds": round(self.ack_seconds), "marks_per_s": round(self.ack_marks_per_s())},
+            "end_to_end": {
+                "drain_seconds": round(self.drain_seconds),
+                "seconds": round(self.end_to_end_seconds),
+                "marks_per_s": round(self.end_to_end_marks_per_s()),
+            },
+            "stages": {
+                "gateway_received": {"seconds": round(self.gateway_span_seconds), "marks_per_s": round(self.gateway_marks_per_s())},
+                "validator_and_aggregator_processed": {"seconds": round(self.pipeline_span_seconds), "marks_per_s": round(self.pipeline_marks_per_s())},
+            },
+            "copy_floor": {
+                "rows": self.copy_rows, "seconds": round(self.copy_seconds),
+                "marks_per_s": round(self.copy_marks_per_s()), "ratio": round(self.copy_ratio()),
+                "table": size(&self.copy_table),
+            },
+            "broker_floor": {
+                "messages": self.broker_messages, "bytes": self.broker_bytes,
+                "seconds": round(self.broker_seconds), "mb_per_s": round(self.broker_mb_per_s()),
+                "marks_per_s": round(self.broker_marks_per_s()), "ratio": round(self.broker_ratio()),
+            },
+            "storage": {
+                "marks_before_vacuum": size(&self.marks_before_vacuum),
+                "marks_after_vacuum": size(&self.marks_after_vacuum),
+            },
+            "query_latency_ms": self.latencies.iter().map(|l| json!({
+                "query": l.query, "requests": l.requests, "p50": round(l.p50_ms), "p99": round(l.p99_ms),
+            })).collect::<Vec<_>>(),
+            "peak_memory_kib": self.peak_memory_kib.iter().map(|(name, kib)| json!({"process": name, "vm_hwm_kib": kib})).collect::<Vec<_>>(),
+        })
+    }
+
+    /// The table printed at the end of a run.
+    pub fn table(&self) -> String {
+        let mut rows: Vec<(String, String)> = vec![
+            (
+                "sent".into(),
+                format!(
+                    "{} schools, {} feeds, {} marks, {:.1} MB of feed messages",
+                    self.schools,
+                    self.feeds,
+                    self.marks_sent,
+                    self.feed_bytes as f64 / 1e6
+                ),
+            ),
+            (
+                format!("gateway acknowledged ({} streams)", self.streams),
+                format!(
+                    "{:.0} marks/s ({:.1} s)",
+                    self.ack_marks_per_s(),
+                    self.ack_seconds
+                ),
+            ),
+            (
+                "end-to-end drain after last ack".into(),
+                format!("{:.1} s", self.drain_seconds),
+            ),
+            (
+                "end to end (first send to all processed)".into(),
+                format!(
+                    "{:.0} marks/s ({:.1} s)",
+                    self.end_to_end_marks_per_s(),
+                    self.end_to_end_seconds
+                ),
+            ),
+            (
+                "stage: gateway (received_at span)".into(),
+                format!(
+                    "{:.0} marks/s ({:.1} s)",
+                    self.gateway_marks_per_s(),
+                    self.gateway_span_seconds
+                ),
+            ),
+            (
+                "stage: validator+aggregator (processed_at span)".into(),
+                format!(
+                    "{:.0} marks/s ({:.1} s)",
+                    self.pipeline_marks_per_s(),
+                    self.pipeline_span_seconds
+                ),
+            ),
+            (
+                "COPY floor".into(),
+                format!(
+                    "{:.0} marks/s ({} rows in {:.1} s); end to end is {:.2}x",
+                    self.copy_marks_per_s(),
+                    self.copy_rows,
+                    self.copy_seconds,
+                    self.copy_ratio()
+                ),
+            ),
+            (
+                "broker floor".into(),
+                format!(
+                    "{:.0} marks/s ({} messages, {:.1} MB in {:.1} s, {:.1} MB/s); end to end is {:.2}x",
+                    self.broker_marks_per_s(),
+                    self.broker_messages,
+                    self.broker_bytes as f64 / 1e6,
+                    self.broker_seconds,
+                    self.broker_mb_per_s(),
+                    self.broker_ratio()
+                ),
+            ),
+            (
+                "marks written / superseded / rejected".into(),
+                format!(
+                    "{} / {} / {}",
+                    self.marks_written, self.marks_superseded, self.marks_rejected
+                ),
+            ),
+            (
+                "bytes per stored mark (before VACUUM)".into(),
+                format!(
+                    "{:.1} ({} bytes, {} marks)",
+                    self.marks_before_vacuum.per_row(),
+                    self.marks_before_vacuum.bytes,
+                    self.marks_before_vacuum.rows
+                ),
+            ),
+            (
+                "bytes per stored mark (after VACUUM)".into(),
+                format!(
+                    "{:.1} ({} bytes)",
+                    self.marks_after_vacuum.per_row(),
+                    self.marks_after_vacuum.bytes
+                ),
+            ),
+            (
+                "bytes per row of the COPY floor table".into(),
+                format!("{:.1}", self.copy_table.per_row()),
+            ),
+        ];
+        for l in &self.latencies {
+            rows.push((
+                format!("query latency: {}", l.query),
+                format!(
+                    "p50 {:.1} ms, p99 {:.1} ms ({} requests)",
+                    l.p50_ms, l.p99_ms, l.requests
+                ),
+            ));
+        }
+        for (name, kib) in &self.peak_memory_kib {
+            rows.push((
+                format!("peak memory: {name}"),
+                kib.map_or("unknown".to_owned(), |k| {
+                    format!("{:.1} MiB", k as f64 / 1024.0)
+                }),
+            ));
+        }
+        let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        let mut out = format!("figure{}  value\n", " ".repeat(width - 6));
+        out.push_str(&format!("{}  {}\n", "-".repeat(width), "-".repeat(40)));
+        for (k, v) in rows {
+            out.push_str(&format!("{k:<width$}  {v}\n"));
+        }
+        out
+    }
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let samples: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&samples, 50.0), 50.0);
+        assert_eq!(percentile(&samples, 99.0), 99.0);
+        assert_eq!(percentile(&samples, 100.0), 100.0);
+        assert_eq!(percentile(&[7.0], 99.0), 7.0);
+        assert_eq!(percentile(&[], 50.0), 0.0);
+        let l = Latency::from_samples("la summary", &[3.0, 1.0, 2.0]);
+        assert_eq!((l.p50_ms, l.p99_ms, l.requests), (2.0, 3.0, 3));
+    }
+
+    #[test]
+    fn json_carries_the_machine_every_figure_and_the_ratios() {
+        let figures = Figures {
+            scale: "small".into(),
+            marks_sent: 1_000,
+            end_to_end_seconds: 2.0,
+            copy_rows: 1_000,
+            copy_seconds: 0.5,
+            broker_seconds: 1.0,
+            latencies: vec![Latency::from_samples("la summary", &[1.0])],
+            peak_memory_kib: vec![("gateway".into(), Some(1024))],
+            ..Figures::default()
+        };
+        let value = figures.to_json(json!({"nproc": 2}), "20261123T110000Z");
+        for key in [
+            "scale",
+            "timestamp",
+            "machine",
+            "sent",
+            "processed",
+            "gateway",
+            "end_to_end",
+            "stages",
+            "copy_floor",
+            "broker_floor",
+            "storage",
+            "query_latency_ms",
+            "peak_memory_kib",
+        ] {
+            assert!(value.get(key).is_some(), "missing {key}");
+        }
+        assert_eq!(value["end_to_end"]["marks_per_s"], 500.0);
+        assert_eq!(value["copy_floor"]["ratio"], 0.25);
+        assert_eq!(value["broker_floor"]["ratio"], 0.5);
+        assert_eq!(value["machine"]["nproc"], 2);
+        assert_eq!(value["query_latency_ms"][0]["p99"], 1.0);
+        assert!(figures.table().contains("end to end is 0.25x"));
+    }
+}
