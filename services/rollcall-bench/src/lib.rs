@@ -330,7 +330,8 @@ fn copy_rows(rows: u64) -> String {
     let dates: Vec<String> = (0..200)
         .map(|d| (first + chrono::Duration::days(d)).to_string())
         .collect();
-    const CODES: [&str; 8] = ["/", "\\", "/", "\\", "I", "M", "N", "L"];
+    // COPY's text format escapes a backslash: the PM present code `\` is sent as `\\`.
+    const CODES: [&str; 8] = ["/", "\\\\", "/", "\\\\", "I", "M", "N", "L"];
     let mut out = String::with_capacity(rows as usize * 24);
     for i in 0..rows {
         let _ = writeln!(
@@ -464,4 +465,20 @@ async fn broker_floor(config: &KafkaConfig, figures: &mut Figures) -> anyhow::Re
     task.await??;
     received?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_rows_are_distinct_keys_in_copy_text_format() {
+        let data = copy_rows(1_000);
+        let rows: Vec<Vec<&str>> = data.lines().map(|l| l.split('\t').collect()).collect();
+        assert_eq!(rows.len(), 1_000);
+        assert!(rows.iter().all(|r| r.len() == 4));
+        let keys: std::collections::HashSet<_> = rows.iter().map(|r| (r[0], r[1], r[2])).collect();
+        assert_eq!(keys.len(), 1_000);
+        assert_eq!(rows[1][3], "\\\\");
+    }
 }
