@@ -75,6 +75,13 @@ pub async fn vacuum_marks(pool: &Pool) -> Result<()> {
     Ok(())
 }
 
+/// `VACUUM FULL` of `marks`: rewrites the table and its index compactly, so the size is what
+/// the live marks take with no free space left by re-sent marks.
+pub async fn vacuum_full_marks(pool: &Pool) -> Result<()> {
+    sqlx::query("vacuum full marks").execute(pool).await?;
+    Ok(())
+}
+
 /// A fresh, empty table with the marks' key and a code: what the COPY floor loads.
 pub async fn prepare_copy_floor(pool: &Pool) -> Result<()> {
     sqlx::query("drop table if exists bench_copy_floor")

@@ -156,6 +156,11 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     figures.marks_before_vacuum = size(rollcall_db::bench::marks_size(&pool).await?);
     rollcall_db::bench::vacuum_marks(&pool).await?;
     figures.marks_after_vacuum = size(rollcall_db::bench::marks_size(&pool).await?);
+    rollcall_db::bench::vacuum_full_marks(&pool).await?;
+    figures.marks_after_vacuum_full = size(rollcall_db::bench::marks_size(&pool).await?);
+    figures.validator_span_seconds = std::fs::read_to_string(logs.join("validator.log"))
+        .ok()
+        .and_then(|log| log_span(&log, "feed validated"));
 
     eprintln!("bench: COPY floor");
     let data = copy_rows(figures.marks_sent);
@@ -424,6 +429,7 @@ async fn broker_floor(config: &KafkaConfig, figures: &mut Figures) -> anyhow::Re
     let mut captured = Vec::new();
     for topic in [FEEDS_TOPIC, VALIDATED_TOPIC] {
         let count = rollcall_kafka::message_count(config, topic).await? as usize;
+        eprintln!("bench: capturing {count} messages of {topic}");
         let shutdown = CancellationToken::new();
         let (mut rx, task) = forward(config, topic, "rollcall-bench-capture", shutdown.clone())?;
         let messages = receive(&mut rx, count, timeout).await;
@@ -467,9 +473,54 @@ async fn broker_floor(config: &KafkaConfig, figures: &mut Figures) -> anyhow::Re
     Ok(())
 }
 
+/// Seconds from the first to the last log line containing `needle`, read from each line's
+/// leading RFC 3339 timestamp (colour codes ignored).
+fn log_span(log: &str, needle: &str) -> Option<f64> {
+    let times: Vec<chrono::DateTime<chrono::Utc>> = log
+        .lines()
+        .filter(|line| line.contains(needle))
+        .filter_map(|line| {
+            let plain = strip_ansi(line);
+            let stamp = plain.split_whitespace().next()?.to_owned();
+            chrono::DateTime::parse_from_rfc3339(&stamp)
+                .ok()
+                .map(|t| t.to_utc())
+        })
+        .collect();
+    let (first, last) = (times.iter().min()?, times.iter().max()?);
+    Some((*last - *first).as_seconds_f64())
+}
+
+/// The text without terminal colour codes (`ESC [ ... m`).
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_span_runs_from_the_first_to_the_last_matching_line() {
+        let log = "\u{1b}[2m2026-11-23T11:14:31.500000Z\u{1b}[0m INFO feed validated school=140003\n\
+                   2026-11-23T11:14:32.000000Z INFO consuming\n\
+                   \u{1b}[2m2026-11-23T11:14:33.750000Z\u{1b}[0m INFO feed validated school=140010\n";
+        assert_eq!(log_span(log, "feed validated"), Some(2.25));
+        assert_eq!(log_span(log, "feed stored"), None);
+    }
 
     #[test]
     fn copy_rows_are_distinct_keys_in_copy_text_format() {

@@ -72,6 +72,8 @@ pub struct Figures {
     /// aggregator together), in seconds.
     pub gateway_span_seconds: f64,
     pub pipeline_span_seconds: f64,
+    /// Span of the validator's "feed validated" log lines, in seconds.
+    pub validator_span_seconds: Option<f64>,
     pub copy_seconds: f64,
     pub copy_rows: u64,
     pub broker_messages: usize,
@@ -79,6 +81,7 @@ pub struct Figures {
     pub broker_seconds: f64,
     pub marks_before_vacuum: Size,
     pub marks_after_vacuum: Size,
+    pub marks_after_vacuum_full: Size,
     pub copy_table: Size,
     pub latencies: Vec<Latency>,
     /// Peak resident memory (VmHWM) per process, KiB.
@@ -142,6 +145,7 @@ impl Figures {
             },
             "stages": {
                 "gateway_received": {"seconds": round(self.gateway_span_seconds), "marks_per_s": round(self.gateway_marks_per_s())},
+                "validator_logged": {"seconds": self.validator_span_seconds.map(round), "marks_per_s": self.validator_span_seconds.map(|s| round(rate(self.marks_sent as f64, s)))},
                 "validator_and_aggregator_processed": {"seconds": round(self.pipeline_span_seconds), "marks_per_s": round(self.pipeline_marks_per_s())},
             },
             "copy_floor": {
@@ -157,6 +161,7 @@ impl Figures {
             "storage": {
                 "marks_before_vacuum": size(&self.marks_before_vacuum),
                 "marks_after_vacuum": size(&self.marks_after_vacuum),
+                "marks_after_vacuum_full": size(&self.marks_after_vacuum_full),
             },
             "query_latency_ms": self.latencies.iter().map(|l| json!({
                 "query": l.query, "requests": l.requests, "p50": round(l.p50_ms), "p99": round(l.p99_ms),
@@ -205,6 +210,13 @@ impl Figures {
                     self.gateway_marks_per_s(),
                     self.gateway_span_seconds
                 ),
+            ),
+            (
+                "stage: validator (its log lines' span)".into(),
+                self.validator_span_seconds
+                    .map_or("unknown".to_owned(), |s| {
+                        format!("{:.0} marks/s ({s:.1} s)", rate(self.marks_sent as f64, s))
+                    }),
             ),
             (
                 "stage: validator+aggregator (processed_at span)".into(),
@@ -258,6 +270,14 @@ impl Figures {
                     "{:.1} ({} bytes)",
                     self.marks_after_vacuum.per_row(),
                     self.marks_after_vacuum.bytes
+                ),
+            ),
+            (
+                "bytes per stored mark (after VACUUM FULL)".into(),
+                format!(
+                    "{:.1} ({} bytes)",
+                    self.marks_after_vacuum_full.per_row(),
+                    self.marks_after_vacuum_full.bytes
                 ),
             ),
             (
