@@ -39,11 +39,25 @@ async fn main() -> std::process::ExitCode {
         out: args.out,
         database_url: args.database_url,
     };
-    match rollcall_bench::run(options).await {
+    // On Ctrl-C or SIGTERM the run is dropped, and with it the guard that stops its processes.
+    let outcome = tokio::select! {
+        outcome = rollcall_bench::run(options) => outcome,
+        signal = interrupted() => Err(signal.map_or_else(Into::into, |()| anyhow::anyhow!("interrupted"))),
+    };
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("bench: {err:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn interrupted() -> std::io::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result,
+        _ = term.recv() => Ok(()),
     }
 }
