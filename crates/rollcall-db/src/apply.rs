@@ -5,10 +5,14 @@
 //! again, ends in the same tables. Whole columns are bound as arrays and `UNNEST`ed: a feed
 //! costs five statements however many marks it carries.
 
+use std::collections::{BTreeMap, HashMap};
+
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::{Error, Pool, Result};
+use crate::codebook::CodeBook;
+use crate::register::{self, EncodedRow, MonthRegister, SlotMark};
+use crate::{Error, Pool, Result, totals};
 
 /// Advisory lock classes (the first key of `pg_advisory_xact_lock(int, int)`): "Roll" and "Code".
 pub(crate) const LOCK_CLASS_SCHOOL: i32 = 0x526f_6c6c;
@@ -132,8 +136,9 @@ pub async fn apply_validated_feed(pool: &Pool, feed: &ValidatedFeed) -> Result<A
         _ => {}
     }
 
+    let seq = register_version(&mut tx, feed).await?;
     upsert_enrolments(&mut tx, feed).await?;
-    let stats = upsert_marks(&mut tx, feed).await?;
+    let stats = upsert_marks(&mut tx, feed, seq).await?;
     finish_feed(&mut tx, feed, stats).await?;
 
     tx.commit().await?;
@@ -240,73 +245,233 @@ async fn upsert_enrolments(tx: &mut Tx, feed: &ValidatedFeed) -> Result<()> {
     Ok(())
 }
 
-/// Resolves each mark's UPN to the school's enrolment and upserts the marks, keeping the newer
-/// version of each session. Errors, before anything commits, if any UPN is not on the roll.
-async fn upsert_marks(tx: &mut Tx, feed: &ValidatedFeed) -> Result<ApplyStats> {
-    let n = feed.marks.len();
-    let mut upn = Vec::with_capacity(n);
-    let mut date = Vec::with_capacity(n);
-    let mut session = Vec::with_capacity(n);
-    let mut code = Vec::with_capacity(n);
-    let mut minutes_late = Vec::with_capacity(n);
-    for m in &feed.marks {
-        upn.push(m.upn.as_str());
-        date.push(m.date);
-        session.push(m.session);
-        code.push(m.code.as_str());
-        minutes_late.push(m.minutes_late);
-    }
-    let (known, written): (i64, i64) = sqlx::query_as(
-        "with input as (
-             select *
-             from unnest($4::text[], $5::date[], $6::int2[], $7::text[], $8::int2[])
-                  with ordinality as i(upn, date, session, code, minutes_late, ord)
-         ),
-         known as (
-             select e.id as enrolment_id, i.date, i.session, i.code, i.minutes_late, i.ord
-             from input i
-             join enrolments e on e.school_urn = $1 and e.upn = i.upn
-         ),
-         latest as (
-             select distinct on (enrolment_id, date, session) *
-             from known
-             order by enrolment_id, date, session, ord desc
-         ),
-         written as (
-             insert into marks as m (enrolment_id, recorded_at, feed_id, date, session,
-                                     minutes_late, code)
-             select enrolment_id, $2, $3, date, session, minutes_late, code from latest
-             on conflict (enrolment_id, date, session) do update
-             set recorded_at = excluded.recorded_at, feed_id = excluded.feed_id,
-                 minutes_late = excluded.minutes_late, code = excluded.code
-             where (m.recorded_at, m.feed_id) < (excluded.recorded_at, excluded.feed_id)
-             returning 1
-         )
-         select (select count(*) from known), (select count(*) from written)",
+/// A feed's version: the order in which two feeds' marks for one session replace each other.
+type Version = (DateTime<Utc>, Uuid);
+
+/// Records the feed's version on its row (inserting the row if the gateway's is missing) and
+/// returns the feed's sequence number, which register rows store for each mark it writes.
+async fn register_version(tx: &mut Tx, feed: &ValidatedFeed) -> Result<i32> {
+    let seq = sqlx::query_scalar(
+        "insert into feeds as f (feed_id, school_urn, idempotency_key, payload_sha256,
+                                 extracted_at, code_set, received_at, status, recorded_at)
+         values ($1, $2, 'feed:' || $1::text, '', $3, '', now(), 'received', $3)
+         on conflict (feed_id) do update set recorded_at = excluded.recorded_at
+         returning seq",
     )
+    .bind(feed.feed_id)
     .bind(feed.school_urn)
     .bind(feed.recorded_at)
-    .bind(feed.feed_id)
-    .bind(upn)
-    .bind(date)
-    .bind(session)
-    .bind(code)
-    .bind(minutes_late)
     .fetch_one(&mut **tx)
     .await?;
+    Ok(seq)
+}
 
-    let known = usize::try_from(known).unwrap_or(0);
-    if known < n {
+/// One session a feed wants stored.
+struct Incoming {
+    slot: usize,
+    code_id: u8,
+    minutes_late: Option<i16>,
+}
+
+/// Writes the feed's marks into the school's register rows, keeping the newer version of each
+/// session, and moves the year totals by the difference. Errors, before anything commits, if a
+/// UPN is not on the roll or a code has no stored id.
+async fn upsert_marks(tx: &mut Tx, feed: &ValidatedFeed, seq: i32) -> Result<ApplyStats> {
+    let book = CodeBook::load_complete(tx).await?;
+    let enrolment_ids = enrolment_ids(tx, feed).await?;
+
+    // The feed's marks per row, in feed order: a later duplicate of a session replaces an
+    // earlier one.
+    let mut incoming: BTreeMap<(i64, NaiveDate), Vec<Incoming>> = BTreeMap::new();
+    let mut unknown = 0;
+    for m in &feed.marks {
+        let Some(&enrolment_id) = enrolment_ids.get(m.upn.as_str()) else {
+            unknown += 1;
+            continue;
+        };
+        let code_id = book.id(&m.code).ok_or_else(|| Error::UnknownCode {
+            code: m.code.clone(),
+        })?;
+        incoming
+            .entry((enrolment_id, register::month_of(m.date)))
+            .or_default()
+            .push(Incoming {
+                slot: register::slot_of(m.date, m.session),
+                code_id,
+                minutes_late: m.minutes_late,
+            });
+    }
+    if unknown > 0 {
         return Err(Error::UnknownPupil {
             feed_id: feed.feed_id,
-            marks: n - known,
+            marks: unknown,
         });
     }
-    let written = u64::try_from(written).unwrap_or(0);
+
+    let mut rows = stored_rows(tx, incoming.keys()).await?;
+    let versions = feed_versions(tx, rows.values().flat_map(|r| r.feed_seqs())).await?;
+    let ours: Version = (feed.recorded_at, feed.feed_id);
+
+    let mut changes: BTreeMap<i16, totals::YearChange> = BTreeMap::new();
+    let mut written = 0u64;
+    let mut changed_rows = Vec::new();
+    for ((enrolment_id, month), marks) in incoming {
+        let before = rows.remove(&(enrolment_id, month)).unwrap_or_default();
+        let mut after = before.clone();
+        for m in marks {
+            let newer = match after.get(m.slot) {
+                None => true,
+                Some(stored) if stored.feed_seq == seq => before.get(m.slot) != Some(stored),
+                Some(stored) => {
+                    let theirs = versions
+                        .get(&stored.feed_seq)
+                        .ok_or(Error::UnknownFeedSeq {
+                            seq: stored.feed_seq,
+                        })?;
+                    *theirs < ours
+                }
+            };
+            if newer {
+                after.set(
+                    m.slot,
+                    SlotMark {
+                        code_id: m.code_id,
+                        feed_seq: seq,
+                        minutes_late: m.minutes_late,
+                    },
+                );
+            }
+        }
+        if after == before {
+            continue;
+        }
+        let change = changes.entry(totals::academic_year(month)).or_default();
+        for (slot, mark) in after.marks() {
+            let old = before.get(slot);
+            if old == Some(mark) {
+                continue;
+            }
+            if old.is_none_or(|old| old.feed_seq != seq) {
+                written += 1;
+            }
+            let (date, _) = register::session_of(month, slot);
+            change.record(
+                enrolment_id,
+                date,
+                old.map_or(0, |o| o.code_id),
+                mark.code_id,
+            );
+        }
+        changed_rows.push((enrolment_id, month, after.encode()));
+    }
+    write_rows(tx, &changed_rows).await?;
+    totals::apply_changes(tx, &book, feed.school_urn, &changes).await?;
+
+    let n = feed.marks.len() as u64;
     Ok(ApplyStats {
         marks_written: written,
-        marks_superseded: n as u64 - written,
+        marks_superseded: n - written,
     })
+}
+
+/// The school's enrolment id for each UPN the feed's marks name.
+async fn enrolment_ids(tx: &mut Tx, feed: &ValidatedFeed) -> Result<HashMap<String, i64>> {
+    let mut upns: Vec<&str> = feed.marks.iter().map(|m| m.upn.as_str()).collect();
+    upns.sort_unstable();
+    upns.dedup();
+    let ids =
+        sqlx::query_as("select upn, id from enrolments where school_urn = $1 and upn = any($2)")
+            .bind(feed.school_urn)
+            .bind(&upns)
+            .fetch_all(&mut **tx)
+            .await?;
+    Ok(ids.into_iter().collect())
+}
+
+/// The stored register rows for these keys, decoded; rows not stored yet are absent.
+async fn stored_rows<'a>(
+    tx: &mut Tx,
+    keys: impl Iterator<Item = &'a (i64, NaiveDate)>,
+) -> Result<HashMap<(i64, NaiveDate), MonthRegister>> {
+    let (ids, months): (Vec<i64>, Vec<NaiveDate>) = keys.copied().unzip();
+    let rows: Vec<(i64, NaiveDate, Vec<u8>, Vec<u8>, Vec<u8>, Option<Vec<u8>>)> = sqlx::query_as(
+        "select r.enrolment_id, r.month, r.codes, r.slot_feeds, r.feeds, r.minutes
+         from unnest($1::int8[], $2::date[]) as k(enrolment_id, month)
+         join register r on r.enrolment_id = k.enrolment_id and r.month = k.month",
+    )
+    .bind(&ids)
+    .bind(&months)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.into_iter()
+        .map(|(enrolment_id, month, codes, slot_feeds, feeds, minutes)| {
+            let row = EncodedRow {
+                codes,
+                slot_feeds,
+                feeds,
+                minutes,
+            };
+            let decoded = MonthRegister::decode(enrolment_id, month, &row)?;
+            Ok(((enrolment_id, month), decoded))
+        })
+        .collect()
+}
+
+/// The version of each feed sequence number.
+async fn feed_versions(
+    tx: &mut Tx,
+    seqs: impl Iterator<Item = i32>,
+) -> Result<HashMap<i32, Version>> {
+    let mut seqs: Vec<i32> = seqs.collect();
+    seqs.sort_unstable();
+    seqs.dedup();
+    let versions: Vec<(i32, DateTime<Utc>, Uuid)> = sqlx::query_as(
+        "select seq, recorded_at, feed_id from feeds
+         where seq = any($1) and recorded_at is not null",
+    )
+    .bind(&seqs)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(versions
+        .into_iter()
+        .map(|(seq, at, id)| (seq, (at, id)))
+        .collect())
+}
+
+/// Inserts or replaces whole register rows.
+async fn write_rows(tx: &mut Tx, rows: &[(i64, NaiveDate, EncodedRow)]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let n = rows.len();
+    let (mut ids, mut months) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut codes, mut slot_feeds) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut feeds, mut minutes) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for (id, month, row) in rows {
+        ids.push(*id);
+        months.push(*month);
+        codes.push(row.codes.as_slice());
+        slot_feeds.push(row.slot_feeds.as_slice());
+        feeds.push(row.feeds.as_slice());
+        minutes.push(row.minutes.as_deref());
+    }
+    sqlx::query(
+        "insert into register as r (enrolment_id, month, codes, slot_feeds, feeds, minutes)
+         select * from unnest($1::int8[], $2::date[], $3::bytea[], $4::bytea[], $5::bytea[],
+                              $6::bytea[])
+         on conflict (enrolment_id, month) do update
+         set codes = excluded.codes, slot_feeds = excluded.slot_feeds, feeds = excluded.feeds,
+             minutes = excluded.minutes",
+    )
+    .bind(&ids)
+    .bind(&months)
+    .bind(&codes)
+    .bind(&slot_feeds)
+    .bind(&feeds)
+    .bind(&minutes)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Marks the feed processed with its outcome, inserting its row if the gateway's is missing.

@@ -50,12 +50,27 @@ impl TableSize {
     }
 }
 
-/// The stored marks: `pg_total_relation_size('marks')` and the row count.
+/// The stored marks: the `register` table's size with its index and TOAST, and how many marks
+/// it holds (from the school totals).
 pub async fn marks_size(pool: &Pool) -> Result<TableSize> {
-    let (bytes, rows): (i64, i64) =
-        sqlx::query_as("select pg_total_relation_size('marks'), (select count(*) from marks)")
-            .fetch_one(pool)
-            .await?;
+    let (bytes, rows): (i64, i64) = sqlx::query_as(
+        "select pg_total_relation_size('register'),
+                (select coalesce(sum(marks), 0)::int8 from school_totals)",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(TableSize { bytes, rows })
+}
+
+/// The materialised totals (`enrolment_totals` and `school_totals`, with indexes), over the same
+/// number of marks: what the year views cost on top of the marks.
+pub async fn totals_size(pool: &Pool) -> Result<TableSize> {
+    let (bytes, rows): (i64, i64) = sqlx::query_as(
+        "select pg_total_relation_size('enrolment_totals') + pg_total_relation_size('school_totals'),
+                (select coalesce(sum(marks), 0)::int8 from school_totals)",
+    )
+    .fetch_one(pool)
+    .await?;
     Ok(TableSize { bytes, rows })
 }
 
@@ -69,16 +84,21 @@ pub async fn copy_floor_size(pool: &Pool) -> Result<TableSize> {
     Ok(TableSize { bytes, rows })
 }
 
-/// `VACUUM (ANALYZE)` of `marks`, so dead versions left by re-sent marks no longer count.
+/// `VACUUM (ANALYZE)` of the registers and totals, so dead versions left by re-sent weeks no
+/// longer count.
 pub async fn vacuum_marks(pool: &Pool) -> Result<()> {
-    sqlx::query("vacuum (analyze) marks").execute(pool).await?;
+    sqlx::query("vacuum (analyze) register, enrolment_totals, school_totals")
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
-/// `VACUUM FULL` of `marks`: rewrites the table and its index compactly, so the size is what
-/// the live marks take with no free space left by re-sent marks.
+/// `VACUUM FULL` of the registers and totals: rewrites the tables and indexes compactly, so the
+/// size is what the live rows take with no free space left by rewritten rows.
 pub async fn vacuum_full_marks(pool: &Pool) -> Result<()> {
-    sqlx::query("vacuum full marks").execute(pool).await?;
+    sqlx::query("vacuum full register, enrolment_totals, school_totals")
+        .execute(pool)
+        .await?;
     Ok(())
 }
 

@@ -1,15 +1,20 @@
 //! PostgreSQL access for Rollcall: the only crate that contains SQL.
 //!
 //! Plain row structs in and out (URN `i32`, LA code `i16`, UPN `String`, session `i16` with
-//! 0 = AM and 1 = PM); the services convert to and from domain types. Every query is a literal
+//! 0 = AM and 1 = PM); the services convert to and from domain types. The exception is the
+//! materialised measures (`totals`), which this crate keeps with the domain's `Counters` so that
+//! persistent and severe absence are judged by the domain's rule when the marks change. Every query is a literal
 //! SQL string with bind parameters; bulk writes bind whole columns as arrays and `UNNEST` them,
 //! so a feed costs a handful of round trips however many marks it carries.
 
 mod apply;
 pub mod bench;
+mod codebook;
 mod feeds;
 mod queries;
+pub mod register;
 mod registry;
+mod totals;
 
 use std::str::FromStr;
 
@@ -21,10 +26,14 @@ pub use apply::{
 };
 pub use feeds::{FeedRow, NewFeed, Registered, get_feed, mark_feed_enqueued, register_feed};
 pub use queries::{
-    Enrolment, EnrolmentCodeCount, PipelineCounts, Scope, enrolment_code_counts, enrolments_by_id,
-    pipeline_counts, school_enrolment_counts,
+    Enrolment, EnrolmentCodeCount, EnrolmentYearTotals, PipelineCounts, SchoolYearTotals, Scope,
+    at_risk_year, enrolment_code_counts, enrolments_by_id, pipeline_counts,
+    school_enrolment_counts, school_year_totals,
 };
-pub use registry::{CodeRow, School, get_school, list_schools, sync_codes, upsert_schools};
+pub use registry::{
+    CodeRow, School, domain_codes, get_school, list_schools, sync_codes, upsert_schools,
+};
+pub use totals::{rebuild_pending_totals, rebuild_school_totals};
 
 /// The connection pool every service shares.
 pub type Pool = sqlx::PgPool;
@@ -44,6 +53,12 @@ pub enum Error {
     UnknownPupil { feed_id: uuid::Uuid, marks: usize },
     #[error("feed {feed_id} is not registered")]
     FeedNotFound { feed_id: uuid::Uuid },
+    #[error("attendance code {code:?} has no stored id or is not a national code")]
+    UnknownCode { code: String },
+    #[error("a register row names feed number {seq}, which has no recorded version")]
+    UnknownFeedSeq { seq: i32 },
+    #[error(transparent)]
+    MalformedRegister(#[from] register::MalformedRow),
     #[error("feed {feed_id} belongs to school {stored}, not {given}")]
     FeedSchoolMismatch {
         feed_id: uuid::Uuid,

@@ -1,7 +1,13 @@
 //! Reads for LA teams and for watching the pipeline: session counts, enrolments, progress.
 
-use chrono::NaiveDate;
+use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
+use futures::TryStreamExt;
+use rollcall_domain::Counters;
+
+use crate::codebook::CodeBook;
+use crate::register::{self, MonthRegister};
 use crate::{Pool, Result};
 
 /// Which schools a query covers.
@@ -11,6 +17,16 @@ pub enum Scope {
     La(i16),
     /// One school (URN).
     School(i32),
+}
+
+impl Scope {
+    /// `(la_code, urn)` for queries that bind both and filter on whichever is set.
+    fn bounds(self) -> (Option<i16>, Option<i32>) {
+        match self {
+            Scope::La(la_code) => (Some(la_code), None),
+            Scope::School(urn) => (None, Some(urn)),
+        }
+    }
 }
 
 /// How many sessions of one enrolment carry one code within a period.
@@ -23,36 +39,182 @@ pub struct EnrolmentCodeCount {
 }
 
 /// Sessions per enrolment and code between `from` and `to` inclusive, ordered by enrolment and
-/// code. Only sessions while on roll are ever stored, so no roll-date filter is needed.
+/// code, counted from the register rows. Only sessions while on roll are ever stored, so no
+/// roll-date filter is needed.
 pub async fn enrolment_code_counts(
     pool: &Pool,
     scope: Scope,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<EnrolmentCodeCount>> {
+    let mut conn = pool.acquire().await?;
+    let book = CodeBook::load(&mut conn).await?;
     let query = match scope {
         Scope::La(la_code) => sqlx::query_as(
-            "select m.enrolment_id, e.school_urn, m.code, count(*) as sessions
+            "select r.enrolment_id, e.school_urn, r.month, r.codes
              from schools s
              join enrolments e on e.school_urn = s.urn
-             join marks m on m.enrolment_id = e.id
-             where s.la_code = $1 and m.date between $2 and $3
-             group by m.enrolment_id, e.school_urn, m.code
-             order by m.enrolment_id, m.code",
+             join register r on r.enrolment_id = e.id
+             where s.la_code = $1 and r.month between $2 and $3",
         )
         .bind(la_code),
         Scope::School(urn) => sqlx::query_as(
-            "select m.enrolment_id, e.school_urn, m.code, count(*) as sessions
+            "select r.enrolment_id, e.school_urn, r.month, r.codes
              from enrolments e
-             join marks m on m.enrolment_id = e.id
-             where e.school_urn = $1 and m.date between $2 and $3
-             group by m.enrolment_id, e.school_urn, m.code
-             order by m.enrolment_id, m.code",
+             join register r on r.enrolment_id = e.id
+             where e.school_urn = $1 and r.month between $2 and $3",
         )
         .bind(urn),
     };
-    let counts = query.bind(from).bind(to).fetch_all(pool).await?;
-    Ok(counts)
+    let mut rows = query
+        .bind(register::month_of(from))
+        .bind(register::month_of(to))
+        .fetch(&mut *conn);
+    // Per enrolment: its school and sessions per code id.
+    let mut counts: BTreeMap<i64, (i32, Vec<i64>)> = BTreeMap::new();
+    while let Some((enrolment_id, school_urn, month, codes)) = rows
+        .try_next()
+        .await?
+        .map(|row: (i64, i32, NaiveDate, Vec<u8>)| row)
+    {
+        let entry = counts
+            .entry(enrolment_id)
+            .or_insert_with(|| (school_urn, Vec::new()));
+        for (slot, code_id) in MonthRegister::code_ids(&codes) {
+            let (date, _) = register::session_of(month, slot);
+            if date < from || date > to {
+                continue;
+            }
+            let index = code_id as usize - 1;
+            if entry.1.len() <= index {
+                entry.1.resize(index + 1, 0);
+            }
+            entry.1[index] += 1;
+        }
+    }
+    drop(rows);
+    let mut out = Vec::new();
+    for (enrolment_id, (school_urn, sessions)) in counts {
+        let mut by_code: Vec<(&'static str, i64)> = Vec::new();
+        for (index, &n) in sessions.iter().enumerate() {
+            if n > 0 {
+                by_code.push((book.code(index as u8 + 1)?.code(), n));
+            }
+        }
+        by_code.sort_unstable();
+        out.extend(by_code.into_iter().map(|(code, n)| EnrolmentCodeCount {
+            enrolment_id,
+            school_urn,
+            code: code.to_owned(),
+            sessions: n,
+        }));
+    }
+    Ok(out)
+}
+
+/// A school's stored totals for one academic year.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SchoolYearTotals {
+    pub school_urn: i32,
+    /// Sessions per code over every enrolment.
+    pub counters: Counters,
+    /// Marks stored.
+    pub marks: i64,
+    /// Enrolments with at least one possible session.
+    pub enrolments: i64,
+    pub persistent: i64,
+    pub severe: i64,
+    /// The latest date with a stored mark.
+    pub last_date: Option<NaiveDate>,
+}
+
+/// The year totals of every school in scope that has marks in the academic year starting in
+/// `year`, ordered by URN.
+pub async fn school_year_totals(
+    pool: &Pool,
+    scope: Scope,
+    year: i16,
+) -> Result<Vec<SchoolYearTotals>> {
+    let mut conn = pool.acquire().await?;
+    let book = CodeBook::load(&mut conn).await?;
+    let (la_code, urn) = scope.bounds();
+    let rows: Vec<(i32, Vec<i64>, i64, i32, i32, i32, Option<NaiveDate>)> = sqlx::query_as(
+        "select t.school_urn, t.sessions, t.marks, t.enrolments, t.persistent, t.severe,
+                t.last_date
+         from school_totals t
+         join schools s on s.urn = t.school_urn
+         where t.academic_year = $1
+           and ($2::int2 is null or s.la_code = $2)
+           and ($3::int is null or s.urn = $3)
+         order by t.school_urn",
+    )
+    .bind(year)
+    .bind(la_code)
+    .bind(urn)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(
+            |(school_urn, sessions, marks, enrolments, persistent, severe, last_date)| {
+                Ok(SchoolYearTotals {
+                    school_urn,
+                    counters: book.counters(&sessions)?,
+                    marks,
+                    enrolments: enrolments.into(),
+                    persistent: persistent.into(),
+                    severe: severe.into(),
+                    last_date,
+                })
+            },
+        )
+        .collect()
+}
+
+/// An enrolment's stored totals for one academic year.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnrolmentYearTotals {
+    pub enrolment_id: i64,
+    pub school_urn: i32,
+    pub counters: Counters,
+}
+
+/// The persistent absentees (or, with `severe_only`, the severe ones) in scope over the academic
+/// year starting in `year`, from the stored totals, ordered by enrolment.
+pub async fn at_risk_year(
+    pool: &Pool,
+    scope: Scope,
+    year: i16,
+    severe_only: bool,
+) -> Result<Vec<EnrolmentYearTotals>> {
+    let mut conn = pool.acquire().await?;
+    let book = CodeBook::load(&mut conn).await?;
+    let (la_code, urn) = scope.bounds();
+    // `risk > 0` as written lets the planner use the partial index of at-risk enrolments.
+    let rows: Vec<(i64, i32, Vec<i32>)> = sqlx::query_as(
+        "select t.enrolment_id, t.school_urn, t.sessions
+         from enrolment_totals t
+         join schools s on s.urn = t.school_urn
+         where t.academic_year = $1 and t.risk > 0 and t.risk >= $4
+           and ($2::int2 is null or s.la_code = $2)
+           and ($3::int is null or s.urn = $3)
+         order by t.enrolment_id",
+    )
+    .bind(year)
+    .bind(la_code)
+    .bind(urn)
+    .bind(if severe_only { 2i16 } else { 1 })
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|(enrolment_id, school_urn, sessions)| {
+            let sessions: Vec<i64> = sessions.into_iter().map(i64::from).collect();
+            Ok(EnrolmentYearTotals {
+                enrolment_id,
+                school_urn,
+                counters: book.counters(&sessions)?,
+            })
+        })
+        .collect()
 }
 
 /// An enrolment: a pupil on a school's roll, with the latest recorded attributes.
@@ -124,7 +286,7 @@ pub struct PipelineCounts {
     pub feeds_enqueued: i64,
     /// Feeds the aggregator has stored.
     pub feeds_processed: i64,
-    /// Marks stored (one per enrolment, date and session).
+    /// Marks stored (one per enrolment, date and session), from the school totals.
     pub marks_stored: i64,
 }
 
@@ -133,7 +295,7 @@ pub async fn pipeline_counts(pool: &Pool) -> Result<PipelineCounts> {
         "select count(*) as feeds_received,
                 count(*) filter (where status in ('enqueued', 'processed')) as feeds_enqueued,
                 count(*) filter (where status = 'processed') as feeds_processed,
-                (select count(*) from marks) as marks_stored
+                (select coalesce(sum(marks), 0)::int8 from school_totals) as marks_stored
          from feeds",
     )
     .fetch_one(pool)

@@ -1,5 +1,7 @@
 //! The school registry and the national attendance codes: reference data the pipeline reads.
 
+use sqlx::PgConnection;
+
 use crate::{Pool, Result};
 
 /// A school as the LA's registry knows it.
@@ -92,16 +94,37 @@ pub struct CodeRow {
     pub counts_as_possible: bool,
 }
 
-/// Makes `attendance_codes` hold exactly `codes` (the domain crate is the source of truth).
-/// Services call it at start, possibly several at once: the calls are serialised.
+/// The domain's national codes, as `attendance_codes` rows.
+pub fn domain_codes() -> Vec<CodeRow> {
+    rollcall_domain::codes::all()
+        .iter()
+        .map(|c| CodeRow {
+            code: c.code().to_owned(),
+            category: c.category().as_str().to_owned(),
+            counts_as_possible: c.counts_as_possible(),
+        })
+        .collect()
+}
+
+/// Makes `attendance_codes` hold every code in `codes` with its category (the domain crate is
+/// the source of truth), numbering new codes after the highest id. A code missing from `codes`
+/// is kept: stored registers may hold its id. Services call it at start, possibly several at
+/// once: the calls are serialised.
 pub async fn sync_codes(pool: &Pool, codes: &[CodeRow]) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    sync_codes_on(&mut tx, codes).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`sync_codes`] inside the caller's transaction.
+pub(crate) async fn sync_codes_on(conn: &mut PgConnection, codes: &[CodeRow]) -> Result<()> {
     let code: Vec<&str> = codes.iter().map(|c| c.code.as_str()).collect();
     let category: Vec<&str> = codes.iter().map(|c| c.category.as_str()).collect();
     let possible: Vec<bool> = codes.iter().map(|c| c.counts_as_possible).collect();
-    let mut tx = pool.begin().await?;
     sqlx::query("select pg_advisory_xact_lock($1, 0)")
         .bind(crate::apply::LOCK_CLASS_CODES)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     sqlx::query(
         "with input as (
@@ -110,21 +133,28 @@ pub async fn sync_codes(pool: &Pool, codes: &[CodeRow]) -> Result<()> {
                   with ordinality as i(code, category, counts_as_possible, ord)
              order by code, ord desc
          ),
-         removed as (
-             delete from attendance_codes where code <> all($1::text[])
+         updated as (
+             update attendance_codes c
+             set category = i.category, counts_as_possible = i.counts_as_possible
+             from input i
+             where c.code = i.code
+               and (c.category, c.counts_as_possible)
+                   is distinct from (i.category, i.counts_as_possible)
+         ),
+         new as (
+             select i.*, row_number() over (order by i.ord) as n
+             from input i
+             where not exists (select 1 from attendance_codes c where c.code = i.code)
          )
-         insert into attendance_codes as c (code, category, counts_as_possible)
-         select code, category, counts_as_possible from input
-         on conflict (code) do update
-         set category = excluded.category, counts_as_possible = excluded.counts_as_possible
-         where (c.category, c.counts_as_possible)
-               is distinct from (excluded.category, excluded.counts_as_possible)",
+         insert into attendance_codes (code, category, counts_as_possible, id)
+         select code, category, counts_as_possible,
+                (select coalesce(max(id), 0) from attendance_codes) + n
+         from new",
     )
     .bind(code)
     .bind(category)
     .bind(possible)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
-    tx.commit().await?;
     Ok(())
 }

@@ -133,8 +133,18 @@ impl PupilPlan {
     }
 }
 
-impl SyntheticLa {
-    pub fn generate(spec: LaSpec) -> SyntheticLa {
+/// An LA planned but not yet written out as feeds: every pupil's final marks for every day,
+/// from which any school's feed for any day is built on demand. A year of a large LA fits in
+/// memory this way (a few bytes a session) where its feeds would not.
+pub struct Plan {
+    pub spec: LaSpec,
+    pub schools: Vec<School>,
+    days: Vec<NaiveDate>,
+    plans: Vec<Vec<PupilPlan>>,
+}
+
+impl Plan {
+    pub fn new(spec: LaSpec) -> Plan {
         let mut rng = SmallRng::seed_from_u64(spec.seed);
         let la = LaCode::new(spec.la_code).expect("spec.la_code is an LA code");
         let days = spec.school_days();
@@ -158,55 +168,79 @@ impl SyntheticLa {
                     .collect(),
             );
         }
+        Plan {
+            spec,
+            schools,
+            days,
+            plans,
+        }
+    }
 
-        let mut feeds = Vec::new();
-        for (d, day) in days.iter().enumerate() {
-            let first = d.saturating_sub(spec.resend_days);
-            for (index, school) in schools.iter().enumerate() {
-                let covered = &days[first..=d];
-                let pupils = &plans[index];
-                let roll: Vec<RawPupil> = pupils
-                    .iter()
-                    .filter(|p| covered.iter().any(|day| p.on_roll(*day)))
-                    .map(|p| p.record.clone())
-                    .collect();
-                let mut marks = Vec::new();
-                for (k, covered_day) in covered.iter().enumerate() {
-                    let day_index = first + k;
-                    let first_send = day_index == d;
-                    for p in pupils.iter().filter(|p| p.on_roll(*covered_day)) {
-                        for (s, session) in [Session::Am, Session::Pm].into_iter().enumerate() {
-                            let slot = p.sessions[day_index][s];
-                            let provisional = first_send && slot.provisional;
-                            marks.push(RawMark {
-                                upn: p.record.upn.clone(),
-                                date: covered_day.to_string(),
-                                session: session.as_str().to_owned(),
-                                code: if provisional { "N" } else { slot.code }.to_owned(),
-                                minutes_late: match slot.minutes_late {
-                                    Some(minutes) if !provisional => minutes.to_string(),
-                                    _ => String::new(),
-                                },
-                            });
-                        }
-                    }
+    pub fn days(&self) -> &[NaiveDate] {
+        &self.days
+    }
+
+    /// School `index`'s feed sent on school day `d`: the day's marks and the re-sent days before
+    /// it, where a session first sent as `N` carries its reason from its second send.
+    pub fn feed(&self, d: usize, index: usize) -> Feed {
+        let spec = &self.spec;
+        let days = &self.days;
+        let day = days[d];
+        let school = &self.schools[index];
+        let first = d.saturating_sub(spec.resend_days);
+        let covered = &days[first..=d];
+        let pupils = &self.plans[index];
+        let roll: Vec<RawPupil> = pupils
+            .iter()
+            .filter(|p| covered.iter().any(|day| p.on_roll(*day)))
+            .map(|p| p.record.clone())
+            .collect();
+        let mut marks = Vec::new();
+        for (k, covered_day) in covered.iter().enumerate() {
+            let day_index = first + k;
+            let first_send = day_index == d;
+            for p in pupils.iter().filter(|p| p.on_roll(*covered_day)) {
+                for (s, session) in [Session::Am, Session::Pm].into_iter().enumerate() {
+                    let slot = p.sessions[day_index][s];
+                    let provisional = first_send && slot.provisional;
+                    marks.push(RawMark {
+                        upn: p.record.upn.clone(),
+                        date: covered_day.to_string(),
+                        session: session.as_str().to_owned(),
+                        code: if provisional { "N" } else { slot.code }.to_owned(),
+                        minutes_late: match slot.minutes_late {
+                            Some(minutes) if !provisional => minutes.to_string(),
+                            _ => String::new(),
+                        },
+                    });
                 }
-                let extracted_at = Utc
-                    .from_utc_datetime(&day.and_hms_opt(16, 0, 0).expect("valid time"))
-                    + Duration::seconds(index as i64);
-                feeds.push(Feed {
-                    urn: school.urn,
-                    day: *day,
-                    extracted_at,
-                    idempotency_key: format!("{}-{}", school.urn, day),
-                    roll,
-                    marks,
-                });
+            }
+        }
+        let extracted_at = Utc.from_utc_datetime(&day.and_hms_opt(16, 0, 0).expect("valid time"))
+            + Duration::seconds(index as i64);
+        Feed {
+            urn: school.urn,
+            day,
+            extracted_at,
+            idempotency_key: format!("{}-{}", school.urn, day),
+            roll,
+            marks,
+        }
+    }
+}
+
+impl SyntheticLa {
+    pub fn generate(spec: LaSpec) -> SyntheticLa {
+        let plan = Plan::new(spec);
+        let mut feeds = Vec::new();
+        for d in 0..plan.days.len() {
+            for index in 0..plan.schools.len() {
+                feeds.push(plan.feed(d, index));
             }
         }
         SyntheticLa {
-            spec,
-            schools,
+            spec: plan.spec,
+            schools: plan.schools,
             feeds,
         }
     }

@@ -1,12 +1,12 @@
 //! The aggregation worker. For each validated feed it writes the school's enrolments and marks to
 //! PostgreSQL in one transaction (a mark is keyed by enrolment, date and session; the latest
-//! recorded version wins) together with the feed's outcome for its receipt, and only then commits
-//! the Kafka offset. Replaying a feed changes nothing.
+//! recorded version wins), moves the year totals by what changed, and stores the feed's outcome
+//! for its receipt; only then it commits the Kafka offset. Replaying a feed changes nothing.
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use prost::Message as _;
-use rollcall_db::{CodeRow, EnrolmentInput, FeedOutcome, MarkInput, Pool, ValidatedFeed};
+use rollcall_db::{EnrolmentInput, FeedOutcome, MarkInput, Pool, ValidatedFeed};
 use rollcall_kafka::Message;
 use rollcall_server::{Settings, receipt};
 use tokio_util::sync::CancellationToken;
@@ -15,9 +15,15 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     let pool = rollcall_db::open(&settings.database.url, settings.database.max_connections)
         .await
         .context("cannot open the database")?;
-    rollcall_db::sync_codes(&pool, &code_rows())
+    rollcall_db::sync_codes(&pool, &rollcall_db::domain_codes())
         .await
         .context("cannot sync attendance codes")?;
+    let rebuilt = rollcall_db::rebuild_pending_totals(&pool)
+        .await
+        .context("cannot rebuild year totals")?;
+    if rebuilt > 0 {
+        tracing::info!(schools = rebuilt, "year totals rebuilt from registers");
+    }
     let kafka = &settings.kafka;
     if kafka.create_topics {
         rollcall_kafka::ensure_topics(kafka, &[&kafka.topics.validated])
@@ -31,18 +37,6 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     })
     .await?;
     Ok(())
-}
-
-/// The national codes as the database's lookup table: the domain crate is their source.
-pub fn code_rows() -> Vec<CodeRow> {
-    rollcall_domain::codes::all()
-        .iter()
-        .map(|c| CodeRow {
-            code: c.code().to_owned(),
-            category: c.category().as_str().to_owned(),
-            counts_as_possible: c.counts_as_possible(),
-        })
-        .collect()
 }
 
 async fn handle(pool: &Pool, message: Message) -> anyhow::Result<()> {

@@ -285,31 +285,46 @@ impl Figures {
                 format!("{:.1}", self.copy_table.per_row()),
             ),
         ];
-        for l in &self.latencies {
-            rows.push((
-                format!("query latency: {}", l.query),
-                format!(
-                    "p50 {:.1} ms, p99 {:.1} ms ({} requests)",
-                    l.p50_ms, l.p99_ms, l.requests
-                ),
-            ));
-        }
-        for (name, kib) in &self.peak_memory_kib {
-            rows.push((
-                format!("peak memory: {name}"),
-                kib.map_or("unknown".to_owned(), |k| {
-                    format!("{:.1} MiB", k as f64 / 1024.0)
-                }),
-            ));
-        }
-        let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-        let mut out = format!("figure{}  value\n", " ".repeat(width - 6));
-        out.push_str(&format!("{}  {}\n", "-".repeat(width), "-".repeat(40)));
-        for (k, v) in rows {
-            out.push_str(&format!("{k:<width$}  {v}\n"));
-        }
-        out
+        latency_rows(&self.latencies, &mut rows);
+        memory_rows(&self.peak_memory_kib, &mut rows);
+        render(&rows)
     }
+}
+
+/// One table row per query kind.
+pub fn latency_rows(latencies: &[Latency], rows: &mut Vec<(String, String)>) {
+    for l in latencies {
+        rows.push((
+            format!("query latency: {}", l.query),
+            format!(
+                "p50 {:.1} ms, p99 {:.1} ms ({} requests)",
+                l.p50_ms, l.p99_ms, l.requests
+            ),
+        ));
+    }
+}
+
+/// One table row per process.
+pub fn memory_rows(peaks: &[(String, Option<u64>)], rows: &mut Vec<(String, String)>) {
+    for (name, kib) in peaks {
+        rows.push((
+            format!("peak memory: {name}"),
+            kib.map_or("unknown".to_owned(), |k| {
+                format!("{:.1} MiB", k as f64 / 1024.0)
+            }),
+        ));
+    }
+}
+
+/// A two-column table: figure and value.
+pub fn render(rows: &[(String, String)]) -> String {
+    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0).max(6);
+    let mut out = format!("figure{}  value\n", " ".repeat(width - 6));
+    out.push_str(&format!("{}  {}\n", "-".repeat(width), "-".repeat(40)));
+    for (k, v) in rows {
+        out.push_str(&format!("{k:<width$}  {v}\n"));
+    }
+    out
 }
 
 fn round(x: f64) -> f64 {

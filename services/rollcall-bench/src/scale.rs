@@ -14,6 +14,10 @@ pub enum Scale {
     LaWeekResend,
     /// About 16 million marks: a national day (on request).
     NationalDay,
+    /// The Birmingham-sized LA's whole academic year (190 school days, about 74 million marks),
+    /// stored through the validator's checks and the aggregator's write path without the
+    /// gateway or broker, for storage and query latency at full volume (on request).
+    LaYear,
 }
 
 impl Scale {
@@ -23,6 +27,7 @@ impl Scale {
             Scale::LaDay => "la-day",
             Scale::LaWeekResend => "la-week-resend",
             Scale::NationalDay => "national-day",
+            Scale::LaYear => "la-year",
         }
     }
 
@@ -39,6 +44,11 @@ impl Scale {
             seed: 330,
         };
         match self {
+            Scale::LaYear => LaSpec {
+                days: 190,
+                first_day: NaiveDate::from_ymd_opt(2025, 9, 1).expect("valid date"),
+                ..birmingham
+            },
             Scale::Small => LaSpec::demo(),
             Scale::LaDay => birmingham,
             Scale::LaWeekResend => LaSpec {

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
-use rollcall_db::{Pool, Scope};
-use rollcall_domain::{AcademicYear, LaCode, Urn};
+use rollcall_db::{Pool, SchoolYearTotals, Scope};
+use rollcall_domain::{AcademicYear, Counters, LaCode, Urn};
 use rollcall_proto::query::v1::{
     AtRiskPupil, AtRiskPupilsRequest, AtRiskPupilsResponse, ImportSchoolsRequest,
     ImportSchoolsResponse, LaSummaryRequest, LaSummaryResponse, ListSchoolsRequest,
@@ -16,7 +16,7 @@ use rollcall_proto::query::v1::{
 use rollcall_server::{ApiError, ErrorCode};
 use tonic::{Request, Response, Status};
 
-use crate::measures::{self, EnrolmentCounters};
+use crate::measures::{self, EnrolmentCounters, Standing};
 
 const PHASES: &[&str] = &[
     "primary",
@@ -50,6 +50,96 @@ impl Query {
             ApiError::new(ErrorCode::Internal, "stored data failed a domain check").into()
         })
     }
+
+    /// The stored year totals of the schools in scope, when they answer the period exactly: it
+    /// starts on the first day of an academic year, stays within that year, and ends on or
+    /// after the last date any school in scope has marks for. Otherwise `None`, and the caller
+    /// counts the period from the registers.
+    async fn year_totals(
+        &self,
+        scope: Scope,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Option<(i16, Vec<SchoolYearTotals>)>, Status> {
+        let year = AcademicYear::of(from);
+        if from != year.first_day() || to > year.last_day() {
+            return Ok(None);
+        }
+        let start_year = year.start_year() as i16;
+        let totals = rollcall_db::school_year_totals(&self.pool, scope, start_year)
+            .await
+            .map_err(|err| ApiError::unavailable("cannot read year totals", &err))?;
+        if totals.iter().any(|t| t.last_date.is_some_and(|d| d > to)) {
+            return Ok(None);
+        }
+        Ok(Some((start_year, totals)))
+    }
+
+    /// Per school, the standing over the period: from the year totals when they answer it,
+    /// otherwise summed from each enrolment's counts.
+    async fn standings(
+        &self,
+        scope: Scope,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<HashMap<i32, Standing>, Status> {
+        if let Some((_, totals)) = self.year_totals(scope, from, to).await? {
+            return Ok(totals
+                .iter()
+                .map(|t| (t.school_urn, Standing::of_year(t)))
+                .collect());
+        }
+        let mut by_school: HashMap<i32, Vec<Counters>> = HashMap::new();
+        for e in self.counters(scope, from, to).await? {
+            by_school.entry(e.school_urn).or_default().push(e.counters);
+        }
+        Ok(by_school
+            .into_iter()
+            .map(|(urn, enrolments)| (urn, Standing::of_enrolments(&enrolments)))
+            .collect())
+    }
+
+    /// The enrolments at risk over the period, with the persistent and severe counts in scope.
+    async fn at_risk(
+        &self,
+        scope: Scope,
+        from: NaiveDate,
+        to: NaiveDate,
+        severe_only: bool,
+    ) -> Result<(Vec<EnrolmentCounters>, u64, u64), Status> {
+        if let Some((year, totals)) = self.year_totals(scope, from, to).await? {
+            let persistent = totals.iter().map(|t| t.persistent.max(0) as u64).sum();
+            let severe = totals.iter().map(|t| t.severe.max(0) as u64).sum();
+            let at_risk = rollcall_db::at_risk_year(&self.pool, scope, year, severe_only)
+                .await
+                .map_err(|err| ApiError::unavailable("cannot read year totals", &err))?
+                .into_iter()
+                .map(|t| EnrolmentCounters {
+                    enrolment_id: t.enrolment_id,
+                    school_urn: t.school_urn,
+                    counters: t.counters,
+                })
+                .collect();
+            return Ok((at_risk, persistent, severe));
+        }
+        let enrolments = self.counters(scope, from, to).await?;
+        let persistent = enrolments
+            .iter()
+            .filter(|e| e.counters.is_persistent())
+            .count() as u64;
+        let severe = enrolments.iter().filter(|e| e.counters.is_severe()).count() as u64;
+        let at_risk = enrolments
+            .into_iter()
+            .filter(|e| {
+                if severe_only {
+                    e.counters.is_severe()
+                } else {
+                    e.counters.is_persistent()
+                }
+            })
+            .collect();
+        Ok((at_risk, persistent, severe))
+    }
 }
 
 #[tonic::async_trait]
@@ -62,14 +152,16 @@ impl QueryService for Query {
         let urn = parse_urn("school_urn", &request.school_urn)?;
         let (from, to) = period(request.period.as_ref())?;
         let school = school(&self.pool, urn).await?;
-        let enrolments = self
-            .counters(Scope::School(urn.get() as i32), from, to)
-            .await?;
+        let standing = self
+            .standings(Scope::School(urn.get() as i32), from, to)
+            .await?
+            .remove(&(urn.get() as i32))
+            .unwrap_or_default();
         Ok(Response::new(SchoolSummaryResponse {
             school: Some(school),
             from: from.to_string(),
             to: to.to_string(),
-            measures: Some(measures::measures(enrolments.iter().map(|e| &e.counters))),
+            measures: Some(standing.measures()),
         }))
     }
 
@@ -83,20 +175,15 @@ impl QueryService for Query {
         let schools = rollcall_db::list_schools(&self.pool, Some(la.get() as i16))
             .await
             .map_err(|err| ApiError::unavailable("cannot read the school registry", &err))?;
-        let enrolments = self.counters(Scope::La(la.get() as i16), from, to).await?;
-        let mut by_school: HashMap<i32, Vec<&EnrolmentCounters>> = HashMap::new();
-        for enrolment in &enrolments {
-            by_school
-                .entry(enrolment.school_urn)
-                .or_default()
-                .push(enrolment);
-        }
+        let standings = self.standings(Scope::La(la.get() as i16), from, to).await?;
+        let mut total = Standing::default();
         let rows = schools
             .into_iter()
             .map(|s| {
-                let counters = by_school.get(&s.urn).map(Vec::as_slice).unwrap_or_default();
+                let standing = standings.get(&s.urn).cloned().unwrap_or_default();
+                total.add(&standing);
                 SchoolRow {
-                    measures: Some(measures::measures(counters.iter().map(|e| &e.counters))),
+                    measures: Some(standing.measures()),
                     school: Some(school_message(s)),
                 }
             })
@@ -107,7 +194,7 @@ impl QueryService for Query {
             from: from.to_string(),
             to: to.to_string(),
             schools: rows,
-            total: Some(measures::measures(enrolments.iter().map(|e| &e.counters))),
+            total: Some(total.measures()),
         }))
     }
 
@@ -131,22 +218,8 @@ impl QueryService for Query {
         };
         let (from, to) = period(request.period.as_ref())?;
         let severe_only = request.level() == RiskLevel::Severe;
-        let enrolments = self.counters(scope, from, to).await?;
-        let persistent_count = enrolments
-            .iter()
-            .filter(|e| e.counters.is_persistent())
-            .count() as u64;
-        let severe_count = enrolments.iter().filter(|e| e.counters.is_severe()).count() as u64;
-        let at_risk: Vec<&EnrolmentCounters> = enrolments
-            .iter()
-            .filter(|e| {
-                if severe_only {
-                    e.counters.is_severe()
-                } else {
-                    e.counters.is_persistent()
-                }
-            })
-            .collect();
+        let (at_risk, persistent_count, severe_count) =
+            self.at_risk(scope, from, to, severe_only).await?;
         let ids: Vec<i64> = at_risk.iter().map(|e| e.enrolment_id).collect();
         let details: HashMap<i64, rollcall_db::Enrolment> =
             rollcall_db::enrolments_by_id(&self.pool, &ids)

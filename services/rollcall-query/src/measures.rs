@@ -37,53 +37,88 @@ pub fn per_enrolment(rows: Vec<EnrolmentCodeCount>) -> Result<Vec<EnrolmentCount
     Ok(out)
 }
 
-/// DfE measures over a set of enrolments. Enrolments with no possible session in the period do
-/// not count towards the enrolment total or the persistent and severe absence rates.
-pub fn measures<'a>(enrolments: impl IntoIterator<Item = &'a Counters>) -> Measures {
-    let mut total = Counters::default();
-    let (mut counted, mut persistent, mut severe) = (0u64, 0u64, 0u64);
-    for counters in enrolments {
-        total += counters;
-        if counters.possible() > 0 {
-            counted += 1;
-            persistent += u64::from(counters.is_persistent());
-            severe += u64::from(counters.is_severe());
+/// Session totals and how many enrolments are counted, persistent and severe: what the measures
+/// are computed from, whether summed here from each enrolment or stored as year totals.
+#[derive(Clone, Debug, Default)]
+pub struct Standing {
+    pub total: Counters,
+    /// Enrolments with at least one possible session.
+    pub enrolments: u64,
+    pub persistent: u64,
+    pub severe: u64,
+}
+
+impl Standing {
+    /// Sums each enrolment's counters; persistence is judged on each enrolment's own sessions.
+    /// Enrolments with no possible session in the period do not count towards the enrolment
+    /// total or the persistent and severe absence rates.
+    pub fn of_enrolments<'a>(enrolments: impl IntoIterator<Item = &'a Counters>) -> Standing {
+        let mut standing = Standing::default();
+        for counters in enrolments {
+            standing.total += counters;
+            if counters.possible() > 0 {
+                standing.enrolments += 1;
+                standing.persistent += u64::from(counters.is_persistent());
+                standing.severe += u64::from(counters.is_severe());
+            }
+        }
+        standing
+    }
+
+    /// A school's stored year totals.
+    pub fn of_year(totals: &rollcall_db::SchoolYearTotals) -> Standing {
+        Standing {
+            total: totals.counters.clone(),
+            enrolments: totals.enrolments.max(0) as u64,
+            persistent: totals.persistent.max(0) as u64,
+            severe: totals.severe.max(0) as u64,
         }
     }
-    let perc = |rate: Option<Rate>| rate.map(Rate::percent).unwrap_or_default();
-    let share = |n: u64| {
-        if counted == 0 {
-            0.0
-        } else {
-            n as f64 / counted as f64 * 100.0
+
+    pub fn add(&mut self, other: &Standing) {
+        self.total += &other.total;
+        self.enrolments += other.enrolments;
+        self.persistent += other.persistent;
+        self.severe += other.severe;
+    }
+
+    pub fn measures(&self) -> Measures {
+        let total = &self.total;
+        let perc = |rate: Option<Rate>| rate.map(Rate::percent).unwrap_or_default();
+        let share = |n: u64| {
+            if self.enrolments == 0 {
+                0.0
+            } else {
+                n as f64 / self.enrolments as f64 * 100.0
+            }
+        };
+        let sessions_by_code: BTreeMap<String, u64> = codes::all()
+            .iter()
+            .filter_map(|code| {
+                let n = total.count(code);
+                (n > 0).then(|| (code.code().to_owned(), n))
+            })
+            .collect();
+        Measures {
+            enrolments: self.enrolments,
+            possible_sessions: total.possible(),
+            present_sessions: total.present(),
+            approved_educational_activity: total.aea(),
+            authorised_absence: total.authorised(),
+            unauthorised_absence: total.unauthorised(),
+            overall_absence: total.overall_absence(),
+            late_sessions: total.late(),
+            not_possible_sessions: total.not_possible(),
+            attendance_perc: perc(total.attendance_rate()),
+            overall_absence_perc: perc(total.overall_absence_rate()),
+            authorised_absence_perc: perc(total.authorised_rate()),
+            unauthorised_absence_perc: perc(total.unauthorised_rate()),
+            persistent_absentees: self.persistent,
+            severe_absentees: self.severe,
+            persistent_absence_perc: share(self.persistent),
+            severe_absence_perc: share(self.severe),
+            sessions_by_code: sessions_by_code.into_iter().collect(),
         }
-    };
-    let sessions_by_code: BTreeMap<String, u64> = codes::all()
-        .iter()
-        .filter_map(|code| {
-            let n = total.count(code);
-            (n > 0).then(|| (code.code().to_owned(), n))
-        })
-        .collect();
-    Measures {
-        enrolments: counted,
-        possible_sessions: total.possible(),
-        present_sessions: total.present(),
-        approved_educational_activity: total.aea(),
-        authorised_absence: total.authorised(),
-        unauthorised_absence: total.unauthorised(),
-        overall_absence: total.overall_absence(),
-        late_sessions: total.late(),
-        not_possible_sessions: total.not_possible(),
-        attendance_perc: perc(total.attendance_rate()),
-        overall_absence_perc: perc(total.overall_absence_rate()),
-        authorised_absence_perc: perc(total.authorised_rate()),
-        unauthorised_absence_perc: perc(total.unauthorised_rate()),
-        persistent_absentees: persistent,
-        severe_absentees: severe,
-        persistent_absence_perc: share(persistent),
-        severe_absence_perc: share(severe),
-        sessions_by_code: sessions_by_code.into_iter().collect(),
     }
 }
 
@@ -106,7 +141,7 @@ mod tests {
         let b = counters(&[("/", 91), ("I", 9), ("X", 40)]);
         let c = counters(&[("/", 5), ("O", 5)]);
         let empty = counters(&[("X", 10)]);
-        let m = measures([&a, &b, &c, &empty]);
+        let m = Standing::of_enrolments([&a, &b, &c, &empty]).measures();
         assert_eq!(m.enrolments, 3);
         assert_eq!(m.persistent_absentees, 2);
         assert_eq!(m.severe_absentees, 1);

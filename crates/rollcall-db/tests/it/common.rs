@@ -18,6 +18,15 @@ pub struct TestDb {
 
 impl TestDb {
     pub async fn new() -> TestDb {
+        let db = TestDb::empty().await;
+        rollcall_db::migrate(&db.pool)
+            .await
+            .expect("migrate test database");
+        db
+    }
+
+    /// A fresh database with no tables, for tests that apply migrations by hand.
+    pub async fn empty() -> TestDb {
         let base = std::env::var("ROLLCALL_TEST_DATABASE_URL").unwrap_or(ADMIN_URL.to_owned());
         let name = format!("rollcall_dbtest_{}", Uuid::new_v4().simple());
         let url = with_database(&base, &name);
@@ -27,9 +36,6 @@ impl TestDb {
         let pool = rollcall_db::connect(&url, 4)
             .await
             .expect("connect to test database");
-        rollcall_db::migrate(&pool)
-            .await
-            .expect("migrate test database");
         TestDb {
             pool,
             url,
@@ -220,7 +226,7 @@ pub async fn dump(pool: &Pool) -> Dump {
     };
     Dump {
         enrolments: rows("select t::text from enrolments t order by id").await,
-        marks: rows("select t::text from marks t order by enrolment_id, date, session").await,
+        marks: rows("select t::text from register t order by enrolment_id, month").await,
         feeds: rows("select t::text from feeds t order by feed_id").await,
         next_enrolment_id: sqlx::query_scalar(
             "select last_value from pg_sequences where sequencename like 'enrolments_id%'",
@@ -237,7 +243,7 @@ pub async fn row_versions(pool: &Pool) -> Vec<String> {
     sqlx::query_scalar(
         "select 'e' || id || ':' || xmin::text from enrolments
          union all
-         select 'm' || enrolment_id || date || session || ':' || xmin::text from marks
+         select 'r' || enrolment_id || month || ':' || xmin::text from register
          order by 1",
     )
     .fetch_all(pool)

@@ -84,7 +84,7 @@ async fn schools_upsert_by_urn_and_list_by_la() {
 }
 
 #[tokio::test]
-async fn codes_sync_to_exactly_the_given_set() {
+async fn codes_sync_keeps_every_id_once_given() {
     let db = TestDb::new().await;
     let code = |code: &str, category: &str, possible| CodeRow {
         code: code.to_owned(),
@@ -92,12 +92,15 @@ async fn codes_sync_to_exactly_the_given_set() {
         counts_as_possible: possible,
     };
     let stored = |pool| async move {
-        sqlx::query_as::<_, CodeRow>(
-            "select code, category, counts_as_possible from attendance_codes order by code",
+        sqlx::query_as::<_, (i16, String, String, bool)>(
+            "select id, code, category, counts_as_possible from attendance_codes order by id",
         )
         .fetch_all(pool)
         .await
         .unwrap()
+    };
+    let row = |id: i16, code: &str, category: &str, possible| {
+        (id, code.to_owned(), category.to_owned(), possible)
     };
     let first = vec![
         code("/", "present", true),
@@ -105,16 +108,33 @@ async fn codes_sync_to_exactly_the_given_set() {
         code("X", "not_possible", false),
     ];
     rollcall_db::sync_codes(&db.pool, &first).await.unwrap();
-    assert_eq!(stored(&db.pool).await, first);
+    assert_eq!(
+        stored(&db.pool).await,
+        vec![
+            row(1, "/", "present", true),
+            row(2, "J", "aea", true),
+            row(3, "X", "not_possible", false),
+        ]
+    );
 
+    // A category changes and a code is added at the next id; a code left out keeps its row,
+    // since stored registers may hold its id.
     let second = vec![
+        code("N", "unauthorised", true),
         code("/", "present", true),
         code("J", "authorised", true),
-        code("N", "unauthorised", true),
     ];
     rollcall_db::sync_codes(&db.pool, &second).await.unwrap();
     rollcall_db::sync_codes(&db.pool, &second).await.unwrap();
-    assert_eq!(stored(&db.pool).await, second);
+    assert_eq!(
+        stored(&db.pool).await,
+        vec![
+            row(1, "/", "present", true),
+            row(2, "J", "authorised", true),
+            row(3, "X", "not_possible", false),
+            row(4, "N", "unauthorised", true),
+        ]
+    );
     db.close().await;
 }
 

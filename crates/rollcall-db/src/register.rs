@@ -1,0 +1,324 @@
+//! How marks are stored: one `register` row per enrolment and calendar month, its sessions packed
+//! into byte strings, as a paper register has one line per pupil per page.
+//!
+//! A row per mark costs PostgreSQL about 60 bytes before the mark itself (tuple header, line
+//! pointer, key, index entry); a month row spreads that over up to 62 sessions. Each session is a
+//! slot, `(day of month - 1) * 2 + session`, and the row holds, per slot:
+//!
+//! - `codes`: the attendance code's id (`attendance_codes.id`), 0 where no mark is stored;
+//! - `slot_feeds`: which of the row's `feeds` wrote the slot's mark (an index into it);
+//! - `feeds`: the distinct feeds (`feeds.seq`, 4 bytes each, big-endian) that wrote a live slot.
+//!   A slot's version is its feed's `(recorded_at, feed_id)`;
+//! - `minutes`: minutes late, 2 bytes each, big-endian, `-1` for none; the column is null when
+//!   no slot has any.
+//!
+//! Byte strings stop at the last slot in use, so a row written on the 3rd of the month is short.
+//! This module is pure: it encodes, decodes and edits one row; [`crate::apply`] does the I/O.
+
+use chrono::{Datelike, NaiveDate};
+
+/// Sessions in a month row: 31 days, AM and PM.
+pub const SLOTS: usize = 62;
+
+/// No minutes late recorded for the slot.
+const NO_MINUTES: i16 = -1;
+
+/// The first day of `date`'s month: the row key beside the enrolment.
+pub fn month_of(date: NaiveDate) -> NaiveDate {
+    date.with_day(1).expect("every month has a first day")
+}
+
+/// The slot of a session (0 = AM, 1 = PM) within its month's row.
+pub fn slot_of(date: NaiveDate, session: i16) -> usize {
+    debug_assert!(matches!(session, 0 | 1), "session is 0 or 1");
+    (date.day0() as usize) * 2 + session as usize
+}
+
+/// The date and session of a slot in the row for `month`.
+pub fn session_of(month: NaiveDate, slot: usize) -> (NaiveDate, i16) {
+    let date = month + chrono::Days::new((slot / 2) as u64);
+    (date, (slot % 2) as i16)
+}
+
+/// A stored row that does not decode: written by something other than this module.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("register row for enrolment {enrolment_id} month {month} is malformed: {problem}")]
+pub struct MalformedRow {
+    pub enrolment_id: i64,
+    pub month: NaiveDate,
+    pub problem: &'static str,
+}
+
+/// One session's stored mark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlotMark {
+    /// `attendance_codes.id`, never 0.
+    pub code_id: u8,
+    /// `feeds.seq` of the version that wrote it.
+    pub feed_seq: i32,
+    pub minutes_late: Option<i16>,
+}
+
+/// One enrolment's month, decoded: every slot's mark, if any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MonthRegister {
+    slots: [Option<SlotMark>; SLOTS],
+}
+
+impl Default for MonthRegister {
+    fn default() -> Self {
+        MonthRegister {
+            slots: [None; SLOTS],
+        }
+    }
+}
+
+/// A row's byte strings as stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EncodedRow {
+    pub codes: Vec<u8>,
+    pub slot_feeds: Vec<u8>,
+    pub feeds: Vec<u8>,
+    pub minutes: Option<Vec<u8>>,
+}
+
+impl MonthRegister {
+    pub fn get(&self, slot: usize) -> Option<SlotMark> {
+        self.slots[slot]
+    }
+
+    pub fn set(&mut self, slot: usize, mark: SlotMark) {
+        debug_assert_ne!(mark.code_id, 0, "code id 0 means no mark");
+        self.slots[slot] = Some(mark);
+    }
+
+    /// The stored marks, by slot.
+    pub fn marks(&self) -> impl Iterator<Item = (usize, SlotMark)> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, mark)| mark.map(|m| (slot, m)))
+    }
+
+    /// The distinct feeds that wrote a stored mark.
+    pub fn feed_seqs(&self) -> impl Iterator<Item = i32> + '_ {
+        let mut seen = Vec::new();
+        self.marks().filter_map(move |(_, m)| {
+            (!seen.contains(&m.feed_seq)).then(|| {
+                seen.push(m.feed_seq);
+                m.feed_seq
+            })
+        })
+    }
+
+    /// Only the code ids, for counting: slots past the end of `codes` hold no mark.
+    pub fn code_ids(codes: &[u8]) -> impl Iterator<Item = (usize, u8)> + '_ {
+        codes
+            .iter()
+            .take(SLOTS)
+            .enumerate()
+            .filter(|&(_, &id)| id != 0)
+            .map(|(slot, &id)| (slot, id))
+    }
+
+    pub fn encode(&self) -> EncodedRow {
+        let used = self
+            .slots
+            .iter()
+            .rposition(Option::is_some)
+            .map_or(0, |last| last + 1);
+        let mut row = EncodedRow {
+            codes: vec![0; used],
+            slot_feeds: vec![0; used],
+            ..EncodedRow::default()
+        };
+        let mut seqs: Vec<i32> = Vec::new();
+        let mut minutes = vec![NO_MINUTES; used];
+        for (slot, mark) in self.marks() {
+            let index = match seqs.iter().position(|&s| s == mark.feed_seq) {
+                Some(index) => index,
+                None => {
+                    seqs.push(mark.feed_seq);
+                    seqs.len() - 1
+                }
+            };
+            row.codes[slot] = mark.code_id;
+            row.slot_feeds[slot] = index as u8;
+            minutes[slot] = mark.minutes_late.unwrap_or(NO_MINUTES);
+        }
+        row.feeds = seqs.iter().flat_map(|s| s.to_be_bytes()).collect();
+        if minutes.iter().any(|&m| m != NO_MINUTES) {
+            row.minutes = Some(minutes.iter().flat_map(|m| m.to_be_bytes()).collect());
+        }
+        row
+    }
+
+    pub fn decode(
+        enrolment_id: i64,
+        month: NaiveDate,
+        row: &EncodedRow,
+    ) -> Result<MonthRegister, MalformedRow> {
+        let malformed = |problem| MalformedRow {
+            enrolment_id,
+            month,
+            problem,
+        };
+        if row.codes.len() > SLOTS || row.slot_feeds.len() != row.codes.len() {
+            return Err(malformed(
+                "codes and slot_feeds differ in length or are too long",
+            ));
+        }
+        if row.feeds.len() % 4 != 0 {
+            return Err(malformed(
+                "feeds is not a whole number of 4-byte sequence numbers",
+            ));
+        }
+        let seqs: Vec<i32> = row
+            .feeds
+            .chunks_exact(4)
+            .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        let minutes: Option<Vec<i16>> = match &row.minutes {
+            None => None,
+            Some(m) if m.len() == row.codes.len() * 2 => Some(
+                m.chunks_exact(2)
+                    .map(|b| i16::from_be_bytes([b[0], b[1]]))
+                    .collect(),
+            ),
+            Some(_) => return Err(malformed("minutes is not 2 bytes per slot")),
+        };
+        let mut register = MonthRegister::default();
+        for (slot, code_id) in Self::code_ids(&row.codes) {
+            let feed_seq = *seqs
+                .get(row.slot_feeds[slot] as usize)
+                .ok_or_else(|| malformed("a slot names a feed past the end of feeds"))?;
+            let minutes_late = minutes
+                .as_ref()
+                .map(|m| m[slot])
+                .filter(|&m| m != NO_MINUTES);
+            register.slots[slot] = Some(SlotMark {
+                code_id,
+                feed_seq,
+                minutes_late,
+            });
+        }
+        Ok(register)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn mark(code_id: u8, feed_seq: i32, minutes_late: Option<i16>) -> SlotMark {
+        SlotMark {
+            code_id,
+            feed_seq,
+            minutes_late,
+        }
+    }
+
+    #[test]
+    fn slots_cover_every_session_of_the_longest_month() {
+        let month = d("2025-10-01");
+        assert_eq!(month_of(d("2025-10-31")), month);
+        assert_eq!(slot_of(d("2025-10-01"), 0), 0);
+        assert_eq!(slot_of(d("2025-10-01"), 1), 1);
+        assert_eq!(slot_of(d("2025-10-31"), 1), SLOTS - 1);
+        for slot in 0..SLOTS {
+            let (date, session) = session_of(month, slot);
+            assert_eq!(slot_of(date, session), slot);
+        }
+    }
+
+    #[test]
+    fn rows_round_trip_and_stop_at_the_last_slot_used() {
+        let mut r = MonthRegister::default();
+        assert_eq!(r.encode(), EncodedRow::default());
+        r.set(4, mark(3, 17, None));
+        r.set(5, mark(7, 17, None));
+        r.set(9, mark(3, 18, None));
+        let row = r.encode();
+        assert_eq!(row.codes, vec![0, 0, 0, 0, 3, 7, 0, 0, 0, 3]);
+        assert_eq!(row.slot_feeds, vec![0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(row.feeds, vec![0, 0, 0, 17, 0, 0, 0, 18]);
+        assert_eq!(row.minutes, None);
+        assert_eq!(MonthRegister::decode(1, d("2025-10-01"), &row).unwrap(), r);
+        assert_eq!(r.feed_seqs().collect::<Vec<_>>(), vec![17, 18]);
+    }
+
+    #[test]
+    fn minutes_late_are_kept_only_where_recorded() {
+        let mut r = MonthRegister::default();
+        r.set(0, mark(3, 1, None));
+        r.set(1, mark(4, 1, Some(0)));
+        r.set(2, mark(4, 2, Some(300)));
+        let row = r.encode();
+        assert_eq!(row.minutes, Some(vec![0xff, 0xff, 0, 0, 1, 44]));
+        let back = MonthRegister::decode(1, d("2025-10-01"), &row).unwrap();
+        assert_eq!(back.get(1).unwrap().minutes_late, Some(0));
+        assert_eq!(back.get(2).unwrap().minutes_late, Some(300));
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn a_feed_no_longer_behind_any_slot_is_dropped() {
+        let mut r = MonthRegister::default();
+        r.set(0, mark(3, 1, None));
+        r.set(0, mark(3, 2, None));
+        assert_eq!(r.encode().feeds, 2i32.to_be_bytes().to_vec());
+    }
+
+    #[test]
+    fn malformed_rows_are_refused() {
+        let month = d("2025-10-01");
+        let bad = |row: EncodedRow| MonthRegister::decode(7, month, &row).unwrap_err().problem;
+        let ok = EncodedRow {
+            codes: vec![3],
+            slot_feeds: vec![0],
+            feeds: vec![0, 0, 0, 1],
+            minutes: None,
+        };
+        assert!(MonthRegister::decode(7, month, &ok).is_ok());
+        assert!(
+            bad(EncodedRow {
+                slot_feeds: vec![],
+                ..ok.clone()
+            })
+            .contains("length")
+        );
+        assert!(
+            bad(EncodedRow {
+                feeds: vec![0, 1],
+                ..ok.clone()
+            })
+            .contains("4-byte")
+        );
+        assert!(
+            bad(EncodedRow {
+                slot_feeds: vec![1],
+                ..ok.clone()
+            })
+            .contains("past the end")
+        );
+        assert!(
+            bad(EncodedRow {
+                minutes: Some(vec![0]),
+                ..ok.clone()
+            })
+            .contains("2 bytes")
+        );
+        assert!(
+            bad(EncodedRow {
+                codes: vec![1; 63],
+                slot_feeds: vec![0; 63],
+                ..ok
+            })
+            .contains("too long")
+        );
+    }
+}
