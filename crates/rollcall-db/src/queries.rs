@@ -2,6 +2,7 @@
 
 use chrono::NaiveDate;
 
+use crate::access::{Access, PupilAccess};
 use crate::{Pool, Result};
 
 /// Which schools a query covers.
@@ -23,9 +24,11 @@ pub struct EnrolmentCodeCount {
 }
 
 /// Sessions per enrolment and code between `from` and `to` inclusive, ordered by enrolment and
-/// code. Only sessions while on roll are ever stored, so no roll-date filter is needed.
+/// code. Only sessions while on roll are ever stored, so no roll-date filter is needed. Schools
+/// outside `access` are left out, whatever `scope` asks for.
 pub async fn enrolment_code_counts(
     pool: &Pool,
+    access: &Access,
     scope: Scope,
     from: NaiveDate,
     to: NaiveDate,
@@ -37,21 +40,31 @@ pub async fn enrolment_code_counts(
              join enrolments e on e.school_urn = s.urn
              join marks m on m.enrolment_id = e.id
              where s.la_code = $1 and m.date between $2 and $3
+               and ($4 or s.la_code = any($5) or s.urn = any($6))
              group by m.enrolment_id, e.school_urn, m.code
              order by m.enrolment_id, m.code",
         )
         .bind(la_code),
         Scope::School(urn) => sqlx::query_as(
             "select m.enrolment_id, e.school_urn, m.code, count(*) as sessions
-             from enrolments e
+             from schools s
+             join enrolments e on e.school_urn = s.urn
              join marks m on m.enrolment_id = e.id
              where e.school_urn = $1 and m.date between $2 and $3
+               and ($4 or s.la_code = any($5) or s.urn = any($6))
              group by m.enrolment_id, e.school_urn, m.code
              order by m.enrolment_id, m.code",
         )
         .bind(urn),
     };
-    let counts = query.bind(from).bind(to).fetch_all(pool).await?;
+    let counts = query
+        .bind(from)
+        .bind(to)
+        .bind(access.everything)
+        .bind(&access.la_codes)
+        .bind(&access.urns)
+        .fetch_all(pool)
+        .await?;
     Ok(counts)
 }
 
@@ -74,30 +87,46 @@ pub struct Enrolment {
     pub looked_after: Option<bool>,
 }
 
-/// The enrolments with these ids, ordered by id; unknown ids are left out.
-pub async fn enrolments_by_id(pool: &Pool, ids: &[i64]) -> Result<Vec<Enrolment>> {
+/// The enrolments with these ids, ordered by id; unknown ids, and pupils of schools outside
+/// `access`, are left out.
+pub async fn enrolments_by_id(
+    pool: &Pool,
+    access: &PupilAccess,
+    ids: &[i64],
+) -> Result<Vec<Enrolment>> {
+    let access = access.schools();
     let enrolments = sqlx::query_as(
-        "select id, school_urn, upn, forename, surname, date_of_birth, sex, year_group,
-                admission_date, leaving_date, fsm, sen_provision, ethnicity, looked_after
-         from enrolments
-         where id = any($1)
-         order by id",
+        "select e.id, e.school_urn, e.upn, e.forename, e.surname, e.date_of_birth, e.sex,
+                e.year_group, e.admission_date, e.leaving_date, e.fsm, e.sen_provision,
+                e.ethnicity, e.looked_after
+         from enrolments e
+         join schools s on s.urn = e.school_urn
+         where e.id = any($1)
+           and ($2 or s.la_code = any($3) or s.urn = any($4))
+         order by e.id",
     )
     .bind(ids)
+    .bind(access.everything)
+    .bind(&access.la_codes)
+    .bind(&access.urns)
     .fetch_all(pool)
     .await?;
     Ok(enrolments)
 }
 
 /// Enrolments per school as `(urn, enrolments)`, ordered by URN. Every registered school in
-/// scope has a row, with 0 when it has sent no roll yet.
-pub async fn school_enrolment_counts(pool: &Pool, scope: Scope) -> Result<Vec<(i32, i64)>> {
+/// scope (and within `access`) has a row, with 0 when it has sent no roll yet.
+pub async fn school_enrolment_counts(
+    pool: &Pool,
+    access: &Access,
+    scope: Scope,
+) -> Result<Vec<(i32, i64)>> {
     let query = match scope {
         Scope::La(la_code) => sqlx::query_as(
             "select s.urn, count(e.id)
              from schools s
              left join enrolments e on e.school_urn = s.urn
-             where s.la_code = $1
+             where s.la_code = $1 and ($2 or s.la_code = any($3) or s.urn = any($4))
              group by s.urn
              order by s.urn",
         )
@@ -106,12 +135,17 @@ pub async fn school_enrolment_counts(pool: &Pool, scope: Scope) -> Result<Vec<(i
             "select s.urn, count(e.id)
              from schools s
              left join enrolments e on e.school_urn = s.urn
-             where s.urn = $1
+             where s.urn = $1 and ($2 or s.la_code = any($3) or s.urn = any($4))
              group by s.urn",
         )
         .bind(urn),
     };
-    Ok(query.fetch_all(pool).await?)
+    Ok(query
+        .bind(access.everything)
+        .bind(&access.la_codes)
+        .bind(&access.urns)
+        .fetch_all(pool)
+        .await?)
 }
 
 /// Progress through the pipeline. Feed counts are cumulative: every processed feed was also

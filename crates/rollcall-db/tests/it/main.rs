@@ -4,3 +4,4 @@ mod apply;
 mod common;
 mod feeds;
 mod queries;
+mod security;
