@@ -85,6 +85,8 @@ pub struct Pipeline {
     pub admin_token: String,
     pub vendor_token: String,
     pub la_token: String,
+    /// The CA that signed the services' certificates when they run with TLS; `None`: plaintext.
+    pub ca_cert: Option<std::path::PathBuf>,
     vendor_schools: std::sync::Mutex<std::collections::BTreeSet<String>>,
     services: CancellationToken,
     gateway: JoinHandle<anyhow::Result<()>>,
@@ -161,13 +163,18 @@ impl Pipeline {
         Self::start_on(broker()).await
     }
 
+    /// The shared broker's address, for `start_with`.
+    pub fn shared_broker() -> &'static str {
+        broker()
+    }
+
     /// The system on a given broker (`start` uses the binary's shared one).
     pub async fn start_on(brokers: &str) -> Pipeline {
         Self::start_with(brokers, |_| {}).await
     }
 
     /// The system with settings changed by `configure` (TLS, rate limits, JWT) before the
-    /// services start.
+    /// services start. With TLS on, set `ca_cert` on the result before making clients.
     pub async fn start_with(brokers: &str, configure: impl FnOnce(&mut Settings)) -> Pipeline {
         let run = uuid::Uuid::new_v4().simple().to_string();
         let mut settings = Settings::defaults();
@@ -242,6 +249,7 @@ impl Pipeline {
             admin_token,
             vendor_token,
             la_token,
+            ca_cert: None,
             vendor_schools: Default::default(),
         };
         pipeline.start_workers();
@@ -274,12 +282,21 @@ impl Pipeline {
         }
     }
 
-    /// A plaintext channel to `addr` carrying `token`.
-    pub async fn channel(addr: SocketAddr, token: Option<&str>) -> AuthChannel {
+    /// The address of a service as a client names it: `https://` when the services run with TLS.
+    pub fn url(&self, addr: SocketAddr) -> String {
+        match self.ca_cert {
+            Some(_) => format!("https://{addr}"),
+            None => format!("http://{addr}"),
+        }
+    }
+
+    /// A channel to `addr` carrying `token` (over TLS when the services run with it).
+    pub async fn channel(&self, addr: SocketAddr, token: Option<&str>) -> AuthChannel {
         rollcall_cli::connect(
-            &format!("http://{addr}"),
+            &self.url(addr),
             &rollcall_cli::Credentials {
                 token: token.map(str::to_owned),
+                ca_cert: self.ca_cert.clone(),
                 ..Default::default()
             },
         )
@@ -288,11 +305,11 @@ impl Pipeline {
     }
 
     pub async fn gateway_as(&self, token: &str) -> FeedServiceClient<AuthChannel> {
-        FeedServiceClient::new(Self::channel(self.gateway_addr, Some(token)).await)
+        FeedServiceClient::new(self.channel(self.gateway_addr, Some(token)).await)
     }
 
     pub async fn query_as(&self, token: &str) -> QueryServiceClient<AuthChannel> {
-        QueryServiceClient::new(Self::channel(self.query_addr, Some(token)).await)
+        QueryServiceClient::new(self.channel(self.query_addr, Some(token)).await)
     }
 
     pub async fn feeds(&self) -> FeedServiceClient<AuthChannel> {
@@ -304,11 +321,11 @@ impl Pipeline {
     }
 
     pub async fn registry(&self) -> RegistryServiceClient<AuthChannel> {
-        RegistryServiceClient::new(Self::channel(self.query_addr, Some(&self.admin_token)).await)
+        RegistryServiceClient::new(self.channel(self.query_addr, Some(&self.admin_token)).await)
     }
 
     pub async fn keys(&self) -> KeyServiceClient<AuthChannel> {
-        KeyServiceClient::new(Self::channel(self.query_addr, Some(&self.admin_token)).await)
+        KeyServiceClient::new(self.channel(self.query_addr, Some(&self.admin_token)).await)
     }
 
     /// A new key of `kind` for `organisation`, made through the admin API.
