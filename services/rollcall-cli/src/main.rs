@@ -147,12 +147,8 @@ pub enum KeysCommand {
 
 #[derive(Subcommand)]
 pub enum VendorsCommand {
-    /// Make these schools exactly the ones a vendor may send feeds for.
-    SetSchools {
-        vendor: String,
-        #[arg(required = true)]
-        urns: Vec<String>,
-    },
+    /// Make these schools exactly the ones a vendor may send feeds for (none: cut it off).
+    SetSchools { vendor: String, urns: Vec<String> },
 }
 
 #[derive(Subcommand)]
