@@ -24,14 +24,14 @@ fn pupils() -> Vec<RawPupil> {
         admission_date: "2025-09-03".into(),
         ..Default::default()
     };
-    let valid = upn(937, 4242);
+    let valid = upn(937, 424);
     // The same UPN with another check letter: the validator rejects this record.
     let check = valid.chars().next().unwrap();
     let other = if check == 'Z' { 'Y' } else { 'Z' };
     let broken = format!("{other}{}", &valid[1..]);
     vec![
         pupil(valid, "Zephyrine", "Marchbanks", "2014-07-19"),
-        pupil(upn(937, 4243), "Quillon", "Thistlewood", "2013-02-11"),
+        pupil(upn(937, 425), "Quillon", "Thistlewood", "2013-02-11"),
         pupil(broken, "Oriabel", "Fennimore", "2015-12-03"),
     ]
 }

@@ -407,7 +407,8 @@ async fn keys_are_managed_with_the_cli() {
         .iter()
         .find(|k| k["key_id"] == key_id.as_str())
         .unwrap();
-    assert_eq!((&row["kind"], &row["organisation"]), (&"la".into(), &OWN_LA.into()));
+    assert_eq!(row["kind"], "la");
+    assert_eq!(row["organisation"], OWN_LA);
     assert!(!listed.to_string().contains(&token[20..]), "secrets are never listed");
 
     // The new key works, and an LA key cannot manage keys.

@@ -69,7 +69,10 @@ where
             if policy::is_open(&path) {
                 return inner.call(request).await;
             }
-            match check(&layer, &path, &request).await {
+            // Read the credential first: the request (its body is not `Sync`) is not held across
+            // the database lookup.
+            let credential = credential(&layer, &request);
+            match check(&layer, &path, credential).await {
                 Ok(principal) => {
                     tracing::debug!(
                         key_id = principal.key_id(),
@@ -92,10 +95,9 @@ where
 async fn check(
     layer: &AuthLayer,
     path: &str,
-    request: &Request<Body>,
+    credential: Result<Credential, ApiError>,
 ) -> Result<rollcall_db::Principal, ApiError> {
-    let credential = credential(layer, request)?;
-    let principal = layer.authenticator.authenticate(credential).await?;
+    let principal = layer.authenticator.authenticate(credential?).await?;
     let kind = policy::Kind::of(principal.kind());
     let allowed = policy::allowed(path).ok_or_else(|| {
         ApiError::new(
@@ -119,10 +121,7 @@ async fn check(
 }
 
 /// The bearer token, or else the verified client certificate's vendor.
-fn credential<'a>(
-    layer: &AuthLayer,
-    request: &'a Request<Body>,
-) -> Result<Credential<'a>, ApiError> {
+fn credential(layer: &AuthLayer, request: &Request<Body>) -> Result<Credential, ApiError> {
     if let Some(value) = request.headers().get(http::header::AUTHORIZATION) {
         let token = value
             .to_str()
@@ -136,7 +135,7 @@ fn credential<'a>(
                     "authorization must be `Bearer <token>`",
                 )
             })?;
-        return Ok(Credential::Bearer(token));
+        return Ok(Credential::Bearer(token.to_owned()));
     }
     if layer.vendor_certificates
         && let Some(certs) = request

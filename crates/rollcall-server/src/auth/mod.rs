@@ -38,8 +38,8 @@ struct Inner {
 }
 
 /// A credential as it arrived, before it is checked.
-pub enum Credential<'a> {
-    Bearer(&'a str),
+pub enum Credential {
+    Bearer(String),
     /// The subject common name of a client certificate the TLS layer already verified against
     /// the configured vendor CA.
     VendorCertificate(String),
@@ -66,15 +66,15 @@ impl Authenticator {
 
     /// Who `credential` stands for, or why it is refused (UNAUTHENTICATED, or UNAVAILABLE when
     /// the database cannot be asked).
-    pub async fn authenticate(&self, credential: Credential<'_>) -> Result<Principal, ApiError> {
+    pub async fn authenticate(&self, credential: Credential) -> Result<Principal, ApiError> {
         match credential {
-            Credential::Bearer(text) if Token::looks_like(text) => {
-                let token = Token::parse(text).ok_or_else(malformed)?;
+            Credential::Bearer(text) if Token::looks_like(&text) => {
+                let token = Token::parse(&text).ok_or_else(malformed)?;
                 self.api_key(&token).await
             }
             Credential::Bearer(text) => {
                 let verifier = self.inner.jwt.as_ref().ok_or_else(malformed)?;
-                let user = verifier.verify(text).map_err(|err| match err {
+                let user = verifier.verify(&text).map_err(|err| match err {
                     jwt::JwtError::Malformed => malformed(),
                     jwt::JwtError::Invalid => invalid(),
                     jwt::JwtError::Expired => expired(),
