@@ -7,7 +7,11 @@ use crate::harness::{Pipeline, bin};
 
 /// Runs the CLI as the holder of `token`, without blocking the runtime the in-process services
 /// share.
-pub async fn rollcall_as(pipeline: &Pipeline, token: &str, args: &[&str]) -> (bool, String, String) {
+pub async fn rollcall_as(
+    pipeline: &Pipeline,
+    token: &str,
+    args: &[&str],
+) -> (bool, String, String) {
     let output = tokio::process::Command::new(bin("rollcall"))
         .args(["--gateway", &format!("http://{}", pipeline.gateway_addr)])
         .args(["--query", &format!("http://{}", pipeline.query_addr)])

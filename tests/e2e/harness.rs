@@ -5,14 +5,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use rollcall_cli::AuthChannel;
+use rollcall_proto::admin::v1::{
+    CreateKeyRequest, SetVendorSchoolsRequest, key_service_client::KeyServiceClient,
+};
 use rollcall_proto::feed::v1::{
     FeedHeader, FeedReceipt, FeedStatus, GetFeedReceiptRequest, MarkChunk, MarkRecord, RollChunk,
     RollRecord, SubmitFeedRequest, feed_service_client::FeedServiceClient,
     submit_feed_request::Part,
-};
-use rollcall_cli::AuthChannel;
-use rollcall_proto::admin::v1::{
-    CreateKeyRequest, SetVendorSchoolsRequest, key_service_client::KeyServiceClient,
 };
 use rollcall_proto::query::v1::{
     ImportSchoolsRequest, School, query_service_client::QueryServiceClient,

@@ -64,13 +64,31 @@ async fn no_upn_name_or_date_of_birth_reaches_any_log() {
     let env = [
         ("ROLLCALL__DATABASE__URL", settings.database.url.clone()),
         ("ROLLCALL__KAFKA__BROKERS", settings.kafka.brokers.clone()),
-        ("ROLLCALL__KAFKA__TOPICS__FEEDS", format!("logs.feeds.{run}")),
-        ("ROLLCALL__KAFKA__TOPICS__VALIDATED", format!("logs.validated.{run}")),
-        ("ROLLCALL__KAFKA__TOPICS__REJECTED", format!("logs.rejected.{run}")),
-        ("ROLLCALL__KAFKA__GROUPS__VALIDATOR", format!("logs-validator-{run}")),
-        ("ROLLCALL__KAFKA__GROUPS__AGGREGATOR", format!("logs-aggregator-{run}")),
+        (
+            "ROLLCALL__KAFKA__TOPICS__FEEDS",
+            format!("logs.feeds.{run}"),
+        ),
+        (
+            "ROLLCALL__KAFKA__TOPICS__VALIDATED",
+            format!("logs.validated.{run}"),
+        ),
+        (
+            "ROLLCALL__KAFKA__TOPICS__REJECTED",
+            format!("logs.rejected.{run}"),
+        ),
+        (
+            "ROLLCALL__KAFKA__GROUPS__VALIDATOR",
+            format!("logs-validator-{run}"),
+        ),
+        (
+            "ROLLCALL__KAFKA__GROUPS__AGGREGATOR",
+            format!("logs-aggregator-{run}"),
+        ),
         ("ROLLCALL__KAFKA__PARTITIONS", "1".into()),
-        ("ROLLCALL__GATEWAY__LISTEN", format!("127.0.0.1:{gateway_port}")),
+        (
+            "ROLLCALL__GATEWAY__LISTEN",
+            format!("127.0.0.1:{gateway_port}"),
+        ),
         ("ROLLCALL__QUERY__LISTEN", format!("127.0.0.1:{query_port}")),
         ("ROLLCALL__TLS__PLAINTEXT", "true".into()),
         ("ROLLCALL__TELEMETRY__FILTER", "debug".into()),
@@ -90,8 +108,14 @@ async fn no_upn_name_or_date_of_birth_reaches_any_log() {
     }
     for port in [gateway_port, query_port] {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            assert!(std::time::Instant::now() < deadline, "port {port} not listening");
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "port {port} not listening"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -124,9 +148,17 @@ async fn no_upn_name_or_date_of_birth_reaches_any_log() {
     let admin = pipeline.admin_token.clone();
     cli(&admin, &["schools", "import", schools.to_str().unwrap()]).await;
     cli(&admin, &["vendors", "set-schools", "logs-mis", "100001"]).await;
-    let vendor = cli(&admin, &["keys", "create", "--kind", "vendor", "--org", "logs-mis"]).await;
+    let vendor = cli(
+        &admin,
+        &["keys", "create", "--kind", "vendor", "--org", "logs-mis"],
+    )
+    .await;
     let la = cli(&admin, &["keys", "create", "--kind", "la", "--org", "937"]).await;
-    let school = cli(&admin, &["keys", "create", "--kind", "school", "--org", "100001"]).await;
+    let school = cli(
+        &admin,
+        &["keys", "create", "--kind", "school", "--org", "100001"],
+    )
+    .await;
 
     // The feed, as the vendor; a second sending is a duplicate.
     let roll = pupils();
@@ -162,17 +194,37 @@ async fn no_upn_name_or_date_of_birth_reaches_any_log() {
     let at_risk = cli(
         la.trim(),
         &[
-            "--json", "query", "at-risk", "--la", "937", "--from", "2025-09-01", "--to",
-            "2025-12-31", "--purpose", "attendance review",
+            "--json",
+            "query",
+            "at-risk",
+            "--la",
+            "937",
+            "--from",
+            "2025-09-01",
+            "--to",
+            "2025-12-31",
+            "--purpose",
+            "attendance review",
         ],
     )
     .await;
-    assert!(at_risk.contains("Zephyrine"), "the answer itself names the pupils: {at_risk}");
+    assert!(
+        at_risk.contains("Zephyrine"),
+        "the answer itself names the pupils: {at_risk}"
+    );
     cli(
         school.trim(),
         &[
-            "query", "at-risk", "--school", "100001", "--from", "2025-09-01", "--to",
-            "2025-12-31", "--purpose", "pastoral",
+            "query",
+            "at-risk",
+            "--school",
+            "100001",
+            "--from",
+            "2025-09-01",
+            "--to",
+            "2025-12-31",
+            "--purpose",
+            "pastoral",
         ],
     )
     .await;
@@ -181,7 +233,10 @@ async fn no_upn_name_or_date_of_birth_reaches_any_log() {
     // Refusals are logged too: a wrong key and another LA.
     let _ = tokio::process::Command::new(bin("rollcall"))
         .args(["--query", &format!("http://127.0.0.1:{query_port}")])
-        .env("ROLLCALL_TOKEN", "rc_0000000000000000_".to_owned() + &"00".repeat(32))
+        .env(
+            "ROLLCALL_TOKEN",
+            "rc_0000000000000000_".to_owned() + &"00".repeat(32),
+        )
         .args(["query", "la", "937"])
         .output()
         .await

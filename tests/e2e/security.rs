@@ -173,7 +173,10 @@ async fn call(pipeline: &Pipeline, rpc: Rpc, token: &str, target: &Target, n: us
         Rpc::ImportSchools => code_of(
             RegistryServiceClient::new(query)
                 .import_schools(ImportSchoolsRequest {
-                    schools: vec![school(OWN_URN, OWN_LA, false), school(OTHER_URN, OTHER_LA, false)],
+                    schools: vec![
+                        school(OWN_URN, OWN_LA, false),
+                        school(OTHER_URN, OTHER_LA, false),
+                    ],
                 })
                 .await,
         ),
@@ -193,7 +196,11 @@ async fn call(pipeline: &Pipeline, rpc: Rpc, token: &str, target: &Target, n: us
                 })
                 .await,
         ),
-        Rpc::ListKeys => code_of(KeyServiceClient::new(query).list_keys(ListKeysRequest {}).await),
+        Rpc::ListKeys => code_of(
+            KeyServiceClient::new(query)
+                .list_keys(ListKeysRequest {})
+                .await,
+        ),
         Rpc::RevokeKey => {
             let victim = pipeline.key("operations", "").await;
             let key_id = victim.split('_').nth(1).unwrap().to_owned();
@@ -218,11 +225,20 @@ async fn call(pipeline: &Pipeline, rpc: Rpc, token: &str, target: &Target, n: us
 async fn the_authorisation_matrix() {
     let pipeline = Pipeline::start().await;
     pipeline
-        .import_schools(vec![school(OWN_URN, OWN_LA, false), school(OTHER_URN, OTHER_LA, false)])
+        .import_schools(vec![
+            school(OWN_URN, OWN_LA, false),
+            school(OTHER_URN, OTHER_LA, false),
+        ])
         .await;
     // One feed in each school (sent by the harness's own vendor), for the receipts.
-    let own_feed = one_pupil_feed(OWN_URN, 937, "seed").submit(&pipeline).await.unwrap();
-    let other_feed = one_pupil_feed(OTHER_URN, 330, "seed").submit(&pipeline).await.unwrap();
+    let own_feed = one_pupil_feed(OWN_URN, 937, "seed")
+        .submit(&pipeline)
+        .await
+        .unwrap();
+    let other_feed = one_pupil_feed(OTHER_URN, 330, "seed")
+        .submit(&pipeline)
+        .await
+        .unwrap();
     pipeline.wait_processed(&own_feed.feed_id).await;
     pipeline.wait_processed(&other_feed.feed_id).await;
     pipeline
@@ -271,8 +287,16 @@ async fn the_authorisation_matrix() {
             }
         }
     }
-    assert!(wrong.is_empty(), "matrix cells wrong:\n{}", wrong.join("\n"));
-    assert_eq!(MATRIX.len(), 12, "every rpc of the four services is in the matrix");
+    assert!(
+        wrong.is_empty(),
+        "matrix cells wrong:\n{}",
+        wrong.join("\n")
+    );
+    assert_eq!(
+        MATRIX.len(),
+        12,
+        "every rpc of the four services is in the matrix"
+    );
 
     // Listing is allowed to everyone but filtered to what each may see.
     let listed = |token: String, la: &'static str| {
@@ -292,7 +316,10 @@ async fn the_authorisation_matrix() {
     assert_eq!(listed(tokens[1].clone(), "").await, vec![OWN_URN]);
     assert!(listed(tokens[1].clone(), OTHER_LA).await.is_empty());
     assert_eq!(listed(tokens[0].clone(), "").await, vec![OWN_URN]);
-    assert_eq!(listed(tokens[4].clone(), "").await, vec![OWN_URN, OTHER_URN]);
+    assert_eq!(
+        listed(tokens[4].clone(), "").await,
+        vec![OWN_URN, OTHER_URN]
+    );
     pipeline.stop().await;
 }
 
@@ -300,11 +327,12 @@ async fn the_authorisation_matrix() {
 async fn bad_credentials_are_each_unauthenticated_with_their_own_code() {
     let pipeline = Pipeline::start().await;
     let la_summary = async |authorization: Option<&str>| {
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", pipeline.query_addr))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
+        let channel =
+            tonic::transport::Endpoint::from_shared(format!("http://{}", pipeline.query_addr))
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
         let mut request = tonic::Request::new(LaSummaryRequest {
             la_code: OWN_LA.into(),
             period: period(),
@@ -320,7 +348,11 @@ async fn bad_credentials_are_each_unauthenticated_with_their_own_code() {
     };
     let refused = async |authorization: Option<&str>| {
         let status = la_summary(authorization).await.unwrap_err();
-        assert_eq!(status.code(), Code::Unauthenticated, "{authorization:?}: {status:?}");
+        assert_eq!(
+            status.code(),
+            Code::Unauthenticated,
+            "{authorization:?}: {status:?}"
+        );
         stable_code(&status)
     };
 
@@ -335,26 +367,44 @@ async fn bad_credentials_are_each_unauthenticated_with_their_own_code() {
         "Bearer not-a-token-at-all",
         &format!("Bearer {}", &good[..good.len() - 2]),
     ] {
-        assert_eq!(refused(Some(malformed)).await, "CREDENTIALS_MALFORMED", "{malformed}");
+        assert_eq!(
+            refused(Some(malformed)).await,
+            "CREDENTIALS_MALFORMED",
+            "{malformed}"
+        );
     }
     // Well-formed but unknown, and a known key id with the wrong secret.
     let unknown = rollcall_server::auth::Token::generate().reveal();
-    assert_eq!(refused(Some(&format!("Bearer {unknown}"))).await, "CREDENTIALS_INVALID");
+    assert_eq!(
+        refused(Some(&format!("Bearer {unknown}"))).await,
+        "CREDENTIALS_INVALID"
+    );
     let key_id = good.split('_').nth(1).unwrap();
     let forged = format!("rc_{key_id}_{}", "ab".repeat(32));
-    assert_eq!(refused(Some(&format!("Bearer {forged}"))).await, "CREDENTIALS_INVALID");
+    assert_eq!(
+        refused(Some(&format!("Bearer {forged}"))).await,
+        "CREDENTIALS_INVALID"
+    );
 
     // Revoked with the CLI, as an admin would.
-    let (ok, stdout, stderr) =
-        crate::cli::rollcall_as(&pipeline, &pipeline.admin_token, &["--json", "keys", "revoke", key_id])
-            .await;
+    let (ok, stdout, stderr) = crate::cli::rollcall_as(
+        &pipeline,
+        &pipeline.admin_token,
+        &["--json", "keys", "revoke", key_id],
+    )
+    .await;
     assert!(ok, "{stderr}");
     assert!(stdout.contains("revoked_at"), "{stdout}");
-    assert_eq!(refused(Some(&format!("Bearer {good}"))).await, "CREDENTIALS_REVOKED");
+    assert_eq!(
+        refused(Some(&format!("Bearer {good}"))).await,
+        "CREDENTIALS_REVOKED"
+    );
 
     // Expired: a key whose time ran out (made in the past, straight in the database).
     let token = rollcall_server::auth::Token::generate();
-    let pool = rollcall_db::connect(&pipeline.settings.database.url, 1).await.unwrap();
+    let pool = rollcall_db::connect(&pipeline.settings.database.url, 1)
+        .await
+        .unwrap();
     rollcall_db::create_api_key(
         &pool,
         &rollcall_db::NewApiKey {
@@ -375,11 +425,12 @@ async fn bad_credentials_are_each_unauthenticated_with_their_own_code() {
     );
 
     // Health stays open for load balancers.
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", pipeline.query_addr))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel =
+        tonic::transport::Endpoint::from_shared(format!("http://{}", pipeline.query_addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
     tonic_health::pb::health_client::HealthClient::new(channel)
         .check(tonic_health::pb::HealthCheckRequest::default())
         .await
@@ -394,7 +445,16 @@ async fn keys_are_managed_with_the_cli() {
     let cli = async |token: &str, args: &[&str]| crate::cli::json_as(&pipeline, token, args).await;
     let made = cli(
         &admin,
-        &["keys", "create", "--kind", "la", "--org", OWN_LA, "--description", "attendance team"],
+        &[
+            "keys",
+            "create",
+            "--kind",
+            "la",
+            "--org",
+            OWN_LA,
+            "--description",
+            "attendance team",
+        ],
     )
     .await;
     let token = made["token"].as_str().unwrap().to_owned();
@@ -409,7 +469,10 @@ async fn keys_are_managed_with_the_cli() {
         .unwrap();
     assert_eq!(row["kind"], "la");
     assert_eq!(row["organisation"], OWN_LA);
-    assert!(!listed.to_string().contains(&token[20..]), "secrets are never listed");
+    assert!(
+        !listed.to_string().contains(&token[20..]),
+        "secrets are never listed"
+    );
 
     // The new key works, and an LA key cannot manage keys.
     let (ok, _, stderr) = crate::cli::rollcall_as(&pipeline, &token, &["keys", "list"]).await;
@@ -418,7 +481,12 @@ async fn keys_are_managed_with_the_cli() {
     let (ok, stdout, stderr) = crate::cli::rollcall_as(
         &pipeline,
         "",
-        &["keys", "bootstrap", "--database-url", &pipeline.settings.database.url],
+        &[
+            "keys",
+            "bootstrap",
+            "--database-url",
+            &pipeline.settings.database.url,
+        ],
     )
     .await;
     assert!(ok, "{stderr}");
@@ -466,7 +534,9 @@ async fn a_feed_for_a_school_the_vendor_is_not_registered_for_leaves_nothing_beh
     assert!(!status.message().contains(&upn(330, 1)));
 
     // Nothing in PostgreSQL, nothing in Kafka.
-    let pool = rollcall_db::connect(&pipeline.settings.database.url, 1).await.unwrap();
+    let pool = rollcall_db::connect(&pipeline.settings.database.url, 1)
+        .await
+        .unwrap();
     let counts = rollcall_db::pipeline_counts(&pool).await.unwrap();
     assert_eq!(counts.feeds_received, 0);
     pool.close().await;
@@ -552,7 +622,11 @@ async fn every_pupil_level_answer_is_audited_and_each_viewer_sees_its_own() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert!(status.message().starts_with("purpose:"), "{}", status.message());
+    assert!(
+        status.message().starts_with("purpose:"),
+        "{}",
+        status.message()
+    );
 
     let answer = pipeline
         .query()
@@ -566,7 +640,11 @@ async fn every_pupil_level_answer_is_audited_and_each_viewer_sees_its_own() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(answer.pupils.len(), 2, "one N in two sessions at each school");
+    assert_eq!(
+        answer.pupils.len(),
+        2,
+        "one N in two sessions at each school"
+    );
 
     let la_key_id = la.split('_').nth(1).unwrap();
     let events = crate::cli::json_as(&pipeline, &la, &["audit"]).await;
@@ -589,6 +667,9 @@ async fn every_pupil_level_answer_is_audited_and_each_viewer_sees_its_own() {
 
     // The table form names who, the call and the purpose.
     let (ok, table, _) = crate::cli::rollcall_as(&pipeline, &la, &["audit"]).await;
-    assert!(ok && table.contains(la_key_id) && table.contains("AtRiskPupils"), "{table}");
+    assert!(
+        ok && table.contains(la_key_id) && table.contains("AtRiskPupils"),
+        "{table}"
+    );
     pipeline.stop().await;
 }

@@ -48,7 +48,9 @@ fn leaf(
     let key = KeyPair::generate().unwrap();
     let mut params =
         CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>()).unwrap();
-    params.distinguished_name.push(DnType::CommonName, common_name);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
     params.extended_key_usages = vec![usage];
     let cert = params.signed_by(&key, issuer).unwrap();
     (cert.pem(), key.serialize_pem())
@@ -68,8 +70,12 @@ fn pki() -> Pki {
         "rollcall",
         ExtendedKeyUsagePurpose::ServerAuth,
     );
-    let (vendor_cert, vendor_key) =
-        leaf(&authority, &[], "cert-mis", ExtendedKeyUsagePurpose::ClientAuth);
+    let (vendor_cert, vendor_key) = leaf(
+        &authority,
+        &[],
+        "cert-mis",
+        ExtendedKeyUsagePurpose::ClientAuth,
+    );
     let (stranger_cert, stranger_key) = leaf(
         &ca("someone else's ca"),
         &[],
@@ -173,7 +179,10 @@ async fn a_vendor_certificate_identifies_the_vendor_over_mutual_tls() {
     let pki = pki();
     let pipeline = tls_pipeline(&pki).await;
     pipeline
-        .import_schools(vec![school("100001", "937", false), school("200001", "330", false)])
+        .import_schools(vec![
+            school("100001", "937", false),
+            school("200001", "330", false),
+        ])
         .await;
     pipeline
         .keys()
@@ -231,7 +240,8 @@ async fn a_vendor_certificate_identifies_the_vendor_over_mutual_tls() {
     assert_eq!(status.code(), Code::Unauthenticated);
 
     // A certificate from a CA the server does not trust gets no answer at all.
-    let stranger = rollcall_cli::connect(&url, &with_cert(&pki.stranger_cert, &pki.stranger_key)).await;
+    let stranger =
+        rollcall_cli::connect(&url, &with_cert(&pki.stranger_cert, &pki.stranger_key)).await;
     if let Ok(channel) = stranger {
         let result = FeedServiceClient::new(channel)
             .submit_feed(tokio_stream::iter(own.requests()))

@@ -72,7 +72,11 @@ pub async fn get_school(pool: &Pool, urn: i32) -> Result<Option<School>> {
 }
 
 /// Every school, or an LA's schools, within `access`, ordered by URN.
-pub async fn list_schools(pool: &Pool, access: &Access, la_code: Option<i16>) -> Result<Vec<School>> {
+pub async fn list_schools(
+    pool: &Pool,
+    access: &Access,
+    la_code: Option<i16>,
+) -> Result<Vec<School>> {
     let schools = sqlx::query_as(
         "select urn, la_code, name, phase, school_type, independent from schools
          where ($1::int2 is null or la_code = $1)

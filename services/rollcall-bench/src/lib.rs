@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use rollcall_cli::AuthChannel;
 use rollcall_kafka::{Groups, KafkaConfig, Topics};
 use rollcall_proto::feed::v1::feed_service_client::FeedServiceClient;
 use rollcall_proto::query::v1::{
@@ -26,7 +27,6 @@ use rollcall_proto::query::v1::{
 };
 use rollcall_synth::SyntheticLa;
 use tokio_util::sync::CancellationToken;
-use rollcall_cli::AuthChannel;
 
 use procs::Processes;
 use report::Size;

@@ -163,9 +163,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .map_err(grpc)?
                 .into_inner();
-            print(json, json!({"vendor": vendor, "school_urns": r.school_urns}), || {
-                format!("{vendor} may send feeds for {}\n", r.school_urns.join(" "))
-            });
+            print(
+                json,
+                json!({"vendor": vendor, "school_urns": r.school_urns}),
+                || format!("{vendor} may send feeds for {}\n", r.school_urns.join(" ")),
+            );
         }
         Command::Audit { since, limit } => {
             let mut client = AuditServiceClient::new(channel(&cli.query).await?);
@@ -330,7 +332,9 @@ fn audit_text(r: &ListAuditEventsResponse) -> String {
             vec![
                 e.at.clone(),
                 e.key_id.clone(),
-                format!("{} {}", e.principal_kind, e.organisation).trim().to_owned(),
+                format!("{} {}", e.principal_kind, e.organisation)
+                    .trim()
+                    .to_owned(),
                 e.rpc.rsplit('/').next().unwrap_or_default().to_owned(),
                 e.request_scope.clone(),
                 e.enrolment_ids.len().to_string(),
@@ -339,7 +343,15 @@ fn audit_text(r: &ListAuditEventsResponse) -> String {
         })
         .collect();
     table::render(
-        &["at", "key_id", "who", "call", "asked for", "your pupils", "purpose"],
+        &[
+            "at",
+            "key_id",
+            "who",
+            "call",
+            "asked for",
+            "your pupils",
+            "purpose",
+        ],
         &rows,
     )
 }
@@ -449,9 +461,10 @@ async fn demo(
     .await
     .map_err(grpc)?;
     eprintln!("demo: imported {imported} schools into the registry");
-    let keys = rollcall_cli::synthetic_keys(admin_channel, "demo-mis", la.spec.la_code, &la.schools)
-        .await
-        .map_err(grpc)?;
+    let keys =
+        rollcall_cli::synthetic_keys(admin_channel, "demo-mis", la.spec.la_code, &la.schools)
+            .await
+            .map_err(grpc)?;
     eprintln!(
         "demo: registered vendor demo-mis for every school; made a vendor key and an la {:03} user's key",
         la.spec.la_code
@@ -1179,7 +1192,14 @@ mod tests {
     fn the_command_line_parses_as_documented() {
         crate::Cli::command().debug_assert();
         let cli = crate::Cli::try_parse_from([
-            "rollcall", "--json", "query", "at-risk", "--la", "937", "--severe", "--purpose",
+            "rollcall",
+            "--json",
+            "query",
+            "at-risk",
+            "--la",
+            "937",
+            "--severe",
+            "--purpose",
             "weekly review",
         ])
         .unwrap();
@@ -1198,7 +1218,15 @@ mod tests {
         );
         assert!(
             crate::Cli::try_parse_from([
-                "rollcall", "query", "at-risk", "--la", "937", "--school", "140001", "--purpose", "p"
+                "rollcall",
+                "query",
+                "at-risk",
+                "--la",
+                "937",
+                "--school",
+                "140001",
+                "--purpose",
+                "p"
             ])
             .is_err()
         );

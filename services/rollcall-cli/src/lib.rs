@@ -11,13 +11,13 @@ mod client_tests;
 use std::time::{Duration, Instant};
 
 use rollcall_domain::validation::{RawMark, RawPupil};
+use rollcall_proto::admin::v1::{
+    CreateKeyRequest, SetVendorSchoolsRequest, key_service_client::KeyServiceClient,
+};
 use rollcall_proto::feed::v1::{
     FeedHeader, FeedReceipt, FeedStatus, GetFeedReceiptRequest, MarkChunk, MarkRecord, RollChunk,
     RollRecord, SubmitFeedRequest, feed_service_client::FeedServiceClient,
     submit_feed_request::Part,
-};
-use rollcall_proto::admin::v1::{
-    CreateKeyRequest, SetVendorSchoolsRequest, key_service_client::KeyServiceClient,
 };
 use rollcall_proto::query::v1::{
     ImportSchoolsRequest, School, registry_service_client::RegistryServiceClient,
@@ -35,9 +35,14 @@ pub type AuthChannel = InterceptedService<Channel, Bearer>;
 pub struct Bearer(Option<MetadataValue<Ascii>>);
 
 impl tonic::service::Interceptor for Bearer {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
         if let Some(value) = &self.0 {
-            request.metadata_mut().insert("authorization", value.clone());
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
         }
         Ok(request)
     }
@@ -77,12 +82,16 @@ pub fn with_token(channel: Channel, token: Option<&str>) -> anyhow::Result<AuthC
 }
 
 /// The endpoint for `url` with TLS set up from `credentials` when the address is `https://`.
-pub fn endpoint(url: &str, credentials: &Credentials) -> anyhow::Result<tonic::transport::Endpoint> {
+pub fn endpoint(
+    url: &str,
+    credentials: &Credentials,
+) -> anyhow::Result<tonic::transport::Endpoint> {
     let mut endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
         .map_err(|_| anyhow::anyhow!("invalid address {url}"))?;
     if url.starts_with("https://") {
         let read = |path: &std::path::Path| {
-            std::fs::read(path).map_err(|err| anyhow::anyhow!("cannot read {}: {err}", path.display()))
+            std::fs::read(path)
+                .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", path.display()))
         };
         let mut tls = ClientTlsConfig::new();
         if let Some(ca) = &credentials.ca_cert {

@@ -37,8 +37,12 @@ pub async fn serve(
     let (reporter, health) = rollcall_server::grpc::health();
     let routes =
         tonic::service::Routes::new(QueryServiceServer::new(grpc::Query::new(pool.clone())))
-            .add_service(RegistryServiceServer::new(grpc::Registry::new(pool.clone())))
-            .add_service(AuditServiceServer::new(grpc_admin::Audit::new(pool.clone())))
+            .add_service(RegistryServiceServer::new(grpc::Registry::new(
+                pool.clone(),
+            )))
+            .add_service(AuditServiceServer::new(grpc_admin::Audit::new(
+                pool.clone(),
+            )))
             .add_service(KeyServiceServer::new(grpc_admin::Keys::new(
                 pool,
                 settings.auth.key_valid_days,

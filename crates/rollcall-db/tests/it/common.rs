@@ -259,7 +259,8 @@ pub fn pupils_of(scope: Scope) -> PupilAccess {
         Scope::La(la) => PrincipalKind::La(la),
         Scope::School(urn) => PrincipalKind::School(urn),
     };
-    PupilAccess::of(&Principal::authenticated("test", kind)).expect("la and school users see pupils")
+    PupilAccess::of(&Principal::authenticated("test", kind))
+        .expect("la and school users see pupils")
 }
 
 /// Sessions per (UPN, code) over a period, resolved through `enrolments_by_id`.

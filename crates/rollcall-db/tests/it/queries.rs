@@ -35,11 +35,15 @@ async fn schools_upsert_by_urn_and_list_by_la() {
         .unwrap();
     assert_eq!(warwickshire, renamed[..2].to_vec());
     assert_eq!(
-        rollcall_db::list_schools(&db.pool, &everyone(), None).await.unwrap(),
+        rollcall_db::list_schools(&db.pool, &everyone(), None)
+            .await
+            .unwrap(),
         renamed
     );
     assert_eq!(
-        rollcall_db::list_schools(&db.pool, &everyone(), Some(1)).await.unwrap(),
+        rollcall_db::list_schools(&db.pool, &everyone(), Some(1))
+            .await
+            .unwrap(),
         vec![]
     );
     assert_eq!(

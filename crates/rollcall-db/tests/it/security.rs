@@ -1,9 +1,7 @@
 //! Keys, vendor registrations, reads scoped to the caller, and the append-only audit trail.
 
 use chrono::{Duration, Utc};
-use rollcall_db::{
-    Access, NewApiKey, NewAuditEvent, Principal, PrincipalKind, PupilAccess, Scope,
-};
+use rollcall_db::{Access, NewApiKey, NewAuditEvent, Principal, PrincipalKind, PupilAccess, Scope};
 
 use crate::common::*;
 use crate::queries::la_fixture;
@@ -46,19 +44,31 @@ async fn keys_are_stored_listed_and_revoked() {
     };
     assert!(rollcall_db::create_api_key(&db.pool, &short).await.is_err());
 
-    assert!(rollcall_db::revoke_api_key(&db.pool, &key.key_id).await.unwrap());
+    assert!(
+        rollcall_db::revoke_api_key(&db.pool, &key.key_id)
+            .await
+            .unwrap()
+    );
     let first = rollcall_db::find_api_key(&db.pool, &key.key_id)
         .await
         .unwrap()
         .unwrap()
         .revoked_at
         .unwrap();
-    assert!(rollcall_db::revoke_api_key(&db.pool, &key.key_id).await.unwrap());
+    assert!(
+        rollcall_db::revoke_api_key(&db.pool, &key.key_id)
+            .await
+            .unwrap()
+    );
     let again = rollcall_db::find_api_key(&db.pool, &key.key_id)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(again.revoked_at, Some(first), "the first revocation time stays");
+    assert_eq!(
+        again.revoked_at,
+        Some(first),
+        "the first revocation time stays"
+    );
     assert!(!rollcall_db::revoke_api_key(&db.pool, "nope").await.unwrap());
     assert_eq!(rollcall_db::list_api_keys(&db.pool).await.unwrap().len(), 1);
     db.close().await;

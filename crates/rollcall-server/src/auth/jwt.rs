@@ -56,7 +56,11 @@ impl JwtVerifier {
                 {
                     Algorithm::ES256
                 }
-                _ => return Err(format!("key {kid}: only RS256 and ES256 (P-256) keys are accepted")),
+                _ => {
+                    return Err(format!(
+                        "key {kid}: only RS256 and ES256 (P-256) keys are accepted"
+                    ));
+                }
             };
             let key = DecodingKey::from_jwk(jwk).map_err(|err| format!("key {kid}: {err}"))?;
             keys.insert(kid, (algorithm, key));
@@ -86,7 +90,9 @@ impl JwtVerifier {
         let claims = jsonwebtoken::decode::<HashMap<String, Value>>(token, key, &validation)
             .map_err(|err| match err.kind() {
                 ErrorKind::ExpiredSignature => JwtError::Expired,
-                ErrorKind::InvalidToken | ErrorKind::Base64(_) | ErrorKind::Json(_)
+                ErrorKind::InvalidToken
+                | ErrorKind::Base64(_)
+                | ErrorKind::Json(_)
                 | ErrorKind::Utf8(_) => JwtError::Malformed,
                 _ => JwtError::Invalid,
             })?

@@ -108,7 +108,10 @@ async fn check(
     if !allowed.contains(&kind) {
         return Err(ApiError::new(
             ErrorCode::PermissionDenied,
-            format!("a {} credential may not call this method", principal.kind().name()),
+            format!(
+                "a {} credential may not call this method",
+                principal.kind().name()
+            ),
         ));
     }
     if !layer.authenticator.within_rate_limit(&principal) {

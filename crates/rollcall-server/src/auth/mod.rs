@@ -151,14 +151,16 @@ pub fn check_new_key(kind: &str, organisation: &str) -> Result<String, String> {
     let org = organisation.trim();
     match kind {
         "la" => {
-            let la = rollcall_domain::LaCode::parse(org).map_err(|err| format!("organisation: {err}"))?;
+            let la = rollcall_domain::LaCode::parse(org)
+                .map_err(|err| format!("organisation: {err}"))?;
             if !la.is_current() {
                 return Err("organisation: not a current la code".into());
             }
             Ok(format!("{:03}", la.get()))
         }
         "school" => {
-            let urn = rollcall_domain::Urn::parse(org).map_err(|err| format!("organisation: {err}"))?;
+            let urn =
+                rollcall_domain::Urn::parse(org).map_err(|err| format!("organisation: {err}"))?;
             Ok(format!("{:06}", urn.get()))
         }
         "vendor" => {
@@ -169,7 +171,10 @@ pub fn check_new_key(kind: &str, organisation: &str) -> Result<String, String> {
             if ok {
                 Ok(org.to_owned())
             } else {
-                Err("organisation: a vendor name is 2 to 64 lowercase letters, digits or hyphens".into())
+                Err(
+                    "organisation: a vendor name is 2 to 64 lowercase letters, digits or hyphens"
+                        .into(),
+                )
             }
         }
         "operations" | "exporter" | "admin" => {

@@ -94,7 +94,10 @@ mod tests {
         assert_eq!(parsed.key_id, token.key_id);
         assert!(parsed.matches(&token.secret_sha256()));
         assert!(!parsed.matches(&Token::generate().secret_sha256()));
-        assert!(!format!("{parsed:?}").contains(&text[20..]), "debug hides the secret");
+        assert!(
+            !format!("{parsed:?}").contains(&text[20..]),
+            "debug hides the secret"
+        );
         assert_ne!(Token::generate().reveal(), text);
     }
 
