@@ -158,7 +158,8 @@ impl Settings {
                 "tls.cert and tls.key are required (or tls.plaintext = true for local use)",
             );
         }
-        if !(self.auth.requests_per_second > 0.0) || self.auth.burst == 0 {
+        let rate = self.auth.requests_per_second;
+        if rate.is_nan() || rate <= 0.0 || self.auth.burst == 0 {
             return invalid("auth.requests_per_second", "rate limits must be positive");
         }
         if self.auth.key_valid_days == 0 {
