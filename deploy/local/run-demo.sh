@@ -13,7 +13,8 @@ mkdir -p "$run"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 kafka_port=${DEMO_KAFKA_PORT:-19092}
 export ROLLCALL__KAFKA__BROKERS="127.0.0.1:$kafka_port"
-export ROLLCALL__DATABASE__URL="postgres://postgres@127.0.0.1:5432/rollcall_demo"
+db=${DEMO_DATABASE:-rollcall_demo}
+export ROLLCALL__DATABASE__URL="postgres://postgres@127.0.0.1:5432/$db"
 export ROLLCALL__GATEWAY__LISTEN="127.0.0.1:${DEMO_GATEWAY_PORT:-50051}"
 export ROLLCALL__QUERY__LISTEN="127.0.0.1:${DEMO_QUERY_PORT:-50052}"
 export ROLLCALL__TLS__PLAINTEXT=true
@@ -37,8 +38,8 @@ wait_port() {
 }
 
 # A fresh demo database every run.
-psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists rollcall_demo with (force)" >/dev/null
-psql -h 127.0.0.1 -U postgres -d postgres -qc "create database rollcall_demo" >/dev/null
+psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists \"$db\" with (force)" >/dev/null
+psql -h 127.0.0.1 -U postgres -d postgres -qc "create database \"$db\"" >/dev/null
 
 # The first admin key of a fresh install (only its hash is stored); expires in a day.
 ROLLCALL_TOKEN=$("$bin/rollcall" keys bootstrap --valid-days 1 --description "demo admin" 2>/dev/null)
