@@ -13,7 +13,8 @@ use rollcall_proto::admin::v1::{
 use rollcall_proto::feed::v1::{GetFeedReceiptRequest, feed_service_client::FeedServiceClient};
 use rollcall_proto::query::v1::{
     AtRiskPupilsRequest, ImportSchoolsRequest, LaSummaryRequest, ListAuditEventsRequest,
-    ListSchoolsRequest, Period, SchoolSummaryRequest, audit_service_client::AuditServiceClient,
+    ListSchoolsRequest, Period, PipelineCountsRequest, SchoolSummaryRequest,
+    audit_service_client::AuditServiceClient, pipeline_service_client::PipelineServiceClient,
     registry_service_client::RegistryServiceClient,
 };
 use tonic::Code;
@@ -36,6 +37,7 @@ enum Rpc {
     ListAuditEvents,
     ImportSchools,
     ListSchools,
+    PipelineCounts,
     CreateKey,
     ListKeys,
     RevokeKey,
@@ -62,6 +64,7 @@ const MATRIX: &[(Rpc, [(Code, Code); 6])] = &[
     (Rpc::ListAuditEvents,  [(PD, PD), (OK, OK), (OK, OK), (PD, PD), (PD, PD), (PD, PD)]),
     (Rpc::ImportSchools,    [(PD, PD), (PD, PD), (PD, PD), (PD, PD), (PD, PD), (OK, OK)]),
     (Rpc::ListSchools,      [(OK, OK), (OK, OK), (OK, OK), (OK, OK), (OK, OK), (OK, OK)]),
+    (Rpc::PipelineCounts,   [(PD, PD), (PD, PD), (PD, PD), (OK, OK), (PD, PD), (OK, OK)]),
     (Rpc::CreateKey,        [(PD, PD), (PD, PD), (PD, PD), (PD, PD), (PD, PD), (OK, OK)]),
     (Rpc::ListKeys,         [(PD, PD), (PD, PD), (PD, PD), (PD, PD), (PD, PD), (OK, OK)]),
     (Rpc::RevokeKey,        [(PD, PD), (PD, PD), (PD, PD), (PD, PD), (PD, PD), (OK, OK)]),
@@ -187,6 +190,11 @@ async fn call(pipeline: &Pipeline, rpc: Rpc, token: &str, target: &Target, n: us
                 })
                 .await,
         ),
+        Rpc::PipelineCounts => code_of(
+            PipelineServiceClient::new(query)
+                .pipeline_counts(PipelineCountsRequest {})
+                .await,
+        ),
         Rpc::CreateKey => code_of(
             KeyServiceClient::new(query)
                 .create_key(CreateKeyRequest {
@@ -292,11 +300,20 @@ async fn the_authorisation_matrix() {
         "matrix cells wrong:\n{}",
         wrong.join("\n")
     );
-    assert_eq!(
-        MATRIX.len(),
-        12,
-        "every rpc of the four services is in the matrix"
-    );
+    // Every method of every Rollcall service is a row, read from the compiled protos themselves.
+    let descriptors: prost_types::FileDescriptorSet =
+        prost::Message::decode(rollcall_proto::FILE_DESCRIPTOR_SET).unwrap();
+    let mut methods: Vec<String> = descriptors
+        .file
+        .iter()
+        .flat_map(|f| &f.service)
+        .flat_map(|s| &s.method)
+        .map(|m| m.name().to_owned())
+        .collect();
+    methods.sort();
+    let mut rows: Vec<String> = MATRIX.iter().map(|(rpc, _)| format!("{rpc:?}")).collect();
+    rows.sort();
+    assert_eq!(rows, methods, "the matrix covers every rpc");
 
     // Listing is allowed to everyone but filtered to what each may see.
     let listed = |token: String, la: &'static str| {

@@ -14,7 +14,8 @@ use rollcall_proto::feed::v1::{
 use rollcall_proto::query::v1::{
     AtRiskPupilsRequest, AtRiskPupilsResponse, ImportSchoolsRequest, LaSummaryRequest,
     ListAuditEventsRequest, ListAuditEventsResponse, ListSchoolsRequest, Measures, Period,
-    RiskLevel, SchoolSummaryRequest, audit_service_client::AuditServiceClient,
+    PipelineCountsRequest, RiskLevel, SchoolSummaryRequest,
+    audit_service_client::AuditServiceClient, pipeline_service_client::PipelineServiceClient,
     query_service_client::QueryServiceClient, registry_service_client::RegistryServiceClient,
 };
 use rollcall_synth::{LaSpec, SyntheticLa};
@@ -168,6 +169,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 json!({"vendor": vendor, "school_urns": r.school_urns}),
                 || format!("{vendor} may send feeds for {}\n", r.school_urns.join(" ")),
             );
+        }
+        Command::Status => {
+            let mut client = PipelineServiceClient::new(channel(&cli.query).await?);
+            let r = client
+                .pipeline_counts(PipelineCountsRequest {})
+                .await
+                .map_err(grpc)?
+                .into_inner();
+            let value = json!({
+                "feeds_received": r.feeds_received,
+                "feeds_enqueued": r.feeds_enqueued,
+                "feeds_processed": r.feeds_processed,
+                "marks_stored": r.marks_stored,
+            });
+            print(json, value, || {
+                format!(
+                    "feeds: {} received, {} enqueued, {} processed; {} marks stored\n",
+                    r.feeds_received, r.feeds_enqueued, r.feeds_processed, r.marks_stored
+                )
+            });
         }
         Command::Audit { since, limit } => {
             let mut client = AuditServiceClient::new(channel(&cli.query).await?);

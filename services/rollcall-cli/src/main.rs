@@ -77,6 +77,8 @@ pub enum Command {
     /// What LA attendance teams ask.
     #[command(subcommand)]
     Query(QueryCommand),
+    /// How far feeds have got through the pipeline (operations and admin keys).
+    Status,
     /// API keys (admin keys only, except `bootstrap`).
     #[command(subcommand)]
     Keys(KeysCommand),

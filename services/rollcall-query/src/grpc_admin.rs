@@ -1,6 +1,7 @@
-//! The `KeyService` (admins manage API keys and vendor registrations) and the `AuditService` (an
-//! LA or a school sees who viewed its pupils): with `grpc.rs`, the only place in the query
-//! service that sees protobuf types.
+//! The `KeyService` (admins manage API keys and vendor registrations), the `AuditService` (an
+//! LA or a school sees who viewed its pupils) and the `PipelineService` (operations watch the
+//! pipeline's counts): with `grpc.rs`, the only place in the query service that sees protobuf
+//! types.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rollcall_db::{ApiKeyRow, Pool, PupilAccess};
@@ -11,7 +12,9 @@ use rollcall_proto::admin::v1::{
     key_service_server::KeyService,
 };
 use rollcall_proto::query::v1::{
-    AuditEvent, ListAuditEventsRequest, ListAuditEventsResponse, audit_service_server::AuditService,
+    AuditEvent, ListAuditEventsRequest, ListAuditEventsResponse, PipelineCountsRequest,
+    PipelineCountsResponse, audit_service_server::AuditService,
+    pipeline_service_server::PipelineService,
 };
 use rollcall_server::auth::{check_new_key, principal};
 use rollcall_server::{ApiError, ErrorCode};
@@ -185,6 +188,35 @@ impl AuditService for Audit {
                     enrolment_ids: e.enrolment_ids,
                 })
                 .collect(),
+        }))
+    }
+}
+
+pub struct Pipeline {
+    pool: Pool,
+}
+
+impl Pipeline {
+    pub fn new(pool: Pool) -> Pipeline {
+        Pipeline { pool }
+    }
+}
+
+#[tonic::async_trait]
+impl PipelineService for Pipeline {
+    async fn pipeline_counts(
+        &self,
+        _request: Request<PipelineCountsRequest>,
+    ) -> Result<Response<PipelineCountsResponse>, Status> {
+        let counts = rollcall_db::pipeline_counts(&self.pool)
+            .await
+            .map_err(|err| ApiError::unavailable("cannot read pipeline counts", &err))?;
+        let n = |v: i64| v.max(0) as u64;
+        Ok(Response::new(PipelineCountsResponse {
+            feeds_received: n(counts.feeds_received),
+            feeds_enqueued: n(counts.feeds_enqueued),
+            feeds_processed: n(counts.feeds_processed),
+            marks_stored: n(counts.marks_stored),
         }))
     }
 }

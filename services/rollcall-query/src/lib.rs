@@ -2,7 +2,7 @@
 //! summary with one row per school, pupils at persistent or severe absence, and the school
 //! registry. Counts come from PostgreSQL per enrolment and code; the DfE measures and thresholds
 //! are applied by the domain crate, so every service agrees to the session. It also serves key
-//! management (admins) and the audit trail of pupil-level reads (LAs and schools).
+//! management (admins), pipeline counts (operations) and the audit trail of pupil-level reads (LAs and schools).
 
 mod grpc;
 mod grpc_admin;
@@ -11,8 +11,8 @@ mod measures;
 use anyhow::Context as _;
 use rollcall_proto::admin::v1::key_service_server::KeyServiceServer;
 use rollcall_proto::query::v1::{
-    audit_service_server::AuditServiceServer, query_service_server::QueryServiceServer,
-    registry_service_server::RegistryServiceServer,
+    audit_service_server::AuditServiceServer, pipeline_service_server::PipelineServiceServer,
+    query_service_server::QueryServiceServer, registry_service_server::RegistryServiceServer,
 };
 use rollcall_server::Settings;
 use tokio::net::TcpListener;
@@ -43,6 +43,9 @@ pub async fn serve(
             .add_service(AuditServiceServer::new(grpc_admin::Audit::new(
                 pool.clone(),
             )))
+            .add_service(PipelineServiceServer::new(grpc_admin::Pipeline::new(
+                pool.clone(),
+            )))
             .add_service(KeyServiceServer::new(grpc_admin::Keys::new(
                 pool,
                 settings.auth.key_valid_days,
@@ -58,6 +61,9 @@ pub async fn serve(
         .await;
     reporter
         .set_serving::<KeyServiceServer<grpc_admin::Keys>>()
+        .await;
+    reporter
+        .set_serving::<PipelineServiceServer<grpc_admin::Pipeline>>()
         .await;
     rollcall_server::grpc::serve(listener, routes, reporter, health, guard, shutdown).await?;
     Ok(())

@@ -51,6 +51,8 @@ pub fn allowed(path: &str) -> Option<&'static [Kind]> {
         // Named pupils: only those responsible for them, and audited.
         "rollcall.query.v1.QueryService/AtRiskPupils" => &[La, School],
         "rollcall.query.v1.AuditService/ListAuditEvents" => &[La, School],
+        // Counts of feeds and marks across every school: no school's figures, no pupil.
+        "rollcall.query.v1.PipelineService/PipelineCounts" => &[Operations, Admin],
         "rollcall.query.v1.RegistryService/ImportSchools" => &[Admin],
         "rollcall.query.v1.RegistryService/ListSchools" => {
             &[Vendor, La, School, Operations, Exporter, Admin]
