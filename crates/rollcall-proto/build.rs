@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use prost::Message;
 
 const PROTOS: &[&str] = &[
+    "rollcall/admin/v1/admin.proto",
     "rollcall/feed/v1/feed.proto",
     "rollcall/pipeline/v1/messages.proto",
     "rollcall/query/v1/query.proto",

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The demo: starts a Tansu broker and the four services on loopback, runs `rollcall demo` (a
 # synthetic LA submitted through the gateway as vendors would), then stops everything cleanly.
+# The services run in plaintext, configured explicitly for local use (loopback only); every call
+# is still authenticated: the demo makes the first admin key straight in the database, and
+# `rollcall demo` uses it to make a vendor key and an LA user's key.
 # Usage: run-demo.sh BIN_DIR [rollcall demo options...]
 set -euo pipefail
 
@@ -10,9 +13,11 @@ mkdir -p "$run"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 kafka_port=${DEMO_KAFKA_PORT:-19092}
 export ROLLCALL__KAFKA__BROKERS="127.0.0.1:$kafka_port"
-export ROLLCALL__DATABASE__URL="postgres://postgres@127.0.0.1:5432/rollcall_demo"
+db=${DEMO_DATABASE:-rollcall_demo}
+export ROLLCALL__DATABASE__URL="postgres://postgres@127.0.0.1:5432/$db"
 export ROLLCALL__GATEWAY__LISTEN="127.0.0.1:${DEMO_GATEWAY_PORT:-50051}"
 export ROLLCALL__QUERY__LISTEN="127.0.0.1:${DEMO_QUERY_PORT:-50052}"
+export ROLLCALL__TLS__PLAINTEXT=true
 export ROLLCALL_GATEWAY="http://$ROLLCALL__GATEWAY__LISTEN"
 export ROLLCALL_QUERY="http://$ROLLCALL__QUERY__LISTEN"
 
@@ -33,8 +38,13 @@ wait_port() {
 }
 
 # A fresh demo database every run.
-psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists rollcall_demo with (force)" >/dev/null
-psql -h 127.0.0.1 -U postgres -d postgres -qc "create database rollcall_demo" >/dev/null
+psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists \"$db\" with (force)" >/dev/null
+psql -h 127.0.0.1 -U postgres -d postgres -qc "create database \"$db\"" >/dev/null
+
+# The first admin key of a fresh install (only its hash is stored); expires in a day.
+ROLLCALL_TOKEN=$("$bin/rollcall" keys bootstrap --valid-days 1 --description "demo admin" 2>/dev/null)
+export ROLLCALL_TOKEN
+echo "demo: admin key made in the database (rollcall keys bootstrap)"
 
 echo "demo: starting tansu on 127.0.0.1:$kafka_port (memory storage)"
 tansu broker --listener-url "tcp://127.0.0.1:$kafka_port" --advertised-listener-url "tcp://127.0.0.1:$kafka_port" \

@@ -5,11 +5,17 @@ use serde_json::Value;
 
 use crate::harness::{Pipeline, bin};
 
-/// Runs the CLI without blocking the runtime the in-process services share.
-async fn rollcall(pipeline: &Pipeline, args: &[&str]) -> (bool, String, String) {
+/// Runs the CLI as the holder of `token`, without blocking the runtime the in-process services
+/// share.
+pub async fn rollcall_as(
+    pipeline: &Pipeline,
+    token: &str,
+    args: &[&str],
+) -> (bool, String, String) {
     let output = tokio::process::Command::new(bin("rollcall"))
         .args(["--gateway", &format!("http://{}", pipeline.gateway_addr)])
         .args(["--query", &format!("http://{}", pipeline.query_addr)])
+        .env("ROLLCALL_TOKEN", token)
         .args(args)
         .output()
         .await
@@ -21,10 +27,10 @@ async fn rollcall(pipeline: &Pipeline, args: &[&str]) -> (bool, String, String) 
     )
 }
 
-async fn json(pipeline: &Pipeline, args: &[&str]) -> Value {
+pub async fn json_as(pipeline: &Pipeline, token: &str, args: &[&str]) -> Value {
     let mut all = vec!["--json"];
     all.extend_from_slice(args);
-    let (ok, stdout, stderr) = rollcall(pipeline, &all).await;
+    let (ok, stdout, stderr) = rollcall_as(pipeline, token, &all).await;
     assert!(ok, "rollcall {args:?} failed: {stderr}");
     serde_json::from_str(&stdout)
         .unwrap_or_else(|err| panic!("rollcall {args:?}: not json ({err}): {stdout}"))
@@ -63,11 +69,22 @@ async fn an_independent_school_sends_csv_files_and_the_la_sees_them() {
     )
     .unwrap();
 
-    let imported = json(&pipeline, &["schools", "import", &path("schools.csv")]).await;
+    // An admin keeps the registry; the independent school sends its own files with a school key;
+    // the LA's attendance team reads with an LA key.
+    let admin = pipeline.admin_token.clone();
+    let school_key = pipeline.key("school", "100009").await;
+    let la_key = pipeline.la_token.clone();
+    let imported = json_as(
+        &pipeline,
+        &admin,
+        &["schools", "import", &path("schools.csv")],
+    )
+    .await;
     assert_eq!(imported["imported"], 2);
 
-    let receipt = json(
+    let receipt = json_as(
         &pipeline,
+        &school_key,
         &[
             "submit",
             "--school",
@@ -82,8 +99,9 @@ async fn an_independent_school_sends_csv_files_and_the_la_sees_them() {
     assert_eq!(receipt["status"], "enqueued");
     let feed_id = receipt["feed_id"].as_str().unwrap().to_owned();
     // The same files again: the default key is their hash, so nothing new is sent.
-    let again = json(
+    let again = json_as(
         &pipeline,
+        &school_key,
         &[
             "submit",
             "--school",
@@ -100,7 +118,12 @@ async fn an_independent_school_sends_csv_files_and_the_la_sees_them() {
         (feed_id.as_str(), &Value::Bool(true))
     );
 
-    let processed = json(&pipeline, &["receipt", &feed_id, "--wait", "60"]).await;
+    let processed = json_as(
+        &pipeline,
+        &school_key,
+        &["receipt", &feed_id, "--wait", "60"],
+    )
+    .await;
     assert_eq!(processed["status"], "processed");
     let outcome = &processed["outcome"];
     assert_eq!(
@@ -113,8 +136,9 @@ async fn an_independent_school_sends_csv_files_and_the_la_sees_them() {
     assert_eq!(outcome["findings"][0]["code"], "UNKNOWN_CODE");
     assert_eq!(outcome["findings"][0]["record_index"], 3);
 
-    let la = json(
+    let la = json_as(
         &pipeline,
+        &la_key,
         &[
             "query",
             "la",
@@ -140,13 +164,16 @@ async fn an_independent_school_sends_csv_files_and_the_la_sees_them() {
         "one N in two possible sessions"
     );
 
-    let at_risk = json(
+    let at_risk = json_as(
         &pipeline,
+        &school_key,
         &[
             "query",
             "at-risk",
             "--school",
             "100009",
+            "--purpose",
+            "pastoral review",
             "--from",
             "2025-09-01",
             "--to",
@@ -158,8 +185,9 @@ async fn an_independent_school_sends_csv_files_and_the_la_sees_them() {
     assert_eq!(at_risk["severe_count"], 1);
 
     // The table form is for people: it has a header and the total row.
-    let (ok, table, _) = rollcall(
+    let (ok, table, _) = rollcall_as(
         &pipeline,
+        &la_key,
         &[
             "query",
             "la",
@@ -175,7 +203,7 @@ async fn an_independent_school_sends_csv_files_and_the_la_sees_them() {
     assert!(table.contains("Warwickshire total"), "{table}");
 
     // Errors are one line with the stable code.
-    let (ok, _, stderr) = rollcall(&pipeline, &["query", "school", "12345"]).await;
+    let (ok, _, stderr) = rollcall_as(&pipeline, &la_key, &["query", "school", "12345"]).await;
     assert!(!ok);
     assert!(
         stderr.starts_with("rollcall: invalid argument: school_urn:")

@@ -5,6 +5,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use rollcall_cli::AuthChannel;
+use rollcall_proto::admin::v1::{
+    CreateKeyRequest, SetVendorSchoolsRequest, key_service_client::KeyServiceClient,
+};
 use rollcall_proto::feed::v1::{
     FeedHeader, FeedReceipt, FeedStatus, GetFeedReceiptRequest, MarkChunk, MarkRecord, RollChunk,
     RollRecord, SubmitFeedRequest, feed_service_client::FeedServiceClient,
@@ -18,7 +22,10 @@ use rollcall_server::Settings;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
+
+/// The vendor the harness's feed client sends as; every school a test imports or sends for is
+/// registered to it.
+pub const TEST_VENDOR: &str = "test-mis";
 
 /// The broker shared by every test in this binary: `ROLLCALL_TEST_KAFKA` when set, otherwise a
 /// Tansu process started here (memory storage) that exits when this test process does.
@@ -66,10 +73,21 @@ fn admin_database_url() -> String {
 }
 
 /// One test's system. Call `stop` at the end: it stops the services and drops the database.
+///
+/// The services run as configured for local use (plaintext on loopback) with authentication on:
+/// `feeds()` sends as the vendor [`TEST_VENDOR`], `query()` asks as a user of LA 937 and
+/// `registry()` as an admin.
 pub struct Pipeline {
     pub settings: Settings,
     pub gateway_addr: SocketAddr,
     pub query_addr: SocketAddr,
+    /// An admin key made straight in the database, as `rollcall keys bootstrap` does.
+    pub admin_token: String,
+    pub vendor_token: String,
+    pub la_token: String,
+    /// The CA that signed the services' certificates when they run with TLS; `None`: plaintext.
+    pub ca_cert: Option<std::path::PathBuf>,
+    vendor_schools: std::sync::Mutex<std::collections::BTreeSet<String>>,
     services: CancellationToken,
     gateway: JoinHandle<anyhow::Result<()>>,
     query: JoinHandle<anyhow::Result<()>>,
@@ -145,10 +163,23 @@ impl Pipeline {
         Self::start_on(broker()).await
     }
 
+    /// The shared broker's address, for `start_with`.
+    pub fn shared_broker() -> &'static str {
+        broker()
+    }
+
     /// The system on a given broker (`start` uses the binary's shared one).
     pub async fn start_on(brokers: &str) -> Pipeline {
+        Self::start_with(brokers, |_| {}).await
+    }
+
+    /// The system with settings changed by `configure` (TLS, rate limits, JWT) before the
+    /// services start. With TLS on, set `ca_cert` on the result before making clients.
+    pub async fn start_with(brokers: &str, configure: impl FnOnce(&mut Settings)) -> Pipeline {
         let run = uuid::Uuid::new_v4().simple().to_string();
         let mut settings = Settings::defaults();
+        // Local use, explicitly: the TLS tests configure certificates instead.
+        settings.tls.plaintext = true;
         let admin = admin_database_url();
         let base = admin.rsplit_once('/').unwrap().0;
         settings.database.url = format!("{base}/rollcall_e2e_{run}");
@@ -171,7 +202,18 @@ impl Pipeline {
             .await
             .unwrap();
         rollcall_db::migrate(&pool).await.unwrap();
+        let issue = async |kind: &str, org: &str| {
+            rollcall_server::auth::issue_key(&pool, kind, org, "e2e", 1)
+                .await
+                .unwrap()
+                .1
+        };
+        let admin_token = issue("admin", "").await;
+        let vendor_token = issue("vendor", TEST_VENDOR).await;
+        let la_token = issue("la", "937").await;
         pool.close().await;
+        configure(&mut settings);
+        settings.validate().expect("test settings are valid");
         let topics = &settings.kafka.topics;
         rollcall_kafka::ensure_topics(
             &settings.kafka,
@@ -204,6 +246,11 @@ impl Pipeline {
             query,
             validator: None,
             aggregator: None,
+            admin_token,
+            vendor_token,
+            la_token,
+            ca_cert: None,
+            vendor_schools: Default::default(),
         };
         pipeline.start_workers();
         wait_listening(gateway_addr).await;
@@ -235,28 +282,100 @@ impl Pipeline {
         }
     }
 
-    pub async fn feeds(&self) -> FeedServiceClient<Channel> {
-        FeedServiceClient::connect(format!("http://{}", self.gateway_addr))
-            .await
-            .unwrap()
+    /// The address of a service as a client names it: `https://` when the services run with TLS.
+    pub fn url(&self, addr: SocketAddr) -> String {
+        match self.ca_cert {
+            Some(_) => format!("https://{addr}"),
+            None => format!("http://{addr}"),
+        }
     }
 
-    pub async fn query(&self) -> QueryServiceClient<Channel> {
-        QueryServiceClient::connect(format!("http://{}", self.query_addr))
-            .await
-            .unwrap()
+    /// A channel to `addr` carrying `token` (over TLS when the services run with it).
+    pub async fn channel(&self, addr: SocketAddr, token: Option<&str>) -> AuthChannel {
+        rollcall_cli::connect(
+            &self.url(addr),
+            &rollcall_cli::Credentials {
+                token: token.map(str::to_owned),
+                ca_cert: self.ca_cert.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
     }
 
-    pub async fn registry(&self) -> RegistryServiceClient<Channel> {
-        RegistryServiceClient::connect(format!("http://{}", self.query_addr))
-            .await
-            .unwrap()
+    pub async fn gateway_as(&self, token: &str) -> FeedServiceClient<AuthChannel> {
+        FeedServiceClient::new(self.channel(self.gateway_addr, Some(token)).await)
     }
 
+    pub async fn query_as(&self, token: &str) -> QueryServiceClient<AuthChannel> {
+        QueryServiceClient::new(self.channel(self.query_addr, Some(token)).await)
+    }
+
+    pub async fn feeds(&self) -> FeedServiceClient<AuthChannel> {
+        self.gateway_as(&self.vendor_token).await
+    }
+
+    pub async fn query(&self) -> QueryServiceClient<AuthChannel> {
+        self.query_as(&self.la_token).await
+    }
+
+    pub async fn registry(&self) -> RegistryServiceClient<AuthChannel> {
+        RegistryServiceClient::new(self.channel(self.query_addr, Some(&self.admin_token)).await)
+    }
+
+    pub async fn keys(&self) -> KeyServiceClient<AuthChannel> {
+        KeyServiceClient::new(self.channel(self.query_addr, Some(&self.admin_token)).await)
+    }
+
+    /// A new key of `kind` for `organisation`, made through the admin API.
+    pub async fn key(&self, kind: &str, organisation: &str) -> String {
+        self.keys()
+            .await
+            .create_key(CreateKeyRequest {
+                kind: kind.into(),
+                organisation: organisation.into(),
+                description: "e2e".into(),
+                valid_days: 1,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .token
+    }
+
+    /// Imports the schools (as an admin) and registers them to the test vendor.
     pub async fn import_schools(&self, schools: Vec<School>) {
+        let urns: Vec<String> = schools.iter().map(|s| s.urn.clone()).collect();
         self.registry()
             .await
             .import_schools(ImportSchoolsRequest { schools })
+            .await
+            .unwrap();
+        self.register_for_test_vendor(&urns).await;
+    }
+
+    /// Adds `urns` (those that are well-formed) to the test vendor's schools.
+    pub async fn register_for_test_vendor(&self, urns: &[String]) {
+        let all: Vec<String> = {
+            let mut registered = self.vendor_schools.lock().unwrap();
+            let before = registered.len();
+            registered.extend(
+                urns.iter()
+                    .filter(|u| rollcall_domain::Urn::parse(u).is_ok())
+                    .cloned(),
+            );
+            if registered.len() == before {
+                return;
+            }
+            registered.iter().cloned().collect()
+        };
+        self.keys()
+            .await
+            .set_vendor_schools(SetVendorSchoolsRequest {
+                vendor: TEST_VENDOR.into(),
+                school_urns: all,
+            })
             .await
             .unwrap();
     }
@@ -399,7 +518,11 @@ impl FeedSpec {
         requests
     }
 
+    /// Sends as the test vendor, registered for the feed's school first (as its LA would have).
     pub async fn submit(&self, pipeline: &Pipeline) -> Result<FeedReceipt, tonic::Status> {
+        pipeline
+            .register_for_test_vendor(std::slice::from_ref(&self.urn))
+            .await;
         let stream = tokio_stream::iter(self.requests());
         pipeline
             .feeds()

@@ -158,6 +158,7 @@ async fn check_la(pipeline: &Pipeline, la: &SyntheticLa) {
             la_code,
             period,
             level: RiskLevel::Persistent as i32,
+            purpose: "e2e: the at-risk list matches the generator".into(),
             ..Default::default()
         })
         .await

@@ -62,6 +62,7 @@ async fn every_service_binary_stops_cleanly_on_sigterm() {
             )
             .env("ROLLCALL__GATEWAY__LISTEN", &listen)
             .env("ROLLCALL__QUERY__LISTEN", &listen)
+            .env("ROLLCALL__TLS__PLAINTEXT", "true")
             .env("RUST_LOG", "warn")
             .spawn()
             .unwrap();

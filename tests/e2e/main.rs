@@ -1,10 +1,14 @@
 //! End-to-end tests: the gateway, validator, aggregator and query services run against a real
 //! Kafka-API broker (Tansu, started once per test binary) and the real PostgreSQL server, and are
-//! driven only through their gRPC APIs and the `rollcall` CLI. Each test gets its own database,
+//! driven only through their gRPC APIs and the `rollcall` CLI, with authentication on (the
+//! harness makes an admin, a vendor and an LA user's key for each test). Each test gets its own database,
 //! topics and consumer groups, so tests run in parallel.
 
 mod cli;
 mod harness;
 mod la;
 mod lifecycle;
+mod logs;
 mod pipeline;
+mod security;
+mod transport;

@@ -7,10 +7,13 @@
 //! SQL string with bind parameters; bulk writes bind whole columns as arrays and `UNNEST` them,
 //! so a feed costs a handful of round trips however many marks it carries.
 
+pub mod access;
 mod apply;
+mod audit;
 pub mod bench;
 mod codebook;
 mod feeds;
+mod keys;
 mod queries;
 pub mod register;
 mod registry;
@@ -21,10 +24,16 @@ use std::str::FromStr;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
+pub use access::{Access, Principal, PrincipalKind, PupilAccess};
 pub use apply::{
     ApplyStats, EnrolmentInput, FeedOutcome, MarkInput, ValidatedFeed, apply_validated_feed,
 };
+pub use audit::{AuditEventRow, NewAuditEvent, list_audit_events, record_audit_event};
 pub use feeds::{FeedRow, NewFeed, Registered, get_feed, mark_feed_enqueued, register_feed};
+pub use keys::{
+    ApiKeyRow, NewApiKey, create_api_key, find_api_key, list_api_keys, revoke_api_key,
+    set_vendor_schools, vendor_schools,
+};
 pub use queries::{
     Enrolment, EnrolmentCodeCount, EnrolmentYearTotals, PipelineCounts, SchoolYearTotals, Scope,
     at_risk_year, enrolment_code_counts, enrolments_by_id, pipeline_counts,

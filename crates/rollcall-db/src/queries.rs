@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use futures::TryStreamExt;
 use rollcall_domain::Counters;
 
+use crate::access::{Access, PupilAccess};
 use crate::codebook::CodeBook;
 use crate::register::{self, MonthRegister};
 use crate::{Pool, Result};
@@ -40,9 +41,10 @@ pub struct EnrolmentCodeCount {
 
 /// Sessions per enrolment and code between `from` and `to` inclusive, ordered by enrolment and
 /// code, counted from the register rows. Only sessions while on roll are ever stored, so no
-/// roll-date filter is needed.
+/// roll-date filter is needed. Schools outside `access` are left out, whatever `scope` asks for.
 pub async fn enrolment_code_counts(
     pool: &Pool,
+    access: &Access,
     scope: Scope,
     from: NaiveDate,
     to: NaiveDate,
@@ -55,20 +57,26 @@ pub async fn enrolment_code_counts(
              from schools s
              join enrolments e on e.school_urn = s.urn
              join register r on r.enrolment_id = e.id
-             where s.la_code = $1 and r.month between $2 and $3",
+             where s.la_code = $1 and r.month between $2 and $3
+               and ($4 or s.la_code = any($5) or s.urn = any($6))",
         )
         .bind(la_code),
         Scope::School(urn) => sqlx::query_as(
             "select r.enrolment_id, e.school_urn, r.month, r.codes
-             from enrolments e
+             from schools s
+             join enrolments e on e.school_urn = s.urn
              join register r on r.enrolment_id = e.id
-             where e.school_urn = $1 and r.month between $2 and $3",
+             where e.school_urn = $1 and r.month between $2 and $3
+               and ($4 or s.la_code = any($5) or s.urn = any($6))",
         )
         .bind(urn),
     };
     let mut rows = query
         .bind(register::month_of(from))
         .bind(register::month_of(to))
+        .bind(access.everything)
+        .bind(&access.la_codes)
+        .bind(&access.urns)
         .fetch(&mut *conn);
     // Per enrolment: its school and sessions per code id.
     let mut counts: BTreeMap<i64, (i32, Vec<i64>)> = BTreeMap::new();
@@ -128,10 +136,11 @@ pub struct SchoolYearTotals {
     pub last_date: Option<NaiveDate>,
 }
 
-/// The year totals of every school in scope that has marks in the academic year starting in
-/// `year`, ordered by URN.
+/// The year totals of every school in scope (and within `access`) that has marks in the
+/// academic year starting in `year`, ordered by URN.
 pub async fn school_year_totals(
     pool: &Pool,
+    access: &Access,
     scope: Scope,
     year: i16,
 ) -> Result<Vec<SchoolYearTotals>> {
@@ -146,11 +155,15 @@ pub async fn school_year_totals(
          where t.academic_year = $1
            and ($2::int2 is null or s.la_code = $2)
            and ($3::int is null or s.urn = $3)
+           and ($4 or s.la_code = any($5) or s.urn = any($6))
          order by t.school_urn",
     )
     .bind(year)
     .bind(la_code)
     .bind(urn)
+    .bind(access.everything)
+    .bind(&access.la_codes)
+    .bind(&access.urns)
     .fetch_all(&mut *conn)
     .await?;
     rows.into_iter()
@@ -179,13 +192,16 @@ pub struct EnrolmentYearTotals {
 }
 
 /// The persistent absentees (or, with `severe_only`, the severe ones) in scope over the academic
-/// year starting in `year`, from the stored totals, ordered by enrolment.
+/// year starting in `year`, from the stored totals, ordered by enrolment. Pupils of schools
+/// outside `access` are left out.
 pub async fn at_risk_year(
     pool: &Pool,
+    access: &PupilAccess,
     scope: Scope,
     year: i16,
     severe_only: bool,
 ) -> Result<Vec<EnrolmentYearTotals>> {
+    let access = access.schools();
     let mut conn = pool.acquire().await?;
     let book = CodeBook::load(&mut conn).await?;
     let (la_code, urn) = scope.bounds();
@@ -197,12 +213,16 @@ pub async fn at_risk_year(
          where t.academic_year = $1 and t.risk > 0 and t.risk >= $4
            and ($2::int2 is null or s.la_code = $2)
            and ($3::int is null or s.urn = $3)
+           and ($5 or s.la_code = any($6) or s.urn = any($7))
          order by t.enrolment_id",
     )
     .bind(year)
     .bind(la_code)
     .bind(urn)
     .bind(if severe_only { 2i16 } else { 1 })
+    .bind(access.everything)
+    .bind(&access.la_codes)
+    .bind(&access.urns)
     .fetch_all(&mut *conn)
     .await?;
     rows.into_iter()
@@ -236,30 +256,46 @@ pub struct Enrolment {
     pub looked_after: Option<bool>,
 }
 
-/// The enrolments with these ids, ordered by id; unknown ids are left out.
-pub async fn enrolments_by_id(pool: &Pool, ids: &[i64]) -> Result<Vec<Enrolment>> {
+/// The enrolments with these ids, ordered by id; unknown ids, and pupils of schools outside
+/// `access`, are left out.
+pub async fn enrolments_by_id(
+    pool: &Pool,
+    access: &PupilAccess,
+    ids: &[i64],
+) -> Result<Vec<Enrolment>> {
+    let access = access.schools();
     let enrolments = sqlx::query_as(
-        "select id, school_urn, upn, forename, surname, date_of_birth, sex, year_group,
-                admission_date, leaving_date, fsm, sen_provision, ethnicity, looked_after
-         from enrolments
-         where id = any($1)
-         order by id",
+        "select e.id, e.school_urn, e.upn, e.forename, e.surname, e.date_of_birth, e.sex,
+                e.year_group, e.admission_date, e.leaving_date, e.fsm, e.sen_provision,
+                e.ethnicity, e.looked_after
+         from enrolments e
+         join schools s on s.urn = e.school_urn
+         where e.id = any($1)
+           and ($2 or s.la_code = any($3) or s.urn = any($4))
+         order by e.id",
     )
     .bind(ids)
+    .bind(access.everything)
+    .bind(&access.la_codes)
+    .bind(&access.urns)
     .fetch_all(pool)
     .await?;
     Ok(enrolments)
 }
 
 /// Enrolments per school as `(urn, enrolments)`, ordered by URN. Every registered school in
-/// scope has a row, with 0 when it has sent no roll yet.
-pub async fn school_enrolment_counts(pool: &Pool, scope: Scope) -> Result<Vec<(i32, i64)>> {
+/// scope (and within `access`) has a row, with 0 when it has sent no roll yet.
+pub async fn school_enrolment_counts(
+    pool: &Pool,
+    access: &Access,
+    scope: Scope,
+) -> Result<Vec<(i32, i64)>> {
     let query = match scope {
         Scope::La(la_code) => sqlx::query_as(
             "select s.urn, count(e.id)
              from schools s
              left join enrolments e on e.school_urn = s.urn
-             where s.la_code = $1
+             where s.la_code = $1 and ($2 or s.la_code = any($3) or s.urn = any($4))
              group by s.urn
              order by s.urn",
         )
@@ -268,12 +304,17 @@ pub async fn school_enrolment_counts(pool: &Pool, scope: Scope) -> Result<Vec<(i
             "select s.urn, count(e.id)
              from schools s
              left join enrolments e on e.school_urn = s.urn
-             where s.urn = $1
+             where s.urn = $1 and ($2 or s.la_code = any($3) or s.urn = any($4))
              group by s.urn",
         )
         .bind(urn),
     };
-    Ok(query.fetch_all(pool).await?)
+    Ok(query
+        .bind(access.everything)
+        .bind(&access.la_codes)
+        .bind(&access.urns)
+        .fetch_all(pool)
+        .await?)
 }
 
 /// Progress through the pipeline. Feed counts are cumulative: every processed feed was also

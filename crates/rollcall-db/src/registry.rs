@@ -2,6 +2,7 @@
 
 use sqlx::PgConnection;
 
+use crate::access::Access;
 use crate::{Pool, Result};
 
 /// A school as the LA's registry knows it.
@@ -72,14 +73,22 @@ pub async fn get_school(pool: &Pool, urn: i32) -> Result<Option<School>> {
     Ok(school)
 }
 
-/// Every school, or an LA's schools, ordered by URN.
-pub async fn list_schools(pool: &Pool, la_code: Option<i16>) -> Result<Vec<School>> {
+/// Every school, or an LA's schools, within `access`, ordered by URN.
+pub async fn list_schools(
+    pool: &Pool,
+    access: &Access,
+    la_code: Option<i16>,
+) -> Result<Vec<School>> {
     let schools = sqlx::query_as(
         "select urn, la_code, name, phase, school_type, independent from schools
-         where $1::int2 is null or la_code = $1
+         where ($1::int2 is null or la_code = $1)
+           and ($2 or la_code = any($3) or urn = any($4))
          order by urn",
     )
     .bind(la_code)
+    .bind(access.everything)
+    .bind(&access.la_codes)
+    .bind(&access.urns)
     .fetch_all(pool)
     .await?;
     Ok(schools)

@@ -3,6 +3,12 @@
 
 #![allow(clippy::all, clippy::pedantic)]
 
+pub mod admin {
+    pub mod v1 {
+        tonic::include_proto!("rollcall.admin.v1");
+    }
+}
+
 pub mod feed {
     pub mod v1 {
         tonic::include_proto!("rollcall.feed.v1");

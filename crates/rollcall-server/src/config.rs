@@ -1,7 +1,10 @@
 //! Layered configuration: embedded defaults, then an optional file, then `ROLLCALL__SECTION__KEY`
 //! environment variables, then `validate`. Values are passed explicitly, never read globally.
 
-use std::{net::SocketAddr, path::Path};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
 
 use rollcall_kafka::KafkaConfig;
 use rollcall_telemetry::TelemetryConfig;
@@ -23,7 +26,40 @@ pub struct Settings {
     pub kafka: KafkaConfig,
     pub gateway: GatewayConfig,
     pub query: QueryConfig,
+    pub tls: TlsConfig,
+    pub auth: AuthConfig,
     pub telemetry: TelemetryConfig,
+}
+
+/// TLS for every gRPC listener.
+#[derive(Clone, Debug, Deserialize)]
+pub struct TlsConfig {
+    /// No TLS: for local use only, and refused on anything but a loopback address.
+    pub plaintext: bool,
+    /// PEM certificate chain and private key of the server.
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// PEM CA certificate(s) for vendors' client certificates; empty: no mutual TLS.
+    pub client_ca: PathBuf,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct AuthConfig {
+    pub key_valid_days: u32,
+    pub requests_per_second: f64,
+    pub burst: u32,
+    pub jwt: JwtConfig,
+}
+
+/// Verification of LA users' signed tokens.
+#[derive(Clone, Debug, Deserialize)]
+pub struct JwtConfig {
+    /// A JSON Web Key Set file with the identity provider's public keys; empty: no JWTs.
+    pub jwks_file: PathBuf,
+    pub issuer: String,
+    pub audience: String,
+    /// The claim holding the user's LA code.
+    pub la_claim: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -53,17 +89,15 @@ impl Settings {
         )
     }
 
-    /// The embedded defaults alone: what tests start from before setting their own values.
+    /// The embedded defaults alone: what tests start from before setting their own values. They
+    /// name no TLS certificate, so they pass `validate` only once TLS (or, for local use,
+    /// plaintext) is configured.
     pub fn defaults() -> Settings {
-        let settings: Settings = config::Config::builder()
+        config::Config::builder()
             .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
             .build()
             .and_then(config::Config::try_deserialize)
-            .expect("embedded defaults are valid");
-        settings
-            .validate()
-            .expect("embedded defaults pass validation");
-        settings
+            .expect("embedded defaults are valid")
     }
 
     fn load_from(
@@ -104,6 +138,42 @@ impl Settings {
                 "must be below kafka.message_max_bytes, so an accepted feed always fits one message",
             );
         }
+        if self.tls.plaintext {
+            for (field, addr) in [
+                ("gateway.listen", self.gateway.listen),
+                ("query.listen", self.query.listen),
+            ] {
+                if !addr.ip().is_loopback() {
+                    return Err(ConfigError::Invalid {
+                        field,
+                        rule: format!(
+                            "{addr} is not a loopback address: plaintext is for local use only; configure tls.cert and tls.key"
+                        ),
+                    });
+                }
+            }
+        } else if self.tls.cert.as_os_str().is_empty() || self.tls.key.as_os_str().is_empty() {
+            return invalid(
+                "tls.cert",
+                "tls.cert and tls.key are required (or tls.plaintext = true for local use)",
+            );
+        }
+        let rate = self.auth.requests_per_second;
+        if rate.is_nan() || rate <= 0.0 || self.auth.burst == 0 {
+            return invalid("auth.requests_per_second", "rate limits must be positive");
+        }
+        if self.auth.key_valid_days == 0 {
+            return invalid("auth.key_valid_days", "must be at least 1");
+        }
+        let jwt = &self.auth.jwt;
+        if !jwt.jwks_file.as_os_str().is_empty()
+            && (jwt.issuer.is_empty() || jwt.audience.is_empty() || jwt.la_claim.is_empty())
+        {
+            return invalid(
+                "auth.jwt",
+                "issuer, audience and la_claim are required with a jwks_file",
+            );
+        }
         self.kafka.validate().map_err(|rule| ConfigError::Invalid {
             field: "kafka",
             rule,
@@ -115,11 +185,33 @@ impl Settings {
 mod tests {
     use super::*;
 
+    /// The defaults plus plaintext, as the demo and most tests run.
+    fn local() -> Settings {
+        let mut settings = Settings::defaults();
+        settings.tls.plaintext = true;
+        settings
+    }
+
     #[test]
-    fn embedded_defaults_load_and_validate() {
+    fn embedded_defaults_load_and_validate_once_tls_is_chosen() {
         let settings = Settings::defaults();
         assert_eq!(settings.kafka.topics.feeds, "rollcall.feeds.v1");
         assert_eq!(settings.gateway.listen.port(), 50051);
+        let err = settings.validate().unwrap_err();
+        assert!(err.to_string().contains("tls.cert"), "{err}");
+        local().validate().unwrap();
+        let mut tls = Settings::defaults();
+        tls.tls.cert = "server.pem".into();
+        tls.tls.key = "server.key".into();
+        tls.validate().unwrap();
+    }
+
+    #[test]
+    fn plaintext_is_refused_off_loopback() {
+        let mut settings = local();
+        settings.query.listen = "0.0.0.0:50052".parse().unwrap();
+        let err = settings.validate().unwrap_err();
+        assert!(err.to_string().contains("query.listen"), "{err}");
     }
 
     #[test]
@@ -127,10 +219,13 @@ mod tests {
         let env = config::Environment::with_prefix("ROLLCALL")
             .separator("__")
             .source(Some(
-                [(
-                    "ROLLCALL__KAFKA__BROKERS".to_owned(),
-                    "kafka-1:9092".to_owned(),
-                )]
+                [
+                    (
+                        "ROLLCALL__KAFKA__BROKERS".to_owned(),
+                        "kafka-1:9092".to_owned(),
+                    ),
+                    ("ROLLCALL__TLS__PLAINTEXT".to_owned(), "true".to_owned()),
+                ]
                 .into(),
             ));
         let settings = Settings::load_from(None, env).unwrap();
@@ -139,7 +234,7 @@ mod tests {
 
     #[test]
     fn a_feed_limit_above_the_message_limit_is_refused() {
-        let mut settings = Settings::defaults();
+        let mut settings = local();
         settings.gateway.max_feed_bytes = settings.kafka.message_max_bytes;
         let err = settings.validate().unwrap_err();
         assert!(err.to_string().contains("gateway.max_feed_bytes"), "{err}");

@@ -15,6 +15,20 @@ pub enum ErrorCode {
     FeedTooLarge,
     Unavailable,
     Internal,
+    /// No credentials: no `authorization` header and no client certificate.
+    CredentialsMissing,
+    /// Something was sent, but it is not a bearer token of a form we accept.
+    CredentialsMalformed,
+    /// Unknown key, wrong secret, bad signature, wrong issuer or audience.
+    CredentialsInvalid,
+    CredentialsRevoked,
+    CredentialsExpired,
+    /// The caller's kind may not call this method.
+    PermissionDenied,
+    /// The caller may call this method, but not for this school or LA.
+    OutsideOrganisation,
+    /// The caller's rate limit is used up; retry later.
+    RateLimited,
 }
 
 impl ErrorCode {
@@ -26,6 +40,14 @@ impl ErrorCode {
             ErrorCode::FeedTooLarge => "FEED_TOO_LARGE",
             ErrorCode::Unavailable => "UNAVAILABLE",
             ErrorCode::Internal => "INTERNAL",
+            ErrorCode::CredentialsMissing => "CREDENTIALS_MISSING",
+            ErrorCode::CredentialsMalformed => "CREDENTIALS_MALFORMED",
+            ErrorCode::CredentialsInvalid => "CREDENTIALS_INVALID",
+            ErrorCode::CredentialsRevoked => "CREDENTIALS_REVOKED",
+            ErrorCode::CredentialsExpired => "CREDENTIALS_EXPIRED",
+            ErrorCode::PermissionDenied => "PERMISSION_DENIED",
+            ErrorCode::OutsideOrganisation => "OUTSIDE_ORGANISATION",
+            ErrorCode::RateLimited => "RATE_LIMITED",
         }
     }
 
@@ -37,6 +59,13 @@ impl ErrorCode {
             ErrorCode::FeedTooLarge => Code::ResourceExhausted,
             ErrorCode::Unavailable => Code::Unavailable,
             ErrorCode::Internal => Code::Internal,
+            ErrorCode::CredentialsMissing
+            | ErrorCode::CredentialsMalformed
+            | ErrorCode::CredentialsInvalid
+            | ErrorCode::CredentialsRevoked
+            | ErrorCode::CredentialsExpired => Code::Unauthenticated,
+            ErrorCode::PermissionDenied | ErrorCode::OutsideOrganisation => Code::PermissionDenied,
+            ErrorCode::RateLimited => Code::ResourceExhausted,
         }
     }
 }
@@ -59,6 +88,14 @@ impl ApiError {
 
     pub fn invalid(message: impl Into<String>) -> ApiError {
         ApiError::new(ErrorCode::InvalidArgument, message)
+    }
+
+    /// The caller may not see or act for this school or LA.
+    pub fn outside_organisation() -> ApiError {
+        ApiError::new(
+            ErrorCode::OutsideOrganisation,
+            "this school or la is outside your organisation",
+        )
     }
 
     /// A failure the caller cannot act on: logged here with its detail, answered without it.

@@ -1,5 +1,6 @@
 //! gRPC server assembly: the service's routes plus the standard health service and reflection,
-//! served on a bound listener until the shutdown token is cancelled.
+//! behind TLS and the authentication layer, served on a bound listener until the shutdown token
+//! is cancelled.
 
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -7,12 +8,19 @@ use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 use tonic_health::server::HealthReporter;
 
+use crate::Settings;
+use crate::auth::{AuthLayer, Authenticator};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("cannot build reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("grpc server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    #[error("cannot set up authentication: {0}")]
+    Auth(String),
 }
 
 /// Health reporting for a server: mark each service serving once it is ready.
@@ -23,8 +31,29 @@ pub fn health() -> (
     tonic_health::server::health_reporter()
 }
 
+/// What guards a server: TLS (unless plaintext was chosen for local use) and the authentication
+/// layer, whose keys live in `pool`.
+pub struct Guard {
+    tls: Option<tonic::transport::ServerTlsConfig>,
+    auth: AuthLayer,
+}
+
+impl Guard {
+    pub fn new(settings: &Settings, pool: rollcall_db::Pool) -> Result<Guard, ServeError> {
+        let tls = crate::tls::server_config(&settings.tls)?;
+        let authenticator = Authenticator::new(pool, settings).map_err(ServeError::Auth)?;
+        Ok(Guard {
+            tls,
+            auth: AuthLayer::new(
+                authenticator,
+                crate::tls::vendor_certificates(&settings.tls),
+            ),
+        })
+    }
+}
+
 /// Serves `routes`, the health service and reflection on `listener` until `shutdown` fires, then
-/// drains in-flight calls.
+/// drains in-flight calls. Every call but health and reflection passes the authentication layer.
 pub async fn serve(
     listener: TcpListener,
     routes: Routes,
@@ -32,6 +61,7 @@ pub async fn serve(
     health_service: tonic_health::pb::health_server::HealthServer<
         impl tonic_health::pb::health_server::Health,
     >,
+    guard: Guard,
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
     let reflection = tonic_reflection::server::Builder::configure()
@@ -40,8 +70,14 @@ pub async fn serve(
         .build_v1()?;
     let routes = routes.add_service(health_service).add_service(reflection);
     let local = listener.local_addr().ok();
-    tracing::info!(addr = ?local, "grpc server listening");
-    tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    let tls = guard.tls.is_some();
+    if let Some(config) = guard.tls {
+        builder = builder.tls_config(config)?;
+    }
+    tracing::info!(addr = ?local, tls, "grpc server listening");
+    builder
+        .layer(guard.auth)
         .add_routes(routes)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
             shutdown.cancelled().await;

@@ -1,13 +1,16 @@
 //! The parts every Rollcall service shares: layered configuration, gRPC server assembly with the
-//! standard health and reflection services, the one mapping from error codes to gRPC statuses,
+//! standard health and reflection services, authentication and authorisation (`auth`), TLS, the
+//! one mapping from error codes to gRPC statuses,
 //! and shutdown on SIGTERM or Ctrl-C.
 
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod grpc;
 pub mod receipt;
 pub mod service;
 pub mod shutdown;
+pub mod tls;
 
 pub use config::Settings;
 pub use error::{ApiError, ErrorCode};

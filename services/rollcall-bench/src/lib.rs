@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use rollcall_cli::AuthChannel;
 use rollcall_kafka::{Groups, KafkaConfig, Topics};
 use rollcall_proto::feed::v1::feed_service_client::FeedServiceClient;
 use rollcall_proto::query::v1::{
@@ -27,7 +28,6 @@ use rollcall_proto::query::v1::{
 };
 use rollcall_synth::SyntheticLa;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 
 use procs::Processes;
 use report::Size;
@@ -114,7 +114,22 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             "ROLLCALL__QUERY__LISTEN".to_owned(),
             format!("127.0.0.1:{query_port}"),
         ),
+        // Loopback only, explicitly plaintext; limits out of the way of the measurement.
+        ("ROLLCALL__TLS__PLAINTEXT".to_owned(), "true".to_owned()),
+        (
+            "ROLLCALL__AUTH__REQUESTS_PER_SECOND".to_owned(),
+            "1000000".to_owned(),
+        ),
+        ("ROLLCALL__AUTH__BURST".to_owned(), "1000000".to_owned()),
     ];
+    // The first admin key, straight in the database as `rollcall keys bootstrap` makes it.
+    let admin_token = {
+        let pool = rollcall_db::open(&options.database_url, 1).await?;
+        let (_, token) =
+            rollcall_server::auth::issue_key(&pool, "admin", "", "bench admin", 1).await?;
+        pool.close().await;
+        token
+    };
     let bin_dir = std::env::current_exe()?
         .parent()
         .context("the benchmark's executable has no directory")?
@@ -127,14 +142,18 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     procs::wait_port(query_port, &mut processes).await?;
     eprintln!("bench: broker and services up (logs in .run/bench/)");
 
-    let gateway = channel(gateway_port).await?;
-    let query = channel(query_port).await?;
+    let admin = channel(query_port, &admin_token).await?;
     rollcall_cli::import_synthetic_schools(
-        &mut RegistryServiceClient::new(query.clone()),
+        &mut RegistryServiceClient::new(admin.clone()),
         &la.schools,
     )
     .await
     .map_err(|s| anyhow::anyhow!(rollcall_cli::describe(&s)))?;
+    let keys = rollcall_cli::synthetic_keys(admin, "bench-mis", la.spec.la_code, &la.schools)
+        .await
+        .map_err(|s| anyhow::anyhow!(rollcall_cli::describe(&s)))?;
+    let gateway = channel(gateway_port, &keys.vendor_token).await?;
+    let query = channel(query_port, &keys.la_token).await?;
 
     pipeline(&la, &gateway, &options, &mut figures).await?;
     processes.check_running()?;
@@ -201,19 +220,20 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn channel(port: u16) -> anyhow::Result<Channel> {
-    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))?;
-    endpoint
-        .connect()
-        .await
-        .with_context(|| format!("cannot connect to port {port}"))
+async fn channel(port: u16, token: &str) -> anyhow::Result<AuthChannel> {
+    rollcall_cli::connect(
+        &format!("http://127.0.0.1:{port}"),
+        &rollcall_cli::Credentials::token(token),
+    )
+    .await
+    .with_context(|| format!("cannot connect to port {port}"))
 }
 
 /// Sends every feed with `streams` concurrent vendor streams (a school's feeds in order on one
 /// stream), then waits until every receipt says processed.
 async fn pipeline(
     la: &SyntheticLa,
-    gateway: &Channel,
+    gateway: &AuthChannel,
     options: &Options,
     figures: &mut Figures,
 ) -> anyhow::Result<()> {
@@ -277,7 +297,7 @@ async fn pipeline(
 /// of each, one at a time.
 async fn query_latencies(
     la: &SyntheticLa,
-    query: &Channel,
+    query: &AuthChannel,
     requests: usize,
 ) -> anyhow::Result<Vec<Latency>> {
     let days = la.spec.school_days();
@@ -322,6 +342,7 @@ async fn query_latencies(
                 la_code: la_code.clone(),
                 period: period.clone(),
                 level: RiskLevel::Persistent as i32,
+                purpose: "bench: at-risk latency".into(),
                 ..Default::default()
             })
             .await

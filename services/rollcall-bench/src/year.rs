@@ -124,18 +124,28 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             "ROLLCALL__QUERY__LISTEN".to_owned(),
             format!("127.0.0.1:{query_port}"),
         ),
+        ("ROLLCALL__TLS__PLAINTEXT".to_owned(), "true".to_owned()),
+        (
+            "ROLLCALL__AUTH__REQUESTS_PER_SECOND".to_owned(),
+            "1000000".to_owned(),
+        ),
+        ("ROLLCALL__AUTH__BURST".to_owned(), "1000000".to_owned()),
     ];
+    // The LA team's key, straight in the database as `rollcall keys bootstrap` makes one.
+    let la_code = format!("{:03}", plan.spec.la_code);
+    let (_, la_token) =
+        rollcall_server::auth::issue_key(&pool, "la", &la_code, "bench la team", 1).await?;
     let program = std::env::current_exe()?
         .parent()
         .context("the benchmark's executable has no directory")?
         .join("rollcall-query");
     processes.spawn("query", &program, &[], &env, &logs)?;
     procs::wait_port(query_port, &mut processes).await?;
-    let latencies = latencies(&plan, query_port, options.queries).await?;
+    pool.close().await;
+    let latencies = latencies(&plan, query_port, &la_token, options.queries).await?;
     processes.check_running()?;
     let peak_memory_kib = processes.peak_memory_kib();
     processes.stop();
-    pool.close().await;
 
     let figures = YearFigures {
         scale: options.scale.name().to_owned(),
@@ -235,7 +245,12 @@ fn week(plan: &Plan, school: usize, first_day: usize) -> anyhow::Result<Validate
 
 /// p50 and p99 over the academic year to date (answered from the year totals) and over the
 /// last four weeks (counted from the registers), `requests` of each kind.
-async fn latencies(plan: &Plan, port: u16, requests: usize) -> anyhow::Result<Vec<Latency>> {
+async fn latencies(
+    plan: &Plan,
+    port: u16,
+    token: &str,
+    requests: usize,
+) -> anyhow::Result<Vec<Latency>> {
     let days = plan.days();
     let last = days[days.len() - 1];
     let year = Period {
@@ -252,7 +267,7 @@ async fn latencies(plan: &Plan, port: u16, requests: usize) -> anyhow::Result<Ve
         .max_by_key(|&i| plan.feed(0, i).roll.len())
         .map(|i| format!("{:06}", plan.schools[i].urn))
         .unwrap_or_default();
-    let mut client = QueryServiceClient::new(channel(port).await?);
+    let mut client = QueryServiceClient::new(channel(port, token).await?);
     let grpc = |s: tonic::Status| anyhow::anyhow!(rollcall_cli::describe(&s));
     let mut out = Vec::new();
     for (label, period, n) in [
@@ -285,6 +300,7 @@ async fn latencies(plan: &Plan, port: u16, requests: usize) -> anyhow::Result<Ve
                     la_code: la_code.clone(),
                     period: Some(period.clone()),
                     level: RiskLevel::Persistent as i32,
+                    purpose: "bench: at-risk latency".into(),
                     ..Default::default()
                 })
                 .await

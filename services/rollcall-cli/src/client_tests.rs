@@ -109,7 +109,7 @@ impl FeedService for Fake {
     }
 }
 
-async fn serve(fake: Fake) -> FeedServiceClient<Channel> {
+async fn serve(fake: Fake) -> FeedServiceClient<AuthChannel> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(
@@ -117,9 +117,11 @@ async fn serve(fake: Fake) -> FeedServiceClient<Channel> {
             .add_service(FeedServiceServer::new(fake))
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
     );
-    FeedServiceClient::connect(format!("http://{addr}"))
-        .await
-        .unwrap()
+    FeedServiceClient::new(
+        connect(&format!("http://{addr}"), &Credentials::token("rc_test"))
+            .await
+            .unwrap(),
+    )
 }
 
 #[tokio::test]

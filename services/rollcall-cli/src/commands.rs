@@ -3,45 +3,26 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use rollcall_cli::{Submission, csvfile, describe, table};
+use rollcall_cli::{AuthChannel, Credentials, Submission, csvfile, describe, table};
+use rollcall_proto::admin::v1::{
+    ApiKey, CreateKeyRequest, ListKeysRequest, RevokeKeyRequest, SetVendorSchoolsRequest,
+    key_service_client::KeyServiceClient,
+};
 use rollcall_proto::feed::v1::{
     FeedReceipt, GetFeedReceiptRequest, feed_service_client::FeedServiceClient,
 };
 use rollcall_proto::query::v1::{
     AtRiskPupilsRequest, AtRiskPupilsResponse, ImportSchoolsRequest, LaSummaryRequest,
-    ListSchoolsRequest, Measures, Period, RiskLevel, SchoolSummaryRequest,
+    ListAuditEventsRequest, ListAuditEventsResponse, ListSchoolsRequest, Measures, Period,
+    PipelineCountsRequest, RiskLevel, SchoolSummaryRequest,
+    audit_service_client::AuditServiceClient, pipeline_service_client::PipelineServiceClient,
     query_service_client::QueryServiceClient, registry_service_client::RegistryServiceClient,
 };
 use rollcall_synth::{LaSpec, SyntheticLa};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tonic::transport::Channel;
 
-use crate::{Cli, Command, PeriodArgs, QueryCommand, SchoolsCommand};
-
-async fn channel(url: &str) -> anyhow::Result<Channel> {
-    let endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
-        .map_err(|_| anyhow::anyhow!("invalid address {url}"))?;
-    endpoint.connect().await.map_err(|err| {
-        // The transport nests the same words several times; its innermost cause says it all.
-        let mut cause: &dyn std::error::Error = &err;
-        while let Some(source) = cause.source() {
-            cause = source;
-        }
-        anyhow::anyhow!(
-            "cannot connect to {url}: {}",
-            lowercase_first(&cause.to_string())
-        )
-    })
-}
-
-fn lowercase_first(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
+use crate::{Cli, Command, KeysCommand, PeriodArgs, QueryCommand, SchoolsCommand, VendorsCommand};
 
 /// A gRPC failure as the one-line error the user sees.
 fn grpc(status: tonic::Status) -> anyhow::Error {
@@ -50,6 +31,13 @@ fn grpc(status: tonic::Status) -> anyhow::Error {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let json = cli.json;
+    let credentials = Credentials {
+        token: cli.token.clone(),
+        ca_cert: cli.ca_cert.clone(),
+        client_cert: cli.client_cert.clone(),
+        client_key: cli.client_key.clone(),
+    };
+    let channel = async |url: &str| rollcall_cli::connect(url, &credentials).await;
     match cli.command {
         Command::Schools(SchoolsCommand::Import { file }) => {
             let schools = csvfile::read_schools(&file)?;
@@ -149,7 +137,71 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             print(json, receipt_json(&receipt), || receipt_text(&receipt));
         }
-        Command::Query(query) => run_query(&cli.query, json, query).await?,
+        Command::Query(query) => run_query(channel(&cli.query).await?, json, query).await?,
+        Command::Keys(KeysCommand::Bootstrap {
+            database_url,
+            valid_days,
+            description,
+        }) => {
+            let pool = rollcall_db::open(&database_url, 1)
+                .await
+                .context("cannot open the database")?;
+            let (key, token) =
+                rollcall_server::auth::issue_key(&pool, "admin", "", &description, valid_days)
+                    .await
+                    .context("cannot store the key")?;
+            pool.close().await;
+            print_new_key(json, &key.key_id, &key.expires_at.to_rfc3339(), &token);
+        }
+        Command::Keys(keys) => run_keys(channel(&cli.query).await?, json, keys).await?,
+        Command::Vendors(VendorsCommand::SetSchools { vendor, urns }) => {
+            let mut client = KeyServiceClient::new(channel(&cli.query).await?);
+            let r = client
+                .set_vendor_schools(SetVendorSchoolsRequest {
+                    vendor: vendor.clone(),
+                    school_urns: urns,
+                })
+                .await
+                .map_err(grpc)?
+                .into_inner();
+            print(
+                json,
+                json!({"vendor": vendor, "school_urns": r.school_urns}),
+                || format!("{vendor} may send feeds for {}\n", r.school_urns.join(" ")),
+            );
+        }
+        Command::Status => {
+            let mut client = PipelineServiceClient::new(channel(&cli.query).await?);
+            let r = client
+                .pipeline_counts(PipelineCountsRequest {})
+                .await
+                .map_err(grpc)?
+                .into_inner();
+            let value = json!({
+                "feeds_received": r.feeds_received,
+                "feeds_enqueued": r.feeds_enqueued,
+                "feeds_processed": r.feeds_processed,
+                "marks_stored": r.marks_stored,
+            });
+            print(json, value, || {
+                format!(
+                    "feeds: {} received, {} enqueued, {} processed; {} marks stored\n",
+                    r.feeds_received, r.feeds_enqueued, r.feeds_processed, r.marks_stored
+                )
+            });
+        }
+        Command::Audit { since, limit } => {
+            let mut client = AuditServiceClient::new(channel(&cli.query).await?);
+            let r = client
+                .list_audit_events(ListAuditEventsRequest {
+                    since: since.unwrap_or_default(),
+                    limit,
+                })
+                .await
+                .map_err(grpc)?
+                .into_inner();
+            print(json, audit_json(&r), || audit_text(&r));
+        }
         Command::Demo {
             spec,
             streams,
@@ -158,6 +210,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             demo(
                 &cli.gateway,
                 &cli.query,
+                &credentials,
                 json,
                 spec_named(&spec),
                 streams,
@@ -170,8 +223,162 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_query(url: &str, json: bool, query: QueryCommand) -> anyhow::Result<()> {
-    let mut client = QueryServiceClient::new(channel(url).await?);
+async fn run_keys(channel: AuthChannel, json: bool, keys: KeysCommand) -> anyhow::Result<()> {
+    let mut client = KeyServiceClient::new(channel);
+    match keys {
+        KeysCommand::Create {
+            kind,
+            org,
+            description,
+            valid_days,
+        } => {
+            let r = client
+                .create_key(CreateKeyRequest {
+                    kind,
+                    organisation: org,
+                    description,
+                    valid_days: valid_days.unwrap_or_default(),
+                })
+                .await
+                .map_err(grpc)?
+                .into_inner();
+            let key = r.key.unwrap_or_default();
+            print_new_key(json, &key.key_id, &key.expires_at, &r.token);
+        }
+        KeysCommand::List => {
+            let r = client
+                .list_keys(ListKeysRequest {})
+                .await
+                .map_err(grpc)?
+                .into_inner();
+            let value = Value::Array(r.keys.iter().map(key_json).collect());
+            print(json, value, || {
+                let rows: Vec<Vec<String>> = r
+                    .keys
+                    .iter()
+                    .map(|k| {
+                        vec![
+                            k.key_id.clone(),
+                            k.kind.clone(),
+                            k.organisation.clone(),
+                            k.created_at.clone(),
+                            k.expires_at.clone(),
+                            k.revoked_at.clone(),
+                            k.description.clone(),
+                        ]
+                    })
+                    .collect();
+                table::render(
+                    &[
+                        "key_id",
+                        "kind",
+                        "organisation",
+                        "created",
+                        "expires",
+                        "revoked",
+                        "description",
+                    ],
+                    &rows,
+                )
+            });
+        }
+        KeysCommand::Revoke { key_id } => {
+            let r = client
+                .revoke_key(RevokeKeyRequest { key_id })
+                .await
+                .map_err(grpc)?
+                .into_inner();
+            let key = r.key.unwrap_or_default();
+            print(json, key_json(&key), || {
+                format!("key {} revoked at {}\n", key.key_id, key.revoked_at)
+            });
+        }
+        KeysCommand::Bootstrap { .. } => unreachable!("bootstrap needs no service"),
+    }
+    Ok(())
+}
+
+/// A new key: the token goes to stdout alone (so scripts can capture it), the rest to stderr.
+fn print_new_key(json: bool, key_id: &str, expires_at: &str, token: &str) {
+    if json {
+        println!(
+            "{}",
+            json!({"key_id": key_id, "expires_at": expires_at, "token": token})
+        );
+    } else {
+        eprintln!("key {key_id} created, expires {expires_at}; the token below is shown only once");
+        println!("{token}");
+    }
+}
+
+fn key_json(k: &ApiKey) -> Value {
+    json!({
+        "key_id": k.key_id,
+        "kind": k.kind,
+        "organisation": k.organisation,
+        "description": k.description,
+        "created_at": k.created_at,
+        "expires_at": k.expires_at,
+        "revoked_at": (!k.revoked_at.is_empty()).then_some(&k.revoked_at),
+        "vendor_schools": k.vendor_schools,
+    })
+}
+
+fn audit_json(r: &ListAuditEventsResponse) -> Value {
+    Value::Array(
+        r.events
+            .iter()
+            .map(|e| {
+                json!({
+                    "id": e.id,
+                    "at": e.at,
+                    "key_id": e.key_id,
+                    "principal_kind": e.principal_kind,
+                    "organisation": e.organisation,
+                    "rpc": e.rpc,
+                    "purpose": e.purpose,
+                    "request_scope": e.request_scope,
+                    "enrolment_ids": e.enrolment_ids,
+                })
+            })
+            .collect(),
+    )
+}
+
+fn audit_text(r: &ListAuditEventsResponse) -> String {
+    let rows: Vec<Vec<String>> = r
+        .events
+        .iter()
+        .map(|e| {
+            vec![
+                e.at.clone(),
+                e.key_id.clone(),
+                format!("{} {}", e.principal_kind, e.organisation)
+                    .trim()
+                    .to_owned(),
+                e.rpc.rsplit('/').next().unwrap_or_default().to_owned(),
+                e.request_scope.clone(),
+                e.enrolment_ids.len().to_string(),
+                e.purpose.clone(),
+            ]
+        })
+        .collect();
+    table::render(
+        &[
+            "at",
+            "key_id",
+            "who",
+            "call",
+            "asked for",
+            "your pupils",
+            "purpose",
+        ],
+        &rows,
+    )
+}
+
+async fn run_query(channel: AuthChannel, json: bool, query: QueryCommand) -> anyhow::Result<()> {
+    let mut client = QueryServiceClient::new(channel);
     match query {
         QueryCommand::School { urn, period } => {
             let r = client
@@ -210,6 +417,7 @@ async fn run_query(url: &str, json: bool, query: QueryCommand) -> anyhow::Result
             la,
             school,
             severe,
+            purpose,
             period,
         } => {
             let level = if severe {
@@ -223,6 +431,7 @@ async fn run_query(url: &str, json: bool, query: QueryCommand) -> anyhow::Result
                     school_urn: school.unwrap_or_default(),
                     period: Some(period_of(&period)),
                     level: level as i32,
+                    purpose,
                 })
                 .await
                 .map_err(grpc)?
@@ -233,9 +442,12 @@ async fn run_query(url: &str, json: bool, query: QueryCommand) -> anyhow::Result
     Ok(())
 }
 
+/// The demo, run with an admin's credentials: it registers a vendor for the synthetic schools and
+/// makes a vendor key and an LA user's key, then sends as the vendor and queries as the LA.
 async fn demo(
     gateway: &str,
     query: &str,
+    admin: &Credentials,
     json: bool,
     spec: LaSpec,
     streams: usize,
@@ -262,15 +474,32 @@ async fn demo(
         la.feeds.len(),
         la.marks_sent()
     );
-    let gateway_channel = channel(gateway).await?;
-    let query_channel = channel(query).await?;
+    let admin_channel = rollcall_cli::connect(query, admin).await?;
     let imported = rollcall_cli::import_synthetic_schools(
-        &mut RegistryServiceClient::new(query_channel.clone()),
+        &mut RegistryServiceClient::new(admin_channel.clone()),
         &la.schools,
     )
     .await
     .map_err(grpc)?;
     eprintln!("demo: imported {imported} schools into the registry");
+    let keys =
+        rollcall_cli::synthetic_keys(admin_channel, "demo-mis", la.spec.la_code, &la.schools)
+            .await
+            .map_err(grpc)?;
+    eprintln!(
+        "demo: registered vendor demo-mis for every school; made a vendor key and an la {:03} user's key",
+        la.spec.la_code
+    );
+    let as_vendor = Credentials {
+        token: Some(keys.vendor_token),
+        ..admin.clone()
+    };
+    let as_la = Credentials {
+        token: Some(keys.la_token),
+        ..admin.clone()
+    };
+    let gateway_channel = rollcall_cli::connect(gateway, &as_vendor).await?;
+    let query_channel = rollcall_cli::connect(query, &as_la).await?;
 
     // Each stream is one vendor sending its schools' feeds day by day.
     let submit_started = Instant::now();
@@ -353,6 +582,7 @@ async fn demo(
             la_code: format!("{:03}", la.spec.la_code),
             period: Some(period),
             level: RiskLevel::Persistent as i32,
+            purpose: "demo: at-risk counts for the synthetic la".into(),
             ..Default::default()
         })
         .await
@@ -983,7 +1213,15 @@ mod tests {
     fn the_command_line_parses_as_documented() {
         crate::Cli::command().debug_assert();
         let cli = crate::Cli::try_parse_from([
-            "rollcall", "--json", "query", "at-risk", "--la", "937", "--severe",
+            "rollcall",
+            "--json",
+            "query",
+            "at-risk",
+            "--la",
+            "937",
+            "--severe",
+            "--purpose",
+            "weekly review",
         ])
         .unwrap();
         assert!(cli.json);
@@ -996,8 +1234,20 @@ mod tests {
             "--la or --school is required"
         );
         assert!(
+            crate::Cli::try_parse_from(["rollcall", "query", "at-risk", "--la", "937"]).is_err(),
+            "--purpose is required"
+        );
+        assert!(
             crate::Cli::try_parse_from([
-                "rollcall", "query", "at-risk", "--la", "937", "--school", "140001"
+                "rollcall",
+                "query",
+                "at-risk",
+                "--la",
+                "937",
+                "--school",
+                "140001",
+                "--purpose",
+                "p"
             ])
             .is_err()
         );

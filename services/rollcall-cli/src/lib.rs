@@ -1,6 +1,6 @@
 //! The `rollcall` command-line client, and the client pieces the demo, the benchmarks and the
-//! end-to-end tests share: streaming a feed to the gateway, waiting for receipts, importing the
-//! school registry.
+//! end-to-end tests share: connecting with credentials (and TLS), streaming a feed to the gateway,
+//! waiting for receipts, importing the school registry, making the keys a synthetic LA needs.
 
 pub mod csvfile;
 pub mod table;
@@ -11,6 +11,9 @@ mod client_tests;
 use std::time::{Duration, Instant};
 
 use rollcall_domain::validation::{RawMark, RawPupil};
+use rollcall_proto::admin::v1::{
+    CreateKeyRequest, SetVendorSchoolsRequest, key_service_client::KeyServiceClient,
+};
 use rollcall_proto::feed::v1::{
     FeedHeader, FeedReceipt, FeedStatus, GetFeedReceiptRequest, MarkChunk, MarkRecord, RollChunk,
     RollRecord, SubmitFeedRequest, feed_service_client::FeedServiceClient,
@@ -19,7 +22,155 @@ use rollcall_proto::feed::v1::{
 use rollcall_proto::query::v1::{
     ImportSchoolsRequest, School, registry_service_client::RegistryServiceClient,
 };
-use tonic::transport::Channel;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+
+/// A channel that sends the caller's bearer token with every call.
+pub type AuthChannel = InterceptedService<Channel, Bearer>;
+
+/// Adds `authorization: Bearer <token>` to each call (nothing when there is no token: a vendor
+/// on mutual TLS is identified by its certificate).
+#[derive(Clone)]
+pub struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// How to reach and prove who we are to a service.
+#[derive(Clone, Debug, Default)]
+pub struct Credentials {
+    /// An API key (`rc_...`) or a signed token.
+    pub token: Option<String>,
+    /// PEM CA certificate that signed the server's certificate (for `https://` addresses).
+    pub ca_cert: Option<std::path::PathBuf>,
+    /// PEM client certificate and key, for a vendor on mutual TLS.
+    pub client_cert: Option<std::path::PathBuf>,
+    pub client_key: Option<std::path::PathBuf>,
+}
+
+impl Credentials {
+    pub fn token(token: impl Into<String>) -> Credentials {
+        Credentials {
+            token: Some(token.into()),
+            ..Credentials::default()
+        }
+    }
+}
+
+/// A channel carrying `token` (when there is one).
+pub fn with_token(channel: Channel, token: Option<&str>) -> anyhow::Result<AuthChannel> {
+    let value = token
+        .map(|t| {
+            format!("Bearer {t}")
+                .parse::<MetadataValue<Ascii>>()
+                .map_err(|_| anyhow::anyhow!("the token is not printable ascii"))
+        })
+        .transpose()?;
+    Ok(InterceptedService::new(channel, Bearer(value)))
+}
+
+/// The endpoint for `url` with TLS set up from `credentials` when the address is `https://`.
+pub fn endpoint(
+    url: &str,
+    credentials: &Credentials,
+) -> anyhow::Result<tonic::transport::Endpoint> {
+    let mut endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
+        .map_err(|_| anyhow::anyhow!("invalid address {url}"))?;
+    if url.starts_with("https://") {
+        let read = |path: &std::path::Path| {
+            std::fs::read(path)
+                .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", path.display()))
+        };
+        let mut tls = ClientTlsConfig::new();
+        if let Some(ca) = &credentials.ca_cert {
+            tls = tls.ca_certificate(Certificate::from_pem(read(ca)?));
+        }
+        match (&credentials.client_cert, &credentials.client_key) {
+            (Some(cert), Some(key)) => {
+                tls = tls.identity(Identity::from_pem(read(cert)?, read(key)?));
+            }
+            (None, None) => {}
+            _ => anyhow::bail!("a client certificate needs both --client-cert and --client-key"),
+        }
+        endpoint = endpoint
+            .tls_config(tls)
+            .map_err(|err| anyhow::anyhow!("tls: {err}"))?;
+    }
+    Ok(endpoint)
+}
+
+/// Connects to `url` with `credentials`.
+pub async fn connect(url: &str, credentials: &Credentials) -> anyhow::Result<AuthChannel> {
+    let channel = endpoint(url, credentials)?.connect().await.map_err(|err| {
+        // The transport nests the same words several times; its innermost cause says it all.
+        let mut cause: &dyn std::error::Error = &err;
+        while let Some(source) = cause.source() {
+            cause = source;
+        }
+        anyhow::anyhow!(
+            "cannot connect to {url}: {}",
+            lowercase_first(&cause.to_string())
+        )
+    })?;
+    with_token(channel, credentials.token.as_deref())
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The keys a synthetic LA needs, made with an admin's channel: one vendor sending for every
+/// school, and a user of the LA.
+pub struct SyntheticKeys {
+    pub vendor_token: String,
+    pub la_token: String,
+}
+
+/// Registers vendor `vendor` for every school of `schools` and makes a key for it and one for a
+/// user of LA `la_code`.
+pub async fn synthetic_keys(
+    admin: AuthChannel,
+    vendor: &str,
+    la_code: u16,
+    schools: &[rollcall_synth::School],
+) -> Result<SyntheticKeys, tonic::Status> {
+    let mut keys = KeyServiceClient::new(admin);
+    keys.set_vendor_schools(SetVendorSchoolsRequest {
+        vendor: vendor.to_owned(),
+        school_urns: schools.iter().map(|s| format!("{:06}", s.urn)).collect(),
+    })
+    .await?;
+    let mut create = async |kind: &str, organisation: String, description: &str| {
+        keys.create_key(CreateKeyRequest {
+            kind: kind.to_owned(),
+            organisation,
+            description: description.to_owned(),
+            valid_days: 1,
+        })
+        .await
+        .map(|r| r.into_inner().token)
+    };
+    Ok(SyntheticKeys {
+        vendor_token: create("vendor", vendor.to_owned(), "synthetic la vendor").await?,
+        la_token: create("la", format!("{la_code:03}"), "synthetic la user").await?,
+    })
+}
 
 /// Records per stream message: well under gRPC's default 4 MiB message limit.
 pub const CHUNK_RECORDS: usize = 5_000;
@@ -36,7 +187,7 @@ pub struct Submission<'a> {
 
 /// Streams one feed to the gateway (header, then roll and mark chunks) and returns its receipt.
 pub async fn submit(
-    client: &mut FeedServiceClient<Channel>,
+    client: &mut FeedServiceClient<AuthChannel>,
     feed: &Submission<'_>,
 ) -> Result<FeedReceipt, tonic::Status> {
     client
@@ -77,7 +228,7 @@ pub fn requests(feed: &Submission<'_>) -> Vec<SubmitFeedRequest> {
 
 /// Streams a synthetic school's feed, as its vendor would.
 pub async fn submit_feed(
-    client: &mut FeedServiceClient<Channel>,
+    client: &mut FeedServiceClient<AuthChannel>,
     feed: &rollcall_synth::Feed,
     code_set: &str,
 ) -> Result<FeedReceipt, tonic::Status> {
@@ -126,7 +277,7 @@ fn mark_record(m: &RawMark) -> MarkRecord {
 /// checked in order, one at a time, so a long wait costs one call per poll rather than one per
 /// feed; on time-out the error says how many are still waiting and names the first.
 pub async fn wait_processed(
-    client: &mut FeedServiceClient<Channel>,
+    client: &mut FeedServiceClient<AuthChannel>,
     feed_ids: &[String],
     timeout: Duration,
 ) -> anyhow::Result<Vec<FeedReceipt>> {
@@ -161,7 +312,7 @@ pub async fn wait_processed(
 }
 
 async fn receipt(
-    client: &mut FeedServiceClient<Channel>,
+    client: &mut FeedServiceClient<AuthChannel>,
     feed_id: &str,
 ) -> anyhow::Result<FeedReceipt> {
     Ok(client
@@ -174,7 +325,7 @@ async fn receipt(
 }
 
 async fn receipt_is_processed(
-    client: &mut FeedServiceClient<Channel>,
+    client: &mut FeedServiceClient<AuthChannel>,
     feed_id: &str,
 ) -> anyhow::Result<bool> {
     Ok(receipt(client, feed_id).await?.status() == FeedStatus::Processed)
@@ -182,7 +333,7 @@ async fn receipt_is_processed(
 
 /// Imports the synthetic LA's schools into the registry.
 pub async fn import_synthetic_schools(
-    client: &mut RegistryServiceClient<Channel>,
+    client: &mut RegistryServiceClient<AuthChannel>,
     schools: &[rollcall_synth::School],
 ) -> Result<u64, tonic::Status> {
     let schools = schools

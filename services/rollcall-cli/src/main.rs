@@ -27,6 +27,18 @@ pub struct Cli {
         default_value = "http://127.0.0.1:50052"
     )]
     pub query: String,
+    /// Your credential: an API key (`rc_...`) or, for LA users, a signed token from your identity
+    /// provider. Sent as `authorization: Bearer <token>`.
+    #[arg(long, global = true, env = "ROLLCALL_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// PEM CA certificate that signed the services' certificates (for https:// addresses).
+    #[arg(long, global = true, env = "ROLLCALL_CA_CERT")]
+    pub ca_cert: Option<std::path::PathBuf>,
+    /// PEM client certificate, for an MIS vendor on mutual TLS (with --client-key).
+    #[arg(long, global = true, env = "ROLLCALL_CLIENT_CERT")]
+    pub client_cert: Option<std::path::PathBuf>,
+    #[arg(long, global = true, env = "ROLLCALL_CLIENT_KEY")]
+    pub client_key: Option<std::path::PathBuf>,
     /// Machine-readable output of the same data.
     #[arg(long, global = true)]
     pub json: bool,
@@ -65,6 +77,24 @@ pub enum Command {
     /// What LA attendance teams ask.
     #[command(subcommand)]
     Query(QueryCommand),
+    /// How far feeds have got through the pipeline (operations and admin keys).
+    Status,
+    /// API keys (admin keys only, except `bootstrap`).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// MIS vendors' registrations (admin keys only).
+    #[command(subcommand)]
+    Vendors(VendorsCommand),
+    /// Who viewed your pupils: every pupil-level query that returned any of them (LA and school
+    /// users).
+    Audit {
+        /// From this day, YYYY-MM-DD (default: the last 30 days).
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many events, newest first.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
     /// Generate a synthetic LA, send it through the gateway as vendors would, and summarise it.
     Demo {
         #[arg(long, default_value = "demo", value_parser = ["demo", "small"])]
@@ -83,6 +113,44 @@ pub enum Command {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Make a key. Its token is printed once: only a hash of it is stored.
+    Create {
+        /// vendor, la, school, operations, exporter or admin.
+        #[arg(long)]
+        kind: String,
+        /// The vendor's name, the LA code or the school URN (none for the national kinds).
+        #[arg(long, default_value = "")]
+        org: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Days until it expires (default: the server's, 90).
+        #[arg(long)]
+        valid_days: Option<u32>,
+    },
+    /// Every key, newest first (never the secrets).
+    List,
+    /// Revoke a key at once.
+    Revoke { key_id: String },
+    /// Make the first admin key of a fresh install, straight in the database (no service call).
+    Bootstrap {
+        /// The services' database.
+        #[arg(long, env = "ROLLCALL__DATABASE__URL")]
+        database_url: String,
+        #[arg(long, default_value_t = 30)]
+        valid_days: u32,
+        #[arg(long, default_value = "bootstrap admin key")]
+        description: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum VendorsCommand {
+    /// Make these schools exactly the ones a vendor may send feeds for (none: cut it off).
+    SetSchools { vendor: String, urns: Vec<String> },
 }
 
 #[derive(Subcommand)]
@@ -128,6 +196,10 @@ pub enum QueryCommand {
         school: Option<String>,
         #[arg(long)]
         severe: bool,
+        /// Why you need these pupils' details: recorded in the audit trail with who asked and
+        /// which pupils were returned.
+        #[arg(long)]
+        purpose: String,
         #[command(flatten)]
         period: PeriodArgs,
     },

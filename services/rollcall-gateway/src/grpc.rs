@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use prost::Message as _;
-use rollcall_db::{FeedRow, NewFeed, Pool, Registered};
+use rollcall_db::{Access, FeedRow, NewFeed, Pool, Principal, Registered};
 use rollcall_domain::Urn;
 use rollcall_kafka::Producer;
 use rollcall_proto::feed::v1::{
@@ -46,9 +46,12 @@ impl Gateway {
     }
 
     /// Reads the whole stream, enforcing the limits as it goes so an oversized feed is refused
-    /// without being buffered in full.
+    /// without being buffered in full. The sender must be allowed to send for the header's
+    /// school before a single record is read: a feed for a school it is not registered for is
+    /// refused here, so nothing of it reaches the database or Kafka.
     async fn read_feed(
         &self,
+        sender: &Principal,
         mut stream: Streaming<SubmitFeedRequest>,
     ) -> Result<(FeedHeader, Vec<RollRecord>, Vec<MarkRecord>), Status> {
         let first = stream.message().await?.ok_or_else(|| {
@@ -58,6 +61,19 @@ impl Gateway {
         let Some(Part::Header(header)) = first.part else {
             return Err(ApiError::invalid("the first message must be the feed header").into());
         };
+        let urn = check_header(&header)?.urn;
+        if !sender.may_submit_for(urn.get() as i32) {
+            tracing::info!(
+                school = urn.get(),
+                key_id = sender.key_id(),
+                "feed refused: sender not registered for the school"
+            );
+            return Err(ApiError::new(
+                ErrorCode::OutsideOrganisation,
+                "you are not registered to send feeds for this school",
+            )
+            .into());
+        }
         let (mut roll, mut marks) = (Vec::new(), Vec::new());
         while let Some(message) = stream.message().await? {
             bytes += message.encoded_len();
@@ -110,7 +126,8 @@ impl FeedService for Gateway {
         &self,
         request: Request<Streaming<SubmitFeedRequest>>,
     ) -> Result<Response<FeedReceipt>, Status> {
-        let (header, roll, marks) = self.read_feed(request.into_inner()).await?;
+        let sender = rollcall_server::auth::principal(&request)?;
+        let (header, roll, marks) = self.read_feed(&sender, request.into_inner()).await?;
         let checked = check_header(&header)?;
 
         let mut envelope = FeedEnvelope {
@@ -188,11 +205,23 @@ impl FeedService for Gateway {
         &self,
         request: Request<GetFeedReceiptRequest>,
     ) -> Result<Response<FeedReceipt>, Status> {
+        let caller = rollcall_server::auth::principal(&request)?;
         let feed_id = parse_feed_id(&request.get_ref().feed_id)?;
         let row = rollcall_db::get_feed(&self.pool, feed_id)
             .await
             .map_err(|err| ApiError::unavailable("cannot read the feed", &err))?
             .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no feed with this id"))?;
+        // A receipt is for the school's sender, the school itself, its LA, and operations.
+        let la_code = rollcall_db::get_school(&self.pool, row.school_urn)
+            .await
+            .map_err(|err| ApiError::unavailable("cannot read the school registry", &err))?
+            .map(|school| school.la_code);
+        let visible = caller.may_submit_for(row.school_urn)
+            || la_code.is_some_and(|la| Access::of(&caller).covers(row.school_urn, la))
+            || matches!(caller.kind(), rollcall_db::PrincipalKind::Operations);
+        if !visible {
+            return Err(ApiError::outside_organisation().into());
+        }
         Ok(Response::new(receipt_from_row(&row)))
     }
 }

@@ -1,7 +1,8 @@
 //! The gateway: MIS vendors stream a school's feed in over gRPC; the gateway checks the envelope
 //! and size limits, writes the whole feed to Kafka as one message with an idempotent producer, and
 //! only then answers with a receipt. The feed id is derived from the school and the sender's
-//! idempotency key, so a resend maps to the same feed everywhere downstream.
+//! idempotency key, so a resend maps to the same feed everywhere downstream. Every call is
+//! authenticated, and a sender may send only for the schools it is registered for.
 
 mod grpc;
 
@@ -39,12 +40,13 @@ pub async fn serve(
     let producer =
         rollcall_kafka::producer(&settings.kafka).context("cannot create kafka producer")?;
 
+    let guard = rollcall_server::grpc::Guard::new(&settings, pool.clone())?;
     let (reporter, health) = rollcall_server::grpc::health();
     let service = grpc::Gateway::new(pool, producer, &settings);
     let routes = tonic::service::Routes::new(service.into_server());
     reporter
         .set_serving::<rollcall_proto::feed::v1::feed_service_server::FeedServiceServer<grpc::Gateway>>()
         .await;
-    rollcall_server::grpc::serve(listener, routes, reporter, health, shutdown).await?;
+    rollcall_server::grpc::serve(listener, routes, reporter, health, guard, shutdown).await?;
     Ok(())
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
-use rollcall_db::{Pool, SchoolYearTotals, Scope};
+use rollcall_db::{Access, NewAuditEvent, Pool, PupilAccess, SchoolYearTotals, Scope};
 use rollcall_domain::{AcademicYear, Counters, LaCode, Urn};
 use rollcall_proto::query::v1::{
     AtRiskPupil, AtRiskPupilsRequest, AtRiskPupilsResponse, ImportSchoolsRequest,
@@ -13,10 +13,15 @@ use rollcall_proto::query::v1::{
     SchoolSummaryResponse, query_service_server::QueryService,
     registry_service_server::RegistryService,
 };
+use rollcall_server::auth::principal;
 use rollcall_server::{ApiError, ErrorCode};
 use tonic::{Request, Response, Status};
 
 use crate::measures::{self, EnrolmentCounters, Standing};
+
+/// The longest purpose recorded with a pupil-level query.
+const MAX_PURPOSE: usize = 500;
+const AT_RISK_RPC: &str = "rollcall.query.v1.QueryService/AtRiskPupils";
 
 const PHASES: &[&str] = &[
     "primary",
@@ -38,11 +43,12 @@ impl Query {
 
     async fn counters(
         &self,
+        access: &Access,
         scope: Scope,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<EnrolmentCounters>, Status> {
-        let rows = rollcall_db::enrolment_code_counts(&self.pool, scope, from, to)
+        let rows = rollcall_db::enrolment_code_counts(&self.pool, access, scope, from, to)
             .await
             .map_err(|err| ApiError::unavailable("cannot read attendance counts", &err))?;
         measures::per_enrolment(rows).map_err(|err| {
@@ -57,6 +63,7 @@ impl Query {
     /// counts the period from the registers.
     async fn year_totals(
         &self,
+        access: &Access,
         scope: Scope,
         from: NaiveDate,
         to: NaiveDate,
@@ -66,7 +73,7 @@ impl Query {
             return Ok(None);
         }
         let start_year = year.start_year() as i16;
-        let totals = rollcall_db::school_year_totals(&self.pool, scope, start_year)
+        let totals = rollcall_db::school_year_totals(&self.pool, access, scope, start_year)
             .await
             .map_err(|err| ApiError::unavailable("cannot read year totals", &err))?;
         if totals.iter().any(|t| t.last_date.is_some_and(|d| d > to)) {
@@ -79,18 +86,19 @@ impl Query {
     /// otherwise summed from each enrolment's counts.
     async fn standings(
         &self,
+        access: &Access,
         scope: Scope,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<HashMap<i32, Standing>, Status> {
-        if let Some((_, totals)) = self.year_totals(scope, from, to).await? {
+        if let Some((_, totals)) = self.year_totals(access, scope, from, to).await? {
             return Ok(totals
                 .iter()
                 .map(|t| (t.school_urn, Standing::of_year(t)))
                 .collect());
         }
         let mut by_school: HashMap<i32, Vec<Counters>> = HashMap::new();
-        for e in self.counters(scope, from, to).await? {
+        for e in self.counters(access, scope, from, to).await? {
             by_school.entry(e.school_urn).or_default().push(e.counters);
         }
         Ok(by_school
@@ -102,15 +110,16 @@ impl Query {
     /// The enrolments at risk over the period, with the persistent and severe counts in scope.
     async fn at_risk(
         &self,
+        access: &PupilAccess,
         scope: Scope,
         from: NaiveDate,
         to: NaiveDate,
         severe_only: bool,
     ) -> Result<(Vec<EnrolmentCounters>, u64, u64), Status> {
-        if let Some((year, totals)) = self.year_totals(scope, from, to).await? {
+        if let Some((year, totals)) = self.year_totals(access.schools(), scope, from, to).await? {
             let persistent = totals.iter().map(|t| t.persistent.max(0) as u64).sum();
             let severe = totals.iter().map(|t| t.severe.max(0) as u64).sum();
-            let at_risk = rollcall_db::at_risk_year(&self.pool, scope, year, severe_only)
+            let at_risk = rollcall_db::at_risk_year(&self.pool, access, scope, year, severe_only)
                 .await
                 .map_err(|err| ApiError::unavailable("cannot read year totals", &err))?
                 .into_iter()
@@ -122,7 +131,7 @@ impl Query {
                 .collect();
             return Ok((at_risk, persistent, severe));
         }
-        let enrolments = self.counters(scope, from, to).await?;
+        let enrolments = self.counters(access.schools(), scope, from, to).await?;
         let persistent = enrolments
             .iter()
             .filter(|e| e.counters.is_persistent())
@@ -148,12 +157,13 @@ impl QueryService for Query {
         &self,
         request: Request<SchoolSummaryRequest>,
     ) -> Result<Response<SchoolSummaryResponse>, Status> {
+        let access = Access::of(&principal(&request)?);
         let request = request.into_inner();
         let urn = parse_urn("school_urn", &request.school_urn)?;
         let (from, to) = period(request.period.as_ref())?;
-        let school = school(&self.pool, urn).await?;
+        let school = visible_school(&self.pool, &access, urn).await?;
         let standing = self
-            .standings(Scope::School(urn.get() as i32), from, to)
+            .standings(&access, Scope::School(urn.get() as i32), from, to)
             .await?
             .remove(&(urn.get() as i32))
             .unwrap_or_default();
@@ -169,13 +179,19 @@ impl QueryService for Query {
         &self,
         request: Request<LaSummaryRequest>,
     ) -> Result<Response<LaSummaryResponse>, Status> {
+        let access = Access::of(&principal(&request)?);
         let request = request.into_inner();
         let la = parse_la("la_code", &request.la_code)?;
+        if !access.covers_la(la.get() as i16) {
+            return Err(ApiError::outside_organisation().into());
+        }
         let (from, to) = period(request.period.as_ref())?;
-        let schools = rollcall_db::list_schools(&self.pool, Some(la.get() as i16))
+        let schools = rollcall_db::list_schools(&self.pool, &access, Some(la.get() as i16))
             .await
             .map_err(|err| ApiError::unavailable("cannot read the school registry", &err))?;
-        let standings = self.standings(Scope::La(la.get() as i16), from, to).await?;
+        let standings = self
+            .standings(&access, Scope::La(la.get() as i16), from, to)
+            .await?;
         let mut total = Standing::default();
         let rows = schools
             .into_iter()
@@ -202,12 +218,33 @@ impl QueryService for Query {
         &self,
         request: Request<AtRiskPupilsRequest>,
     ) -> Result<Response<AtRiskPupilsResponse>, Status> {
+        let caller = principal(&request)?;
+        let pupils_access = PupilAccess::of(&caller).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::PermissionDenied,
+                "this credential may not see pupil-level data",
+            )
+        })?;
+        let access = pupils_access.schools();
         let request = request.into_inner();
+        let purpose = request.purpose.trim();
+        if purpose.is_empty() || purpose.chars().count() > MAX_PURPOSE {
+            return Err(ApiError::invalid(format!(
+                "purpose: required, at most {MAX_PURPOSE} characters: why you need these pupils' details"
+            ))
+            .into());
+        }
         let scope = match (request.la_code.trim(), request.school_urn.trim()) {
-            (la, "") if !la.is_empty() => Scope::La(parse_la("la_code", la)?.get() as i16),
+            (la, "") if !la.is_empty() => {
+                let la = parse_la("la_code", la)?.get() as i16;
+                if !access.covers_la(la) {
+                    return Err(ApiError::outside_organisation().into());
+                }
+                Scope::La(la)
+            }
             ("", urn) if !urn.is_empty() => {
                 let urn = parse_urn("school_urn", urn)?;
-                school(&self.pool, urn).await?;
+                visible_school(&self.pool, access, urn).await?;
                 Scope::School(urn.get() as i32)
             }
             _ => {
@@ -218,16 +255,22 @@ impl QueryService for Query {
         };
         let (from, to) = period(request.period.as_ref())?;
         let severe_only = request.level() == RiskLevel::Severe;
-        let (at_risk, persistent_count, severe_count) =
-            self.at_risk(scope, from, to, severe_only).await?;
+        let (at_risk, persistent_count, severe_count) = self
+            .at_risk(&pupils_access, scope, from, to, severe_only)
+            .await?;
         let ids: Vec<i64> = at_risk.iter().map(|e| e.enrolment_id).collect();
         let details: HashMap<i64, rollcall_db::Enrolment> =
-            rollcall_db::enrolments_by_id(&self.pool, &ids)
+            rollcall_db::enrolments_by_id(&self.pool, &pupils_access, &ids)
                 .await
                 .map_err(|err| ApiError::unavailable("cannot read enrolments", &err))?
                 .into_iter()
                 .map(|e| (e.id, e))
                 .collect();
+        let returned: Vec<i64> = at_risk
+            .iter()
+            .map(|e| e.enrolment_id)
+            .filter(|id| details.contains_key(id))
+            .collect();
         let mut pupils: Vec<AtRiskPupil> = at_risk
             .into_iter()
             .filter_map(|e| {
@@ -258,6 +301,29 @@ impl QueryService for Query {
                 .then_with(|| a.school_urn.cmp(&b.school_urn))
                 .then_with(|| a.upn.cmp(&b.upn))
         });
+        // Recorded, and committed, before a single name leaves: no audit row, no answer.
+        let request_scope = match scope {
+            Scope::La(la) => format!("la {la:03}"),
+            Scope::School(urn) => format!("school {urn:06}"),
+        };
+        rollcall_db::record_audit_event(
+            &self.pool,
+            &NewAuditEvent {
+                principal: &caller,
+                rpc: AT_RISK_RPC,
+                purpose,
+                request_scope,
+                enrolment_ids: &returned,
+            },
+        )
+        .await
+        .map_err(|err| ApiError::unavailable("cannot record the audit event", &err))?;
+        tracing::info!(
+            key_id = caller.key_id(),
+            kind = caller.kind().name(),
+            pupils = returned.len(),
+            "pupil-level query answered and audited"
+        );
         Ok(Response::new(AtRiskPupilsResponse {
             from: from.to_string(),
             to: to.to_string(),
@@ -309,11 +375,12 @@ impl RegistryService for Registry {
         &self,
         request: Request<ListSchoolsRequest>,
     ) -> Result<Response<ListSchoolsResponse>, Status> {
+        let access = Access::of(&principal(&request)?);
         let la = match request.get_ref().la_code.trim() {
             "" => None,
             la => Some(parse_la("la_code", la)?.get() as i16),
         };
-        let schools = rollcall_db::list_schools(&self.pool, la)
+        let schools = rollcall_db::list_schools(&self.pool, &access, la)
             .await
             .map_err(|err| ApiError::unavailable("cannot read the school registry", &err))?;
         Ok(Response::new(ListSchoolsResponse {
@@ -356,18 +423,21 @@ fn school_message(s: rollcall_db::School) -> School {
     }
 }
 
-async fn school(pool: &Pool, urn: Urn) -> Result<School, Status> {
-    rollcall_db::get_school(pool, urn.get() as i32)
+/// The school, when it is in the registry and within `access`.
+async fn visible_school(pool: &Pool, access: &Access, urn: Urn) -> Result<School, Status> {
+    let school = rollcall_db::get_school(pool, urn.get() as i32)
         .await
         .map_err(|err| ApiError::unavailable("cannot read the school registry", &err))?
-        .map(school_message)
         .ok_or_else(|| {
             ApiError::new(
                 ErrorCode::NotFound,
                 "no school with this urn in the registry",
             )
-            .into()
-        })
+        })?;
+    if !access.covers(school.urn, school.la_code) {
+        return Err(ApiError::outside_organisation().into());
+    }
+    Ok(school_message(school))
 }
 
 fn parse_urn(field: &str, s: &str) -> Result<Urn, Status> {

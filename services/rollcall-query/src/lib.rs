@@ -1,13 +1,17 @@
 //! The query service LA attendance teams use: a school's DfE measures over a period, the LA's
 //! summary with one row per school, pupils at persistent or severe absence, and the school
 //! registry. Counts come from PostgreSQL per enrolment and code; the DfE measures and thresholds
-//! are applied by the domain crate, so every service agrees to the session.
+//! are applied by the domain crate, so every service agrees to the session. It also serves key
+//! management (admins), pipeline counts (operations) and the audit trail of pupil-level reads (LAs and schools).
 
 mod grpc;
+mod grpc_admin;
 mod measures;
 
 use anyhow::Context as _;
+use rollcall_proto::admin::v1::key_service_server::KeyServiceServer;
 use rollcall_proto::query::v1::{
+    audit_service_server::AuditServiceServer, pipeline_service_server::PipelineServiceServer,
     query_service_server::QueryServiceServer, registry_service_server::RegistryServiceServer,
 };
 use rollcall_server::Settings;
@@ -29,16 +33,38 @@ pub async fn serve(
     let pool = rollcall_db::open(&settings.database.url, settings.database.max_connections)
         .await
         .context("cannot open the database")?;
+    let guard = rollcall_server::grpc::Guard::new(&settings, pool.clone())?;
     let (reporter, health) = rollcall_server::grpc::health();
     let routes =
         tonic::service::Routes::new(QueryServiceServer::new(grpc::Query::new(pool.clone())))
-            .add_service(RegistryServiceServer::new(grpc::Registry::new(pool)));
+            .add_service(RegistryServiceServer::new(grpc::Registry::new(
+                pool.clone(),
+            )))
+            .add_service(AuditServiceServer::new(grpc_admin::Audit::new(
+                pool.clone(),
+            )))
+            .add_service(PipelineServiceServer::new(grpc_admin::Pipeline::new(
+                pool.clone(),
+            )))
+            .add_service(KeyServiceServer::new(grpc_admin::Keys::new(
+                pool,
+                settings.auth.key_valid_days,
+            )));
     reporter
         .set_serving::<QueryServiceServer<grpc::Query>>()
         .await;
     reporter
         .set_serving::<RegistryServiceServer<grpc::Registry>>()
         .await;
-    rollcall_server::grpc::serve(listener, routes, reporter, health, shutdown).await?;
+    reporter
+        .set_serving::<AuditServiceServer<grpc_admin::Audit>>()
+        .await;
+    reporter
+        .set_serving::<KeyServiceServer<grpc_admin::Keys>>()
+        .await;
+    reporter
+        .set_serving::<PipelineServiceServer<grpc_admin::Pipeline>>()
+        .await;
+    rollcall_server::grpc::serve(listener, routes, reporter, health, guard, shutdown).await?;
     Ok(())
 }

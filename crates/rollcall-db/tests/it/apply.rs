@@ -504,6 +504,7 @@ async fn a_thirty_thousand_mark_feed() {
     );
     let counts = rollcall_db::enrolment_code_counts(
         &db.pool,
+        &everyone(),
         Scope::School(PRIMARY),
         date("2025-09-08"),
         date("2025-09-19"),

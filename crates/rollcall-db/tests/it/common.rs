@@ -3,7 +3,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rollcall_db::{EnrolmentInput, FeedOutcome, MarkInput, Pool, School, Scope, ValidatedFeed};
+use rollcall_db::{
+    Access, EnrolmentInput, FeedOutcome, MarkInput, Pool, Principal, PrincipalKind, PupilAccess,
+    School, Scope, ValidatedFeed,
+};
 use uuid::Uuid;
 
 const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -251,6 +254,21 @@ pub async fn row_versions(pool: &Pool) -> Vec<String> {
     .expect("row versions")
 }
 
+/// What a national exporter sees: every school's figures.
+pub fn everyone() -> Access {
+    Access::of(&Principal::authenticated("test", PrincipalKind::Exporter))
+}
+
+/// The pupils an LA user (for `Scope::La`) or a school user (`Scope::School`) may see.
+pub fn pupils_of(scope: Scope) -> PupilAccess {
+    let kind = match scope {
+        Scope::La(la) => PrincipalKind::La(la),
+        Scope::School(urn) => PrincipalKind::School(urn),
+    };
+    PupilAccess::of(&Principal::authenticated("test", kind))
+        .expect("la and school users see pupils")
+}
+
 /// Sessions per (UPN, code) over a period, resolved through `enrolments_by_id`.
 pub async fn counts_by_upn(
     pool: &Pool,
@@ -258,12 +276,12 @@ pub async fn counts_by_upn(
     from: &str,
     to: &str,
 ) -> BTreeMap<(String, String), i64> {
-    let counts = rollcall_db::enrolment_code_counts(pool, scope, date(from), date(to))
+    let counts = rollcall_db::enrolment_code_counts(pool, &everyone(), scope, date(from), date(to))
         .await
         .expect("code counts");
     let mut ids: Vec<i64> = counts.iter().map(|c| c.enrolment_id).collect();
     ids.dedup();
-    let upns: BTreeMap<i64, String> = rollcall_db::enrolments_by_id(pool, &ids)
+    let upns: BTreeMap<i64, String> = rollcall_db::enrolments_by_id(pool, &pupils_of(scope), &ids)
         .await
         .expect("enrolments by id")
         .into_iter()

@@ -4,4 +4,5 @@ mod apply;
 mod common;
 mod feeds;
 mod queries;
+mod security;
 mod totals;

@@ -30,16 +30,20 @@ async fn schools_upsert_by_urn_and_list_by_la() {
     );
     assert_eq!(rollcall_db::upsert_schools(&db.pool, &[]).await.unwrap(), 0);
 
-    let warwickshire = rollcall_db::list_schools(&db.pool, Some(937))
+    let warwickshire = rollcall_db::list_schools(&db.pool, &everyone(), Some(937))
         .await
         .unwrap();
     assert_eq!(warwickshire, renamed[..2].to_vec());
     assert_eq!(
-        rollcall_db::list_schools(&db.pool, None).await.unwrap(),
+        rollcall_db::list_schools(&db.pool, &everyone(), None)
+            .await
+            .unwrap(),
         renamed
     );
     assert_eq!(
-        rollcall_db::list_schools(&db.pool, Some(1)).await.unwrap(),
+        rollcall_db::list_schools(&db.pool, &everyone(), Some(1))
+            .await
+            .unwrap(),
         vec![]
     );
     assert_eq!(
@@ -139,7 +143,7 @@ async fn codes_sync_keeps_every_id_once_given() {
 }
 
 /// Two Warwickshire schools and one Birmingham school over a week and a day.
-async fn la_fixture(db: &TestDb) {
+pub(crate) async fn la_fixture(db: &TestDb) {
     let week = [
         "2025-09-08",
         "2025-09-09",
@@ -250,6 +254,7 @@ async fn code_counts_per_la_and_school() {
     // Rows come ordered by enrolment then code, each tagged with its school.
     let rows = rollcall_db::enrolment_code_counts(
         &db.pool,
+        &everyone(),
         Scope::La(937),
         date("2025-09-01"),
         date("2025-09-30"),
@@ -276,7 +281,7 @@ async fn code_counts_per_la_and_school() {
 async fn enrolments_by_id_and_per_school() {
     let db = TestDb::with_schools().await;
     assert_eq!(
-        rollcall_db::school_enrolment_counts(&db.pool, Scope::La(937))
+        rollcall_db::school_enrolment_counts(&db.pool, &everyone(), Scope::La(937))
             .await
             .unwrap(),
         vec![(PRIMARY, 0), (INDEPENDENT, 0)]
@@ -284,19 +289,19 @@ async fn enrolments_by_id_and_per_school() {
     la_fixture(&db).await;
 
     assert_eq!(
-        rollcall_db::school_enrolment_counts(&db.pool, Scope::La(937))
+        rollcall_db::school_enrolment_counts(&db.pool, &everyone(), Scope::La(937))
             .await
             .unwrap(),
         vec![(PRIMARY, 2), (INDEPENDENT, 1)]
     );
     assert_eq!(
-        rollcall_db::school_enrolment_counts(&db.pool, Scope::School(BIRMINGHAM))
+        rollcall_db::school_enrolment_counts(&db.pool, &everyone(), Scope::School(BIRMINGHAM))
             .await
             .unwrap(),
         vec![(BIRMINGHAM, 2)]
     );
     assert_eq!(
-        rollcall_db::school_enrolment_counts(&db.pool, Scope::School(1))
+        rollcall_db::school_enrolment_counts(&db.pool, &everyone(), Scope::School(1))
             .await
             .unwrap(),
         vec![]
@@ -308,9 +313,15 @@ async fn enrolments_by_id_and_per_school() {
         .unwrap();
     let mut asked = ids.clone();
     asked.push(-1);
-    let found = rollcall_db::enrolments_by_id(&db.pool, &asked)
+    let mut found = rollcall_db::enrolments_by_id(&db.pool, &pupils_of(Scope::La(937)), &asked)
         .await
         .unwrap();
+    found.extend(
+        rollcall_db::enrolments_by_id(&db.pool, &pupils_of(Scope::La(330)), &asked)
+            .await
+            .unwrap(),
+    );
+    found.sort_by_key(|e| e.id);
     let mut ascending = ids;
     ascending.sort();
     assert_eq!(found.iter().map(|e| e.id).collect::<Vec<_>>(), ascending);
@@ -324,7 +335,7 @@ async fn enrolments_by_id_and_per_school() {
     assert_eq!((b2.fsm, b2.looked_after), (Some(false), Some(false)));
     assert_eq!(b2.ethnicity.as_deref(), Some("WBRI"));
     assert!(
-        rollcall_db::enrolments_by_id(&db.pool, &[])
+        rollcall_db::enrolments_by_id(&db.pool, &pupils_of(Scope::La(937)), &[])
             .await
             .unwrap()
             .is_empty()

@@ -158,9 +158,14 @@ async fn year_totals_equal_a_recount_whatever_the_order() {
         }
         assert_eq!(stored, recount, "registers of {year}");
 
-        let totals = rollcall_db::school_year_totals(&db.pool, Scope::School(PRIMARY), year as i16)
-            .await
-            .unwrap();
+        let totals = rollcall_db::school_year_totals(
+            &db.pool,
+            &everyone(),
+            Scope::School(PRIMARY),
+            year as i16,
+        )
+        .await
+        .unwrap();
         assert_eq!(totals.len(), 1);
         let t = &totals[0];
         let pupils: Vec<&Counters> = counters
@@ -188,10 +193,15 @@ async fn year_totals_equal_a_recount_whatever_the_order() {
             .max();
         assert_eq!(t.last_date, last_day);
 
-        let at_risk =
-            rollcall_db::at_risk_year(&db.pool, Scope::School(PRIMARY), year as i16, false)
-                .await
-                .unwrap();
+        let at_risk = rollcall_db::at_risk_year(
+            &db.pool,
+            &pupils_of(Scope::School(PRIMARY)),
+            Scope::School(PRIMARY),
+            year as i16,
+            false,
+        )
+        .await
+        .unwrap();
         let mut listed: Vec<String> = at_risk
             .iter()
             .map(|e| format!("{:?}", e.counters))
@@ -209,6 +219,24 @@ async fn year_totals_equal_a_recount_whatever_the_order() {
         counters.values().any(|c| c.is_persistent()),
         "the generated registers include a persistent absentee"
     );
+
+    // Another LA's user reads nothing of this school, whatever scope it asks for.
+    let birmingham = Scope::La(330);
+    let other = rollcall_db::Access::of(&rollcall_db::Principal::authenticated(
+        "test",
+        rollcall_db::PrincipalKind::La(330),
+    ));
+    for scope in [Scope::School(PRIMARY), Scope::La(937)] {
+        let totals = rollcall_db::school_year_totals(&db.pool, &other, scope, 2025)
+            .await
+            .unwrap();
+        assert!(totals.is_empty(), "{scope:?}");
+        let at_risk =
+            rollcall_db::at_risk_year(&db.pool, &pupils_of(birmingham), scope, 2025, false)
+                .await
+                .unwrap();
+        assert!(at_risk.is_empty(), "{scope:?}");
+    }
 
     // Rebuilding from the registers gives exactly the totals kept incrementally.
     let snapshot = totals_dump(&db).await;
@@ -318,9 +346,10 @@ async fn marks_in_the_first_layout_move_into_registers() {
     rollcall_db::apply_validated_feed(&db.pool, &correction)
         .await
         .unwrap();
-    let totals = rollcall_db::school_year_totals(&db.pool, Scope::School(PRIMARY), 2025)
-        .await
-        .unwrap();
+    let totals =
+        rollcall_db::school_year_totals(&db.pool, &everyone(), Scope::School(PRIMARY), 2025)
+            .await
+            .unwrap();
     assert_eq!(totals[0].marks, 4);
     assert_eq!(totals[0].counters.count(codes::get("I").unwrap()), 2);
     assert_eq!(totals[0].counters.count(codes::get("N").unwrap()), 0);

@@ -1,0 +1,277 @@
+//! No personal data in any log line: the four service binaries run at debug level with their
+//! output captured while pupils with distinctive names go through the whole flow (registry, keys,
+//! feeds with a rejected record, receipts, the at-risk list, the audit trail); then not one UPN,
+//! forename, surname or date of birth of those pupils may appear in what they wrote. Span fields
+//! are part of every log line, so this covers what traces carry too.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use rollcall_domain::validation::{RawMark, RawPupil};
+use rollcall_proto::feed::v1::feed_service_client::FeedServiceClient;
+
+use crate::harness::{Pipeline, bin, free_port, upn};
+
+/// Pupils no log line could mention by accident.
+fn pupils() -> Vec<RawPupil> {
+    let pupil = |upn: String, forename: &str, surname: &str, dob: &str| RawPupil {
+        upn,
+        forename: forename.into(),
+        surname: surname.into(),
+        date_of_birth: dob.into(),
+        sex: "F".into(),
+        year_group: "5".into(),
+        admission_date: "2025-09-03".into(),
+        ..Default::default()
+    };
+    let valid = upn(937, 424);
+    // The same UPN with another check letter: the validator rejects this record.
+    let check = valid.chars().next().unwrap();
+    let other = if check == 'Z' { 'Y' } else { 'Z' };
+    let broken = format!("{other}{}", &valid[1..]);
+    vec![
+        pupil(valid, "Zephyrine", "Marchbanks", "2014-07-19"),
+        pupil(upn(937, 425), "Quillon", "Thistlewood", "2013-02-11"),
+        pupil(broken, "Oriabel", "Fennimore", "2015-12-03"),
+    ]
+}
+
+fn marks(pupils: &[RawPupil]) -> Vec<RawMark> {
+    let mut marks = Vec::new();
+    for p in pupils {
+        for (session, code) in [("AM", "N"), ("PM", "/")] {
+            marks.push(RawMark {
+                upn: p.upn.clone(),
+                date: "2025-10-06".into(),
+                session: session.into(),
+                code: code.into(),
+                minutes_late: String::new(),
+            });
+        }
+    }
+    marks
+}
+
+#[tokio::test]
+async fn no_upn_name_or_date_of_birth_reaches_any_log() {
+    // The harness makes the database, the keys and the broker; the services under test are the
+    // binaries, on their own topics and consumer groups.
+    let pipeline = Pipeline::start().await;
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let logs = tempfile::tempdir().unwrap();
+    let (gateway_port, query_port) = (free_port(), free_port());
+    let settings = &pipeline.settings;
+    let env = [
+        ("ROLLCALL__DATABASE__URL", settings.database.url.clone()),
+        ("ROLLCALL__KAFKA__BROKERS", settings.kafka.brokers.clone()),
+        (
+            "ROLLCALL__KAFKA__TOPICS__FEEDS",
+            format!("logs.feeds.{run}"),
+        ),
+        (
+            "ROLLCALL__KAFKA__TOPICS__VALIDATED",
+            format!("logs.validated.{run}"),
+        ),
+        (
+            "ROLLCALL__KAFKA__TOPICS__REJECTED",
+            format!("logs.rejected.{run}"),
+        ),
+        (
+            "ROLLCALL__KAFKA__GROUPS__VALIDATOR",
+            format!("logs-validator-{run}"),
+        ),
+        (
+            "ROLLCALL__KAFKA__GROUPS__AGGREGATOR",
+            format!("logs-aggregator-{run}"),
+        ),
+        ("ROLLCALL__KAFKA__PARTITIONS", "1".into()),
+        (
+            "ROLLCALL__GATEWAY__LISTEN",
+            format!("127.0.0.1:{gateway_port}"),
+        ),
+        ("ROLLCALL__QUERY__LISTEN", format!("127.0.0.1:{query_port}")),
+        ("ROLLCALL__TLS__PLAINTEXT", "true".into()),
+        ("ROLLCALL__TELEMETRY__FILTER", "debug".into()),
+    ];
+    let mut children = Vec::new();
+    for service in ["gateway", "validator", "aggregator", "query"] {
+        let log = std::fs::File::create(logs.path().join(format!("{service}.log"))).unwrap();
+        let child = tokio::process::Command::new(bin(&format!("rollcall-{service}")))
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        children.push(child);
+    }
+    for port in [gateway_port, query_port] {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "port {port} not listening"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let cli = async |token: &str, args: &[&str]| {
+        let output = tokio::process::Command::new(bin("rollcall"))
+            .args(["--gateway", &format!("http://127.0.0.1:{gateway_port}")])
+            .args(["--query", &format!("http://127.0.0.1:{query_port}")])
+            .env("ROLLCALL_TOKEN", token)
+            .args(args)
+            .output()
+            .await
+            .unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            output.status.success(),
+            "rollcall {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
+    };
+
+    // Registry, vendor and keys, as an admin.
+    let dir = tempfile::tempdir().unwrap();
+    let schools = dir.path().join("schools.csv");
+    std::fs::write(
+        &schools,
+        "urn,la_code,name,phase,school_type,independent\n100001,937,Test Primary,primary,academy,N\n",
+    )
+    .unwrap();
+    let admin = pipeline.admin_token.clone();
+    cli(&admin, &["schools", "import", schools.to_str().unwrap()]).await;
+    cli(&admin, &["vendors", "set-schools", "logs-mis", "100001"]).await;
+    let vendor = cli(
+        &admin,
+        &["keys", "create", "--kind", "vendor", "--org", "logs-mis"],
+    )
+    .await;
+    let la = cli(&admin, &["keys", "create", "--kind", "la", "--org", "937"]).await;
+    let school = cli(
+        &admin,
+        &["keys", "create", "--kind", "school", "--org", "100001"],
+    )
+    .await;
+
+    // The feed, as the vendor; a second sending is a duplicate.
+    let roll = pupils();
+    let marks = marks(&roll);
+    let channel = rollcall_cli::connect(
+        &format!("http://127.0.0.1:{gateway_port}"),
+        &rollcall_cli::Credentials::token(vendor.trim()),
+    )
+    .await
+    .unwrap();
+    let mut feeds = FeedServiceClient::new(channel);
+    let submission = rollcall_cli::Submission {
+        school_urn: "100001".into(),
+        extracted_at: chrono::Utc::now() - chrono::Duration::hours(1),
+        idempotency_key: "logs-1".into(),
+        code_set: "2024",
+        roll: &roll,
+        marks: &marks,
+    };
+    let receipt = rollcall_cli::submit(&mut feeds, &submission).await.unwrap();
+    rollcall_cli::submit(&mut feeds, &submission).await.unwrap();
+    let processed = rollcall_cli::wait_processed(
+        &mut feeds,
+        std::slice::from_ref(&receipt.feed_id),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    let outcome = processed[0].outcome.clone().unwrap();
+    assert_eq!(outcome.roll_rejected, 1, "the broken upn is rejected");
+
+    // The LA and the school read their pupils (names in the answer), then the audit trail.
+    let at_risk = cli(
+        la.trim(),
+        &[
+            "--json",
+            "query",
+            "at-risk",
+            "--la",
+            "937",
+            "--from",
+            "2025-09-01",
+            "--to",
+            "2025-12-31",
+            "--purpose",
+            "attendance review",
+        ],
+    )
+    .await;
+    assert!(
+        at_risk.contains("Zephyrine"),
+        "the answer itself names the pupils: {at_risk}"
+    );
+    cli(
+        school.trim(),
+        &[
+            "query",
+            "at-risk",
+            "--school",
+            "100001",
+            "--from",
+            "2025-09-01",
+            "--to",
+            "2025-12-31",
+            "--purpose",
+            "pastoral",
+        ],
+    )
+    .await;
+    cli(la.trim(), &["audit"]).await;
+    cli(school.trim(), &["query", "school", "100001"]).await;
+    // Refusals are logged too: a wrong key and another LA.
+    let _ = tokio::process::Command::new(bin("rollcall"))
+        .args(["--query", &format!("http://127.0.0.1:{query_port}")])
+        .env(
+            "ROLLCALL_TOKEN",
+            "rc_0000000000000000_".to_owned() + &"00".repeat(32),
+        )
+        .args(["query", "la", "937"])
+        .output()
+        .await
+        .unwrap();
+
+    for child in &children {
+        let pid = child.id().unwrap().to_string();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+    }
+    for mut child in children {
+        let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
+            .await
+            .expect("a service did not stop within 15s of SIGTERM")
+            .unwrap();
+        assert!(status.success());
+    }
+
+    let mut all = String::new();
+    for service in ["gateway", "validator", "aggregator", "query"] {
+        let text = std::fs::read_to_string(logs.path().join(format!("{service}.log"))).unwrap();
+        assert!(text.contains("DEBUG"), "{service} logged at debug level");
+        all.push_str(&text);
+    }
+    assert!(all.contains("call authorised") && all.contains("call refused"));
+    let mut leaked = Vec::new();
+    for p in &roll {
+        for value in [&p.upn, &p.forename, &p.surname, &p.date_of_birth] {
+            if all.contains(value.as_str()) {
+                leaked.push(value.clone());
+            }
+        }
+    }
+    assert!(leaked.is_empty(), "personal data in the logs: {leaked:?}");
+    pipeline.stop().await;
+}
