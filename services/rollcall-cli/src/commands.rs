@@ -425,17 +425,32 @@ async fn run_query(channel: AuthChannel, json: bool, query: QueryCommand) -> any
             } else {
                 RiskLevel::Persistent
             };
-            let r = client
-                .at_risk_pupils(AtRiskPupilsRequest {
-                    la_code: la.unwrap_or_default(),
-                    school_urn: school.unwrap_or_default(),
-                    period: Some(period_of(&period)),
-                    level: level as i32,
-                    purpose,
-                })
+            // Every page, in order: the list a caseworker asked for, worst first.
+            let request = AtRiskPupilsRequest {
+                la_code: la.unwrap_or_default(),
+                school_urn: school.unwrap_or_default(),
+                period: Some(period_of(&period)),
+                level: level as i32,
+                purpose,
+                ..Default::default()
+            };
+            let mut r = client
+                .at_risk_pupils(request.clone())
                 .await
                 .map_err(grpc)?
                 .into_inner();
+            while !r.next_page_token.is_empty() {
+                let next = client
+                    .at_risk_pupils(AtRiskPupilsRequest {
+                        page_token: r.next_page_token.clone(),
+                        ..request.clone()
+                    })
+                    .await
+                    .map_err(grpc)?
+                    .into_inner();
+                r.pupils.extend(next.pupils);
+                r.next_page_token = next.next_page_token;
+            }
             print(json, at_risk_json(&r), || at_risk_text(&r));
         }
     }
@@ -1177,6 +1192,7 @@ mod tests {
             }],
             persistent_count: 1,
             severe_count: 1,
+            next_page_token: String::new(),
         };
         let value = at_risk_json(&r);
         assert_eq!(

@@ -258,7 +258,8 @@ impl QueryService for Query {
         let (at_risk, persistent_count, severe_count) = self
             .at_risk(&pupils_access, scope, from, to, severe_only)
             .await?;
-        let ids: Vec<i64> = at_risk.iter().map(|e| e.enrolment_id).collect();
+        let (page, next_page_token) = page_of(at_risk, request.page_size, &request.page_token)?;
+        let ids: Vec<i64> = page.iter().map(|e| e.enrolment_id).collect();
         let details: HashMap<i64, rollcall_db::Enrolment> =
             rollcall_db::enrolments_by_id(&self.pool, &pupils_access, &ids)
                 .await
@@ -266,12 +267,12 @@ impl QueryService for Query {
                 .into_iter()
                 .map(|e| (e.id, e))
                 .collect();
-        let returned: Vec<i64> = at_risk
+        let returned: Vec<i64> = ids
             .iter()
-            .map(|e| e.enrolment_id)
+            .copied()
             .filter(|id| details.contains_key(id))
             .collect();
-        let mut pupils: Vec<AtRiskPupil> = at_risk
+        let pupils: Vec<AtRiskPupil> = page
             .into_iter()
             .filter_map(|e| {
                 let d = details.get(&e.enrolment_id)?;
@@ -286,21 +287,11 @@ impl QueryService for Query {
                     overall_absence: c.overall_absence(),
                     authorised_absence: c.authorised(),
                     unauthorised_absence: c.unauthorised(),
-                    overall_absence_perc: c
-                        .overall_absence_rate()
-                        .map(|r| r.percent())
-                        .unwrap_or_default(),
+                    overall_absence_perc: absence_perc(c),
                     severe: c.is_severe(),
                 })
             })
             .collect();
-        // Worst first; ties in a stable order.
-        pupils.sort_by(|a, b| {
-            b.overall_absence_perc
-                .total_cmp(&a.overall_absence_perc)
-                .then_with(|| a.school_urn.cmp(&b.school_urn))
-                .then_with(|| a.upn.cmp(&b.upn))
-        });
         // Recorded, and committed, before a single name leaves: no audit row, no answer.
         let request_scope = match scope {
             Scope::La(la) => format!("la {la:03}"),
@@ -330,6 +321,7 @@ impl QueryService for Query {
             pupils,
             persistent_count,
             severe_count,
+            next_page_token,
         }))
     }
 }
@@ -446,6 +438,59 @@ fn parse_urn(field: &str, s: &str) -> Result<Urn, Status> {
 
 fn parse_la(field: &str, s: &str) -> Result<LaCode, Status> {
     LaCode::parse(s.trim()).map_err(|err| ApiError::invalid(format!("{field}: {err}")).into())
+}
+
+/// Pupils per page of the at-risk list when the request does not say, and the most it may ask.
+const DEFAULT_PAGE_SIZE: usize = 500;
+const MAX_PAGE_SIZE: usize = 5000;
+
+fn absence_perc(c: &Counters) -> f64 {
+    c.overall_absence_rate()
+        .map(|r| r.percent())
+        .unwrap_or_default()
+}
+
+/// One page of the at-risk list, worst first (ties by school, then enrolment, so pages do not
+/// overlap), and the token for the next. Only the page's pupils are read, audited and sent: an
+/// LA's whole list can be tens of thousands of children.
+fn page_of(
+    mut at_risk: Vec<EnrolmentCounters>,
+    page_size: u32,
+    page_token: &str,
+) -> Result<(Vec<EnrolmentCounters>, String), Status> {
+    let size = match page_size as usize {
+        0 => DEFAULT_PAGE_SIZE,
+        n if n > MAX_PAGE_SIZE => {
+            return Err(ApiError::invalid(format!("page_size: at most {MAX_PAGE_SIZE}")).into());
+        }
+        n => n,
+    };
+    let offset: usize = match page_token.trim() {
+        "" => 0,
+        token => token.parse().map_err(|_| {
+            Status::from(ApiError::invalid(
+                "page_token: not a token this service issued",
+            ))
+        })?,
+    };
+    at_risk.sort_by(|a, b| {
+        absence_perc(&b.counters)
+            .total_cmp(&absence_perc(&a.counters))
+            .then_with(|| a.school_urn.cmp(&b.school_urn))
+            .then_with(|| a.enrolment_id.cmp(&b.enrolment_id))
+    });
+    let end = offset.saturating_add(size).min(at_risk.len());
+    let next = if end < at_risk.len() {
+        end.to_string()
+    } else {
+        String::new()
+    };
+    let page = at_risk
+        .into_iter()
+        .skip(offset)
+        .take(end.saturating_sub(offset))
+        .collect();
+    Ok((page, next))
 }
 
 /// The requested period, or the current academic year to date.
