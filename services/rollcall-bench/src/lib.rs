@@ -100,12 +100,8 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
 
     let gateway_port = procs::free_port()?;
     let query_port = procs::free_port()?;
-    let env = vec![
-        ("ROLLCALL__KAFKA__BROKERS".to_owned(), brokers.clone()),
-        (
-            "ROLLCALL__DATABASE__URL".to_owned(),
-            options.database_url.clone(),
-        ),
+    let mut env = service_env(&options.database_url);
+    env.extend([
         (
             "ROLLCALL__GATEWAY__LISTEN".to_owned(),
             format!("127.0.0.1:{gateway_port}"),
@@ -114,14 +110,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             "ROLLCALL__QUERY__LISTEN".to_owned(),
             format!("127.0.0.1:{query_port}"),
         ),
-        // Loopback only, explicitly plaintext; limits out of the way of the measurement.
-        ("ROLLCALL__TLS__PLAINTEXT".to_owned(), "true".to_owned()),
-        (
-            "ROLLCALL__AUTH__REQUESTS_PER_SECOND".to_owned(),
-            "1000000".to_owned(),
-        ),
-        ("ROLLCALL__AUTH__BURST".to_owned(), "1000000".to_owned()),
-    ];
+    ]);
     // The first admin key, straight in the database as `rollcall keys bootstrap` makes it.
     let admin_token = {
         let pool = rollcall_db::open(&options.database_url, 1).await?;
@@ -218,6 +207,23 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// What every service the benchmark starts is given: its database, plain text on loopback (set
+/// explicitly), and rate limits out of the way of the measurement.
+fn service_env(database_url: &str) -> Vec<(String, String)> {
+    vec![
+        (
+            "ROLLCALL__DATABASE__URL".to_owned(),
+            database_url.to_owned(),
+        ),
+        ("ROLLCALL__TLS__PLAINTEXT".to_owned(), "true".to_owned()),
+        (
+            "ROLLCALL__AUTH__REQUESTS_PER_SECOND".to_owned(),
+            "1000000".to_owned(),
+        ),
+        ("ROLLCALL__AUTH__BURST".to_owned(), "1000000".to_owned()),
+    ]
 }
 
 async fn channel(port: u16, token: &str) -> anyhow::Result<AuthChannel> {

@@ -25,7 +25,7 @@ use rollcall_proto::query::v1::{
 use rollcall_synth::Plan;
 
 use crate::report::{self, Latency, Size};
-use crate::{Options, channel, machine, procs};
+use crate::{Options, channel, machine, procs, service_env};
 
 /// School days in a feed: a week, as a vendor sending weekly would.
 const DAYS_PER_FEED: usize = 5;
@@ -115,22 +115,11 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     std::fs::create_dir_all(&logs).context("cannot create .run/bench")?;
     let mut processes = procs::Processes::default();
     let query_port = procs::free_port()?;
-    let env = vec![
-        (
-            "ROLLCALL__DATABASE__URL".to_owned(),
-            options.database_url.clone(),
-        ),
-        (
-            "ROLLCALL__QUERY__LISTEN".to_owned(),
-            format!("127.0.0.1:{query_port}"),
-        ),
-        ("ROLLCALL__TLS__PLAINTEXT".to_owned(), "true".to_owned()),
-        (
-            "ROLLCALL__AUTH__REQUESTS_PER_SECOND".to_owned(),
-            "1000000".to_owned(),
-        ),
-        ("ROLLCALL__AUTH__BURST".to_owned(), "1000000".to_owned()),
-    ];
+    let mut env = service_env(&options.database_url);
+    env.push((
+        "ROLLCALL__QUERY__LISTEN".to_owned(),
+        format!("127.0.0.1:{query_port}"),
+    ));
     // The LA team's key, straight in the database as `rollcall keys bootstrap` makes one.
     let la_code = format!("{:03}", plan.spec.la_code);
     let (_, la_token) =
