@@ -7,6 +7,7 @@ use prost::Message;
 
 const PROTOS: &[&str] = &[
     "rollcall/admin/v1/admin.proto",
+    "rollcall/export/v1/export.proto",
     "rollcall/feed/v1/feed.proto",
     "rollcall/pipeline/v1/messages.proto",
     "rollcall/query/v1/query.proto",

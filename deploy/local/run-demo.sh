@@ -60,7 +60,7 @@ wait_port "${ROLLCALL__GATEWAY__LISTEN##*:}"
 wait_port "${ROLLCALL__QUERY__LISTEN##*:}"
 echo "demo: services up (logs in $run/)"
 
-"$bin/rollcall" demo "$@"
+"$bin/rollcall" demo --export-dir "$run" "$@"
 
 echo "demo: stopping services"
 stop_all

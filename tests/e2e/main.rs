@@ -5,6 +5,7 @@
 //! topics and consumer groups, so tests run in parallel.
 
 mod cli;
+mod export;
 mod harness;
 mod la;
 mod lifecycle;

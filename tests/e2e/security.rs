@@ -1,7 +1,7 @@
-//! Who may send and who may see, end to end: the authorisation matrix (every RPC × every kind of
-//! caller × own and another organisation), each way a credential is refused, a vendor's feed for
-//! a school it is not registered for, rate limits, the audit trail, signed tokens for LA users,
-//! TLS and mutual TLS, and no personal data in any service's logs.
+//! Who may send and who may see, end to end: the authorisation matrix (every RPC, the exports'
+//! included, × every kind of caller × own and another organisation), each way a credential is
+//! refused, a vendor's feed for a school it is not registered for, rate limits, the audit trail,
+//! signed tokens for LA users, TLS and mutual TLS, and no personal data in any service's logs.
 
 use std::time::Duration;
 
@@ -9,6 +9,10 @@ use chrono::{TimeZone, Utc};
 use rollcall_proto::admin::v1::{
     CreateKeyRequest, ListKeysRequest, RevokeKeyRequest, SetVendorSchoolsRequest,
     key_service_client::KeyServiceClient,
+};
+use rollcall_proto::export::v1::{
+    CensusTermRequest, EesYearToDateRequest, PupilSessionsRequest, Term,
+    export_service_client::ExportServiceClient,
 };
 use rollcall_proto::feed::v1::{GetFeedReceiptRequest, feed_service_client::FeedServiceClient};
 use rollcall_proto::query::v1::{
@@ -42,6 +46,9 @@ enum Rpc {
     ListKeys,
     RevokeKey,
     SetVendorSchools,
+    EesYearToDate,
+    PupilSessions,
+    CensusTerm,
 }
 
 /// The kinds of caller, in the order of the matrix's columns.
@@ -69,6 +76,9 @@ const MATRIX: &[(Rpc, [(Code, Code); 6])] = &[
     (Rpc::ListKeys,         [(PD, PD), (PD, PD), (PD, PD), (PD, PD), (PD, PD), (OK, OK)]),
     (Rpc::RevokeKey,        [(PD, PD), (PD, PD), (PD, PD), (PD, PD), (PD, PD), (OK, OK)]),
     (Rpc::SetVendorSchools, [(PD, PD), (PD, PD), (PD, PD), (PD, PD), (PD, PD), (OK, OK)]),
+    (Rpc::EesYearToDate,    [(PD, PD), (OK, PD), (PD, PD), (PD, PD), (OK, OK), (PD, PD)]),
+    (Rpc::PupilSessions,    [(PD, PD), (OK, PD), (OK, PD), (PD, PD), (PD, PD), (PD, PD)]),
+    (Rpc::CensusTerm,       [(PD, PD), (OK, PD), (OK, PD), (PD, PD), (PD, PD), (PD, PD)]),
 ];
 
 /// What "own" and "other" point at: a school and its LA, and a feed of that school.
@@ -223,6 +233,36 @@ async fn call(pipeline: &Pipeline, rpc: Rpc, token: &str, target: &Target, n: us
                 .set_vendor_schools(SetVendorSchoolsRequest {
                     vendor: VENDOR.into(),
                     school_urns: vec![OWN_URN.into()],
+                })
+                .await,
+        ),
+        Rpc::EesYearToDate => code_of(
+            ExportServiceClient::new(query)
+                .ees_year_to_date(EesYearToDateRequest {
+                    la_codes: vec![target.la.into()],
+                    ..Default::default()
+                })
+                .await,
+        ),
+        Rpc::PupilSessions => code_of(
+            ExportServiceClient::new(query)
+                .pupil_sessions(PupilSessionsRequest {
+                    school_urn: target.urn.into(),
+                    from: "2025-09-01".into(),
+                    to: "2025-12-31".into(),
+                    purpose: "authorisation matrix".into(),
+                    ..Default::default()
+                })
+                .await,
+        ),
+        Rpc::CensusTerm => code_of(
+            ExportServiceClient::new(query)
+                .census_term(CensusTermRequest {
+                    school_urn: target.urn.into(),
+                    academic_year: "2025/26".into(),
+                    term: Term::Autumn as i32,
+                    purpose: "authorisation matrix".into(),
+                    ..Default::default()
                 })
                 .await,
         ),

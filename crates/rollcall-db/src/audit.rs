@@ -49,6 +49,28 @@ pub async fn record_audit_event(pool: &Pool, event: &NewAuditEvent<'_>) -> Resul
     Ok(id)
 }
 
+/// Adds enrolments to an event already recorded: a streaming export records its event before
+/// the first row and each school's pupils before that school's rows leave. Committed when this
+/// returns; an enrolment already recorded for the event is not added twice.
+pub async fn append_audit_enrolments(
+    pool: &Pool,
+    event_id: i64,
+    enrolment_ids: &[i64],
+) -> Result<()> {
+    sqlx::query(
+        "insert into audit_enrolments (event_id, enrolment_id, school_urn, la_code)
+         select $1, e.id, e.school_urn, s.la_code
+         from enrolments e join schools s on s.urn = e.school_urn
+         where e.id = any($2)
+         on conflict do nothing",
+    )
+    .bind(event_id)
+    .bind(enrolment_ids)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// An audit event as the viewer may see it: only the enrolments within the viewer's access.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct AuditEventRow {

@@ -12,6 +12,7 @@ mod apply;
 mod audit;
 pub mod bench;
 mod codebook;
+pub mod export;
 mod feeds;
 mod keys;
 mod queries;
@@ -28,7 +29,9 @@ pub use access::{Access, Principal, PrincipalKind, PupilAccess};
 pub use apply::{
     ApplyStats, EnrolmentInput, FeedOutcome, MarkInput, ValidatedFeed, apply_validated_feed,
 };
-pub use audit::{AuditEventRow, NewAuditEvent, list_audit_events, record_audit_event};
+pub use audit::{
+    AuditEventRow, NewAuditEvent, append_audit_enrolments, list_audit_events, record_audit_event,
+};
 pub use feeds::{FeedRow, NewFeed, Registered, get_feed, mark_feed_enqueued, register_feed};
 pub use keys::{
     ApiKeyRow, NewApiKey, create_api_key, find_api_key, list_api_keys, revoke_api_key,

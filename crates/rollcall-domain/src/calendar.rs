@@ -130,6 +130,17 @@ pub fn is_compulsory_school_age(date_of_birth: NaiveDate, year: AcademicYear) ->
     age_on(date_of_birth, census).is_some_and(|age| (5..=15).contains(&age))
 }
 
+/// The dates of birth, first and last inclusive, of pupils of compulsory school age for `year`
+/// (see [`is_compulsory_school_age`]): born 1 September 16 years before the year starts to
+/// 31 August 5 years before, so a database can filter on the date itself.
+pub fn compulsory_school_age_births(year: AcademicYear) -> (NaiveDate, NaiveDate) {
+    let start = year.start_year();
+    (
+        NaiveDate::from_ymd_opt(start - 16, 9, 1).expect("1 September exists"),
+        NaiveDate::from_ymd_opt(start - 5, 8, 31).expect("31 August exists"),
+    )
+}
+
 /// Whether `date` is a Saturday or Sunday.
 pub fn is_weekend(date: NaiveDate) -> bool {
     matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
@@ -174,6 +185,22 @@ mod tests {
         );
         for bad in ["2025/27", "2025-26", "20252", "2025/2x", ""] {
             assert_eq!(AcademicYear::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn compulsory_school_age_births_match_the_age_rule() {
+        let year = AcademicYear::new(2025);
+        let (first, last) = compulsory_school_age_births(year);
+        let mut day = first - chrono::Days::new(3);
+        while day <= last + chrono::Days::new(3) {
+            let within = first <= day && day <= last;
+            assert_eq!(is_compulsory_school_age(day, year), within, "{day}");
+            day = if day == first + chrono::Days::new(3) {
+                last - chrono::Days::new(3)
+            } else {
+                day.succ_opt().unwrap()
+            };
         }
     }
 

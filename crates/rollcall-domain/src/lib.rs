@@ -8,7 +8,9 @@
 //! - [`table`]: the strict reader for the embedded reference tables.
 
 pub mod calendar;
+pub mod census;
 pub mod codes;
+pub mod ees;
 pub mod identifiers;
 pub mod measures;
 pub mod table;

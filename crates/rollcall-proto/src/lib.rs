@@ -9,6 +9,12 @@ pub mod admin {
     }
 }
 
+pub mod export {
+    pub mod v1 {
+        tonic::include_proto!("rollcall.export.v1");
+    }
+}
+
 pub mod feed {
     pub mod v1 {
         tonic::include_proto!("rollcall.feed.v1");

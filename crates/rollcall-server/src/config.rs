@@ -78,6 +78,9 @@ pub struct GatewayConfig {
 #[derive(Clone, Debug, Deserialize)]
 pub struct QueryConfig {
     pub listen: SocketAddr,
+    /// DfE-style exports write `c` in every figure of a row counting fewer enrolments than
+    /// this (and in a second row where one alone could be worked out from the total).
+    pub suppress_below_enrolments: u64,
 }
 
 impl Settings {

@@ -3,10 +3,14 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use rollcall_cli::{AuthChannel, Credentials, Submission, csvfile, describe, table};
+use rollcall_cli::{AuthChannel, Credentials, Submission, csvfile, describe, export, table};
 use rollcall_proto::admin::v1::{
     ApiKey, CreateKeyRequest, ListKeysRequest, RevokeKeyRequest, SetVendorSchoolsRequest,
     key_service_client::KeyServiceClient,
+};
+use rollcall_proto::export::v1::{
+    CensusTermRequest, EesYearToDateRequest, PupilSessionsRequest, Term,
+    export_service_client::ExportServiceClient,
 };
 use rollcall_proto::feed::v1::{
     FeedReceipt, GetFeedReceiptRequest, feed_service_client::FeedServiceClient,
@@ -22,7 +26,10 @@ use rollcall_synth::{LaSpec, SyntheticLa};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::{Cli, Command, KeysCommand, PeriodArgs, QueryCommand, SchoolsCommand, VendorsCommand};
+use crate::{
+    Cli, Command, ExportCommand, KeysCommand, PeriodArgs, QueryCommand, SchoolsCommand,
+    VendorsCommand,
+};
 
 /// A gRPC failure as the one-line error the user sees.
 fn grpc(status: tonic::Status) -> anyhow::Error {
@@ -138,6 +145,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print(json, receipt_json(&receipt), || receipt_text(&receipt));
         }
         Command::Query(query) => run_query(channel(&cli.query).await?, json, query).await?,
+        Command::Export(export) => run_export(channel(&cli.query).await?, json, export).await?,
         Command::Keys(KeysCommand::Bootstrap {
             database_url,
             valid_days,
@@ -206,6 +214,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             spec,
             streams,
             timeout,
+            export_dir,
         } => {
             demo(
                 &cli.gateway,
@@ -215,11 +224,116 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 spec_named(&spec),
                 streams,
                 timeout,
+                export_dir.as_deref(),
             )
             .await?
         }
         Command::Synth { spec, out } => synth(spec_named(&spec), &out, json)?,
     }
+    Ok(())
+}
+
+async fn run_export(channel: AuthChannel, json: bool, export: ExportCommand) -> anyhow::Result<()> {
+    let (ExportCommand::EesYtd { out, .. }
+    | ExportCommand::PupilSessions { out, .. }
+    | ExportCommand::Census { out, .. }) = &export;
+    // A bad file name is an error before the server is asked for anything.
+    export::Format::of(out)?;
+    let mut client = ExportServiceClient::new(channel);
+    let (stream, out, request) = match export {
+        ExportCommand::EesYtd {
+            la,
+            all_las,
+            regional,
+            national,
+            from,
+            to,
+            out,
+        } => {
+            let request = EesYearToDateRequest {
+                la_codes: la,
+                all_las,
+                regional,
+                national,
+                from: from.unwrap_or_default(),
+                to: to.unwrap_or_default(),
+            };
+            let echo = json!({"export": "ees-ytd", "la_codes": request.la_codes, "all_las": all_las,
+                "regional": regional, "national": national, "from": request.from, "to": request.to});
+            (client.ees_year_to_date(request).await, out, echo)
+        }
+        ExportCommand::PupilSessions {
+            scope,
+            from,
+            to,
+            dfe_scope,
+            out,
+        } => {
+            if export::Format::of(&out)? != export::Format::Csv {
+                anyhow::bail!(
+                    "pupil-sessions is written as .csv only: a year of an LA is more rows than a worksheet holds"
+                );
+            }
+            let request = PupilSessionsRequest {
+                la_code: scope.la.clone().unwrap_or_default(),
+                school_urn: scope.school.clone().unwrap_or_default(),
+                from,
+                to,
+                dfe_scope,
+                purpose: scope.purpose.clone(),
+            };
+            let echo = json!({"export": "pupil-sessions", "la_code": request.la_code,
+                "school_urn": request.school_urn, "from": request.from, "to": request.to,
+                "dfe_scope": dfe_scope, "purpose": request.purpose});
+            (client.pupil_sessions(request).await, out, echo)
+        }
+        ExportCommand::Census {
+            scope,
+            year,
+            term,
+            out,
+        } => {
+            let term_value = match term.as_str() {
+                "autumn" => Term::Autumn,
+                "spring" => Term::Spring,
+                _ => Term::Summer,
+            };
+            let request = CensusTermRequest {
+                la_code: scope.la.clone().unwrap_or_default(),
+                school_urn: scope.school.clone().unwrap_or_default(),
+                academic_year: year,
+                term: term_value as i32,
+                purpose: scope.purpose.clone(),
+            };
+            let echo = json!({"export": "census-term", "la_code": request.la_code,
+                "school_urn": request.school_urn, "academic_year": request.academic_year,
+                "term": term, "purpose": request.purpose});
+            (client.census_term(request).await, out, echo)
+        }
+    };
+    let stream = stream.map_err(grpc)?.into_inner();
+    let written = export::write(stream, &out, request).await?;
+    let value = json!({
+        "file": written.path.display().to_string(),
+        "manifest": written.manifest.display().to_string(),
+        "rows": written.rows,
+        "bytes": written.bytes,
+        "sha256": written.sha256,
+        "as_of": written.as_of,
+        "seconds": written.elapsed.as_secs_f64(),
+    });
+    print(json, value, || {
+        format!(
+            "wrote {} rows ({} bytes) to {} in {:.1}s\nsha256 {}\ndata as of {}\nmanifest {}\n",
+            written.rows,
+            written.bytes,
+            written.path.display(),
+            written.elapsed.as_secs_f64(),
+            written.sha256,
+            written.as_of,
+            written.manifest.display()
+        )
+    });
     Ok(())
 }
 
@@ -467,6 +581,7 @@ async fn demo(
     spec: LaSpec,
     streams: usize,
     timeout: u64,
+    export_dir: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let la = SyntheticLa::generate(spec);
@@ -583,7 +698,7 @@ async fn demo(
         from: days[0].to_string(),
         to: days[days.len() - 1].to_string(),
     };
-    let mut client = QueryServiceClient::new(query_channel);
+    let mut client = QueryServiceClient::new(query_channel.clone());
     let summary = client
         .la_summary(LaSummaryRequest {
             la_code: format!("{:03}", la.spec.la_code),
@@ -603,7 +718,32 @@ async fn demo(
         .await
         .map_err(grpc)?
         .into_inner();
+    // The LA's figures in the DfE's published layout, as the LA user would export them.
+    let mut exported = Value::Null;
+    if let Some(dir) = export_dir {
+        let out = dir.join(format!("ees-ytd-{:03}.csv", la.spec.la_code));
+        let request = EesYearToDateRequest {
+            la_codes: vec![format!("{:03}", la.spec.la_code)],
+            ..Default::default()
+        };
+        let echo = json!({"export": "ees-ytd", "la_codes": request.la_codes});
+        let stream = ExportServiceClient::new(query_channel)
+            .ees_year_to_date(request)
+            .await
+            .map_err(grpc)?
+            .into_inner();
+        let written = export::write(stream, &out, echo).await?;
+        eprintln!(
+            "demo: wrote the DfE year-to-date layout for LA {:03} to {} ({} rows, sha256 {}, manifest beside it)",
+            la.spec.la_code,
+            written.path.display(),
+            written.rows,
+            &written.sha256[..16]
+        );
+        exported = json!({"file": written.path.display().to_string(), "rows": written.rows, "sha256": written.sha256});
+    }
     let value = json!({
+        "export": exported,
         "sent": {"schools": la.schools.len(), "pupils": pupils, "feeds": ids.len(), "marks": la.marks_sent()},
         "processed": {"marks_written": written, "marks_superseded": superseded, "marks_rejected": rejected},
         "summary": la_json(&summary),

@@ -3,6 +3,7 @@
 //! waiting for receipts, importing the school registry, making the keys a synthetic LA needs.
 
 pub mod csvfile;
+pub mod export;
 pub mod table;
 
 #[cfg(test)]

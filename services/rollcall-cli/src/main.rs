@@ -77,6 +77,10 @@ pub enum Command {
     /// What LA attendance teams ask.
     #[command(subcommand)]
     Query(QueryCommand),
+    /// Files for the DfE and for spreadsheets, each with a manifest beside it
+    /// (`<file>.manifest.json`: parameters, row count, SHA-256, the time the data was read as of).
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// How far feeds have got through the pipeline (operations and admin keys).
     Status,
     /// API keys (admin keys only, except `bootstrap`).
@@ -105,6 +109,9 @@ pub enum Command {
         /// Seconds to wait for the pipeline to process every feed.
         #[arg(long, default_value_t = 600)]
         timeout: u64,
+        /// Also write the LA's DfE year-to-date export (CSV and manifest) into this directory.
+        #[arg(long)]
+        export_dir: Option<std::path::PathBuf>,
     },
     /// Write a synthetic LA as CSV files, to try `schools import` and `submit` by hand.
     Synth {
@@ -172,6 +179,82 @@ pub struct PeriodArgs {
     /// Last day, YYYY-MM-DD (default: today).
     #[arg(long)]
     pub to: Option<String>,
+}
+
+/// The pupils a pupil-level export covers: an LA or one school.
+#[derive(Args, Clone)]
+pub struct PupilScopeArgs {
+    #[arg(long, conflicts_with = "school", required_unless_present = "school")]
+    pub la: Option<String>,
+    #[arg(long)]
+    pub school: Option<String>,
+    /// Why you need these pupils' details: recorded in the audit trail with who asked and which
+    /// pupils were exported.
+    #[arg(long)]
+    pub purpose: String,
+}
+
+#[derive(Subcommand)]
+pub enum ExportCommand {
+    /// The DfE's published year-to-date layout: a row per phase (Primary, Secondary, Special,
+    /// Total) per LA, in the DfE's scope and method. The exporter role may also add regional and
+    /// national rows, or every LA.
+    EesYtd {
+        /// LA code; repeat for several.
+        #[arg(
+            long = "la",
+            required_unless_present = "all_las",
+            conflicts_with = "all_las"
+        )]
+        la: Vec<String>,
+        #[arg(long)]
+        all_las: bool,
+        #[arg(long)]
+        regional: bool,
+        #[arg(long)]
+        national: bool,
+        /// First day, YYYY-MM-DD (default: start of the academic year of --to).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD (default: the latest day with marks).
+        #[arg(long)]
+        to: Option<String>,
+        /// The file to write: .csv or .xlsx.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// One row per pupil per session, with the pupil's details (CSV only: a year of an LA is
+    /// tens of millions of rows).
+    PupilSessions {
+        #[command(flatten)]
+        scope: PupilScopeArgs,
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last day, YYYY-MM-DD, in the same academic year.
+        #[arg(long)]
+        to: String,
+        /// Only the DfE's scope: compulsory school age in state-funded primary, secondary and
+        /// special schools.
+        #[arg(long)]
+        dfe_scope: bool,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Per enrolment for one census term: sessions possible, authorised and unauthorised absence
+    /// by reason, with the census's term dates.
+    Census {
+        #[command(flatten)]
+        scope: PupilScopeArgs,
+        /// The academic year, 2025/26.
+        #[arg(long)]
+        year: String,
+        #[arg(long, value_parser = ["autumn", "spring", "summer"])]
+        term: String,
+        /// The file to write: .csv or .xlsx.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]

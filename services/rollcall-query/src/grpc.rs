@@ -227,32 +227,8 @@ impl QueryService for Query {
         })?;
         let access = pupils_access.schools();
         let request = request.into_inner();
-        let purpose = request.purpose.trim();
-        if purpose.is_empty() || purpose.chars().count() > MAX_PURPOSE {
-            return Err(ApiError::invalid(format!(
-                "purpose: required, at most {MAX_PURPOSE} characters: why you need these pupils' details"
-            ))
-            .into());
-        }
-        let scope = match (request.la_code.trim(), request.school_urn.trim()) {
-            (la, "") if !la.is_empty() => {
-                let la = parse_la("la_code", la)?.get() as i16;
-                if !access.covers_la(la) {
-                    return Err(ApiError::outside_organisation().into());
-                }
-                Scope::La(la)
-            }
-            ("", urn) if !urn.is_empty() => {
-                let urn = parse_urn("school_urn", urn)?;
-                visible_school(&self.pool, access, urn).await?;
-                Scope::School(urn.get() as i32)
-            }
-            _ => {
-                return Err(
-                    ApiError::invalid("exactly one of la_code and school_urn is required").into(),
-                );
-            }
-        };
+        let purpose = required_purpose(&request.purpose)?;
+        let scope = pupil_scope(&self.pool, access, &request.la_code, &request.school_urn).await?;
         let (from, to) = period(request.period.as_ref())?;
         let severe_only = request.level() == RiskLevel::Severe;
         let (at_risk, persistent_count, severe_count) = self
@@ -293,10 +269,7 @@ impl QueryService for Query {
             })
             .collect();
         // Recorded, and committed, before a single name leaves: no audit row, no answer.
-        let request_scope = match scope {
-            Scope::La(la) => format!("la {la:03}"),
-            Scope::School(urn) => format!("school {urn:06}"),
-        };
+        let request_scope = scope_label(scope);
         rollcall_db::record_audit_event(
             &self.pool,
             &NewAuditEvent {
@@ -415,6 +388,51 @@ fn school_message(s: rollcall_db::School) -> School {
     }
 }
 
+/// The purpose a pupil-level request must give, trimmed.
+pub(crate) fn required_purpose(purpose: &str) -> Result<&str, Status> {
+    let purpose = purpose.trim();
+    if purpose.is_empty() || purpose.chars().count() > MAX_PURPOSE {
+        return Err(ApiError::invalid(format!(
+            "purpose: required, at most {MAX_PURPOSE} characters: why you need these pupils' details"
+        ))
+        .into());
+    }
+    Ok(purpose)
+}
+
+/// The scope of a pupil-level request naming exactly one of an LA and a school, checked
+/// against the caller's access.
+pub(crate) async fn pupil_scope(
+    pool: &Pool,
+    access: &Access,
+    la_code: &str,
+    school_urn: &str,
+) -> Result<Scope, Status> {
+    match (la_code.trim(), school_urn.trim()) {
+        (la, "") if !la.is_empty() => {
+            let la = parse_la("la_code", la)?.get() as i16;
+            if !access.covers_la(la) {
+                return Err(ApiError::outside_organisation().into());
+            }
+            Ok(Scope::La(la))
+        }
+        ("", urn) if !urn.is_empty() => {
+            let urn = parse_urn("school_urn", urn)?;
+            visible_school(pool, access, urn).await?;
+            Ok(Scope::School(urn.get() as i32))
+        }
+        _ => Err(ApiError::invalid("exactly one of la_code and school_urn is required").into()),
+    }
+}
+
+/// How an audit record names a scope.
+pub(crate) fn scope_label(scope: Scope) -> String {
+    match scope {
+        Scope::La(la) => format!("la {la:03}"),
+        Scope::School(urn) => format!("school {urn:06}"),
+    }
+}
+
 /// The school, when it is in the registry and within `access`.
 async fn visible_school(pool: &Pool, access: &Access, urn: Urn) -> Result<School, Status> {
     let school = rollcall_db::get_school(pool, urn.get() as i32)
@@ -436,7 +454,7 @@ fn parse_urn(field: &str, s: &str) -> Result<Urn, Status> {
     Urn::parse(s.trim()).map_err(|err| ApiError::invalid(format!("{field}: {err}")).into())
 }
 
-fn parse_la(field: &str, s: &str) -> Result<LaCode, Status> {
+pub(crate) fn parse_la(field: &str, s: &str) -> Result<LaCode, Status> {
     LaCode::parse(s.trim()).map_err(|err| ApiError::invalid(format!("{field}: {err}")).into())
 }
 

@@ -1,15 +1,18 @@
 //! The query service LA attendance teams use: a school's DfE measures over a period, the LA's
 //! summary with one row per school, pupils at persistent or severe absence, and the school
-//! registry. Counts come from PostgreSQL per enrolment and code; the DfE measures and thresholds
+//! registry, and the exports (the DfE year-to-date layout, a pupil-session extract, the census
+//! termly summary). Counts come from PostgreSQL per enrolment and code; the DfE measures and thresholds
 //! are applied by the domain crate, so every service agrees to the session. It also serves key
 //! management (admins), pipeline counts (operations) and the audit trail of pupil-level reads (LAs and schools).
 
 mod grpc;
 mod grpc_admin;
+mod grpc_export;
 mod measures;
 
 use anyhow::Context as _;
 use rollcall_proto::admin::v1::key_service_server::KeyServiceServer;
+use rollcall_proto::export::v1::export_service_server::ExportServiceServer;
 use rollcall_proto::query::v1::{
     audit_service_server::AuditServiceServer, pipeline_service_server::PipelineServiceServer,
     query_service_server::QueryServiceServer, registry_service_server::RegistryServiceServer,
@@ -46,6 +49,12 @@ pub async fn serve(
             .add_service(PipelineServiceServer::new(grpc_admin::Pipeline::new(
                 pool.clone(),
             )))
+            .add_service(ExportServiceServer::new(grpc_export::Export::new(
+                pool.clone(),
+                rollcall_domain::ees::Suppression {
+                    below_enrolments: settings.query.suppress_below_enrolments,
+                },
+            )))
             .add_service(KeyServiceServer::new(grpc_admin::Keys::new(
                 pool,
                 settings.auth.key_valid_days,
@@ -64,6 +73,9 @@ pub async fn serve(
         .await;
     reporter
         .set_serving::<PipelineServiceServer<grpc_admin::Pipeline>>()
+        .await;
+    reporter
+        .set_serving::<ExportServiceServer<grpc_export::Export>>()
         .await;
     rollcall_server::grpc::serve(listener, routes, reporter, health, guard, shutdown).await?;
     Ok(())

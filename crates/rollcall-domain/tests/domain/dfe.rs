@@ -23,7 +23,7 @@ use rollcall_domain::{AcademicYear, Category};
 
 const SAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/data/dfe-ees-ytd-2025-26-sample.csv"
+    "/data/dfe-ees-ytd-2025-26-sample.csv"
 );
 
 /// Rows whose authorised absence exceeds its code columns: (level, old LA code, phase, remainder).

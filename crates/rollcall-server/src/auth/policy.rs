@@ -51,6 +51,11 @@ pub fn allowed(path: &str) -> Option<&'static [Kind]> {
         // Named pupils: only those responsible for them, and audited.
         "rollcall.query.v1.QueryService/AtRiskPupils" => &[La, School],
         "rollcall.query.v1.AuditService/ListAuditEvents" => &[La, School],
+        // The DfE layout is aggregate: an LA's own rows, or any rows for the national exporter.
+        "rollcall.export.v1.ExportService/EesYearToDate" => &[La, Exporter],
+        // Pupil-level files: only those responsible for the pupils, and audited.
+        "rollcall.export.v1.ExportService/PupilSessions"
+        | "rollcall.export.v1.ExportService/CensusTerm" => &[La, School],
         // Counts of feeds and marks across every school: no school's figures, no pupil.
         "rollcall.query.v1.PipelineService/PipelineCounts" => &[Operations, Admin],
         "rollcall.query.v1.RegistryService/ImportSchools" => &[Admin],

@@ -1,0 +1,253 @@
+//! Reads for the exports: one consistent snapshot, read school by school.
+//!
+//! An export can cover every school in England over a whole year, so nothing here reads more
+//! than one school's rows at a time: the caller lists the schools, then asks for each school's
+//! registers in turn and writes them out before asking for the next. Memory is bounded by the
+//! largest school, not by the area or the period.
+//!
+//! Every read of one export runs in one `repeatable read, read only` transaction, so a file
+//! written while feeds keep arriving still adds up: it is the data as of [`ExportReader::as_of`].
+//! Schools are listed through an [`Access`] (aggregate exports) or a [`PupilAccess`]
+//! (pupil-level exports); the per-school reads take the listed school, so they cannot reach a
+//! school the caller was not given.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rollcall_domain::codes::AttendanceCode;
+use sqlx::{Postgres, Transaction};
+
+use crate::access::{Access, PupilAccess};
+use crate::codebook::CodeBook;
+use crate::queries::{Enrolment, Scope};
+use crate::register::{self, EncodedRow, MonthRegister};
+use crate::{Pool, Result};
+
+/// A school an export covers, listed within the caller's access.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportSchool {
+    pub urn: i32,
+    pub la_code: i16,
+    /// `schools.phase`: primary, secondary, special, all-through, nursery, alternative-provision.
+    pub phase: String,
+    pub independent: bool,
+}
+
+/// A school whose pupils' details the caller may read: only from [`ExportReader::pupil_schools`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PupilSchool(ExportSchool);
+
+impl PupilSchool {
+    pub fn school(&self) -> &ExportSchool {
+        &self.0
+    }
+}
+
+/// One enrolment's months within the period, oldest first.
+#[derive(Clone, Debug)]
+pub struct EnrolmentRegister {
+    pub enrolment_id: i64,
+    pub months: Vec<(NaiveDate, MonthRegister)>,
+}
+
+/// Dates of birth to keep: `from..=to`. For the DfE's scope, the births that make a pupil of
+/// compulsory school age in the year.
+pub type Births = (NaiveDate, NaiveDate);
+
+/// An export's reading session: a read-only snapshot of the database.
+pub struct ExportReader {
+    tx: Transaction<'static, Postgres>,
+    as_of: DateTime<Utc>,
+    book: CodeBook,
+}
+
+impl ExportReader {
+    /// Starts the snapshot.
+    pub async fn begin(pool: &Pool) -> Result<ExportReader> {
+        let mut tx = pool.begin().await?;
+        sqlx::query("set transaction isolation level repeatable read, read only")
+            .execute(&mut *tx)
+            .await?;
+        // The snapshot is taken by the first query after the `set`: this one.
+        let as_of: DateTime<Utc> = sqlx::query_scalar("select statement_timestamp()")
+            .fetch_one(&mut *tx)
+            .await?;
+        let book = CodeBook::load(&mut tx).await?;
+        Ok(ExportReader { tx, as_of, book })
+    }
+
+    /// When the snapshot was taken: later feeds are not in the export.
+    pub fn as_of(&self) -> DateTime<Utc> {
+        self.as_of
+    }
+
+    /// The national code a stored code id stands for.
+    pub fn code(&self, id: u8) -> Result<&'static AttendanceCode> {
+        self.book.code(id)
+    }
+
+    /// The schools of the LAs `la_codes` (every LA when `None`) within `access`, ordered by LA
+    /// and URN.
+    pub async fn schools(
+        &mut self,
+        access: &Access,
+        la_codes: Option<&[i16]>,
+    ) -> Result<Vec<ExportSchool>> {
+        let rows: Vec<(i32, i16, String, bool)> = sqlx::query_as(
+            "select s.urn, s.la_code, s.phase, s.independent
+             from schools s
+             where ($1::int2[] is null or s.la_code = any($1))
+               and ($2 or s.la_code = any($3) or s.urn = any($4))
+             order by s.la_code, s.urn",
+        )
+        .bind(la_codes)
+        .bind(access.everything)
+        .bind(&access.la_codes)
+        .bind(&access.urns)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(urn, la_code, phase, independent)| ExportSchool {
+                urn,
+                la_code,
+                phase,
+                independent,
+            })
+            .collect())
+    }
+
+    /// The schools in `scope` whose pupils `access` may see, ordered by URN.
+    pub async fn pupil_schools(
+        &mut self,
+        access: &PupilAccess,
+        scope: Scope,
+    ) -> Result<Vec<PupilSchool>> {
+        let access = access.schools();
+        let (la_code, urn) = match scope {
+            Scope::La(la) => (Some(la), None),
+            Scope::School(urn) => (None, Some(urn)),
+        };
+        let rows: Vec<(i32, i16, String, bool)> = sqlx::query_as(
+            "select s.urn, s.la_code, s.phase, s.independent
+             from schools s
+             where ($1::int2 is null or s.la_code = $1)
+               and ($2::int is null or s.urn = $2)
+               and ($3 or s.la_code = any($4) or s.urn = any($5))
+             order by s.urn",
+        )
+        .bind(la_code)
+        .bind(urn)
+        .bind(access.everything)
+        .bind(&access.la_codes)
+        .bind(&access.urns)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(urn, la_code, phase, independent)| {
+                PupilSchool(ExportSchool {
+                    urn,
+                    la_code,
+                    phase,
+                    independent,
+                })
+            })
+            .collect())
+    }
+
+    /// The latest date any of `schools` has a mark for, from the year totals.
+    pub async fn last_marked_date(&mut self, urns: &[i32]) -> Result<Option<NaiveDate>> {
+        let last = sqlx::query_scalar(
+            "select max(last_date) from school_totals where school_urn = any($1)",
+        )
+        .bind(urns)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(last)
+    }
+
+    /// A school's registers for the months touching `from..=to`, by enrolment, keeping only the
+    /// enrolments born within `births` when given. Sessions outside the period are still in
+    /// the months at either end: the caller filters by date.
+    pub async fn registers(
+        &mut self,
+        school: &ExportSchool,
+        from: NaiveDate,
+        to: NaiveDate,
+        births: Option<Births>,
+    ) -> Result<Vec<EnrolmentRegister>> {
+        let rows: Vec<(i64, NaiveDate, Vec<u8>, Vec<u8>, Vec<u8>, Option<Vec<u8>>)> =
+            sqlx::query_as(
+                "select r.enrolment_id, r.month, r.codes, r.slot_feeds, r.feeds, r.minutes
+                 from enrolments e
+                 join register r on r.enrolment_id = e.id
+                 where e.school_urn = $1 and r.month between $2 and $3
+                   and ($4::date is null or e.date_of_birth between $4 and $5)
+                 order by r.enrolment_id, r.month",
+            )
+            .bind(school.urn)
+            .bind(register::month_of(from))
+            .bind(register::month_of(to))
+            .bind(births.map(|b| b.0))
+            .bind(births.map(|b| b.1))
+            .fetch_all(&mut *self.tx)
+            .await?;
+        let mut out: Vec<EnrolmentRegister> = Vec::new();
+        for (enrolment_id, month, codes, slot_feeds, feeds, minutes) in rows {
+            let encoded = EncodedRow {
+                codes,
+                slot_feeds,
+                feeds,
+                minutes,
+            };
+            let register = MonthRegister::decode(enrolment_id, month, &encoded)?;
+            match out.last_mut() {
+                Some(last) if last.enrolment_id == enrolment_id => {
+                    last.months.push((month, register))
+                }
+                _ => out.push(EnrolmentRegister {
+                    enrolment_id,
+                    months: vec![(month, register)],
+                }),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The pupils on a school's roll, with their latest recorded details, by enrolment id.
+    pub async fn enrolments(&mut self, school: &PupilSchool) -> Result<HashMap<i64, Enrolment>> {
+        let rows: Vec<Enrolment> = sqlx::query_as(
+            "select e.id, e.school_urn, e.upn, e.forename, e.surname, e.date_of_birth, e.sex,
+                    e.year_group, e.admission_date, e.leaving_date, e.fsm, e.sen_provision,
+                    e.ethnicity, e.looked_after
+             from enrolments e
+             where e.school_urn = $1",
+        )
+        .bind(school.0.urn)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        Ok(rows.into_iter().map(|e| (e.id, e)).collect())
+    }
+
+    /// When each of a school's feeds was recorded by the MIS, by feed number (`feeds.seq`): the
+    /// time a mark was recorded is its feed's.
+    pub async fn feed_times(
+        &mut self,
+        school: &PupilSchool,
+    ) -> Result<HashMap<i32, DateTime<Utc>>> {
+        let rows: Vec<(i32, DateTime<Utc>)> = sqlx::query_as(
+            "select seq, recorded_at from feeds where school_urn = $1 and recorded_at is not null",
+        )
+        .bind(school.0.urn)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Ends the snapshot. Dropping the reader does the same, less politely.
+    pub async fn finish(self) -> Result<()> {
+        self.tx.rollback().await?;
+        Ok(())
+    }
+}
