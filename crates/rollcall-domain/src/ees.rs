@@ -620,7 +620,12 @@ mod tests {
                 if ["num_schools", "enrolments", "pa_perc"].contains(&column.as_str()) {
                     continue;
                 }
-                assert_eq!(cell.to_string(), field(column), "line {} {column}", row.line);
+                assert_eq!(
+                    cell.to_string(),
+                    field(column),
+                    "line {} {column}",
+                    row.line
+                );
             }
             checked += 1;
         }

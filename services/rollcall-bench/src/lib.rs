@@ -4,6 +4,7 @@
 //! through the same broker with no processing), storage per mark, query latency and the
 //! services' peak memory. Prints a table and saves it as JSON with the machine's description.
 
+mod exports;
 mod machine;
 mod procs;
 mod report;

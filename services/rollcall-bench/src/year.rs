@@ -1,5 +1,5 @@
 //! The `la-year` scale: a Birmingham-sized LA's whole academic year, about 74 million marks,
-//! for storage per mark and query latency at full volume.
+//! for storage per mark, query latency and export throughput and memory at full volume.
 //!
 //! Sending a year through the gateway would take hours on a 2-core machine, so the year is
 //! generated straight into the database through the pipeline's own code: each school's week is
@@ -25,7 +25,7 @@ use rollcall_proto::query::v1::{
 use rollcall_synth::Plan;
 
 use crate::report::{self, Latency, Size};
-use crate::{Options, channel, machine, procs, service_env};
+use crate::{Options, channel, exports, machine, procs, service_env};
 
 /// School days in a feed: a week, as a vendor sending weekly would.
 const DAYS_PER_FEED: usize = 5;
@@ -133,6 +133,34 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     pool.close().await;
     let latencies = latencies(&plan, query_port, &la_token, options.queries).await?;
     processes.check_running()?;
+
+    // Exports, against a query service of their own so its memory is theirs alone.
+    let export_port = procs::free_port()?;
+    let mut export_env = service_env(&options.database_url);
+    export_env.push((
+        "ROLLCALL__QUERY__LISTEN".to_owned(),
+        format!("127.0.0.1:{export_port}"),
+    ));
+    processes.spawn("query (exports)", &program, &[], &export_env, &logs)?;
+    procs::wait_port(export_port, &mut processes).await?;
+    let days_planned = plan.days();
+    let export_plan = exports::ExportPlan {
+        la_code: &la_code,
+        largest_school: &largest_school(&plan),
+        first_day: days_planned[0],
+        last_day: days_planned[days_planned.len() - 1],
+        marks_in_year: marks,
+    };
+    let exports = exports::run(
+        &export_plan,
+        export_port,
+        &la_token,
+        &processes,
+        "query (exports)",
+        &logs.join("exports"),
+    )
+    .await?;
+    processes.check_running()?;
     let peak_memory_kib = processes.peak_memory_kib();
     processes.stop();
 
@@ -148,6 +176,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         marks_after_vacuum,
         totals,
         latencies,
+        exports,
         peak_memory_kib,
     };
     let timestamp = Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
@@ -251,11 +280,7 @@ async fn latencies(
         to: last.to_string(),
     };
     let la_code = format!("{:03}", plan.spec.la_code);
-    // The largest school: the one with the most pupils on its first day's roll.
-    let largest = (0..plan.schools.len())
-        .max_by_key(|&i| plan.feed(0, i).roll.len())
-        .map(|i| format!("{:06}", plan.schools[i].urn))
-        .unwrap_or_default();
+    let largest = largest_school(plan);
     let mut client = QueryServiceClient::new(channel(port, token).await?);
     let grpc = |s: tonic::Status| anyhow::anyhow!(rollcall_cli::describe(&s));
     let mut out = Vec::new();
@@ -312,6 +337,14 @@ async fn latencies(
     Ok(out)
 }
 
+/// The largest school: the one with the most pupils on its first day's roll.
+fn largest_school(plan: &Plan) -> String {
+    (0..plan.schools.len())
+        .max_by_key(|&i| plan.feed(0, i).roll.len())
+        .map(|i| format!("{:06}", plan.schools[i].urn))
+        .unwrap_or_default()
+}
+
 struct YearFigures {
     scale: String,
     schools: usize,
@@ -324,6 +357,7 @@ struct YearFigures {
     marks_after_vacuum: Size,
     totals: Size,
     latencies: Vec<Latency>,
+    exports: Vec<exports::ExportFigure>,
     peak_memory_kib: Vec<(String, Option<u64>)>,
 }
 
@@ -368,6 +402,9 @@ impl YearFigures {
             ));
         }
         report::latency_rows(&self.latencies, &mut rows);
+        for e in &self.exports {
+            rows.push((format!("export: {}", e.label), e.describe()));
+        }
         report::memory_rows(&self.peak_memory_kib, &mut rows);
         report::render(&rows)
     }
@@ -394,6 +431,7 @@ impl YearFigures {
             "latency_ms": self.latencies.iter().map(|l| serde_json::json!({
                 "query": l.query, "p50": l.p50_ms, "p99": l.p99_ms, "requests": l.requests,
             })).collect::<Vec<_>>(),
+            "exports": self.exports.iter().map(exports::ExportFigure::to_json).collect::<Vec<_>>(),
             "peak_memory_kib": self.peak_memory_kib.iter().cloned().collect::<BTreeMap<_, _>>(),
         })
     }
