@@ -1,4 +1,5 @@
-//! The aggregator's write: one validated feed applied in one transaction, latest version wins.
+//! The aggregator's write: validated feeds applied in one transaction (one feed, or a batch of
+//! several schools' feeds), latest version wins.
 //!
 //! A version is `(recorded_at, feed_id)`. An enrolment's attributes and each session's mark are
 //! replaced only by a strictly newer version, so applying feeds in any order, or the same feed
@@ -10,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::codebook::CodeBook;
+use crate::codebook;
 use crate::register::{self, EncodedRow, MonthRegister, SlotMark};
 use crate::{Error, Pool, Result, totals};
 
@@ -89,15 +90,70 @@ pub struct ApplyStats {
 /// Fails, storing nothing, when the feed has records for a school not in the registry, the feed was registered for
 /// another school, or a mark names a pupil who is not on the school's roll.
 pub async fn apply_validated_feed(pool: &Pool, feed: &ValidatedFeed) -> Result<ApplyStats> {
+    let stats = apply_validated_feeds(pool, std::slice::from_ref(feed)).await?;
+    Ok(stats[0])
+}
+
+/// Stores several validated feeds in one transaction, in the order given: each exactly as
+/// [`apply_validated_feed`] would, so a school's later feed sees its earlier one, and the tables
+/// end as they would after applying the feeds one by one. Returns each feed's stats, in order.
+///
+/// All or nothing: if any feed fails, nothing of the batch is stored and the error is the first
+/// failure's (the caller can then apply the feeds one by one to find it). The schools' locks are
+/// all taken first, in URN order, so two writers whose batches share schools wait for each other
+/// instead of deadlocking.
+pub async fn apply_validated_feeds(
+    pool: &Pool,
+    feeds: &[ValidatedFeed],
+) -> Result<Vec<ApplyStats>> {
+    match apply_in_one_transaction(pool, feeds).await {
+        // A stored code id the cached book does not hold yet (another process numbered a code
+        // since): read the book again and retry once.
+        Err(Error::UnknownCode { .. }) => {
+            codebook::forget(pool);
+            apply_in_one_transaction(pool, feeds).await
+        }
+        done => done,
+    }
+}
+
+async fn apply_in_one_transaction(pool: &Pool, feeds: &[ValidatedFeed]) -> Result<Vec<ApplyStats>> {
+    if feeds.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut tx = pool.begin().await?;
 
     // One school's feeds are applied one at a time (feeds of other schools run in parallel):
-    // no deadlocks between two instances replaying the same school's partition.
-    sqlx::query("select pg_advisory_xact_lock($1, $2)")
+    // no deadlocks between two instances replaying the same school's partition. The array is
+    // sorted and `unnest` yields it in order, so every writer locks in URN order.
+    let mut urns: Vec<i32> = feeds.iter().map(|f| f.school_urn).collect();
+    urns.sort_unstable();
+    urns.dedup();
+    sqlx::query("select pg_advisory_xact_lock($1, u) from unnest($2::int4[]) as u")
         .bind(LOCK_CLASS_SCHOOL)
-        .bind(feed.school_urn)
+        .bind(&urns)
         .execute(&mut *tx)
         .await?;
+
+    let mut stats = Vec::with_capacity(feeds.len());
+    for feed in feeds {
+        stats.push(apply_feed(&mut tx, pool, feed).await?);
+    }
+    tx.commit().await?;
+    for (feed, stats) in feeds.iter().zip(&stats) {
+        tracing::debug!(
+            feed = %feed.feed_id,
+            school = feed.school_urn,
+            marks_written = stats.marks_written,
+            marks_superseded = stats.marks_superseded,
+            "feed applied"
+        );
+    }
+    Ok(stats)
+}
+
+/// One feed's part of a transaction that holds its school's lock.
+async fn apply_feed(tx: &mut Tx, pool: &Pool, feed: &ValidatedFeed) -> Result<ApplyStats> {
     let (known_school, stored_school, stored_status): (bool, Option<i32>, Option<String>) =
         sqlx::query_as(
             "select exists (select 1 from schools where urn = $1),
@@ -106,7 +162,7 @@ pub async fn apply_validated_feed(pool: &Pool, feed: &ValidatedFeed) -> Result<A
         )
         .bind(feed.school_urn)
         .bind(feed.feed_id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
     // A feed refused as a whole (its school is not in the registry) carries no records, only the
     // outcome its receipt needs: record that; records for an unknown school are an error.
@@ -136,19 +192,10 @@ pub async fn apply_validated_feed(pool: &Pool, feed: &ValidatedFeed) -> Result<A
         _ => {}
     }
 
-    let seq = register_version(&mut tx, feed).await?;
-    upsert_enrolments(&mut tx, feed).await?;
-    let stats = upsert_marks(&mut tx, feed, seq).await?;
-    finish_feed(&mut tx, feed, stats).await?;
-
-    tx.commit().await?;
-    tracing::debug!(
-        feed = %feed.feed_id,
-        school = feed.school_urn,
-        marks_written = stats.marks_written,
-        marks_superseded = stats.marks_superseded,
-        "feed applied"
-    );
+    let seq = register_version(tx, feed).await?;
+    upsert_enrolments(tx, feed).await?;
+    let stats = upsert_marks(tx, pool, feed, seq).await?;
+    finish_feed(tx, feed, stats).await?;
     Ok(stats)
 }
 
@@ -276,8 +323,13 @@ struct Incoming {
 /// Writes the feed's marks into the school's register rows, keeping the newer version of each
 /// session, and moves the year totals by the difference. Errors, before anything commits, if a
 /// UPN is not on the roll or a code has no stored id.
-async fn upsert_marks(tx: &mut Tx, feed: &ValidatedFeed, seq: i32) -> Result<ApplyStats> {
-    let book = CodeBook::load_complete(tx).await?;
+async fn upsert_marks(
+    tx: &mut Tx,
+    pool: &Pool,
+    feed: &ValidatedFeed,
+    seq: i32,
+) -> Result<ApplyStats> {
+    let book = codebook::refresh(pool, tx, feed.marks.iter().map(|m| m.code.as_str())).await?;
     let enrolment_ids = enrolment_ids(tx, feed).await?;
 
     // The feed's marks per row, in feed order: a later duplicate of a session replaces an
@@ -394,7 +446,7 @@ async fn stored_rows<'a>(
     keys: impl Iterator<Item = &'a (i64, NaiveDate)>,
 ) -> Result<HashMap<(i64, NaiveDate), MonthRegister>> {
     let (ids, months): (Vec<i64>, Vec<NaiveDate>) = keys.copied().unzip();
-    let rows: Vec<(i64, NaiveDate, Vec<u8>, Vec<u8>, Vec<u8>, Option<Vec<u8>>)> = sqlx::query_as(
+    let rows: Vec<register::StoredRow> = sqlx::query_as(
         "select r.enrolment_id, r.month, r.codes, r.slot_feeds, r.feeds, r.minutes
          from unnest($1::int8[], $2::date[]) as k(enrolment_id, month)
          join register r on r.enrolment_id = k.enrolment_id and r.month = k.month",

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{Pool, Result};
+use crate::queries::{Page, Scope};
+use crate::{Access, Pool, Result};
 
 /// When the feeds were received by the gateway and processed by the aggregator.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
@@ -133,4 +134,18 @@ pub async fn copy_floor(pool: &Pool, data: &[u8], chunk_bytes: usize) -> Result<
         copy.send(chunk).await?;
     }
     Ok(copy.finish().await?)
+}
+
+/// The plan PostgreSQL chooses for a page of the at-risk list over an academic year
+/// (`EXPLAIN`, without running it), one line per plan node: whether the page is read from the
+/// index in order, or every at-risk enrolment is read and sorted.
+pub async fn at_risk_year_plan(
+    pool: &Pool,
+    access: &Access,
+    scope: Scope,
+    year: i16,
+    severe_only: bool,
+    page: Page,
+) -> Result<String> {
+    crate::queries::at_risk_year_plan(pool, access, scope, year, severe_only, page).await
 }

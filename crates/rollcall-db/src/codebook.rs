@@ -3,14 +3,108 @@
 //! Ids are assigned once, when a code is first synced, and never reused or renumbered, so rows
 //! written by any release decode the same. The domain crate stays the source of truth for what a
 //! code means; the table only numbers them.
+//!
+//! Because ids are only ever added, a book read once stays right for every id it holds: each
+//! pool keeps the book it last read ([`cached`]) and reads the table again only when it meets an
+//! id or a code the book does not hold ([`decode`], [`refresh`]), instead of once per feed
+//! applied and per query answered.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use rollcall_domain::Counters;
 use rollcall_domain::codes::{self, AttendanceCode};
 use sqlx::PgConnection;
+use sqlx::postgres::PgConnectOptions;
 
-use crate::{Error, Result};
+use crate::{Error, Pool, Result};
+
+type Books = Vec<(Weak<PgConnectOptions>, Arc<CodeBook>)>;
+
+/// The book each live pool last read. A pool is known by its connect options (one allocation
+/// per pool, shared by its clones); the weak reference keeps that allocation's address from
+/// being reused by another pool while the entry exists, and entries of dropped pools are
+/// pruned when another is stored.
+static BOOKS: Mutex<Books> = Mutex::new(Vec::new());
+
+fn books() -> MutexGuard<'static, Books> {
+    // Entries are replaced whole, so a panicking holder leaves nothing half done.
+    BOOKS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn is_pool(key: &Weak<PgConnectOptions>, options: &Arc<PgConnectOptions>) -> bool {
+    std::ptr::eq(key.as_ptr(), Arc::as_ptr(options))
+}
+
+/// The book cached for `pool`, if any.
+fn lookup(pool: &Pool) -> Option<Arc<CodeBook>> {
+    let options = pool.connect_options();
+    books()
+        .iter()
+        .find(|(key, _)| is_pool(key, &options))
+        .map(|(_, book)| book.clone())
+}
+
+/// Caches `book` for `pool`, replacing what it held.
+pub(crate) fn store(pool: &Pool, book: CodeBook) -> Arc<CodeBook> {
+    let book = Arc::new(book);
+    let options = pool.connect_options();
+    let mut books = books();
+    books.retain(|(key, _)| key.strong_count() > 0 && !is_pool(key, &options));
+    books.push((Arc::downgrade(&options), book.clone()));
+    book
+}
+
+/// Forgets `pool`'s book: the next use reads the table again.
+pub(crate) fn forget(pool: &Pool) {
+    let options = pool.connect_options();
+    books().retain(|(key, _)| !is_pool(key, &options));
+}
+
+/// The book of `pool`'s database: the cached one, or read from the table on first use.
+pub(crate) async fn cached(pool: &Pool) -> Result<Arc<CodeBook>> {
+    if let Some(book) = lookup(pool) {
+        return Ok(book);
+    }
+    let mut conn = pool.acquire().await?;
+    let book = CodeBook::load(&mut conn).await?;
+    Ok(store(pool, book))
+}
+
+/// `read(book)` with `pool`'s cached book; when that meets an id the book does not hold (a code
+/// numbered since it was read, by this process or another), the table is read again and `read`
+/// runs once more with the fresh book.
+pub(crate) async fn decode<T>(pool: &Pool, read: impl Fn(&CodeBook) -> Result<T>) -> Result<T> {
+    let book = cached(pool).await?;
+    match read(&book) {
+        Err(Error::UnknownCode { .. }) => {
+            tracing::debug!("code id not in the cached code book; reading the table again");
+            let mut conn = pool.acquire().await?;
+            let book = store(pool, CodeBook::load(&mut conn).await?);
+            read(&book)
+        }
+        other => other,
+    }
+}
+
+/// A book holding every code in `wanted`, for a write inside the caller's transaction: the
+/// cached one when it holds them all, otherwise read again (numbering any domain code the table
+/// lacks, as [`CodeBook::load_complete`] does) and cached. Reads through `conn`, never a second
+/// connection of the pool, which may have none left.
+pub(crate) async fn refresh<'a>(
+    pool: &Pool,
+    conn: &mut PgConnection,
+    mut wanted: impl Iterator<Item = &'a str>,
+) -> Result<Arc<CodeBook>> {
+    if let Some(book) = lookup(pool)
+        && wanted.all(|code| book.id(code).is_some())
+    {
+        return Ok(book);
+    }
+    Ok(store(pool, CodeBook::load_complete(conn).await?))
+}
 
 /// Code ids as loaded from `attendance_codes`.
 #[derive(Clone, Debug, Default)]

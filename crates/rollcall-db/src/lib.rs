@@ -28,6 +28,7 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection};
 pub use access::{Access, Principal, PrincipalKind, PupilAccess};
 pub use apply::{
     ApplyStats, EnrolmentInput, FeedOutcome, MarkInput, ValidatedFeed, apply_validated_feed,
+    apply_validated_feeds,
 };
 pub use audit::{
     AuditEventRow, NewAuditEvent, append_audit_enrolments, list_audit_events, record_audit_event,
@@ -38,9 +39,9 @@ pub use keys::{
     set_vendor_schools, vendor_schools,
 };
 pub use queries::{
-    Enrolment, EnrolmentCodeCount, EnrolmentYearTotals, PipelineCounts, SchoolYearTotals, Scope,
-    at_risk_year, enrolment_code_counts, enrolments_by_id, pipeline_counts,
-    school_enrolment_counts, school_year_totals,
+    Enrolment, EnrolmentCodeCount, EnrolmentYearTotals, Page, PageOf, PipelineCounts,
+    SchoolYearTotals, Scope, at_risk_year, enrolment_code_counts, enrolments_by_id,
+    pipeline_counts, school_enrolment_counts, school_year_totals,
 };
 pub use registry::{
     CodeRow, School, domain_codes, get_school, list_schools, sync_codes, upsert_schools,

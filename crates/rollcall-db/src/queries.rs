@@ -7,7 +7,7 @@ use futures::TryStreamExt;
 use rollcall_domain::Counters;
 
 use crate::access::{Access, PupilAccess};
-use crate::codebook::CodeBook;
+use crate::codebook;
 use crate::register::{self, MonthRegister};
 use crate::{Pool, Result};
 
@@ -50,7 +50,6 @@ pub async fn enrolment_code_counts(
     to: NaiveDate,
 ) -> Result<Vec<EnrolmentCodeCount>> {
     let mut conn = pool.acquire().await?;
-    let book = CodeBook::load(&mut conn).await?;
     let query = match scope {
         Scope::La(la_code) => sqlx::query_as(
             "select r.enrolment_id, e.school_urn, r.month, r.codes
@@ -101,23 +100,27 @@ pub async fn enrolment_code_counts(
         }
     }
     drop(rows);
-    let mut out = Vec::new();
-    for (enrolment_id, (school_urn, sessions)) in counts {
-        let mut by_code: Vec<(&'static str, i64)> = Vec::new();
-        for (index, &n) in sessions.iter().enumerate() {
-            if n > 0 {
-                by_code.push((book.code(index as u8 + 1)?.code(), n));
+    drop(conn);
+    codebook::decode(pool, |book| {
+        let mut out = Vec::new();
+        for (&enrolment_id, (school_urn, sessions)) in &counts {
+            let mut by_code: Vec<(&'static str, i64)> = Vec::new();
+            for (index, &n) in sessions.iter().enumerate() {
+                if n > 0 {
+                    by_code.push((book.code(index as u8 + 1)?.code(), n));
+                }
             }
+            by_code.sort_unstable();
+            out.extend(by_code.into_iter().map(|(code, n)| EnrolmentCodeCount {
+                enrolment_id,
+                school_urn: *school_urn,
+                code: code.to_owned(),
+                sessions: n,
+            }));
         }
-        by_code.sort_unstable();
-        out.extend(by_code.into_iter().map(|(code, n)| EnrolmentCodeCount {
-            enrolment_id,
-            school_urn,
-            code: code.to_owned(),
-            sessions: n,
-        }));
-    }
-    Ok(out)
+        Ok(out)
+    })
+    .await
 }
 
 /// A school's stored totals for one academic year.
@@ -144,10 +147,10 @@ pub async fn school_year_totals(
     scope: Scope,
     year: i16,
 ) -> Result<Vec<SchoolYearTotals>> {
-    let mut conn = pool.acquire().await?;
-    let book = CodeBook::load(&mut conn).await?;
     let (la_code, urn) = scope.bounds();
-    let rows: Vec<(i32, Vec<i64>, i64, i32, i32, i32, Option<NaiveDate>)> = sqlx::query_as(
+    // School, sessions, marks, enrolments, persistent, severe, last date.
+    type Row = (i32, Vec<i64>, i64, i32, i32, i32, Option<NaiveDate>);
+    let rows: Vec<Row> = sqlx::query_as(
         "select t.school_urn, t.sessions, t.marks, t.enrolments, t.persistent, t.severe,
                 t.last_date
          from school_totals t
@@ -164,23 +167,26 @@ pub async fn school_year_totals(
     .bind(access.everything)
     .bind(&access.la_codes)
     .bind(&access.urns)
-    .fetch_all(&mut *conn)
+    .fetch_all(pool)
     .await?;
-    rows.into_iter()
-        .map(
-            |(school_urn, sessions, marks, enrolments, persistent, severe, last_date)| {
-                Ok(SchoolYearTotals {
-                    school_urn,
-                    counters: book.counters(&sessions)?,
-                    marks,
-                    enrolments: enrolments.into(),
-                    persistent: persistent.into(),
-                    severe: severe.into(),
-                    last_date,
-                })
-            },
-        )
-        .collect()
+    codebook::decode(pool, |book| {
+        rows.iter()
+            .map(
+                |(school_urn, sessions, marks, enrolments, persistent, severe, last_date)| {
+                    Ok(SchoolYearTotals {
+                        school_urn: *school_urn,
+                        counters: book.counters(sessions)?,
+                        marks: *marks,
+                        enrolments: (*enrolments).into(),
+                        persistent: (*persistent).into(),
+                        severe: (*severe).into(),
+                        last_date: *last_date,
+                    })
+                },
+            )
+            .collect()
+    })
+    .await
 }
 
 /// An enrolment's stored totals for one academic year.
@@ -191,50 +197,142 @@ pub struct EnrolmentYearTotals {
     pub counters: Counters,
 }
 
-/// The persistent absentees (or, with `severe_only`, the severe ones) in scope over the academic
-/// year starting in `year`, from the stored totals, ordered by enrolment. Pupils of schools
-/// outside `access` are left out.
+/// Which part of an ordered list to read: `size` rows after skipping `offset`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Page {
+    pub offset: u64,
+    pub size: u32,
+}
+
+/// One page of a list, and whether rows follow it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageOf<T> {
+    pub rows: Vec<T>,
+    pub more: bool,
+}
+
+/// The at-risk list's order: the stored overall absence rate, worst first, then school, then
+/// enrolment. For an LA (or everyone) it is the order of `enrolment_totals_at_risk_order`, so
+/// PostgreSQL reads the page as one index range and stops; a school's list is read through
+/// `enrolment_totals_at_risk` (a few hundred rows at most) and sorted.
+///
+/// `risk > 0` as written lets the planner use the partial indexes. Binds: year, la code or urn,
+/// minimum risk, the access filter (everything, la codes, urns), offset, limit.
+const AT_RISK_LA: &str = "select t.enrolment_id, t.school_urn, t.sessions
+     from enrolment_totals t
+     join schools s on s.urn = t.school_urn
+     where t.academic_year = $1 and t.risk > 0 and t.risk >= $3
+       and s.la_code = $2
+       and ($4 or s.la_code = any($5) or s.urn = any($6))
+     order by t.absence_rate desc, t.school_urn, t.enrolment_id
+     offset $7 limit $8";
+const AT_RISK_SCHOOL: &str = "select t.enrolment_id, t.school_urn, t.sessions
+     from enrolment_totals t
+     join schools s on s.urn = t.school_urn
+     where t.academic_year = $1 and t.risk > 0 and t.risk >= $3
+       and t.school_urn = $2
+       and ($4 or s.la_code = any($5) or s.urn = any($6))
+     order by t.absence_rate desc, t.school_urn, t.enrolment_id
+     offset $7 limit $8";
+
+fn at_risk_sql(scope: Scope) -> &'static str {
+    match scope {
+        Scope::La(_) => AT_RISK_LA,
+        Scope::School(_) => AT_RISK_SCHOOL,
+    }
+}
+
+/// Binds [`at_risk_sql`]'s parameters; one row more than the page is asked for, to tell whether
+/// another page follows.
+fn bind_at_risk<'q, O>(
+    query: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    access: &'q Access,
+    scope: Scope,
+    year: i16,
+    severe_only: bool,
+    page: Page,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
+    let query = query.bind(year);
+    let query = match scope {
+        Scope::La(la_code) => query.bind(la_code),
+        Scope::School(urn) => query.bind(urn),
+    };
+    query
+        .bind(if severe_only { 2i16 } else { 1 })
+        .bind(access.everything)
+        .bind(&access.la_codes)
+        .bind(&access.urns)
+        .bind(i64::try_from(page.offset).unwrap_or(i64::MAX))
+        .bind(i64::from(page.size) + 1)
+}
+
+/// One page of the persistent absentees (or, with `severe_only`, the severe ones) in scope over
+/// the academic year starting in `year`, from the stored totals: worst overall absence rate
+/// first, ties by school and then enrolment, so consecutive pages neither overlap nor skip.
+/// Pupils of schools outside `access` are left out.
 pub async fn at_risk_year(
     pool: &Pool,
     access: &PupilAccess,
     scope: Scope,
     year: i16,
     severe_only: bool,
-) -> Result<Vec<EnrolmentYearTotals>> {
+    page: Page,
+) -> Result<PageOf<EnrolmentYearTotals>> {
     let access = access.schools();
-    let mut conn = pool.acquire().await?;
-    let book = CodeBook::load(&mut conn).await?;
-    let (la_code, urn) = scope.bounds();
-    // `risk > 0` as written lets the planner use the partial index of at-risk enrolments.
-    let rows: Vec<(i64, i32, Vec<i32>)> = sqlx::query_as(
-        "select t.enrolment_id, t.school_urn, t.sessions
-         from enrolment_totals t
-         join schools s on s.urn = t.school_urn
-         where t.academic_year = $1 and t.risk > 0 and t.risk >= $4
-           and ($2::int2 is null or s.la_code = $2)
-           and ($3::int is null or s.urn = $3)
-           and ($5 or s.la_code = any($6) or s.urn = any($7))
-         order by t.enrolment_id",
+    let mut rows: Vec<(i64, i32, Vec<i32>)> = bind_at_risk(
+        sqlx::query_as(at_risk_sql(scope)),
+        access,
+        scope,
+        year,
+        severe_only,
+        page,
     )
-    .bind(year)
-    .bind(la_code)
-    .bind(urn)
-    .bind(if severe_only { 2i16 } else { 1 })
-    .bind(access.everything)
-    .bind(&access.la_codes)
-    .bind(&access.urns)
-    .fetch_all(&mut *conn)
+    .fetch_all(pool)
     .await?;
-    rows.into_iter()
-        .map(|(enrolment_id, school_urn, sessions)| {
-            let sessions: Vec<i64> = sessions.into_iter().map(i64::from).collect();
-            Ok(EnrolmentYearTotals {
-                enrolment_id,
-                school_urn,
-                counters: book.counters(&sessions)?,
+    let more = rows.len() > page.size as usize;
+    rows.truncate(page.size as usize);
+    let rows = codebook::decode(pool, |book| {
+        rows.iter()
+            .map(|(enrolment_id, school_urn, sessions)| {
+                let sessions: Vec<i64> = sessions.iter().copied().map(i64::from).collect();
+                Ok(EnrolmentYearTotals {
+                    enrolment_id: *enrolment_id,
+                    school_urn: *school_urn,
+                    counters: book.counters(&sessions)?,
+                })
             })
-        })
-        .collect()
+            .collect()
+    })
+    .await?;
+    Ok(PageOf { rows, more })
+}
+
+/// The plan PostgreSQL chooses for [`at_risk_year`]'s page (`EXPLAIN`, not run), as text:
+/// for the benchmark and for the test that the page comes from the index in order.
+pub(crate) async fn at_risk_year_plan(
+    pool: &Pool,
+    access: &Access,
+    scope: Scope,
+    year: i16,
+    severe_only: bool,
+    page: Page,
+) -> Result<String> {
+    let explain = format!("explain (costs off) {}", at_risk_sql(scope));
+    let lines: Vec<(String,)> = bind_at_risk(
+        sqlx::query_as(sqlx::AssertSqlSafe(explain)),
+        access,
+        scope,
+        year,
+        severe_only,
+        page,
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(lines
+        .into_iter()
+        .map(|(line,)| line)
+        .collect::<Vec<_>>()
+        .join("\n"))
 }
 
 /// An enrolment: a pupil on a school's roll, with the latest recorded attributes.

@@ -73,6 +73,9 @@ impl Default for MonthRegister {
     }
 }
 
+/// A stored row with its key, as selected: enrolment, month, codes, slot feeds, feeds, minutes.
+pub(crate) type StoredRow = (i64, NaiveDate, Vec<u8>, Vec<u8>, Vec<u8>, Option<Vec<u8>>);
+
 /// A row's byte strings as stored.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EncodedRow {
@@ -103,11 +106,12 @@ impl MonthRegister {
     /// The distinct feeds that wrote a stored mark.
     pub fn feed_seqs(&self) -> impl Iterator<Item = i32> + '_ {
         let mut seen = Vec::new();
-        self.marks().filter_map(move |(_, m)| {
-            (!seen.contains(&m.feed_seq)).then(|| {
-                seen.push(m.feed_seq);
-                m.feed_seq
-            })
+        self.marks().map(|(_, m)| m.feed_seq).filter(move |seq| {
+            let new = !seen.contains(seq);
+            if new {
+                seen.push(*seq);
+            }
+            new
         })
     }
 
@@ -168,7 +172,7 @@ impl MonthRegister {
                 "codes and slot_feeds differ in length or are too long",
             ));
         }
-        if row.feeds.len() % 4 != 0 {
+        if !row.feeds.len().is_multiple_of(4) {
             return Err(malformed(
                 "feeds is not a whole number of 4-byte sequence numbers",
             ));

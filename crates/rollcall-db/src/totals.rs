@@ -85,6 +85,15 @@ impl Standing {
     }
 }
 
+/// `enrolment_totals.absence_rate`: the overall absence rate in percent, as the at-risk list
+/// orders by it, stored only while the enrolment is at risk (see migration 0005).
+fn at_risk_rate(standing: Standing, counters: &Counters) -> Option<f64> {
+    if standing.risk() == 0 {
+        return None;
+    }
+    counters.overall_absence_rate().map(|r| r.percent())
+}
+
 /// Adds `delta` into `total` element by element, then drops trailing zeros, so that equal
 /// counts are always stored as equal arrays however they were reached.
 fn add_into(total: &mut Vec<i64>, delta: &[i64]) {
@@ -133,6 +142,7 @@ pub(crate) async fn apply_changes(
         let (mut enrolments, mut persistent, mut severe) = (0i64, 0i64, 0i64);
         let mut sessions_text = Vec::with_capacity(ids.len());
         let mut risks = Vec::with_capacity(ids.len());
+        let mut rates = Vec::with_capacity(ids.len());
         for (&id, delta) in &change.sessions {
             let before: Vec<i64> = stored
                 .get(&id)
@@ -141,27 +151,32 @@ pub(crate) async fn apply_changes(
             let mut after = before.clone();
             add_into(&mut after, delta);
             let was = Standing::of(&book.counters(&before)?);
-            let now = Standing::of(&book.counters(&after)?);
+            let counters = book.counters(&after)?;
+            let now = Standing::of(&counters);
             add_into(&mut school_sessions, delta);
             enrolments += i64::from(now.counted) - i64::from(was.counted);
             persistent += i64::from(now.persistent) - i64::from(was.persistent);
             severe += i64::from(now.severe) - i64::from(was.severe);
             sessions_text.push(array_literal(&after));
             risks.push(now.risk());
+            rates.push(at_risk_rate(now, &counters));
         }
         sqlx::query(
             "insert into enrolment_totals as t (enrolment_id, academic_year, school_urn, sessions,
-                                                risk)
-             select i.enrolment_id, $1, $2, i.sessions::int4[], i.risk
-             from unnest($3::int8[], $4::text[], $5::int2[]) as i(enrolment_id, sessions, risk)
+                                                risk, absence_rate)
+             select i.enrolment_id, $1, $2, i.sessions::int4[], i.risk, i.absence_rate
+             from unnest($3::int8[], $4::text[], $5::int2[], $6::float8[])
+                  as i(enrolment_id, sessions, risk, absence_rate)
              on conflict (enrolment_id, academic_year) do update
-             set sessions = excluded.sessions, risk = excluded.risk",
+             set sessions = excluded.sessions, risk = excluded.risk,
+                 absence_rate = excluded.absence_rate",
         )
         .bind(year)
         .bind(school_urn)
         .bind(&ids)
         .bind(&sessions_text)
         .bind(&risks)
+        .bind(&rates)
         .execute(&mut *conn)
         .await?;
 
@@ -210,7 +225,7 @@ pub async fn rebuild_school_totals(pool: &Pool, school_urn: i32) -> Result<()> {
         .bind(school_urn)
         .execute(&mut *tx)
         .await?;
-    let book = CodeBook::load_complete(&mut tx).await?;
+    let book = crate::codebook::store(pool, CodeBook::load_complete(&mut tx).await?);
     sqlx::query("delete from enrolment_totals where school_urn = $1")
         .bind(school_urn)
         .execute(&mut *tx)
@@ -219,7 +234,7 @@ pub async fn rebuild_school_totals(pool: &Pool, school_urn: i32) -> Result<()> {
         .bind(school_urn)
         .execute(&mut *tx)
         .await?;
-    let rows: Vec<(i64, NaiveDate, Vec<u8>, Vec<u8>, Vec<u8>, Option<Vec<u8>>)> = sqlx::query_as(
+    let rows: Vec<register::StoredRow> = sqlx::query_as(
         "select r.enrolment_id, r.month, r.codes, r.slot_feeds, r.feeds, r.minutes
          from enrolments e join register r on r.enrolment_id = e.id
          where e.school_urn = $1",

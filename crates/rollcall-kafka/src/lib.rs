@@ -5,12 +5,15 @@
 
 mod config;
 mod consume;
+#[cfg(feature = "mock")]
+pub mod mock;
 mod produce;
 
 pub use config::{Groups, KafkaConfig, Topics};
-pub use consume::{Consumer, Message, consume, consumer};
+pub use consume::{Batching, Consumer, Message, consume, consume_batches, consumer};
 pub use produce::{Producer, producer};
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -80,4 +83,43 @@ pub async fn message_count(config: &KafkaConfig, topic: &str) -> Result<i64> {
     .await
     .expect("watermark task panicked")?;
     Ok(count)
+}
+
+/// The offset `group` has committed on each partition of `topic`: the next it will read.
+/// Partitions the group has committed nothing on are left out. For operations and tests: "how
+/// far has the aggregator got?"
+pub async fn committed_offsets(
+    config: &KafkaConfig,
+    group: &str,
+    topic: &str,
+) -> Result<BTreeMap<i32, i64>> {
+    use rdkafka::consumer::{BaseConsumer, Consumer as _};
+    let mut client = config.client_config();
+    client
+        .set("group.id", group)
+        .set("enable.auto.commit", "false");
+    let client: BaseConsumer = client.create()?;
+    let topic = topic.to_owned();
+    let offsets = tokio::task::spawn_blocking(move || -> Result<BTreeMap<i32, i64>> {
+        let timeout = Duration::from_secs(10);
+        let metadata = client.fetch_metadata(Some(&topic), timeout)?;
+        let mut partitions = rdkafka::TopicPartitionList::new();
+        for t in metadata.topics() {
+            for p in t.partitions() {
+                partitions.add_partition(&topic, p.id());
+            }
+        }
+        let committed = client.committed_offsets(partitions, timeout)?;
+        Ok(committed
+            .elements()
+            .iter()
+            .filter_map(|e| match e.offset() {
+                rdkafka::Offset::Offset(n) => Some((e.partition(), n)),
+                _ => None,
+            })
+            .collect())
+    })
+    .await
+    .expect("committed offsets task panicked")?;
+    Ok(offsets)
 }

@@ -7,7 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::mocking::MockCluster;
-use rollcall_kafka::{Groups, KafkaConfig, Topics, consume, consumer, producer};
+use rollcall_kafka::{
+    Batching, Groups, KafkaConfig, Topics, committed_offsets, consume, consume_batches, consumer,
+    producer,
+};
 use tokio_util::sync::CancellationToken;
 
 const TOPIC: &str = "feeds";
@@ -169,4 +172,119 @@ async fn a_send_the_broker_never_acknowledges_is_an_error() {
             .starts_with("delivery to topic feeds failed"),
         "{err}"
     );
+}
+
+/// Runs `consume_batches` in group `group` until every payload in `want` was handled with
+/// success, recording each batch handed over and the group's committed offset on partition 0 at
+/// the moment the handler got it; the handler fails the first attempt at each of `fail_once`.
+async fn consume_batches_until(
+    config: &KafkaConfig,
+    group: &str,
+    batching: Batching,
+    want: usize,
+    fail_once: &[&str],
+) -> Vec<(Vec<String>, Option<i64>)> {
+    let batches = Arc::new(Mutex::new(Vec::<(Vec<String>, Option<i64>)>::new()));
+    let succeeded = Arc::new(Mutex::new(0usize));
+    let stop = CancellationToken::new();
+    let task = {
+        let (batches, succeeded, stop) = (batches.clone(), succeeded.clone(), stop.clone());
+        let fail_once: Vec<String> = fail_once.iter().map(|s| (*s).to_owned()).collect();
+        let config = config.clone();
+        let group = group.to_owned();
+        let consumer = consumer(&config, &group).unwrap();
+        tokio::spawn(async move {
+            consume_batches(&consumer, TOPIC, batching, stop, |batch| {
+                let (batches, succeeded, fail_once) =
+                    (batches.clone(), succeeded.clone(), fail_once.clone());
+                let (config, group) = (config.clone(), group.clone());
+                async move {
+                    let committed = committed_offsets(&config, &group, TOPIC)
+                        .await
+                        .unwrap()
+                        .get(&0)
+                        .copied();
+                    let payloads: Vec<String> = batch
+                        .into_iter()
+                        .map(|m| String::from_utf8(m.payload).unwrap())
+                        .collect();
+                    let mut seen = batches.lock().unwrap();
+                    let results = payloads
+                        .iter()
+                        .map(|p| {
+                            let tried = seen.iter().any(|(b, _)| b.contains(p));
+                            if !tried && fail_once.contains(p) {
+                                Err("transient failure")
+                            } else {
+                                *succeeded.lock().unwrap() += 1;
+                                Ok(())
+                            }
+                        })
+                        .collect::<Vec<_>>();
+                    seen.push((payloads, committed));
+                    results
+                }
+            })
+            .await
+            .unwrap();
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while *succeeded.lock().unwrap() < want {
+        assert!(
+            Instant::now() < deadline,
+            "handled {} of {want}",
+            succeeded.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.cancel();
+    task.await.unwrap();
+    batches.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn batches_commit_their_offsets_once_after_the_handler_and_retry_from_a_failure() {
+    let cluster = cluster();
+    let config = config(&cluster);
+    let producer = producer(&config).unwrap();
+    for payload in ["m0", "m1", "m2", "m3", "m4", "m5"] {
+        producer
+            .send(TOPIC, b"100001", payload.as_bytes())
+            .await
+            .unwrap();
+    }
+    let batching = Batching {
+        max_messages: 3,
+        linger: Duration::from_millis(500),
+    };
+    // m4 fails once: m3 stays done and committed, m4 and m5 come back together.
+    let batches = consume_batches_until(&config, "g", batching, 7, &["m4"]).await;
+    let handed: Vec<Vec<&str>> = batches
+        .iter()
+        .map(|(b, _)| b.iter().map(String::as_str).collect())
+        .collect();
+    assert_eq!(
+        handed,
+        [
+            vec!["m0", "m1", "m2"],
+            vec!["m3", "m4", "m5"],
+            vec!["m4", "m5"]
+        ]
+    );
+    // While a batch was being handled, nothing of it was committed yet.
+    let committed: Vec<Option<i64>> = batches.iter().map(|(_, c)| *c).collect();
+    assert_eq!(committed, [None, Some(3), Some(4)]);
+    assert_eq!(
+        committed_offsets(&config, "g", TOPIC)
+            .await
+            .unwrap()
+            .get(&0),
+        Some(&6)
+    );
+
+    // A short linger hands over what has arrived rather than waiting for a full batch.
+    producer.send(TOPIC, b"100001", b"m6").await.unwrap();
+    let batches = consume_batches_until(&config, "g", batching, 1, &[]).await;
+    assert_eq!(batches, [(vec!["m6".to_owned()], Some(6))]);
 }

@@ -26,6 +26,7 @@ pub struct Settings {
     pub kafka: KafkaConfig,
     pub gateway: GatewayConfig,
     pub query: QueryConfig,
+    pub aggregator: AggregatorConfig,
     pub tls: TlsConfig,
     pub auth: AuthConfig,
     pub telemetry: TelemetryConfig,
@@ -82,6 +83,19 @@ pub struct QueryConfig {
     /// this (and in a second row where one alone could be worked out from the total).
     pub suppress_below_enrolments: u64,
 }
+
+/// How the aggregator batches validated feeds into one transaction and one offset commit.
+#[derive(Clone, Debug, Deserialize)]
+pub struct AggregatorConfig {
+    /// The most feeds applied in one transaction (1: one transaction per feed).
+    pub batch_max_feeds: usize,
+    /// How long a batch waits for more feeds after its first arrived, in milliseconds.
+    pub batch_linger_ms: u64,
+}
+
+/// The largest batch and the longest linger `validate` accepts.
+const MAX_BATCH_FEEDS: usize = 1000;
+const MAX_BATCH_LINGER_MS: u64 = 10_000;
 
 impl Settings {
     /// Defaults, then `file` when given, then the environment.
@@ -165,6 +179,19 @@ impl Settings {
         if rate.is_nan() || rate <= 0.0 || self.auth.burst == 0 {
             return invalid("auth.requests_per_second", "rate limits must be positive");
         }
+        let aggregator = &self.aggregator;
+        if aggregator.batch_max_feeds == 0 || aggregator.batch_max_feeds > MAX_BATCH_FEEDS {
+            return Err(ConfigError::Invalid {
+                field: "aggregator.batch_max_feeds",
+                rule: format!("must be between 1 and {MAX_BATCH_FEEDS}"),
+            });
+        }
+        if aggregator.batch_linger_ms > MAX_BATCH_LINGER_MS {
+            return Err(ConfigError::Invalid {
+                field: "aggregator.batch_linger_ms",
+                rule: format!("must be at most {MAX_BATCH_LINGER_MS}"),
+            });
+        }
         if self.auth.key_valid_days == 0 {
             return invalid("auth.key_valid_days", "must be at least 1");
         }
@@ -241,5 +268,27 @@ mod tests {
         settings.gateway.max_feed_bytes = settings.kafka.message_max_bytes;
         let err = settings.validate().unwrap_err();
         assert!(err.to_string().contains("gateway.max_feed_bytes"), "{err}");
+    }
+
+    #[test]
+    fn aggregator_batches_are_bounded() {
+        let settings = local();
+        assert_eq!(settings.aggregator.batch_max_feeds, 16);
+        assert_eq!(settings.aggregator.batch_linger_ms, 20);
+        for (feeds, linger, field) in [
+            (0, 20, "aggregator.batch_max_feeds"),
+            (1001, 20, "aggregator.batch_max_feeds"),
+            (16, 10_001, "aggregator.batch_linger_ms"),
+        ] {
+            let mut settings = local();
+            settings.aggregator.batch_max_feeds = feeds;
+            settings.aggregator.batch_linger_ms = linger;
+            let err = settings.validate().unwrap_err();
+            assert!(err.to_string().contains(field), "{err}");
+        }
+        let mut one_at_a_time = local();
+        one_at_a_time.aggregator.batch_max_feeds = 1;
+        one_at_a_time.aggregator.batch_linger_ms = 0;
+        one_at_a_time.validate().unwrap();
     }
 }

@@ -1,13 +1,21 @@
-//! The aggregation worker. For each validated feed it writes the school's enrolments and marks to
-//! PostgreSQL in one transaction (a mark is keyed by enrolment, date and session; the latest
-//! recorded version wins), moves the year totals by what changed, and stores the feed's outcome
-//! for its receipt; only then it commits the Kafka offset. Replaying a feed changes nothing.
+//! The aggregation worker. It takes validated feeds in batches (up to
+//! `aggregator.batch_max_feeds`, waiting at most `aggregator.batch_linger_ms` for more) and
+//! writes each batch to PostgreSQL in one transaction: per feed, the school's enrolments and
+//! marks (a mark is keyed by enrolment, date and session; the latest recorded version wins), the
+//! year totals moved by what changed, and the feed's outcome for its receipt. Only after the
+//! transaction commits are the batch's Kafka offsets committed, once. When the batch's
+//! transaction fails, its feeds are applied one by one, so one bad feed holds back only itself and
+//! its school's later feeds: those are retried as a single feed always was. Replaying a feed
+//! changes nothing.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use prost::Message as _;
 use rollcall_db::{EnrolmentInput, FeedOutcome, MarkInput, Pool, ValidatedFeed};
-use rollcall_kafka::Message;
+use rollcall_kafka::{Batching, Message};
 use rollcall_server::{Settings, receipt};
 use tokio_util::sync::CancellationToken;
 
@@ -32,18 +40,84 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     }
     let consumer = rollcall_kafka::consumer(kafka, &kafka.groups.aggregator)
         .context("cannot create kafka consumer")?;
-    rollcall_kafka::consume(&consumer, &kafka.topics.validated, shutdown, |message| {
-        handle(&pool, message)
-    })
+    let batching = Batching {
+        max_messages: settings.aggregator.batch_max_feeds,
+        linger: Duration::from_millis(settings.aggregator.batch_linger_ms),
+    };
+    rollcall_kafka::consume_batches(
+        &consumer,
+        &kafka.topics.validated,
+        batching,
+        shutdown,
+        |messages| handle_batch(&pool, messages),
+    )
     .await?;
     Ok(())
 }
 
-async fn handle(pool: &Pool, message: Message) -> anyhow::Result<()> {
+/// Applies a batch of validated feeds, answering for each message in order: all in one
+/// transaction, or, when that fails, one by one.
+async fn handle_batch(pool: &Pool, messages: Vec<Message>) -> Vec<anyhow::Result<()>> {
+    // Each message's feed, as an index into `feeds`, or why it cannot be decoded.
+    let mut feeds = Vec::with_capacity(messages.len());
+    let slots: Vec<anyhow::Result<usize>> = messages
+        .iter()
+        .map(|message| {
+            feeds.push(decode(message)?);
+            Ok(feeds.len() - 1)
+        })
+        .collect();
+    drop(messages);
+    if feeds.len() > 1 {
+        match rollcall_db::apply_validated_feeds(pool, &feeds).await {
+            Ok(stats) => {
+                for (feed, stats) in feeds.iter().zip(stats) {
+                    stored(feed, stats);
+                }
+                tracing::debug!(feeds = feeds.len(), "batch stored in one transaction");
+                return slots.into_iter().map(|slot| slot.map(|_| ())).collect();
+            }
+            Err(err) => tracing::warn!(
+                error = %err,
+                feeds = feeds.len(),
+                "batch not stored; applying its feeds one by one"
+            ),
+        }
+    }
+    // One by one, in order. After a school's feed fails, its later feeds in the batch wait for
+    // it (they are handed back with it), so one school's feeds are never applied out of order.
+    let mut failed_schools = BTreeSet::new();
+    let mut results = Vec::with_capacity(slots.len());
+    for slot in slots {
+        let result = match slot.map(|i| &feeds[i]) {
+            Err(err) => Err(err),
+            Ok(feed) if failed_schools.contains(&feed.school_urn) => Err(anyhow::anyhow!(
+                "an earlier feed of school {} in the batch failed",
+                feed.school_urn
+            )),
+            Ok(feed) => match rollcall_db::apply_validated_feed(pool, feed).await {
+                Ok(stats) => {
+                    stored(feed, stats);
+                    Ok(())
+                }
+                Err(err) => {
+                    failed_schools.insert(feed.school_urn);
+                    Err(err.into())
+                }
+            },
+        };
+        results.push(result);
+    }
+    results
+}
+
+fn decode(message: &Message) -> anyhow::Result<ValidatedFeed> {
     let feed = rollcall_proto::pipeline::v1::ValidatedFeed::decode(message.payload.as_slice())
         .context("undecodable validated feed")?;
-    let feed = to_db(feed)?;
-    let stats = rollcall_db::apply_validated_feed(pool, &feed).await?;
+    to_db(feed)
+}
+
+fn stored(feed: &ValidatedFeed, stats: rollcall_db::ApplyStats) {
     tracing::info!(
         school = feed.school_urn,
         feed_id = %feed.feed_id,
@@ -51,10 +125,10 @@ async fn handle(pool: &Pool, message: Message) -> anyhow::Result<()> {
         marks_superseded = stats.marks_superseded,
         "feed stored"
     );
-    Ok(())
 }
 
-fn to_db(feed: rollcall_proto::pipeline::v1::ValidatedFeed) -> anyhow::Result<ValidatedFeed> {
+/// A validated feed as the pipeline carries it, converted to the write path's input.
+pub fn to_db(feed: rollcall_proto::pipeline::v1::ValidatedFeed) -> anyhow::Result<ValidatedFeed> {
     let recorded_at = feed
         .recorded_at
         .and_then(|t| DateTime::<Utc>::from_timestamp(t.seconds, t.nanos.max(0) as u32))

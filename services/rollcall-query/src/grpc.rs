@@ -107,21 +107,31 @@ impl Query {
             .collect())
     }
 
-    /// The enrolments at risk over the period, with the persistent and severe counts in scope.
+    /// One page of the enrolments at risk over the period, worst first, the token of the next
+    /// page, and the persistent and severe counts in scope. A whole academic year is paged by
+    /// PostgreSQL from the year totals' index; any other period is counted, sorted and cut here.
     async fn at_risk(
         &self,
         access: &PupilAccess,
         scope: Scope,
-        from: NaiveDate,
-        to: NaiveDate,
+        (from, to): (NaiveDate, NaiveDate),
         severe_only: bool,
-    ) -> Result<(Vec<EnrolmentCounters>, u64, u64), Status> {
+        page: rollcall_db::Page,
+    ) -> Result<AtRiskPage, Status> {
         if let Some((year, totals)) = self.year_totals(access.schools(), scope, from, to).await? {
             let persistent = totals.iter().map(|t| t.persistent.max(0) as u64).sum();
             let severe = totals.iter().map(|t| t.severe.max(0) as u64).sum();
-            let at_risk = rollcall_db::at_risk_year(&self.pool, access, scope, year, severe_only)
-                .await
-                .map_err(|err| ApiError::unavailable("cannot read year totals", &err))?
+            let found =
+                rollcall_db::at_risk_year(&self.pool, access, scope, year, severe_only, page)
+                    .await
+                    .map_err(|err| ApiError::unavailable("cannot read year totals", &err))?;
+            let next = if found.more {
+                (page.offset + found.rows.len() as u64).to_string()
+            } else {
+                String::new()
+            };
+            let pupils = found
+                .rows
                 .into_iter()
                 .map(|t| EnrolmentCounters {
                     enrolment_id: t.enrolment_id,
@@ -129,7 +139,12 @@ impl Query {
                     counters: t.counters,
                 })
                 .collect();
-            return Ok((at_risk, persistent, severe));
+            return Ok(AtRiskPage {
+                pupils,
+                next,
+                persistent,
+                severe,
+            });
         }
         let enrolments = self.counters(access.schools(), scope, from, to).await?;
         let persistent = enrolments
@@ -147,8 +162,23 @@ impl Query {
                 }
             })
             .collect();
-        Ok((at_risk, persistent, severe))
+        let (pupils, next) = page_of(at_risk, page);
+        Ok(AtRiskPage {
+            pupils,
+            next,
+            persistent,
+            severe,
+        })
     }
+}
+
+/// A page of the at-risk list as [`Query::at_risk`] finds it.
+struct AtRiskPage {
+    pupils: Vec<EnrolmentCounters>,
+    /// The next page's token, empty on the last page.
+    next: String,
+    persistent: u64,
+    severe: u64,
 }
 
 #[tonic::async_trait]
@@ -231,10 +261,15 @@ impl QueryService for Query {
         let scope = pupil_scope(&self.pool, access, &request.la_code, &request.school_urn).await?;
         let (from, to) = period(request.period.as_ref())?;
         let severe_only = request.level() == RiskLevel::Severe;
-        let (at_risk, persistent_count, severe_count) = self
-            .at_risk(&pupils_access, scope, from, to, severe_only)
+        let page = page_request(request.page_size, &request.page_token)?;
+        let AtRiskPage {
+            pupils: page,
+            next: next_page_token,
+            persistent: persistent_count,
+            severe: severe_count,
+        } = self
+            .at_risk(&pupils_access, scope, (from, to), severe_only, page)
             .await?;
-        let (page, next_page_token) = page_of(at_risk, request.page_size, &request.page_token)?;
         let ids: Vec<i64> = page.iter().map(|e| e.enrolment_id).collect();
         let details: HashMap<i64, rollcall_db::Enrolment> =
             rollcall_db::enrolments_by_id(&self.pool, &pupils_access, &ids)
@@ -468,14 +503,9 @@ fn absence_perc(c: &Counters) -> f64 {
         .unwrap_or_default()
 }
 
-/// One page of the at-risk list, worst first (ties by school, then enrolment, so pages do not
-/// overlap), and the token for the next. Only the page's pupils are read, audited and sent: an
-/// LA's whole list can be tens of thousands of children.
-fn page_of(
-    mut at_risk: Vec<EnrolmentCounters>,
-    page_size: u32,
-    page_token: &str,
-) -> Result<(Vec<EnrolmentCounters>, String), Status> {
+/// The page a request asks for: its size (default, at most the maximum) and the offset its
+/// token carries (the first page has none).
+fn page_request(page_size: u32, page_token: &str) -> Result<rollcall_db::Page, Status> {
     let size = match page_size as usize {
         0 => DEFAULT_PAGE_SIZE,
         n if n > MAX_PAGE_SIZE => {
@@ -483,7 +513,7 @@ fn page_of(
         }
         n => n,
     };
-    let offset: usize = match page_token.trim() {
+    let offset = match page_token.trim() {
         "" => 0,
         token => token.parse().map_err(|_| {
             Status::from(ApiError::invalid(
@@ -491,13 +521,28 @@ fn page_of(
             ))
         })?,
     };
+    Ok(rollcall_db::Page {
+        offset,
+        size: size as u32,
+    })
+}
+
+/// One page of an at-risk list counted here (a period other than a whole year), worst first
+/// (ties by school, then enrolment, so pages do not overlap: the order `at_risk_year` reads
+/// from the index), and the token for the next. Only the page's pupils are read, audited and
+/// sent: an LA's whole list can be tens of thousands of children.
+fn page_of(
+    mut at_risk: Vec<EnrolmentCounters>,
+    page: rollcall_db::Page,
+) -> (Vec<EnrolmentCounters>, String) {
     at_risk.sort_by(|a, b| {
         absence_perc(&b.counters)
             .total_cmp(&absence_perc(&a.counters))
             .then_with(|| a.school_urn.cmp(&b.school_urn))
             .then_with(|| a.enrolment_id.cmp(&b.enrolment_id))
     });
-    let end = offset.saturating_add(size).min(at_risk.len());
+    let offset = usize::try_from(page.offset).unwrap_or(usize::MAX);
+    let end = offset.saturating_add(page.size as usize).min(at_risk.len());
     let next = if end < at_risk.len() {
         end.to_string()
     } else {
@@ -508,7 +553,7 @@ fn page_of(
         .skip(offset)
         .take(end.saturating_sub(offset))
         .collect();
-    Ok((page, next))
+    (page, next)
 }
 
 /// The requested period, or the current academic year to date.

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rollcall_db::{
-    Access, EnrolmentInput, FeedOutcome, MarkInput, Pool, Principal, PrincipalKind, PupilAccess,
-    School, Scope, ValidatedFeed,
+    Access, EnrolmentInput, FeedOutcome, MarkInput, Page, Pool, Principal, PrincipalKind,
+    PupilAccess, School, Scope, ValidatedFeed,
 };
 use uuid::Uuid;
 
@@ -118,6 +118,12 @@ fn database_name_is_replaced() {
         "postgres://u@h/x?sslmode=disable"
     );
 }
+
+/// A page that holds any list a test makes.
+pub const EVERY_ROW: Page = Page {
+    offset: 0,
+    size: 100_000,
+};
 
 pub const PRIMARY: i32 = 100_001;
 pub const INDEPENDENT: i32 = 100_002;

@@ -1,6 +1,9 @@
 //! Integration tests against a real PostgreSQL server: each test makes its own database.
 
 mod apply;
+mod at_risk;
+mod batch;
+mod codebook;
 mod common;
 mod feeds;
 mod queries;
