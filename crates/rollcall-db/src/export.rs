@@ -177,22 +177,21 @@ impl ExportReader {
         to: NaiveDate,
         births: Option<Births>,
     ) -> Result<Vec<EnrolmentRegister>> {
-        let rows: Vec<(i64, NaiveDate, Vec<u8>, Vec<u8>, Vec<u8>, Option<Vec<u8>>)> =
-            sqlx::query_as(
-                "select r.enrolment_id, r.month, r.codes, r.slot_feeds, r.feeds, r.minutes
+        let rows: Vec<register::StoredRow> = sqlx::query_as(
+            "select r.enrolment_id, r.month, r.codes, r.slot_feeds, r.feeds, r.minutes
                  from enrolments e
                  join register r on r.enrolment_id = e.id
                  where e.school_urn = $1 and r.month between $2 and $3
                    and ($4::date is null or e.date_of_birth between $4 and $5)
                  order by r.enrolment_id, r.month",
-            )
-            .bind(school.urn)
-            .bind(register::month_of(from))
-            .bind(register::month_of(to))
-            .bind(births.map(|b| b.0))
-            .bind(births.map(|b| b.1))
-            .fetch_all(&mut *self.tx)
-            .await?;
+        )
+        .bind(school.urn)
+        .bind(register::month_of(from))
+        .bind(register::month_of(to))
+        .bind(births.map(|b| b.0))
+        .bind(births.map(|b| b.1))
+        .fetch_all(&mut *self.tx)
+        .await?;
         let mut out: Vec<EnrolmentRegister> = Vec::new();
         for (enrolment_id, month, codes, slot_feeds, feeds, minutes) in rows {
             let encoded = EncodedRow {

@@ -221,10 +221,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 &cli.query,
                 &credentials,
                 json,
-                spec_named(&spec),
-                streams,
-                timeout,
-                export_dir.as_deref(),
+                DemoRun {
+                    spec: spec_named(&spec),
+                    streams,
+                    timeout,
+                    export_dir: export_dir.as_deref(),
+                },
             )
             .await?
         }
@@ -573,16 +575,30 @@ async fn run_query(channel: AuthChannel, json: bool, query: QueryCommand) -> any
 
 /// The demo, run with an admin's credentials: it registers a vendor for the synthetic schools and
 /// makes a vendor key and an LA user's key, then sends as the vendor and queries as the LA.
+/// What `rollcall demo` generates and how it sends it.
+struct DemoRun<'a> {
+    spec: LaSpec,
+    /// Concurrent vendor streams.
+    streams: usize,
+    /// Seconds to wait for every feed to be processed.
+    timeout: u64,
+    /// Where to write the LA's DfE year-to-date export, if anywhere.
+    export_dir: Option<&'a std::path::Path>,
+}
+
 async fn demo(
     gateway: &str,
     query: &str,
     admin: &Credentials,
     json: bool,
-    spec: LaSpec,
-    streams: usize,
-    timeout: u64,
-    export_dir: Option<&std::path::Path>,
+    run: DemoRun<'_>,
 ) -> anyhow::Result<()> {
+    let DemoRun {
+        spec,
+        streams,
+        timeout,
+        export_dir,
+    } = run;
     let started = Instant::now();
     let la = SyntheticLa::generate(spec);
     let pupils = la

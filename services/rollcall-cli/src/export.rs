@@ -71,7 +71,7 @@ enum Output {
         bytes: u64,
     },
     Xlsx {
-        workbook: rust_xlsxwriter::Workbook,
+        workbook: Box<rust_xlsxwriter::Workbook>,
         kinds: Vec<ColumnKind>,
         next_row: u32,
     },
@@ -93,7 +93,7 @@ impl Output {
                 Ok(output)
             }
             Format::Xlsx => {
-                let mut workbook = rust_xlsxwriter::Workbook::new();
+                let mut workbook = Box::new(rust_xlsxwriter::Workbook::new());
                 let sheet = workbook.add_worksheet();
                 for (col, name) in names.enumerate() {
                     sheet.write_string(0, col as u16, name)?;

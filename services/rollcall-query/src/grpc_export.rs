@@ -701,6 +701,12 @@ fn months_of(from: NaiveDate, to: NaiveDate) -> Vec<(NaiveDate, NaiveDate)> {
     out
 }
 
+/// A school's pupils by enrolment id, and when each of its feeds was recorded by feed number.
+struct SchoolDetails {
+    pupils: HashMap<i64, Enrolment>,
+    feed_times: HashMap<i32, DateTime<Utc>>,
+}
+
 struct PupilSessionsJob {
     pool: Pool,
     event_id: i64,
@@ -729,19 +735,20 @@ impl PupilSessionsJob {
                 sink.school_done().await?;
                 continue;
             }
-            let mut details: Option<(HashMap<i64, Enrolment>, HashMap<i32, DateTime<Utc>>)> = None;
+            // Read once the school has a month with marks: pupils and their feeds' times.
+            let mut details: Option<SchoolDetails> = None;
             for (from, to) in months_of(self.from, self.to) {
                 let registers = reader.registers(school, from, to, births).await?;
                 if registers.is_empty() {
                     continue;
                 }
                 if details.is_none() {
-                    details = Some((
-                        reader.enrolments(pupil_school).await?,
-                        reader.feed_times(pupil_school).await?,
-                    ));
+                    details = Some(SchoolDetails {
+                        pupils: reader.enrolments(pupil_school).await?,
+                        feed_times: reader.feed_times(pupil_school).await?,
+                    });
                 }
-                let (pupils, feed_times) = details.as_ref().expect("read above");
+                let SchoolDetails { pupils, feed_times } = details.as_ref().expect("read above");
                 let shown: Vec<i64> = registers
                     .iter()
                     .filter(|e| marks_within(e, from, to).next().is_some())
