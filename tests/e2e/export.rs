@@ -111,8 +111,11 @@ struct Phase {
 #[tokio::test]
 async fn the_ees_export_matches_figures_recomputed_from_the_marks() {
     let pipeline = Pipeline::start().await;
+    // Eleven schools give every phase: primary, secondary, special and one independent.
     let la = SyntheticLa::generate(LaSpec {
-        pupils: 400,
+        schools: 11,
+        independent_schools: 1,
+        pupils: 700,
         ..LaSpec::small()
     });
     pipeline
@@ -336,16 +339,37 @@ async fn the_ees_export_matches_figures_recomputed_from_the_marks() {
                 cat("unauthorised") as f64 / p * 100.0,
                 &what("unauthorised"),
             );
-            close(
-                &row["illness_perc"],
-                col("reason_i_authorised_illness") as f64 / p * 100.0,
-                &what("illness"),
-            );
-            close(
-                &row["unauth_not_yet_perc"],
-                col("reason_n_no_reason_yet") as f64 / p * 100.0,
-                &what("not yet"),
-            );
+            // Each reason's rate, as the DfE names them.
+            for (rate, reason) in [
+                ("illness_perc", "reason_i_authorised_illness"),
+                ("appointments_perc", "reason_m_authorised_medical_dental"),
+                ("unauth_hol_perc", "reason_g_unauthorised_holiday"),
+                ("unauth_oth_perc", "reason_o_other_unauthorised"),
+                (
+                    "unauth_late_registers_closed_perc",
+                    "reason_u_unauthorised_late_after_registers_closed",
+                ),
+                ("unauth_not_yet_perc", "reason_n_no_reason_yet"),
+                (
+                    "auth_religious_perc",
+                    "reason_r_authorised_religious_observance",
+                ),
+                ("auth_study_perc", "reason_s_authorised_study_leave"),
+                ("auth_mob_perc", "reason_t_authorised_mobile_child"),
+                ("auth_excluded_perc", "reason_e_authorised_excluded"),
+                (
+                    "auth_performance_perc",
+                    "reason_c1_authorised_regulated_performance",
+                ),
+                ("auth_interview_perc", "reason_j1_authorised_interview"),
+                (
+                    "auth_part_time_perc",
+                    "reason_c2_authorised_temp_reduced_timetable",
+                ),
+                ("auth_other_perc", "reason_c_authorised_other"),
+            ] {
+                close(&row[rate], col(reason) as f64 / p * 100.0, &what(rate));
+            }
             close(
                 &row["pa_perc"],
                 want.persistent as f64 / want.enrolments as f64 * 100.0,
@@ -444,7 +468,36 @@ async fn the_ees_export_matches_figures_recomputed_from_the_marks() {
     assert!(!ok && stderr.contains("PERMISSION_DENIED"), "{stderr}");
     assert!(!dir.path().join("x.csv").exists());
 
-    // The exporter writes the LA, regional and national rows; with one LA loaded they agree.
+    // A second LA in another region (Tower Hamlets, London), its URNs moved clear of the first.
+    let mut london = SyntheticLa::generate(LaSpec {
+        la_code: 211,
+        seed: 11,
+        ..LaSpec::small()
+    });
+    for s in &mut london.schools {
+        s.urn += 100_000;
+    }
+    for f in &mut london.feeds {
+        f.urn += 100_000;
+    }
+    pipeline
+        .import_schools(
+            london
+                .schools
+                .iter()
+                .map(crate::harness::school_of)
+                .collect(),
+        )
+        .await;
+    for feed in &london.feeds {
+        let receipt = rollcall_cli::submit_feed(&mut client, feed, "2024")
+            .await
+            .unwrap();
+        pipeline.wait_processed(&receipt.feed_id).await;
+    }
+
+    // The exporter writes every LA, each region and the nation: regions equal their one LA, and
+    // the nation's counts are the two LAs' sums.
     let exporter = pipeline.key("exporter", "").await;
     let national = dir.path().join("national.csv");
     let args = [
@@ -462,24 +515,56 @@ async fn the_ees_export_matches_figures_recomputed_from_the_marks() {
     ];
     json_as(&pipeline, &exporter, &args).await;
     let all = as_maps(&parse_csv(&std::fs::read_to_string(&national).unwrap()));
-    assert_eq!(all.len(), 12, "LA, region and nation for four phases");
+    assert_eq!(
+        all.len(),
+        20,
+        "two LAs, two regions and the nation, four phases each"
+    );
     for phase in ["Primary", "Secondary", "Special", "Total"] {
-        let of = |level: &str| {
+        let of = |level: &str, la: &str| {
             all.iter()
-                .find(|r| r["education_phase"] == phase && r["geographic_level"] == level)
-                .unwrap_or_else(|| panic!("{phase} {level}"))
+                .find(|r| {
+                    r["education_phase"] == phase
+                        && r["geographic_level"] == level
+                        && r["old_la_code"] == la
+                })
+                .unwrap_or_else(|| panic!("{phase} {level} {la}"))
         };
-        let (l, r, n) = (of("Local authority"), of("Regional"), of("National"));
-        assert_eq!(r["region_code"], l["region_code"]);
-        assert_eq!(n["region_code"], "");
+        let (warwickshire, tower_hamlets) =
+            (of("Local authority", "937"), of("Local authority", "211"));
+        let nation = of("National", "");
+        let regions: Vec<_> = all
+            .iter()
+            .filter(|r| r["education_phase"] == phase && r["geographic_level"] == "Regional")
+            .collect();
+        assert_eq!(regions.len(), 2, "{phase}");
+        for (la, region) in [(warwickshire, "West Midlands"), (tower_hamlets, "London")] {
+            let r = regions.iter().find(|r| r["region_name"] == region).unwrap();
+            assert_eq!(r["region_code"], la["region_code"]);
+            for column in [
+                "possible_sessions",
+                "overall_absence",
+                "pa_perc",
+                "enrolments",
+            ] {
+                assert_eq!(la[column], r[column], "{phase} {region} {column}");
+            }
+        }
+        assert_eq!(nation["region_code"], "");
         for column in [
             "possible_sessions",
             "overall_absence",
-            "pa_perc",
-            "enrolments",
+            "total_enrolments",
+            "total_num_schools",
         ] {
-            assert_eq!(l[column], r[column], "{phase} {column}");
-            assert_eq!(l[column], n[column], "{phase} {column}");
+            let n = |r: &BTreeMap<String, String>| r[column].parse::<u64>().unwrap_or(0);
+            if nation[column] != "c" {
+                assert_eq!(
+                    n(nation),
+                    n(warwickshire) + n(tower_hamlets),
+                    "{phase} {column}"
+                );
+            }
         }
     }
     pipeline.stop().await;
