@@ -103,6 +103,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let query_port = procs::free_port()?;
     let mut env = service_env(&options.database_url);
     env.extend([
+        ("ROLLCALL__KAFKA__BROKERS".to_owned(), brokers.clone()),
         (
             "ROLLCALL__GATEWAY__LISTEN".to_owned(),
             format!("127.0.0.1:{gateway_port}"),
