@@ -155,10 +155,13 @@ impl Plan {
         let mut plans: Vec<Vec<PupilPlan>> = Vec::new();
         let mut placed = 0;
         for (index, school) in schools.iter().enumerate() {
+            // Rounding each school's share can overshoot the total over thousands of schools:
+            // no school gets more than is left, and the last takes the rest.
+            let left = spec.pupils.saturating_sub(placed);
             let count = if index + 1 == schools.len() {
-                spec.pupils - placed
+                left
             } else {
-                ((spec.pupils as f64) * weights[index] / weight_sum).round() as usize
+                (((spec.pupils as f64) * weights[index] / weight_sum).round() as usize).min(left)
             };
             placed += count;
             let estab = 2000 + index as u16;
