@@ -332,7 +332,7 @@ fn trim_zeros(s: &str) -> &str {
 
 /// The per-reason rate columns and the code each is the rate of. The DfE's file has no rate
 /// column for the retired H and J, nor for approved educational activity by reason.
-const REASON_RATES: &[(&str, &str)] = &[
+pub const REASON_RATES: &[(&str, &str)] = &[
     ("illness_perc", "I"),
     ("appointments_perc", "M"),
     ("unauth_hol_perc", "G"),

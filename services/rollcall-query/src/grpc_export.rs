@@ -50,6 +50,33 @@ impl Export {
         Export { pool, suppression }
     }
 
+    /// What a pupil-level export does before its header, once the rest of its request is
+    /// checked: the caller's pupil access, the purpose, the scope, the snapshot, the schools, and
+    /// the audit event (recorded before anything is read for it).
+    async fn open_pupil_export(
+        &self,
+        caller: &rollcall_db::Principal,
+        (la_code, school_urn): (&str, &str),
+        purpose: &str,
+        rpc: &str,
+    ) -> Result<PupilExport, Status> {
+        let pupils = pupil_access(caller)?;
+        let purpose = required_purpose(purpose)?;
+        let scope = pupil_scope(&self.pool, pupils.schools(), la_code, school_urn).await?;
+        let mut reader = self.reader().await?;
+        let schools = reader
+            .pupil_schools(&pupils, scope)
+            .await
+            .map_err(|err| ApiError::unavailable("cannot list the schools to export", &err))?;
+        let event_id = audit_start(&self.pool, caller, rpc, purpose, scope).await?;
+        Ok(PupilExport {
+            scope,
+            reader,
+            schools,
+            event_id,
+        })
+    }
+
     async fn reader(&self) -> Result<ExportReader, Status> {
         ExportReader::begin(&self.pool)
             .await
@@ -163,23 +190,21 @@ impl ExportService for Export {
         request: Request<PupilSessionsRequest>,
     ) -> Result<Response<ChunkStream>, Status> {
         let caller = principal(&request)?;
-        let pupils = pupil_access(&caller)?;
         let request = request.into_inner();
-        let purpose = required_purpose(&request.purpose)?;
-        let scope = pupil_scope(
-            &self.pool,
-            pupils.schools(),
-            &request.la_code,
-            &request.school_urn,
-        )
-        .await?;
         let (from, to) = dates(&request.from, &request.to)?;
-        let mut reader = self.reader().await?;
-        let schools = reader
-            .pupil_schools(&pupils, scope)
-            .await
-            .map_err(|err| ApiError::unavailable("cannot list the schools to export", &err))?;
-        let event_id = audit_start(&self.pool, &caller, PUPIL_SESSIONS_RPC, purpose, scope).await?;
+        let PupilExport {
+            scope,
+            reader,
+            schools,
+            event_id,
+        } = self
+            .open_pupil_export(
+                &caller,
+                (&request.la_code, &request.school_urn),
+                &request.purpose,
+                PUPIL_SESSIONS_RPC,
+            )
+            .await?;
         let columns = PUPIL_COLUMNS
             .iter()
             .chain(SESSION_COLUMNS)
@@ -213,16 +238,7 @@ impl ExportService for Export {
         request: Request<CensusTermRequest>,
     ) -> Result<Response<ChunkStream>, Status> {
         let caller = principal(&request)?;
-        let pupils = pupil_access(&caller)?;
         let request = request.into_inner();
-        let purpose = required_purpose(&request.purpose)?;
-        let scope = pupil_scope(
-            &self.pool,
-            pupils.schools(),
-            &request.la_code,
-            &request.school_urn,
-        )
-        .await?;
         let year = AcademicYear::parse(request.academic_year.trim()).ok_or_else(|| {
             Status::from(ApiError::invalid(
                 "academic_year: must be like 2025/26 or 202526",
@@ -237,12 +253,19 @@ impl ExportService for Export {
             }
         };
         let (from, to) = term.dates(year);
-        let mut reader = self.reader().await?;
-        let schools = reader
-            .pupil_schools(&pupils, scope)
-            .await
-            .map_err(|err| ApiError::unavailable("cannot list the schools to export", &err))?;
-        let event_id = audit_start(&self.pool, &caller, CENSUS_TERM_RPC, purpose, scope).await?;
+        let PupilExport {
+            scope,
+            reader,
+            schools,
+            event_id,
+        } = self
+            .open_pupil_export(
+                &caller,
+                (&request.la_code, &request.school_urn),
+                &request.purpose,
+                CENSUS_TERM_RPC,
+            )
+            .await?;
         let columns = census_columns()
             .into_iter()
             .map(|(name, kind)| Column {
@@ -269,6 +292,14 @@ impl ExportService for Export {
         };
         Ok(stream(header, move |sink| job.run(reader, sink)))
     }
+}
+
+/// A pupil-level export, opened.
+struct PupilExport {
+    scope: Scope,
+    reader: ExportReader,
+    schools: Vec<PupilSchool>,
+    event_id: i64,
 }
 
 fn pupil_access(caller: &rollcall_db::Principal) -> Result<PupilAccess, Status> {

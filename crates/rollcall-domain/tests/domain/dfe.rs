@@ -17,6 +17,7 @@
 use std::collections::BTreeSet;
 
 use rollcall_domain::codes::{self, AttendanceCode};
+use rollcall_domain::ees::REASON_RATES;
 use rollcall_domain::measures::{Counters, Rate};
 use rollcall_domain::table::{Row, Table};
 use rollcall_domain::{AcademicYear, Category};
@@ -31,24 +32,6 @@ const KNOWN_REMAINDERS: &[(&str, &str, &str, u64)] = &[
     ("National", "", "Primary", 10),
     ("National", "", "Secondary", 96),
     ("National", "", "Total", 106),
-];
-
-/// Per-reason rate columns and the code each is the rate of.
-const REASON_RATES: &[(&str, &str)] = &[
-    ("illness_perc", "I"),
-    ("appointments_perc", "M"),
-    ("unauth_hol_perc", "G"),
-    ("unauth_oth_perc", "O"),
-    ("unauth_late_registers_closed_perc", "U"),
-    ("unauth_not_yet_perc", "N"),
-    ("auth_religious_perc", "R"),
-    ("auth_study_perc", "S"),
-    ("auth_mob_perc", "T"),
-    ("auth_excluded_perc", "E"),
-    ("auth_performance_perc", "C1"),
-    ("auth_interview_perc", "J1"),
-    ("auth_part_time_perc", "C2"),
-    ("auth_other_perc", "C"),
 ];
 
 struct Sample<'a> {
