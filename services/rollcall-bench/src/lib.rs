@@ -17,6 +17,7 @@ pub use scale::Scale;
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -27,7 +28,7 @@ use rollcall_proto::query::v1::{
     AtRiskPupilsRequest, LaSummaryRequest, Period, RiskLevel, SchoolSummaryRequest,
     query_service_client::QueryServiceClient, registry_service_client::RegistryServiceClient,
 };
-use rollcall_synth::SyntheticLa;
+use rollcall_synth::Plan;
 use tokio_util::sync::CancellationToken;
 
 use procs::Processes;
@@ -55,21 +56,21 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         return year::run(options).await;
     }
     let started = Instant::now();
-    let la = SyntheticLa::generate(options.scale.spec());
+    // Feeds are generated as they are sent (`Plan::feed`), so the benchmark holds one feed per
+    // stream rather than the whole day: a national day's feeds do not fit in memory at once.
+    let plan = Arc::new(Plan::new(options.scale.spec()));
     let mut figures = Figures {
         scale: options.scale.name().to_owned(),
-        schools: la.schools.len(),
-        feeds: la.feeds.len(),
+        schools: plan.schools.len(),
+        feeds: plan.days().len() * plan.schools.len(),
         streams: options.streams,
-        marks_sent: la.marks_sent() as u64,
         ..Figures::default()
     };
     eprintln!(
-        "bench: scale {}: {} schools, {} feeds carrying {} marks (generated in {:.1}s)",
+        "bench: scale {}: {} schools, {} feeds planned in {:.1}s",
         figures.scale,
         figures.schools,
         figures.feeds,
-        figures.marks_sent,
         started.elapsed().as_secs_f64()
     );
 
@@ -136,17 +137,17 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let admin = channel(query_port, &admin_token).await?;
     rollcall_cli::import_synthetic_schools(
         &mut RegistryServiceClient::new(admin.clone()),
-        &la.schools,
+        &plan.schools,
     )
     .await
     .map_err(|s| anyhow::anyhow!(rollcall_cli::describe(&s)))?;
-    let keys = rollcall_cli::synthetic_keys(admin, "bench-mis", la.spec.la_code, &la.schools)
+    let keys = rollcall_cli::synthetic_keys(admin, "bench-mis", plan.spec.la_code, &plan.schools)
         .await
         .map_err(|s| anyhow::anyhow!(rollcall_cli::describe(&s)))?;
     let gateway = channel(gateway_port, &keys.vendor_token).await?;
     let query = channel(query_port, &keys.la_token).await?;
 
-    pipeline(&la, &gateway, &options, &mut figures).await?;
+    let largest_school = pipeline(&plan, &gateway, &options, &mut figures).await?;
     processes.check_running()?;
 
     let pool = rollcall_db::connect(&options.database_url, 4).await?;
@@ -161,7 +162,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     figures.gateway_span_seconds = span(times.first_received, times.last_received);
     figures.pipeline_span_seconds = span(times.first_processed, times.last_processed);
 
-    figures.latencies = query_latencies(&la, &query, options.queries).await?;
+    figures.latencies = query_latencies(&plan, &largest_school, &query, options.queries).await?;
 
     let size = |s: rollcall_db::bench::TableSize| Size {
         bytes: s.bytes,
@@ -238,44 +239,51 @@ async fn channel(port: u16, token: &str) -> anyhow::Result<AuthChannel> {
 }
 
 /// Sends every feed with `streams` concurrent vendor streams (a school's feeds in order on one
-/// stream), then waits until every receipt says processed.
+/// stream, each generated just before it is sent), then waits until every receipt says
+/// processed. Returns the URN of the school with the largest roll.
 async fn pipeline(
-    la: &SyntheticLa,
+    plan: &Arc<Plan>,
     gateway: &AuthChannel,
     options: &Options,
     figures: &mut Figures,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     let streams = options.streams;
-    let stream_of = |urn: u32| la.schools.iter().position(|s| s.urn == urn).unwrap_or(0) % streams;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for stream in 0..streams {
-        let feeds: Vec<rollcall_synth::Feed> = la
-            .feeds
-            .iter()
-            .filter(|f| stream_of(f.urn) == stream)
-            .cloned()
-            .collect();
+        let plan = plan.clone();
         let mut client = FeedServiceClient::new(gateway.clone());
         tasks.push(tokio::spawn(async move {
-            let mut ids = Vec::with_capacity(feeds.len());
-            for feed in &feeds {
-                let receipt = rollcall_cli::submit_feed(&mut client, feed, "2024")
-                    .await
-                    .map_err(|s| anyhow::anyhow!(rollcall_cli::describe(&s)))?;
-                ids.push(receipt.feed_id);
+            let mut ids = Vec::new();
+            let (mut marks, mut largest) = (0u64, (0usize, 0u32));
+            for d in 0..plan.days().len() {
+                for school in (stream..plan.schools.len()).step_by(streams) {
+                    let plan = plan.clone();
+                    let feed = tokio::task::spawn_blocking(move || plan.feed(d, school)).await?;
+                    marks += feed.marks.len() as u64;
+                    largest = largest.max((feed.roll.len(), feed.urn));
+                    let receipt = rollcall_cli::submit_feed(&mut client, &feed, "2024")
+                        .await
+                        .map_err(|s| anyhow::anyhow!(rollcall_cli::describe(&s)))?;
+                    ids.push(receipt.feed_id);
+                }
             }
-            anyhow::Ok(ids)
+            anyhow::Ok((ids, marks, largest))
         }));
     }
     let mut ids = Vec::new();
+    let mut largest = (0usize, 0u32);
     for task in tasks {
-        ids.extend(task.await??);
+        let (stream_ids, marks, stream_largest) = task.await??;
+        ids.extend(stream_ids);
+        figures.marks_sent += marks;
+        largest = largest.max(stream_largest);
     }
     figures.ack_seconds = started.elapsed().as_secs_f64();
     eprintln!(
-        "bench: {} feeds acknowledged in {:.1}s; waiting for the pipeline",
+        "bench: {} feeds carrying {} marks acknowledged in {:.1}s; waiting for the pipeline",
         ids.len(),
+        figures.marks_sent,
         figures.ack_seconds
     );
     let receipts = rollcall_cli::wait_processed(
@@ -297,31 +305,26 @@ async fn pipeline(
         "bench: every feed processed {:.1}s after the last acknowledgement",
         figures.drain_seconds
     );
-    Ok(())
+    Ok(format!("{:06}", largest.1))
 }
 
 /// p50 and p99 of the LA summary, the largest school's summary and the LA at-risk list over
 /// the academic year to date (the view an LA opens; answered from the year totals), `requests`
 /// of each, one at a time.
 async fn query_latencies(
-    la: &SyntheticLa,
+    plan: &Plan,
+    largest: &str,
     query: &AuthChannel,
     requests: usize,
 ) -> anyhow::Result<Vec<Latency>> {
-    let days = la.spec.school_days();
+    let days = plan.days();
     let period = Some(Period {
         from: rollcall_domain::AcademicYear::of(days[0])
             .first_day()
             .to_string(),
         to: days[days.len() - 1].to_string(),
     });
-    let la_code = format!("{:03}", la.spec.la_code);
-    let largest = la
-        .feeds
-        .iter()
-        .max_by_key(|f| f.roll.len())
-        .map(|f| format!("{:06}", f.urn))
-        .unwrap_or_default();
+    let la_code = format!("{:03}", plan.spec.la_code);
     let mut client = QueryServiceClient::new(query.clone());
     let grpc = |s: tonic::Status| anyhow::anyhow!(rollcall_cli::describe(&s));
     let mut samples = [Vec::new(), Vec::new(), Vec::new()];
@@ -338,7 +341,7 @@ async fn query_latencies(
         let t = Instant::now();
         client
             .school_summary(SchoolSummaryRequest {
-                school_urn: largest.clone(),
+                school_urn: largest.to_owned(),
                 period: period.clone(),
             })
             .await
