@@ -915,46 +915,32 @@ async fn pupil_sessions_and_the_census_summary_recount_the_marks_and_are_audited
 
     // No pupil-level export for the national exporter, nor without a purpose.
     let exporter = pipeline.key("exporter", "").await;
-    let (ok, _, stderr) = rollcall_as(
-        &pipeline,
-        &exporter,
-        &[
-            "export",
-            "pupil-sessions",
-            "--la",
-            &la_code,
-            "--from",
-            &from.to_string(),
-            "--to",
-            &to.to_string(),
-            "--purpose",
-            "x",
-            "--out",
-            dir.path().join("no.csv").to_str().unwrap(),
-        ],
-    )
-    .await;
-    assert!(!ok && stderr.contains("PERMISSION_DENIED"), "{stderr}");
-    let (ok, _, stderr) = rollcall_as(
-        &pipeline,
-        &pipeline.la_token,
-        &[
-            "export",
-            "pupil-sessions",
-            "--la",
-            &la_code,
-            "--from",
-            &from.to_string(),
-            "--to",
-            &to.to_string(),
-            "--purpose",
-            " ",
-            "--out",
-            dir.path().join("no.csv").to_str().unwrap(),
-        ],
-    )
-    .await;
-    assert!(!ok && stderr.contains("purpose"), "{stderr}");
+    let no = dir.path().join("no.csv");
+    for (token, purpose, refusal) in [
+        (&exporter, "x", "PERMISSION_DENIED"),
+        (&pipeline.la_token, " ", "purpose"),
+    ] {
+        let (ok, _, stderr) = rollcall_as(
+            &pipeline,
+            token,
+            &[
+                "export",
+                "pupil-sessions",
+                "--la",
+                &la_code,
+                "--from",
+                &from.to_string(),
+                "--to",
+                &to.to_string(),
+                "--purpose",
+                purpose,
+                "--out",
+                no.to_str().unwrap(),
+            ],
+        )
+        .await;
+        assert!(!ok && stderr.contains(refusal), "{stderr}");
+    }
     assert!(!dir.path().join("no.csv").exists());
     pipeline.stop().await;
 }

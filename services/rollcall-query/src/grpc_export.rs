@@ -182,7 +182,7 @@ impl ExportService for Export {
             national: request.national,
             suppression: self.suppression,
         };
-        Ok(stream(header, move |sink| job.run(reader, sink)))
+        Ok(stream(header, reader, job))
     }
 
     async fn pupil_sessions(
@@ -230,7 +230,7 @@ impl ExportService for Export {
             to,
             dfe_scope: request.dfe_scope,
         };
-        Ok(stream(header, move |sink| job.run(reader, sink)))
+        Ok(stream(header, reader, job))
     }
 
     async fn census_term(
@@ -290,7 +290,7 @@ impl ExportService for Export {
             year,
             term,
         };
-        Ok(stream(header, move |sink| job.run(reader, sink)))
+        Ok(stream(header, reader, job))
     }
 }
 
@@ -465,12 +465,22 @@ impl Sink {
     }
 }
 
-/// Sends the header, runs `body` in its own task, then the trailer or the error.
-fn stream<F, Fut>(header: ExportHeader, body: F) -> Response<ChunkStream>
-where
-    F: FnOnce(Sink) -> Fut + Send + 'static,
-    Fut: Future<Output = (Sink, Result<(), Stop>)> + Send + 'static,
-{
+/// Sends the header, runs `job` on the snapshot in its own task, ends the snapshot, then sends
+/// the trailer or the error.
+/// The reading half of an export: what it writes, given its snapshot.
+trait ExportJob: Send + Sync + 'static {
+    fn write(
+        &self,
+        reader: &mut ExportReader,
+        sink: &mut Sink,
+    ) -> impl Future<Output = Result<(), Stop>> + Send;
+}
+
+fn stream(
+    header: ExportHeader,
+    mut reader: ExportReader,
+    job: impl ExportJob,
+) -> Response<ChunkStream> {
     let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
     tokio::spawn(async move {
         let mut sink = Sink {
@@ -482,7 +492,8 @@ where
         if sink.send(Part::Header(header)).await.is_err() {
             return;
         }
-        let (mut sink, result) = body(sink).await;
+        let result = job.write(&mut reader, &mut sink).await;
+        let _ = reader.finish().await;
         let result = match result {
             Ok(()) => match sink.flush().await {
                 Ok(()) => {
@@ -592,13 +603,7 @@ struct EesJob {
     suppression: Suppression,
 }
 
-impl EesJob {
-    async fn run(self, mut reader: ExportReader, mut sink: Sink) -> (Sink, Result<(), Stop>) {
-        let result = self.write(&mut reader, &mut sink).await;
-        let _ = reader.finish().await;
-        (sink, result)
-    }
-
+impl ExportJob for EesJob {
     async fn write(&self, reader: &mut ExportReader, sink: &mut Sink) -> Result<(), Stop> {
         let births = compulsory_school_age_births(self.year);
         let mut school_days = DaySet::new(self.from, self.to);
@@ -747,13 +752,7 @@ struct PupilSessionsJob {
     dfe_scope: bool,
 }
 
-impl PupilSessionsJob {
-    async fn run(self, mut reader: ExportReader, mut sink: Sink) -> (Sink, Result<(), Stop>) {
-        let result = self.write(&mut reader, &mut sink).await;
-        let _ = reader.finish().await;
-        (sink, result)
-    }
-
+impl ExportJob for PupilSessionsJob {
     /// School by school and month by month, so at most one school's month is held: rows go out
     /// in school, date, session and enrolment order.
     async fn write(&self, reader: &mut ExportReader, sink: &mut Sink) -> Result<(), Stop> {
@@ -863,13 +862,7 @@ struct CensusJob {
     term: CensusTerm,
 }
 
-impl CensusJob {
-    async fn run(self, mut reader: ExportReader, mut sink: Sink) -> (Sink, Result<(), Stop>) {
-        let result = self.write(&mut reader, &mut sink).await;
-        let _ = reader.finish().await;
-        (sink, result)
-    }
-
+impl ExportJob for CensusJob {
     async fn write(&self, reader: &mut ExportReader, sink: &mut Sink) -> Result<(), Stop> {
         let (from, to) = self.term.dates(self.year);
         for pupil_school in &self.schools {
