@@ -1,7 +1,5 @@
 //! Reads for LA teams and for watching the pipeline: session counts, enrolments, progress.
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
 use futures::TryStreamExt;
 use rollcall_domain::Counters;
@@ -40,8 +38,8 @@ pub struct EnrolmentCodeCount {
 }
 
 /// Sessions per enrolment and code between `from` and `to` inclusive, ordered by enrolment and
-/// code, counted from the register rows. Only sessions while on roll are ever stored, so no
-/// roll-date filter is needed. Schools outside `access` are left out, whatever `scope` asks for.
+/// code: [`for_each_enrolment`]'s counters, one row per code used. Schools outside `access`
+/// are left out, whatever `scope` asks for.
 pub async fn enrolment_code_counts(
     pool: &Pool,
     access: &Access,
@@ -49,6 +47,40 @@ pub async fn enrolment_code_counts(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<EnrolmentCodeCount>> {
+    let mut out = Vec::new();
+    for_each_enrolment(pool, access, scope, (from, to), |e| {
+        let mut by_code: Vec<(&'static str, u64)> = rollcall_domain::codes::all()
+            .iter()
+            .map(|code| (code.code(), e.counters.count(code)))
+            .filter(|&(_, n)| n > 0)
+            .collect();
+        by_code.sort_unstable();
+        out.extend(by_code.into_iter().map(|(code, n)| EnrolmentCodeCount {
+            enrolment_id: e.enrolment_id,
+            school_urn: e.school_urn,
+            code: code.to_owned(),
+            sessions: n as i64,
+        }));
+    })
+    .await?;
+    Ok(out)
+}
+
+/// Calls `each` with every enrolment's counters over `from..=to` (inclusive), counted from the
+/// register rows, one enrolment at a time in enrolment order; enrolments with no mark in the
+/// period are not visited. The rows are streamed in enrolment order, so the caller folds an
+/// LA's period into what it keeps (a school's standing, a page of the at-risk list) without
+/// every enrolment's counts being held at once. Only sessions while on roll are ever stored,
+/// so no roll-date filter is needed. Schools outside `access` are left out, whatever `scope`
+/// asks for.
+pub async fn for_each_enrolment(
+    pool: &Pool,
+    access: &Access,
+    scope: Scope,
+    (from, to): (NaiveDate, NaiveDate),
+    mut each: impl FnMut(EnrolmentCounts),
+) -> Result<()> {
+    let mut book = codebook::cached(pool).await?;
     let mut conn = pool.acquire().await?;
     let query = match scope {
         Scope::La(la_code) => sqlx::query_as(
@@ -57,7 +89,8 @@ pub async fn enrolment_code_counts(
              join enrolments e on e.school_urn = s.urn
              join register r on r.enrolment_id = e.id
              where s.la_code = $1 and r.month between $2 and $3
-               and ($4 or s.la_code = any($5) or s.urn = any($6))",
+               and ($4 or s.la_code = any($5) or s.urn = any($6))
+             order by r.enrolment_id",
         )
         .bind(la_code),
         Scope::School(urn) => sqlx::query_as(
@@ -66,7 +99,8 @@ pub async fn enrolment_code_counts(
              join enrolments e on e.school_urn = s.urn
              join register r on r.enrolment_id = e.id
              where e.school_urn = $1 and r.month between $2 and $3
-               and ($4 or s.la_code = any($5) or s.urn = any($6))",
+               and ($4 or s.la_code = any($5) or s.urn = any($6))
+             order by r.enrolment_id",
         )
         .bind(urn),
     };
@@ -77,50 +111,68 @@ pub async fn enrolment_code_counts(
         .bind(&access.la_codes)
         .bind(&access.urns)
         .fetch(&mut *conn);
-    // Per enrolment: its school and sessions per code id.
-    let mut counts: BTreeMap<i64, (i32, Vec<i64>)> = BTreeMap::new();
+    // The enrolment being counted: its id, school and sessions per code id (`[id - 1]`).
+    let mut current: Option<(i64, i32, Vec<i64>)> = None;
     while let Some((enrolment_id, school_urn, month, codes)) = rows
         .try_next()
         .await?
         .map(|row: (i64, i32, NaiveDate, Vec<u8>)| row)
     {
-        let entry = counts
-            .entry(enrolment_id)
-            .or_insert_with(|| (school_urn, Vec::new()));
+        if current.as_ref().is_some_and(|(id, ..)| *id != enrolment_id)
+            && let Some((id, urn, sessions)) = current.take()
+        {
+            if let Some(counts) = counted(pool, &mut book, id, urn, &sessions).await? {
+                each(counts);
+            }
+        }
+        let (_, _, sessions) = current.get_or_insert_with(|| (enrolment_id, school_urn, Vec::new()));
         for (slot, code_id) in MonthRegister::code_ids(&codes) {
             let (date, _) = register::session_of(month, slot);
             if date < from || date > to {
                 continue;
             }
             let index = code_id as usize - 1;
-            if entry.1.len() <= index {
-                entry.1.resize(index + 1, 0);
+            if sessions.len() <= index {
+                sessions.resize(index + 1, 0);
             }
-            entry.1[index] += 1;
+            sessions[index] += 1;
         }
     }
-    drop(rows);
-    drop(conn);
-    codebook::decode(pool, |book| {
-        let mut out = Vec::new();
-        for (&enrolment_id, (school_urn, sessions)) in &counts {
-            let mut by_code: Vec<(&'static str, i64)> = Vec::new();
-            for (index, &n) in sessions.iter().enumerate() {
-                if n > 0 {
-                    by_code.push((book.code(index as u8 + 1)?.code(), n));
-                }
-            }
-            by_code.sort_unstable();
-            out.extend(by_code.into_iter().map(|(code, n)| EnrolmentCodeCount {
-                enrolment_id,
-                school_urn: *school_urn,
-                code: code.to_owned(),
-                sessions: n,
-            }));
+    if let Some((id, urn, sessions)) = current
+        && let Some(counts) = counted(pool, &mut book, id, urn, &sessions).await?
+    {
+        each(counts);
+    }
+    Ok(())
+}
+
+/// An enrolment's counters from its sessions per code id, or `None` when it has no session in
+/// the period (its rows' marks all fell outside it). An id the book does not hold was numbered
+/// since the book was read: the table is read again (ids are never renumbered, so what was
+/// decoded with the old book stays right).
+async fn counted(
+    pool: &Pool,
+    book: &mut std::sync::Arc<codebook::CodeBook>,
+    enrolment_id: i64,
+    school_urn: i32,
+    sessions: &[i64],
+) -> Result<Option<EnrolmentCounts>> {
+    if sessions.iter().all(|&n| n == 0) {
+        return Ok(None);
+    }
+    let counters = match book.counters(sessions) {
+        Err(crate::Error::UnknownCode { .. }) => {
+            codebook::forget(pool);
+            *book = codebook::cached(pool).await?;
+            book.counters(sessions)?
         }
-        Ok(out)
-    })
-    .await
+        other => other?,
+    };
+    Ok(Some(EnrolmentCounts {
+        enrolment_id,
+        school_urn,
+        counters,
+    }))
 }
 
 /// A school's stored totals for one academic year.
@@ -189,9 +241,10 @@ pub async fn school_year_totals(
     .await
 }
 
-/// An enrolment's stored totals for one academic year.
+/// An enrolment's sessions per code over a period: an academic year's stored totals, or a
+/// period counted from the registers.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EnrolmentYearTotals {
+pub struct EnrolmentCounts {
     pub enrolment_id: i64,
     pub school_urn: i32,
     pub counters: Counters,
@@ -277,7 +330,7 @@ pub async fn at_risk_year(
     year: i16,
     severe_only: bool,
     page: Page,
-) -> Result<PageOf<EnrolmentYearTotals>> {
+) -> Result<PageOf<EnrolmentCounts>> {
     let access = access.schools();
     let mut rows: Vec<(i64, i32, Vec<i32>)> = bind_at_risk(
         sqlx::query_as(at_risk_sql(scope)),
@@ -295,7 +348,7 @@ pub async fn at_risk_year(
         rows.iter()
             .map(|(enrolment_id, school_urn, sessions)| {
                 let sessions: Vec<i64> = sessions.iter().copied().map(i64::from).collect();
-                Ok(EnrolmentYearTotals {
+                Ok(EnrolmentCounts {
                     enrolment_id: *enrolment_id,
                     school_urn: *school_urn,
                     counters: book.counters(&sessions)?,

@@ -11,7 +11,7 @@ mod report;
 mod scale;
 mod year;
 
-pub use report::{Figures, Latency, percentile};
+pub use report::{CpuUse, Figures, Latency, percentile};
 pub use scale::Scale;
 
 use std::convert::Infallible;
@@ -39,6 +39,10 @@ use report::Size;
 pub struct Options {
     pub scale: Scale,
     pub streams: usize,
+    /// Instances of the validator and of the aggregator, each in its service's consumer group:
+    /// the topics' partitions are shared out between them.
+    pub validators: usize,
+    pub aggregators: usize,
     pub queries: usize,
     pub timeout: Duration,
     pub out: PathBuf,
@@ -48,7 +52,6 @@ pub struct Options {
 const FEEDS_TOPIC: &str = "rollcall.feeds.v1";
 const VALIDATED_TOPIC: &str = "rollcall.validated.v1";
 const FLOOR_TOPIC: &str = "rollcall.bench.floor.v1";
-const SERVICES: [&str; 4] = ["gateway", "validator", "aggregator", "query"];
 
 /// Runs the benchmark; every process it started is stopped however it ends.
 pub async fn run(options: Options) -> anyhow::Result<()> {
@@ -64,6 +67,11 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         schools: plan.schools.len(),
         feeds: plan.days().len() * plan.schools.len(),
         streams: options.streams,
+        validators: options.validators,
+        aggregators: options.aggregators,
+        overrides: std::env::vars()
+            .filter(|(k, _)| k.starts_with("ROLLCALL__") && !may_be_secret(k))
+            .collect(),
         ..Figures::default()
     };
     eprintln!(
@@ -126,9 +134,17 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         .parent()
         .context("the benchmark's executable has no directory")?
         .to_owned();
-    for service in SERVICES {
+    for (service, instances) in [
+        ("gateway", 1),
+        ("validator", options.validators),
+        ("aggregator", options.aggregators),
+        ("query", 1),
+    ] {
         let program = bin_dir.join(format!("rollcall-{service}"));
-        processes.spawn(service, &program, &[], &env, &logs)?;
+        for instance in 1..=instances {
+            let name = instance_name(service, instance);
+            processes.spawn(&name, &program, &[], &env, &logs)?;
+        }
     }
     procs::wait_port(gateway_port, &mut processes).await?;
     procs::wait_port(query_port, &mut processes).await?;
@@ -147,7 +163,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let gateway = channel(gateway_port, &keys.vendor_token).await?;
     let query = channel(query_port, &keys.la_token).await?;
 
-    let largest_school = pipeline(&plan, &gateway, &options, &mut figures).await?;
+    let largest_school = pipeline(&plan, &gateway, &options, &processes, &mut figures).await?;
     processes.check_running()?;
 
     let pool = rollcall_db::connect(&options.database_url, 4).await?;
@@ -173,9 +189,13 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     figures.marks_after_vacuum = size(rollcall_db::bench::marks_size(&pool).await?);
     rollcall_db::bench::vacuum_full_marks(&pool).await?;
     figures.marks_after_vacuum_full = size(rollcall_db::bench::marks_size(&pool).await?);
-    figures.validator_span_seconds = std::fs::read_to_string(logs.join("validator.log"))
-        .ok()
-        .and_then(|log| log_span(&log, "feed validated"));
+    let validator_logs: String = (1..=options.validators)
+        .filter_map(|i| {
+            std::fs::read_to_string(logs.join(format!("{}.log", instance_name("validator", i))))
+                .ok()
+        })
+        .collect();
+    figures.validator_span_seconds = log_span(&validator_logs, "feed validated");
 
     eprintln!("bench: COPY floor");
     let data = copy_rows(figures.marks_sent);
@@ -212,6 +232,32 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Settings whose values are not written into results: connection strings and credentials.
+fn may_be_secret(name: &str) -> bool {
+    ["URL", "PASSWORD", "TOKEN", "KEY", "SECRET"]
+        .iter()
+        .any(|word| name.contains(word))
+}
+
+/// The process (and log) name of a service's `instance`th copy: `aggregator`, `aggregator-2`.
+fn instance_name(service: &str, instance: usize) -> String {
+    if instance == 1 {
+        service.to_owned()
+    } else {
+        format!("{service}-{instance}")
+    }
+}
+
+/// CPU seconds used so far by each process the benchmark started and by the benchmark itself.
+fn cpu_sample(processes: &Processes) -> Vec<(String, Option<f64>)> {
+    let mut sample = processes.cpu_seconds();
+    sample.push((
+        "bench (generating and sending)".to_owned(),
+        machine::process_cpu_seconds(std::process::id()),
+    ));
+    sample
+}
+
 /// What every service the benchmark starts is given: its database, plain text on loopback (set
 /// explicitly), and rate limits out of the way of the measurement.
 fn service_env(database_url: &str) -> Vec<(String, String)> {
@@ -245,9 +291,12 @@ async fn pipeline(
     plan: &Arc<Plan>,
     gateway: &AuthChannel,
     options: &Options,
+    processes: &Processes,
     figures: &mut Figures,
 ) -> anyhow::Result<String> {
     let streams = options.streams;
+    let cpu_start = cpu_sample(processes);
+    let busy_start = machine::busy_cpu_seconds();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for stream in 0..streams {
@@ -294,6 +343,15 @@ async fn pipeline(
     .await?;
     figures.end_to_end_seconds = started.elapsed().as_secs_f64();
     figures.drain_seconds = figures.end_to_end_seconds - figures.ack_seconds;
+    if let (Some(busy_start), Some(busy_end)) = (busy_start, machine::busy_cpu_seconds()) {
+        figures.pipeline_cpu = Some(CpuUse::between(
+            figures.end_to_end_seconds,
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            &cpu_start,
+            &cpu_sample(processes),
+            busy_end - busy_start,
+        ));
+    }
     for receipt in &receipts {
         if let Some(o) = &receipt.outcome {
             figures.marks_written += u64::from(o.marks_written);

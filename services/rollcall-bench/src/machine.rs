@@ -19,6 +19,42 @@ pub fn describe() -> Value {
     })
 }
 
+/// The kernel's unit for CPU times in `/proc` (`USER_HZ`): 100 on x86-64 and arm64.
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// CPU time the whole machine spent busy (every state but idle and waiting for I/O), in
+/// seconds summed over cores, from the first line of `/proc/stat`.
+pub fn busy_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()?
+        .strip_prefix("cpu ")?
+        .split_whitespace()
+        .map(|t| t.parse().ok())
+        .collect::<Option<_>>()?;
+    // user nice system idle iowait irq softirq steal ...
+    let busy: u64 = ticks.iter().take(8).enumerate().filter(|(i, _)| *i != 3 && *i != 4).map(|(_, t)| t).sum();
+    Some(busy as f64 / TICKS_PER_SECOND)
+}
+
+/// CPU time (user and system) process `pid` has used, in seconds.
+pub fn process_cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    cpu_seconds_of_stat(&stat)
+}
+
+/// `utime + stime` of a `/proc/<pid>/stat` line, in seconds. The command name (field 2) is in
+/// parentheses and may hold spaces, so fields are counted after its closing parenthesis.
+fn cpu_seconds_of_stat(stat: &str) -> Option<f64> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After the name: state is field 3, utime field 14, stime field 15.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) as f64 / TICKS_PER_SECOND)
+}
+
 /// The value of the first `name: value` line.
 pub fn field(text: &str, name: &str) -> Option<String> {
     text.lines().find_map(|line| {
@@ -41,5 +77,13 @@ mod tests {
         let status = "Name:\trollcall-gateway\nVmPeak:\t  200 kB\nVmHWM:\t   51234 kB\n";
         assert_eq!(field(status, "VmHWM").and_then(|v| kib(&v)), Some(51_234));
         assert_eq!(field(status, "VmRSS"), None);
+    }
+
+    #[test]
+    fn cpu_times_are_read_after_the_command_name() {
+        let stat = "4242 (rollcall (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 9 0";
+        assert_eq!(cpu_seconds_of_stat(stat), Some(3.25));
+        assert!(process_cpu_seconds(std::process::id()).is_some());
+        assert!(busy_cpu_seconds().is_some());
     }
 }

@@ -11,6 +11,12 @@ struct Args {
     /// Concurrent vendor streams to the gateway.
     #[arg(long, default_value_t = 4)]
     streams: usize,
+    /// Validator instances (one consumer group; the partitions are shared out).
+    #[arg(long, default_value_t = 1)]
+    validators: usize,
+    /// Aggregator instances (one consumer group; the partitions are shared out).
+    #[arg(long, default_value_t = 1)]
+    aggregators: usize,
     /// Requests per query kind for the latency figures.
     #[arg(long, default_value_t = 50)]
     queries: usize,
@@ -34,6 +40,8 @@ async fn main() -> std::process::ExitCode {
     let options = rollcall_bench::Options {
         scale: args.scale,
         streams: args.streams.max(1),
+        validators: args.validators.max(1),
+        aggregators: args.aggregators.max(1),
         queries: args.queries.max(1),
         timeout: std::time::Duration::from_secs(args.timeout),
         out: args.out,

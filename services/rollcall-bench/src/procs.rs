@@ -51,6 +51,14 @@ impl Processes {
             .collect()
     }
 
+    /// CPU time (user and system) each running process has used so far, in seconds.
+    pub fn cpu_seconds(&self) -> Vec<(String, Option<f64>)> {
+        self.children
+            .iter()
+            .map(|(name, child)| (name.clone(), crate::machine::process_cpu_seconds(child.id())))
+            .collect()
+    }
+
     /// Fails when a process has already exited.
     pub fn check_running(&mut self) -> anyhow::Result<()> {
         for (name, child) in &mut self.children {

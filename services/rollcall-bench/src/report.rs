@@ -57,6 +57,11 @@ pub struct Figures {
     pub schools: usize,
     pub feeds: usize,
     pub streams: usize,
+    /// Instances of the validator and the aggregator.
+    pub validators: usize,
+    pub aggregators: usize,
+    /// `ROLLCALL__*` settings the benchmark's caller set, which every service inherited.
+    pub overrides: Vec<(String, String)>,
     pub marks_sent: u64,
     pub marks_written: u64,
     pub marks_superseded: u64,
@@ -86,6 +91,54 @@ pub struct Figures {
     pub latencies: Vec<Latency>,
     /// Peak resident memory (VmHWM) per process, KiB.
     pub peak_memory_kib: Vec<(String, Option<u64>)>,
+    /// Where the cores went from the first send until every feed was processed.
+    pub pipeline_cpu: Option<CpuUse>,
+}
+
+/// CPU time spent over one phase of a run: by each process the benchmark started, by the
+/// benchmark itself, and by the rest of the machine (PostgreSQL, chiefly), against what the
+/// machine's cores could have given over the same wall time.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CpuUse {
+    pub wall_seconds: f64,
+    pub cores: usize,
+    /// Seconds per process, the benchmark included, then the rest of the machine.
+    pub seconds: Vec<(String, f64)>,
+}
+
+impl CpuUse {
+    /// Seconds of CPU the cores could have given: wall time times cores.
+    pub fn capacity(&self) -> f64 {
+        self.wall_seconds * self.cores as f64
+    }
+
+    /// What each process used between two samples of `(name, seconds)` taken at the start and
+    /// end of a phase, the benchmark's own use, and the rest of the machine's busy time.
+    pub fn between(
+        wall_seconds: f64,
+        cores: usize,
+        start: &[(String, Option<f64>)],
+        end: &[(String, Option<f64>)],
+        machine_busy: f64,
+    ) -> CpuUse {
+        let mut seconds: Vec<(String, f64)> = end
+            .iter()
+            .filter_map(|(name, end)| {
+                let start = start.iter().find(|(n, _)| n == name)?.1?;
+                Some((name.clone(), (end.as_ref()? - start).max(0.0)))
+            })
+            .collect();
+        let ours: f64 = seconds.iter().map(|(_, s)| s).sum();
+        seconds.push((
+            "rest of the machine (PostgreSQL)".to_owned(),
+            (machine_busy - ours).max(0.0),
+        ));
+        CpuUse {
+            wall_seconds,
+            cores,
+            seconds,
+        }
+    }
 }
 
 fn rate(count: f64, seconds: f64) -> f64 {
@@ -133,6 +186,10 @@ impl Figures {
                 "schools": self.schools, "feeds": self.feeds, "streams": self.streams,
                 "marks": self.marks_sent, "feed_bytes": self.feed_bytes,
             },
+            "services": {
+                "validators": self.validators, "aggregators": self.aggregators,
+                "overrides": self.overrides.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
+            },
             "processed": {
                 "marks_written": self.marks_written, "marks_superseded": self.marks_superseded,
                 "marks_rejected": self.marks_rejected,
@@ -167,6 +224,11 @@ impl Figures {
                 "query": l.query, "requests": l.requests, "p50": round(l.p50_ms), "p99": round(l.p99_ms),
             })).collect::<Vec<_>>(),
             "peak_memory_kib": self.peak_memory_kib.iter().map(|(name, kib)| json!({"process": name, "vm_hwm_kib": kib})).collect::<Vec<_>>(),
+            "pipeline_cpu": self.pipeline_cpu.as_ref().map(|cpu| json!({
+                "wall_seconds": round(cpu.wall_seconds),
+                "cores": cpu.cores,
+                "seconds": cpu.seconds.iter().map(|(name, s)| json!({"process": name, "seconds": round(*s)})).collect::<Vec<_>>(),
+            })),
         })
     }
 
@@ -181,6 +243,18 @@ impl Figures {
                     self.feeds,
                     self.marks_sent,
                     self.feed_bytes as f64 / 1e6
+                ),
+            ),
+            (
+                "services".into(),
+                format!(
+                    "{} validator(s), {} aggregator(s){}",
+                    self.validators,
+                    self.aggregators,
+                    self.overrides
+                        .iter()
+                        .map(|(k, v)| format!(", {k}={v}"))
+                        .collect::<String>()
                 ),
             ),
             (
@@ -287,6 +361,9 @@ impl Figures {
         ];
         latency_rows(&self.latencies, &mut rows);
         memory_rows(&self.peak_memory_kib, &mut rows);
+        if let Some(cpu) = &self.pipeline_cpu {
+            cpu_rows(cpu, &mut rows);
+        }
         render(&rows)
     }
 }
@@ -312,6 +389,22 @@ pub fn memory_rows(peaks: &[(String, Option<u64>)], rows: &mut Vec<(String, Stri
             kib.map_or("unknown".to_owned(), |k| {
                 format!("{:.1} MiB", k as f64 / 1024.0)
             }),
+        ));
+    }
+}
+
+/// One table row per process: its CPU seconds over the phase and its share of the machine.
+pub fn cpu_rows(cpu: &CpuUse, rows: &mut Vec<(String, String)>) {
+    let capacity = cpu.capacity();
+    for (name, seconds) in &cpu.seconds {
+        rows.push((
+            format!("cpu from first send to all processed: {name}"),
+            format!(
+                "{seconds:.1} s ({:.0}% of {} cores over {:.1} s)",
+                rate(*seconds, capacity) * 100.0,
+                cpu.cores,
+                cpu.wall_seconds
+            ),
         ));
     }
 }
@@ -384,5 +477,24 @@ mod tests {
         assert_eq!(value["machine"]["nproc"], 2);
         assert_eq!(value["query_latency_ms"][0]["p99"], 1.0);
         assert!(figures.table().contains("end to end is 0.25x"));
+    }
+
+    #[test]
+    fn cpu_use_leaves_the_rest_of_the_machine_to_postgresql() {
+        let start = vec![("aggregator".into(), Some(1.0)), ("bench".into(), Some(0.5))];
+        let end = vec![("aggregator".into(), Some(4.0)), ("bench".into(), Some(1.5))];
+        let cpu = CpuUse::between(5.0, 2, &start, &end, 9.0);
+        assert_eq!(cpu.capacity(), 10.0);
+        assert_eq!(
+            cpu.seconds,
+            vec![
+                ("aggregator".to_owned(), 3.0),
+                ("bench".to_owned(), 1.0),
+                ("rest of the machine (PostgreSQL)".to_owned(), 5.0),
+            ]
+        );
+        let mut rows = Vec::new();
+        cpu_rows(&cpu, &mut rows);
+        assert_eq!(rows[0].1, "3.0 s (30% of 2 cores over 5.0 s)");
     }
 }

@@ -4,8 +4,10 @@
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
-use rollcall_db::{Access, NewAuditEvent, Pool, PupilAccess, SchoolYearTotals, Scope};
-use rollcall_domain::{AcademicYear, Counters, LaCode, Urn};
+use rollcall_db::{
+    Access, EnrolmentCounts, NewAuditEvent, Pool, PupilAccess, SchoolYearTotals, Scope,
+};
+use rollcall_domain::{AcademicYear, LaCode, Urn};
 use rollcall_proto::query::v1::{
     AtRiskPupil, AtRiskPupilsRequest, AtRiskPupilsResponse, ImportSchoolsRequest,
     ImportSchoolsResponse, LaSummaryRequest, LaSummaryResponse, ListSchoolsRequest,
@@ -17,7 +19,7 @@ use rollcall_server::auth::principal;
 use rollcall_server::{ApiError, ErrorCode};
 use tonic::{Request, Response, Status};
 
-use crate::measures::{self, EnrolmentCounters, Standing};
+use crate::measures::{WorstFirst, absence_perc, Standing};
 
 /// The longest purpose recorded with a pupil-level query.
 const MAX_PURPOSE: usize = 500;
@@ -41,20 +43,19 @@ impl Query {
         Query { pool }
     }
 
-    async fn counters(
+    /// Calls `each` with every enrolment's counters over the period, counted from the
+    /// registers as they stream past.
+    async fn for_each_enrolment(
         &self,
         access: &Access,
         scope: Scope,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> Result<Vec<EnrolmentCounters>, Status> {
-        let rows = rollcall_db::enrolment_code_counts(&self.pool, access, scope, from, to)
+        each: impl FnMut(EnrolmentCounts),
+    ) -> Result<(), Status> {
+        rollcall_db::for_each_enrolment(&self.pool, access, scope, (from, to), each)
             .await
-            .map_err(|err| ApiError::unavailable("cannot read attendance counts", &err))?;
-        measures::per_enrolment(rows).map_err(|err| {
-            tracing::error!(error = %err, "stored data failed a domain check");
-            ApiError::new(ErrorCode::Internal, "stored data failed a domain check").into()
-        })
+            .map_err(|err| ApiError::unavailable("cannot read attendance counts", &err).into())
     }
 
     /// The stored year totals of the schools in scope, when they answer the period exactly: it
@@ -97,19 +98,21 @@ impl Query {
                 .map(|t| (t.school_urn, Standing::of_year(t)))
                 .collect());
         }
-        let mut by_school: HashMap<i32, Vec<Counters>> = HashMap::new();
-        for e in self.counters(access, scope, from, to).await? {
-            by_school.entry(e.school_urn).or_default().push(e.counters);
-        }
-        Ok(by_school
-            .into_iter()
-            .map(|(urn, enrolments)| (urn, Standing::of_enrolments(&enrolments)))
-            .collect())
+        let mut by_school: HashMap<i32, Standing> = HashMap::new();
+        self.for_each_enrolment(access, scope, from, to, |e| {
+            by_school
+                .entry(e.school_urn)
+                .or_default()
+                .add_enrolment(&e.counters)
+        })
+        .await?;
+        Ok(by_school)
     }
 
     /// One page of the enrolments at risk over the period, worst first, the token of the next
     /// page, and the persistent and severe counts in scope. A whole academic year is paged by
-    /// PostgreSQL from the year totals' index; any other period is counted, sorted and cut here.
+    /// PostgreSQL from the year totals' index; any other period is counted here as the registers
+    /// stream past, keeping only the enrolments up to the page's end.
     async fn at_risk(
         &self,
         access: &PupilAccess,
@@ -130,39 +133,34 @@ impl Query {
             } else {
                 String::new()
             };
-            let pupils = found
-                .rows
-                .into_iter()
-                .map(|t| EnrolmentCounters {
-                    enrolment_id: t.enrolment_id,
-                    school_urn: t.school_urn,
-                    counters: t.counters,
-                })
-                .collect();
             return Ok(AtRiskPage {
-                pupils,
+                pupils: found.rows,
                 next,
                 persistent,
                 severe,
             });
         }
-        let enrolments = self.counters(access.schools(), scope, from, to).await?;
-        let persistent = enrolments
-            .iter()
-            .filter(|e| e.counters.is_persistent())
-            .count() as u64;
-        let severe = enrolments.iter().filter(|e| e.counters.is_severe()).count() as u64;
-        let at_risk = enrolments
-            .into_iter()
-            .filter(|e| {
-                if severe_only {
-                    e.counters.is_severe()
-                } else {
-                    e.counters.is_persistent()
-                }
-            })
-            .collect();
-        let (pupils, next) = page_of(at_risk, page);
+        // Counted here: only the enrolments up to the end of the page are kept as they pass.
+        let offset = usize::try_from(page.offset).unwrap_or(usize::MAX);
+        let end = offset.saturating_add(page.size as usize);
+        let (mut persistent, mut severe) = (0u64, 0u64);
+        let mut worst = WorstFirst::new(end);
+        self.for_each_enrolment(access.schools(), scope, from, to, |e| {
+            let (is_persistent, is_severe) = (e.counters.is_persistent(), e.counters.is_severe());
+            persistent += u64::from(is_persistent);
+            severe += u64::from(is_severe);
+            if if severe_only { is_severe } else { is_persistent } {
+                worst.push(e);
+            }
+        })
+        .await?;
+        let listed = if severe_only { severe } else { persistent };
+        let next = if (end as u64) < listed {
+            end.to_string()
+        } else {
+            String::new()
+        };
+        let pupils = worst.into_sorted().into_iter().skip(offset).collect();
         Ok(AtRiskPage {
             pupils,
             next,
@@ -174,7 +172,7 @@ impl Query {
 
 /// A page of the at-risk list as [`Query::at_risk`] finds it.
 struct AtRiskPage {
-    pupils: Vec<EnrolmentCounters>,
+    pupils: Vec<EnrolmentCounts>,
     /// The next page's token, empty on the last page.
     next: String,
     persistent: u64,
@@ -497,12 +495,6 @@ pub(crate) fn parse_la(field: &str, s: &str) -> Result<LaCode, Status> {
 const DEFAULT_PAGE_SIZE: usize = 500;
 const MAX_PAGE_SIZE: usize = 5000;
 
-fn absence_perc(c: &Counters) -> f64 {
-    c.overall_absence_rate()
-        .map(|r| r.percent())
-        .unwrap_or_default()
-}
-
 /// The page a request asks for: its size (default, at most the maximum) and the offset its
 /// token carries (the first page has none).
 fn page_request(page_size: u32, page_token: &str) -> Result<rollcall_db::Page, Status> {
@@ -525,35 +517,6 @@ fn page_request(page_size: u32, page_token: &str) -> Result<rollcall_db::Page, S
         offset,
         size: size as u32,
     })
-}
-
-/// One page of an at-risk list counted here (a period other than a whole year), worst first
-/// (ties by school, then enrolment, so pages do not overlap: the order `at_risk_year` reads
-/// from the index), and the token for the next. Only the page's pupils are read, audited and
-/// sent: an LA's whole list can be tens of thousands of children.
-fn page_of(
-    mut at_risk: Vec<EnrolmentCounters>,
-    page: rollcall_db::Page,
-) -> (Vec<EnrolmentCounters>, String) {
-    at_risk.sort_by(|a, b| {
-        absence_perc(&b.counters)
-            .total_cmp(&absence_perc(&a.counters))
-            .then_with(|| a.school_urn.cmp(&b.school_urn))
-            .then_with(|| a.enrolment_id.cmp(&b.enrolment_id))
-    });
-    let offset = usize::try_from(page.offset).unwrap_or(usize::MAX);
-    let end = offset.saturating_add(page.size as usize).min(at_risk.len());
-    let next = if end < at_risk.len() {
-        end.to_string()
-    } else {
-        String::new()
-    };
-    let page = at_risk
-        .into_iter()
-        .skip(offset)
-        .take(end.saturating_sub(offset))
-        .collect();
-    (page, next)
 }
 
 /// The requested period, or the current academic year to date.

@@ -3,38 +3,56 @@
 
 use std::collections::BTreeMap;
 
-use rollcall_db::EnrolmentCodeCount;
+use rollcall_db::EnrolmentCounts;
 use rollcall_domain::{Counters, Rate, codes};
 use rollcall_proto::query::v1::Measures;
 
-/// One enrolment's counters over the period.
-pub struct EnrolmentCounters {
-    pub enrolment_id: i64,
-    pub school_urn: i32,
-    pub counters: Counters,
+/// The worst enrolments of an at-risk list seen so far, in the list's order (overall absence
+/// rate worst first, ties by school, then enrolment: the order `at_risk_year` reads from the
+/// index). It holds at most twice the `keep` it was made for, so an LA's period is paged while
+/// its enrolments stream past: memory grows with the page asked for, not with the LA.
+pub struct WorstFirst {
+    keep: usize,
+    held: Vec<EnrolmentCounts>,
 }
 
-/// Groups `(enrolment, code, sessions)` rows (sorted by enrolment) into counters per enrolment.
-/// A code the domain does not know cannot have been stored by the pipeline; it is an error.
-pub fn per_enrolment(rows: Vec<EnrolmentCodeCount>) -> Result<Vec<EnrolmentCounters>, String> {
-    let mut out: Vec<EnrolmentCounters> = Vec::new();
-    for row in rows {
-        let code = codes::get(&row.code)
-            .ok_or_else(|| format!("stored code {:?} is not a national code", row.code))?;
-        if out
-            .last()
-            .is_none_or(|last| last.enrolment_id != row.enrolment_id)
-        {
-            out.push(EnrolmentCounters {
-                enrolment_id: row.enrolment_id,
-                school_urn: row.school_urn,
-                counters: Counters::default(),
-            });
+impl WorstFirst {
+    pub fn new(keep: usize) -> WorstFirst {
+        WorstFirst {
+            keep,
+            held: Vec::new(),
         }
-        let last = out.last_mut().expect("pushed above");
-        last.counters.add(code, row.sessions.max(0) as u64);
     }
-    Ok(out)
+
+    pub fn push(&mut self, enrolment: EnrolmentCounts) {
+        self.held.push(enrolment);
+        if self.held.len() >= self.keep.saturating_mul(2).max(1024) {
+            self.trim();
+        }
+    }
+
+    /// The `keep` worst enrolments seen, worst first.
+    pub fn into_sorted(mut self) -> Vec<EnrolmentCounts> {
+        self.trim();
+        self.held
+    }
+
+    fn trim(&mut self) {
+        self.held.sort_by(|a, b| {
+            absence_perc(&b.counters)
+                .total_cmp(&absence_perc(&a.counters))
+                .then_with(|| a.school_urn.cmp(&b.school_urn))
+                .then_with(|| a.enrolment_id.cmp(&b.enrolment_id))
+        });
+        self.held.truncate(self.keep);
+    }
+}
+
+/// The overall absence rate in percent, 0 without a possible session.
+pub fn absence_perc(c: &Counters) -> f64 {
+    c.overall_absence_rate()
+        .map(|r| r.percent())
+        .unwrap_or_default()
 }
 
 /// Session totals and how many enrolments are counted, persistent and severe: what the measures
@@ -49,20 +67,16 @@ pub struct Standing {
 }
 
 impl Standing {
-    /// Sums each enrolment's counters; persistence is judged on each enrolment's own sessions.
-    /// Enrolments with no possible session in the period do not count towards the enrolment
-    /// total or the persistent and severe absence rates.
-    pub fn of_enrolments<'a>(enrolments: impl IntoIterator<Item = &'a Counters>) -> Standing {
-        let mut standing = Standing::default();
-        for counters in enrolments {
-            standing.total += counters;
-            if counters.possible() > 0 {
-                standing.enrolments += 1;
-                standing.persistent += u64::from(counters.is_persistent());
-                standing.severe += u64::from(counters.is_severe());
-            }
+    /// Adds one enrolment's counters; persistence is judged on the enrolment's own sessions.
+    /// An enrolment with no possible session in the period does not count towards the
+    /// enrolment total or the persistent and severe absence rates.
+    pub fn add_enrolment(&mut self, counters: &Counters) {
+        self.total += counters;
+        if counters.possible() > 0 {
+            self.enrolments += 1;
+            self.persistent += u64::from(counters.is_persistent());
+            self.severe += u64::from(counters.is_severe());
         }
-        standing
     }
 
     /// A school's stored year totals.
@@ -141,7 +155,11 @@ mod tests {
         let b = counters(&[("/", 91), ("I", 9), ("X", 40)]);
         let c = counters(&[("/", 5), ("O", 5)]);
         let empty = counters(&[("X", 10)]);
-        let m = Standing::of_enrolments([&a, &b, &c, &empty]).measures();
+        let mut standing = Standing::default();
+        for enrolment in [&a, &b, &c, &empty] {
+            standing.add_enrolment(enrolment);
+        }
+        let m = standing.measures();
         assert_eq!(m.enrolments, 3);
         assert_eq!(m.persistent_absentees, 2);
         assert_eq!(m.severe_absentees, 1);
@@ -153,17 +171,21 @@ mod tests {
     }
 
     #[test]
-    fn rows_fold_into_one_counter_per_enrolment() {
-        let row = |id, code: &str, n| EnrolmentCodeCount {
+    fn worst_first_keeps_the_page_in_the_lists_order() {
+        let enrolment = |id, urn, absent| EnrolmentCounts {
             enrolment_id: id,
-            school_urn: 100001,
-            code: code.into(),
-            sessions: n,
+            school_urn: urn,
+            counters: counters(&[("/", 100 - absent), ("N", absent)]),
         };
-        let folded = per_enrolment(vec![row(1, "/", 8), row(1, "N", 2), row(2, "/", 10)]).unwrap();
-        assert_eq!(folded.len(), 2);
-        assert_eq!(folded[0].counters.possible(), 10);
-        assert!(folded[0].counters.is_persistent());
-        assert!(per_enrolment(vec![row(3, "!", 1)]).is_err());
+        let mut list = WorstFirst::new(3);
+        // More than the trim threshold, so some are dropped on the way.
+        for id in 0..3000 {
+            list.push(enrolment(id, 100_002, (id % 40) as u64));
+        }
+        list.push(enrolment(5000, 100_001, 39));
+        let worst = list.into_sorted();
+        let ids: Vec<i64> = worst.iter().map(|e| e.enrolment_id).collect();
+        // 39% absent: the lower school first, then by enrolment.
+        assert_eq!(ids, vec![5000, 39, 79]);
     }
 }
