@@ -39,9 +39,9 @@ pub use keys::{
     set_vendor_schools, vendor_schools,
 };
 pub use queries::{
-    Enrolment, EnrolmentCodeCount, EnrolmentCounts, Page, PageOf, PipelineCounts,
-    SchoolYearTotals, Scope, at_risk_year, enrolment_code_counts, enrolments_by_id,
-    for_each_enrolment, pipeline_counts, school_enrolment_counts, school_year_totals,
+    Enrolment, EnrolmentCodeCount, EnrolmentCounts, Page, PageOf, PipelineCounts, SchoolYearTotals,
+    Scope, at_risk_year, enrolment_code_counts, enrolments_by_id, for_each_enrolment,
+    pipeline_counts, school_enrolment_counts, school_year_totals,
 };
 pub use registry::{
     CodeRow, School, domain_codes, get_school, list_schools, sync_codes, upsert_schools,

@@ -125,7 +125,8 @@ pub async fn for_each_enrolment(
                 each(counts);
             }
         }
-        let (_, _, sessions) = current.get_or_insert_with(|| (enrolment_id, school_urn, Vec::new()));
+        let (_, _, sessions) =
+            current.get_or_insert_with(|| (enrolment_id, school_urn, Vec::new()));
         for (slot, code_id) in MonthRegister::code_ids(&codes) {
             let (date, _) = register::session_of(month, slot);
             if date < from || date > to {

@@ -26,7 +26,8 @@ pub struct Settings {
     pub kafka: KafkaConfig,
     pub gateway: GatewayConfig,
     pub query: QueryConfig,
-    pub aggregator: AggregatorConfig,
+    pub validator: BatchConfig,
+    pub aggregator: BatchConfig,
     pub tls: TlsConfig,
     pub auth: AuthConfig,
     pub telemetry: TelemetryConfig,
@@ -84,10 +85,12 @@ pub struct QueryConfig {
     pub suppress_below_enrolments: u64,
 }
 
-/// How the aggregator batches validated feeds into one transaction and one offset commit.
+/// How a worker takes feeds off its topic in batches: the validator writes a batch's outputs
+/// all in flight at once, the aggregator applies a batch in one transaction, and each commits
+/// the batch's offsets once, after that.
 #[derive(Clone, Debug, Deserialize)]
-pub struct AggregatorConfig {
-    /// The most feeds applied in one transaction (1: one transaction per feed).
+pub struct BatchConfig {
+    /// The most feeds in a batch (1: one at a time).
     pub batch_max_feeds: usize,
     /// How long a batch waits for more feeds after its first arrived, in milliseconds.
     pub batch_linger_ms: u64,
@@ -179,18 +182,30 @@ impl Settings {
         if rate.is_nan() || rate <= 0.0 || self.auth.burst == 0 {
             return invalid("auth.requests_per_second", "rate limits must be positive");
         }
-        let aggregator = &self.aggregator;
-        if aggregator.batch_max_feeds == 0 || aggregator.batch_max_feeds > MAX_BATCH_FEEDS {
-            return Err(ConfigError::Invalid {
-                field: "aggregator.batch_max_feeds",
-                rule: format!("must be between 1 and {MAX_BATCH_FEEDS}"),
-            });
-        }
-        if aggregator.batch_linger_ms > MAX_BATCH_LINGER_MS {
-            return Err(ConfigError::Invalid {
-                field: "aggregator.batch_linger_ms",
-                rule: format!("must be at most {MAX_BATCH_LINGER_MS}"),
-            });
+        for (batching, max_feeds, linger) in [
+            (
+                &self.validator,
+                "validator.batch_max_feeds",
+                "validator.batch_linger_ms",
+            ),
+            (
+                &self.aggregator,
+                "aggregator.batch_max_feeds",
+                "aggregator.batch_linger_ms",
+            ),
+        ] {
+            if batching.batch_max_feeds == 0 || batching.batch_max_feeds > MAX_BATCH_FEEDS {
+                return Err(ConfigError::Invalid {
+                    field: max_feeds,
+                    rule: format!("must be between 1 and {MAX_BATCH_FEEDS}"),
+                });
+            }
+            if batching.batch_linger_ms > MAX_BATCH_LINGER_MS {
+                return Err(ConfigError::Invalid {
+                    field: linger,
+                    rule: format!("must be at most {MAX_BATCH_LINGER_MS}"),
+                });
+            }
         }
         if self.auth.key_valid_days == 0 {
             return invalid("auth.key_valid_days", "must be at least 1");
@@ -271,24 +286,35 @@ mod tests {
     }
 
     #[test]
-    fn aggregator_batches_are_bounded() {
+    fn worker_batches_are_bounded() {
         let settings = local();
+        assert_eq!(settings.validator.batch_max_feeds, 16);
+        assert_eq!(settings.validator.batch_linger_ms, 5);
         assert_eq!(settings.aggregator.batch_max_feeds, 16);
         assert_eq!(settings.aggregator.batch_linger_ms, 20);
-        for (feeds, linger, field) in [
-            (0, 20, "aggregator.batch_max_feeds"),
-            (1001, 20, "aggregator.batch_max_feeds"),
-            (16, 10_001, "aggregator.batch_linger_ms"),
-        ] {
-            let mut settings = local();
-            settings.aggregator.batch_max_feeds = feeds;
-            settings.aggregator.batch_linger_ms = linger;
-            let err = settings.validate().unwrap_err();
-            assert!(err.to_string().contains(field), "{err}");
+        let workers: [(&str, fn(&mut Settings) -> &mut BatchConfig); 2] = [
+            ("validator", |s| &mut s.validator),
+            ("aggregator", |s| &mut s.aggregator),
+        ];
+        for (worker, batching) in workers {
+            for (feeds, linger, field) in [
+                (0, 20, "batch_max_feeds"),
+                (1001, 20, "batch_max_feeds"),
+                (16, 10_001, "batch_linger_ms"),
+            ] {
+                let mut settings = local();
+                batching(&mut settings).batch_max_feeds = feeds;
+                batching(&mut settings).batch_linger_ms = linger;
+                let err = settings.validate().unwrap_err();
+                assert!(
+                    err.to_string().contains(&format!("{worker}.{field}")),
+                    "{err}"
+                );
+            }
+            let mut one_at_a_time = local();
+            batching(&mut one_at_a_time).batch_max_feeds = 1;
+            batching(&mut one_at_a_time).batch_linger_ms = 0;
+            one_at_a_time.validate().unwrap();
         }
-        let mut one_at_a_time = local();
-        one_at_a_time.aggregator.batch_max_feeds = 1;
-        one_at_a_time.aggregator.batch_linger_ms = 0;
-        one_at_a_time.validate().unwrap();
     }
 }

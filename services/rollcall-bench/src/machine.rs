@@ -34,7 +34,13 @@ pub fn busy_cpu_seconds() -> Option<f64> {
         .map(|t| t.parse().ok())
         .collect::<Option<_>>()?;
     // user nice system idle iowait irq softirq steal ...
-    let busy: u64 = ticks.iter().take(8).enumerate().filter(|(i, _)| *i != 3 && *i != 4).map(|(_, t)| t).sum();
+    let busy: u64 = ticks
+        .iter()
+        .take(8)
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .map(|(_, t)| t)
+        .sum();
     Some(busy as f64 / TICKS_PER_SECOND)
 }
 

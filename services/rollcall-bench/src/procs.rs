@@ -55,7 +55,12 @@ impl Processes {
     pub fn cpu_seconds(&self) -> Vec<(String, Option<f64>)> {
         self.children
             .iter()
-            .map(|(name, child)| (name.clone(), crate::machine::process_cpu_seconds(child.id())))
+            .map(|(name, child)| {
+                (
+                    name.clone(),
+                    crate::machine::process_cpu_seconds(child.id()),
+                )
+            })
             .collect()
     }
 

@@ -481,8 +481,14 @@ mod tests {
 
     #[test]
     fn cpu_use_leaves_the_rest_of_the_machine_to_postgresql() {
-        let start = vec![("aggregator".into(), Some(1.0)), ("bench".into(), Some(0.5))];
-        let end = vec![("aggregator".into(), Some(4.0)), ("bench".into(), Some(1.5))];
+        let start = vec![
+            ("aggregator".into(), Some(1.0)),
+            ("bench".into(), Some(0.5)),
+        ];
+        let end = vec![
+            ("aggregator".into(), Some(4.0)),
+            ("bench".into(), Some(1.5)),
+        ];
         let cpu = CpuUse::between(5.0, 2, &start, &end, 9.0);
         assert_eq!(cpu.capacity(), 10.0);
         assert_eq!(

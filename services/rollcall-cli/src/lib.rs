@@ -247,7 +247,8 @@ pub async fn submit_feed(
     .await
 }
 
-fn roll_record(p: &RawPupil) -> RollRecord {
+/// A pupil as the feed API carries it.
+pub fn roll_record(p: &RawPupil) -> RollRecord {
     RollRecord {
         upn: p.upn.clone(),
         forename: p.forename.clone(),
@@ -264,7 +265,8 @@ fn roll_record(p: &RawPupil) -> RollRecord {
     }
 }
 
-fn mark_record(m: &RawMark) -> MarkRecord {
+/// A mark as the feed API carries it.
+pub fn mark_record(m: &RawMark) -> MarkRecord {
     MarkRecord {
         upn: m.upn.clone(),
         date: m.date.clone(),

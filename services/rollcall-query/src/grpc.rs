@@ -19,7 +19,7 @@ use rollcall_server::auth::principal;
 use rollcall_server::{ApiError, ErrorCode};
 use tonic::{Request, Response, Status};
 
-use crate::measures::{WorstFirst, absence_perc, Standing};
+use crate::measures::{Standing, WorstFirst, absence_perc};
 
 /// The longest purpose recorded with a pupil-level query.
 const MAX_PURPOSE: usize = 500;
@@ -149,7 +149,11 @@ impl Query {
             let (is_persistent, is_severe) = (e.counters.is_persistent(), e.counters.is_severe());
             persistent += u64::from(is_persistent);
             severe += u64::from(is_severe);
-            if if severe_only { is_severe } else { is_persistent } {
+            if if severe_only {
+                is_severe
+            } else {
+                is_persistent
+            } {
                 worst.push(e);
             }
         })

@@ -1,17 +1,22 @@
 //! The validation worker. For each feed on the feeds topic it runs the domain's validation
 //! catalogue against the feed and the school registry, then writes the accepted, normalised
 //! records with the feed's outcome to the validated topic and every rejected record, as it
-//! arrived, with its findings to the dead-letter topic. The input offset is committed only after
-//! both writes are acknowledged.
+//! arrived, with its findings to the dead-letter topic. Feeds are taken in batches (up to
+//! `validator.batch_max_feeds`): every write of the batch is in flight at once, queued in the
+//! batch's order, and the input offsets are committed once, only after each feed's writes were
+//! all acknowledged. A feed whose writes failed is handed back with its partition's later feeds
+//! and written again; the aggregator makes a second copy harmless.
 
 mod convert;
+
+use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::Utc;
 use prost::Message as _;
 use rollcall_db::Pool;
 use rollcall_domain::validation::{self, Context, RecordRef, Severity};
-use rollcall_kafka::{Message, Producer};
+use rollcall_kafka::{Batching, Message, Producer};
 use rollcall_proto::pipeline::v1::{FeedEnvelope, RejectedRecord, rejected_record};
 use rollcall_server::Settings;
 use tokio_util::sync::CancellationToken;
@@ -41,11 +46,40 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         producer,
         settings: &settings,
     };
-    rollcall_kafka::consume(&consumer, &kafka.topics.feeds, shutdown, |message| {
-        worker.handle(message)
-    })
+    let batching = Batching {
+        max_messages: settings.validator.batch_max_feeds,
+        linger: Duration::from_millis(settings.validator.batch_linger_ms),
+    };
+    rollcall_kafka::consume_batches(
+        &consumer,
+        &kafka.topics.feeds,
+        batching,
+        shutdown,
+        |messages| worker.handle_batch(messages),
+    )
     .await?;
     Ok(())
+}
+
+/// What one feed message becomes: the messages to write, in order, and, for a feed that could be
+/// decoded, the line to log once they are all acknowledged.
+struct Outputs {
+    writes: Vec<Write>,
+    validated: Option<Validated>,
+}
+
+/// One message to write.
+struct Write {
+    topic: String,
+    key: Vec<u8>,
+    payload: Vec<u8>,
+}
+
+/// What is logged of a validated feed: counts only, never a record.
+struct Validated {
+    school: u32,
+    feed_id: String,
+    summary: validation::Summary,
 }
 
 struct Worker<'a> {
@@ -55,7 +89,62 @@ struct Worker<'a> {
 }
 
 impl Worker<'_> {
-    async fn handle(&self, message: Message) -> anyhow::Result<()> {
+    /// Validates each feed of the batch in order, then writes every feed's outputs, all in
+    /// flight at once and queued in the batch's order (so a school's feeds reach the validated
+    /// topic in the order they arrived). Answers for each message: done once all its writes were
+    /// acknowledged.
+    async fn handle_batch(&self, messages: Vec<Message>) -> Vec<anyhow::Result<()>> {
+        let mut prepared = Vec::with_capacity(messages.len());
+        for message in messages {
+            prepared.push(self.prepare(message).await);
+        }
+        // `join_all` polls the sends in this order first, and a send is queued on its first poll.
+        let sends = prepared.iter().enumerate().flat_map(|(index, outputs)| {
+            let writes = outputs.as_ref().map_or(&[][..], |o| o.writes.as_slice());
+            writes.iter().map(move |w| async move {
+                let sent = self.producer.send(&w.topic, &w.key, &w.payload).await;
+                (index, sent)
+            })
+        });
+        let mut results: Vec<anyhow::Result<()>> = prepared
+            .iter()
+            .map(|outputs| match outputs {
+                Ok(_) => Ok(()),
+                Err(err) => Err(anyhow::anyhow!("{err:#}")),
+            })
+            .collect();
+        for (index, sent) in futures::future::join_all(sends).await {
+            if let Err(err) = sent
+                && results[index].is_ok()
+            {
+                results[index] = Err(err.into());
+            }
+        }
+        for (outputs, result) in prepared.iter().zip(&results) {
+            if let (
+                Ok(Outputs {
+                    validated: Some(v), ..
+                }),
+                Ok(()),
+            ) = (outputs, result)
+            {
+                tracing::info!(
+                    school = v.school,
+                    feed_id = %v.feed_id,
+                    roll_accepted = v.summary.roll_accepted,
+                    roll_rejected = v.summary.roll_rejected,
+                    marks_accepted = v.summary.marks_accepted,
+                    marks_rejected = v.summary.marks_rejected,
+                    warned = v.summary.records_warned,
+                    "feed validated"
+                );
+            }
+        }
+        results
+    }
+
+    /// Validates one feed message and returns what to write for it.
+    async fn prepare(&self, message: Message) -> anyhow::Result<Outputs> {
         let topics = &self.settings.kafka.topics;
         let envelope = match FeedEnvelope::decode(message.payload.as_slice()) {
             Ok(envelope) => envelope,
@@ -67,10 +156,14 @@ impl Worker<'_> {
                     rejected_at: Some(convert::now()),
                     ..Default::default()
                 };
-                self.producer
-                    .send(&topics.rejected, &message.key, &dead.encode_to_vec())
-                    .await?;
-                return Ok(());
+                return Ok(Outputs {
+                    writes: vec![Write {
+                        topic: topics.rejected.clone(),
+                        key: message.key,
+                        payload: dead.encode_to_vec(),
+                    }],
+                    validated: None,
+                });
             }
         };
         let header = envelope.header.clone().unwrap_or_default();
@@ -92,30 +185,27 @@ impl Worker<'_> {
         let roll: Vec<_> = envelope.roll.iter().map(convert::raw_pupil).collect();
         let marks: Vec<_> = envelope.marks.iter().map(convert::raw_mark).collect();
         let validated = validation::validate(&roll, &marks, &ctx);
-        let summary = validated.summary();
 
-        let key = message.key.as_slice();
-        let dead_letters = dead_letters(&envelope, urn, &validated);
-        let out = convert::validated_feed(&envelope, urn, &validated);
-        let rejected: Vec<(Vec<u8>, Vec<u8>)> = dead_letters
+        // Dead letters first, then the validated feed, as one feed was always written.
+        let write = |topic: &str, payload: Vec<u8>| Write {
+            topic: topic.to_owned(),
+            key: message.key.clone(),
+            payload,
+        };
+        let mut writes: Vec<Write> = dead_letters(&envelope, urn, &validated)
             .iter()
-            .map(|d| (key.to_vec(), d.encode_to_vec()))
+            .map(|d| write(&topics.rejected, d.encode_to_vec()))
             .collect();
-        self.producer.send_all(&topics.rejected, &rejected).await?;
-        self.producer
-            .send(&topics.validated, key, &out.encode_to_vec())
-            .await?;
-        tracing::info!(
-            school = urn,
-            feed_id = %envelope.feed_id,
-            roll_accepted = summary.roll_accepted,
-            roll_rejected = summary.roll_rejected,
-            marks_accepted = summary.marks_accepted,
-            marks_rejected = summary.marks_rejected,
-            warned = summary.records_warned,
-            "feed validated"
-        );
-        Ok(())
+        let out = convert::validated_feed(&envelope, urn, &validated);
+        writes.push(write(&topics.validated, out.encode_to_vec()));
+        Ok(Outputs {
+            writes,
+            validated: Some(Validated {
+                school: urn,
+                feed_id: envelope.feed_id.clone(),
+                summary: validated.summary(),
+            }),
+        })
     }
 }
 

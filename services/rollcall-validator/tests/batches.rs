@@ -1,0 +1,188 @@
+//! The validator against librdkafka's mock cluster and a real PostgreSQL database (its school
+//! registry): a batch of several schools' feeds comes out on the validated topic with each
+//! school's feeds in the order they arrived, a rejected record goes to the dead-letter topic, and
+//! the input offsets are committed once every write was acknowledged.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use prost::Message as _;
+use rollcall_db::School;
+use rollcall_kafka::mock::MockBroker;
+use rollcall_proto::feed::v1::FeedHeader;
+use rollcall_proto::pipeline::v1::{FeedEnvelope, RejectedRecord, ValidatedFeed};
+use rollcall_server::Settings;
+use rollcall_synth::{LaSpec, SyntheticLa};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const GROUP: &str = "rollcall-validator";
+
+/// A feed of the synthetic LA as the gateway puts it on the feeds topic.
+fn envelope(feed: &rollcall_synth::Feed) -> FeedEnvelope {
+    let at = |t: chrono::DateTime<chrono::Utc>| prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: 0,
+    };
+    FeedEnvelope {
+        feed_id: Uuid::new_v4().to_string(),
+        header: Some(FeedHeader {
+            school_urn: format!("{:06}", feed.urn),
+            extracted_at: Some(at(feed.extracted_at)),
+            idempotency_key: feed.idempotency_key.clone(),
+            code_set: "2024".into(),
+        }),
+        received_at: Some(at(feed.extracted_at)),
+        roll: feed.roll.iter().map(rollcall_cli::roll_record).collect(),
+        marks: feed.marks.iter().map(rollcall_cli::mark_record).collect(),
+    }
+}
+
+/// Every message on `topic` from the start, read by a group of its own, once `count` arrived.
+async fn read_all(settings: &Settings, topic: &str, count: usize) -> Vec<Vec<u8>> {
+    let consumer =
+        rollcall_kafka::consumer(&settings.kafka, &format!("reader-{}", Uuid::new_v4())).unwrap();
+    let stop = CancellationToken::new();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let reading = {
+        let stop = stop.clone();
+        let topic = topic.to_owned();
+        tokio::spawn(async move {
+            rollcall_kafka::consume(&consumer, &topic, stop, |m| {
+                let _ = tx.send(m.payload);
+                std::future::ready(Ok::<(), std::convert::Infallible>(()))
+            })
+            .await
+            .unwrap();
+        })
+    };
+    let mut payloads = Vec::new();
+    while payloads.len() < count {
+        let payload = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{} of {count} messages on {topic}", payloads.len()))
+            .unwrap();
+        payloads.push(payload);
+    }
+    stop.cancel();
+    reading.await.unwrap();
+    payloads
+}
+
+#[tokio::test]
+async fn a_batch_keeps_each_schools_order_and_commits_once_written() {
+    let base = std::env::var("ROLLCALL_TEST_DATABASE_URL").unwrap_or(ADMIN_URL.to_owned());
+    let root = base
+        .rsplit_once('/')
+        .map_or(base.as_str(), |(root, _)| root);
+    let url = format!("{root}/rollcall_valtest_{}", Uuid::new_v4().simple());
+    rollcall_db::ensure_database(&url).await.unwrap();
+    let pool = rollcall_db::open(&url, 2).await.unwrap();
+
+    let la = SyntheticLa::generate(LaSpec {
+        schools: 3,
+        independent_schools: 0,
+        pupils: 60,
+        days: 4,
+        ..LaSpec::small()
+    });
+    let schools: Vec<School> = la
+        .schools
+        .iter()
+        .map(|s| School {
+            urn: s.urn as i32,
+            la_code: s.la_code as i16,
+            name: s.name.clone(),
+            phase: s.phase.clone(),
+            school_type: s.school_type.clone(),
+            independent: s.independent,
+        })
+        .collect();
+    rollcall_db::upsert_schools(&pool, &schools).await.unwrap();
+
+    let broker = MockBroker::new().unwrap();
+    let mut settings = Settings::defaults();
+    settings.database.url = url.clone();
+    settings.kafka.brokers = broker.bootstrap_servers();
+    settings.kafka.create_topics = false;
+    settings.validator.batch_max_feeds = 16;
+    settings.validator.batch_linger_ms = 500;
+    let topics = settings.kafka.topics.clone();
+    broker.create_topic(&topics.feeds, 2).unwrap();
+    broker.create_topic(&topics.validated, 1).unwrap();
+    broker.create_topic(&topics.rejected, 1).unwrap();
+
+    // Every school's days in order; one mark of the first feed carries a code that does not
+    // exist, so that record alone is rejected.
+    let mut envelopes: Vec<FeedEnvelope> = la.feeds.iter().map(envelope).collect();
+    envelopes[0].marks[0].code = "!".into();
+    let producer = rollcall_kafka::producer(&settings.kafka).unwrap();
+    let keyed: Vec<(Vec<u8>, Vec<u8>)> = envelopes
+        .iter()
+        .map(|e| {
+            let urn = e.header.as_ref().unwrap().school_urn.clone();
+            (urn.into_bytes(), e.encode_to_vec())
+        })
+        .collect();
+    producer.send_all(&topics.feeds, &keyed).await.unwrap();
+
+    let stop = CancellationToken::new();
+    let worker = tokio::spawn(rollcall_validator::run(settings.clone(), stop.clone()));
+
+    let validated: Vec<ValidatedFeed> = read_all(&settings, &topics.validated, envelopes.len())
+        .await
+        .iter()
+        .map(|p| ValidatedFeed::decode(p.as_slice()).unwrap())
+        .collect();
+    let mut got: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+    for feed in &validated {
+        got.entry(feed.school_urn)
+            .or_default()
+            .push(feed.feed_id.clone());
+    }
+    let mut sent: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+    for e in &envelopes {
+        let urn: u32 = e.header.as_ref().unwrap().school_urn.parse().unwrap();
+        sent.entry(urn).or_default().push(e.feed_id.clone());
+    }
+    assert_eq!(
+        got, sent,
+        "each school's feeds, once each, in the order sent"
+    );
+    let first = validated
+        .iter()
+        .find(|f| f.feed_id == envelopes[0].feed_id)
+        .unwrap();
+    let outcome = first.outcome.as_ref().unwrap();
+    assert_eq!(outcome.marks_rejected, 1);
+    assert_eq!(first.marks.len(), envelopes[0].marks.len() - 1);
+
+    let rejected = read_all(&settings, &topics.rejected, 1).await;
+    let letter = RejectedRecord::decode(rejected[0].as_slice()).unwrap();
+    assert_eq!(letter.feed_id, envelopes[0].feed_id);
+    assert!(!letter.findings.is_empty());
+
+    // The input offsets reach the end of both partitions.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let committed = rollcall_kafka::committed_offsets(&settings.kafka, GROUP, &topics.feeds)
+            .await
+            .unwrap();
+        if committed.values().sum::<i64>() == envelopes.len() as i64 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "committed {committed:?} of {} feeds",
+            envelopes.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    stop.cancel();
+    worker.await.unwrap().unwrap();
+    pool.close().await;
+    drop(broker);
+    rollcall_db::drop_database(&url).await.unwrap();
+}
