@@ -120,10 +120,9 @@ pub async fn for_each_enrolment(
     {
         if current.as_ref().is_some_and(|(id, ..)| *id != enrolment_id)
             && let Some((id, urn, sessions)) = current.take()
+            && let Some(counts) = counted(pool, &mut book, id, urn, &sessions).await?
         {
-            if let Some(counts) = counted(pool, &mut book, id, urn, &sessions).await? {
-                each(counts);
-            }
+            each(counts);
         }
         let (_, _, sessions) =
             current.get_or_insert_with(|| (enrolment_id, school_urn, Vec::new()));

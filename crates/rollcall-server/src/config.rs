@@ -292,7 +292,8 @@ mod tests {
         assert_eq!(settings.validator.batch_linger_ms, 5);
         assert_eq!(settings.aggregator.batch_max_feeds, 16);
         assert_eq!(settings.aggregator.batch_linger_ms, 20);
-        let workers: [(&str, fn(&mut Settings) -> &mut BatchConfig); 2] = [
+        type Section = fn(&mut Settings) -> &mut BatchConfig;
+        let workers: [(&str, Section); 2] = [
             ("validator", |s| &mut s.validator),
             ("aggregator", |s| &mut s.aggregator),
         ];
