@@ -34,6 +34,42 @@ pub async fn feed_times(pool: &Pool) -> Result<FeedTimes> {
     .await?)
 }
 
+/// Where the server's write-ahead log is, and how many checkpoints it has run: taken before and
+/// after a phase, the difference is what the phase wrote to the log (every change, plus a full
+/// page image for the first change of each page after a checkpoint) and how many checkpoints
+/// fell within it. Server-wide: anything else writing at the time is counted too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WalMark {
+    pub lsn_bytes: i64,
+    pub checkpoints: i64,
+}
+
+pub async fn wal_mark(pool: &Pool) -> Result<WalMark> {
+    let (lsn_bytes, checkpoints): (i64, i64) = sqlx::query_as(
+        "select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::int8,
+                (select checkpoints_timed + checkpoints_req from pg_stat_bgwriter)",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(WalMark {
+        lsn_bytes,
+        checkpoints,
+    })
+}
+
+/// The server settings that change what a write or a plan costs, as `(name, value)`: whether
+/// autovacuum (and with it autoanalyze) runs, durability, memory and checkpoint spacing.
+pub async fn server_settings(pool: &Pool) -> Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as(
+        "select name, current_setting(name) from pg_settings
+         where name in ('server_version', 'autovacuum', 'fsync', 'synchronous_commit',
+                        'shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'work_mem')
+         order by name",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
 /// The size of a table with its indexes and TOAST, and its rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TableSize {

@@ -163,10 +163,15 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let gateway = channel(gateway_port, &keys.vendor_token).await?;
     let query = channel(query_port, &keys.la_token).await?;
 
+    let pool = rollcall_db::connect(&options.database_url, 4).await?;
+    figures.postgresql = rollcall_db::bench::server_settings(&pool).await?;
+    let wal_start = rollcall_db::bench::wal_mark(&pool).await?;
     let largest_school = pipeline(&plan, &gateway, &options, &processes, &mut figures).await?;
+    let wal_end = rollcall_db::bench::wal_mark(&pool).await?;
+    figures.pipeline_wal_bytes = wal_end.lsn_bytes - wal_start.lsn_bytes;
+    figures.pipeline_checkpoints = wal_end.checkpoints - wal_start.checkpoints;
     processes.check_running()?;
 
-    let pool = rollcall_db::connect(&options.database_url, 4).await?;
     let times = rollcall_db::bench::feed_times(&pool).await?;
     let span = |a: Option<chrono::DateTime<chrono::Utc>>,
                 b: Option<chrono::DateTime<chrono::Utc>>| {
@@ -200,9 +205,12 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     eprintln!("bench: COPY floor");
     let data = copy_rows(figures.marks_sent);
     rollcall_db::bench::prepare_copy_floor(&pool).await?;
+    let wal_start = rollcall_db::bench::wal_mark(&pool).await?;
     let copy_started = Instant::now();
     figures.copy_rows = rollcall_db::bench::copy_floor(&pool, data.as_bytes(), 1 << 20).await?;
     figures.copy_seconds = copy_started.elapsed().as_secs_f64();
+    figures.copy_wal_bytes =
+        rollcall_db::bench::wal_mark(&pool).await?.lsn_bytes - wal_start.lsn_bytes;
     figures.copy_table = size(rollcall_db::bench::copy_floor_size(&pool).await?);
     drop(data);
 
@@ -213,7 +221,13 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         max_messages: settings.validator.batch_max_feeds,
         linger: Duration::from_millis(settings.validator.batch_linger_ms),
     };
-    broker_floor(&kafka_config(&brokers), figures.feeds, batching, &mut figures).await?;
+    broker_floor(
+        &kafka_config(&brokers),
+        figures.feeds,
+        batching,
+        &mut figures,
+    )
+    .await?;
 
     processes.check_running()?;
     figures.peak_memory_kib = processes.peak_memory_kib();
@@ -302,7 +316,7 @@ async fn pipeline(
 ) -> anyhow::Result<String> {
     let streams = options.streams;
     let cpu_start = cpu_sample(processes);
-    let busy_start = machine::busy_cpu_seconds();
+    let machine_start = machine::machine_cpu_seconds();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for stream in 0..streams {
@@ -349,13 +363,15 @@ async fn pipeline(
     .await?;
     figures.end_to_end_seconds = started.elapsed().as_secs_f64();
     figures.drain_seconds = figures.end_to_end_seconds - figures.ack_seconds;
-    if let (Some(busy_start), Some(busy_end)) = (busy_start, machine::busy_cpu_seconds()) {
+    if let (Some(machine_start), Some(machine_end)) =
+        (machine_start, machine::machine_cpu_seconds())
+    {
         figures.pipeline_cpu = Some(CpuUse::between(
             figures.end_to_end_seconds,
             std::thread::available_parallelism().map_or(1, |n| n.get()),
             &cpu_start,
             &cpu_sample(processes),
-            busy_end - busy_start,
+            machine_end - machine_start,
         ));
     }
     for receipt in &receipts {

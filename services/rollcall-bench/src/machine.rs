@@ -22,9 +22,11 @@ pub fn describe() -> Value {
 /// The kernel's unit for CPU times in `/proc` (`USER_HZ`): 100 on x86-64 and arm64.
 const TICKS_PER_SECOND: f64 = 100.0;
 
-/// CPU time the whole machine spent busy (every state but idle and waiting for I/O), in
-/// seconds summed over cores, from the first line of `/proc/stat`.
-pub fn busy_cpu_seconds() -> Option<f64> {
+/// CPU time of the whole machine from the first line of `/proc/stat`, in seconds summed over
+/// cores: busy (every state but idle, waiting for I/O and stolen), stolen (time the hypervisor
+/// gave this machine's virtual cores to something else, which slows every process here without
+/// showing in any of their times) and idle while waiting for I/O (a slow disk).
+pub fn machine_cpu_seconds() -> Option<MachineCpu> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let ticks: Vec<u64> = stat
         .lines()
@@ -34,14 +36,33 @@ pub fn busy_cpu_seconds() -> Option<f64> {
         .map(|t| t.parse().ok())
         .collect::<Option<_>>()?;
     // user nice system idle iowait irq softirq steal ...
-    let busy: u64 = ticks
-        .iter()
-        .take(8)
-        .enumerate()
-        .filter(|(i, _)| *i != 3 && *i != 4)
-        .map(|(_, t)| t)
-        .sum();
-    Some(busy as f64 / TICKS_PER_SECOND)
+    let [user, nice, system, _idle, iowait, irq, softirq, steal] =
+        ticks.get(..8)?.try_into().ok()?;
+    let seconds = |ticks: u64| ticks as f64 / TICKS_PER_SECOND;
+    Some(MachineCpu {
+        busy: seconds(user + nice + system + irq + softirq),
+        stolen: seconds(steal),
+        iowait: seconds(iowait),
+    })
+}
+
+/// The machine's CPU time in seconds, summed over cores (see [`machine_cpu_seconds`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct MachineCpu {
+    pub busy: f64,
+    pub stolen: f64,
+    pub iowait: f64,
+}
+
+impl std::ops::Sub for MachineCpu {
+    type Output = MachineCpu;
+    fn sub(self, earlier: MachineCpu) -> MachineCpu {
+        MachineCpu {
+            busy: self.busy - earlier.busy,
+            stolen: self.stolen - earlier.stolen,
+            iowait: self.iowait - earlier.iowait,
+        }
+    }
 }
 
 /// CPU time (user and system) process `pid` has used, in seconds.
@@ -90,6 +111,6 @@ mod tests {
         let stat = "4242 (rollcall (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 9 0";
         assert_eq!(cpu_seconds_of_stat(stat), Some(3.25));
         assert!(process_cpu_seconds(std::process::id()).is_some());
-        assert!(busy_cpu_seconds().is_some());
+        assert!(machine_cpu_seconds().is_some());
     }
 }

@@ -93,6 +93,13 @@ pub struct Figures {
     pub peak_memory_kib: Vec<(String, Option<u64>)>,
     /// Where the cores went from the first send until every feed was processed.
     pub pipeline_cpu: Option<CpuUse>,
+    /// What PostgreSQL wrote to its log over the same span, and the checkpoints within it.
+    pub pipeline_wal_bytes: i64,
+    pub pipeline_checkpoints: i64,
+    /// What the COPY floor wrote to the log.
+    pub copy_wal_bytes: i64,
+    /// The database server's settings that bear on the figures (`server_settings`).
+    pub postgresql: Vec<(String, String)>,
 }
 
 /// CPU time spent over one phase of a run: by each process the benchmark started, by the
@@ -104,6 +111,10 @@ pub struct CpuUse {
     pub cores: usize,
     /// Seconds per process, the benchmark included, then the rest of the machine.
     pub seconds: Vec<(String, f64)>,
+    /// Seconds the hypervisor took from this machine's cores (`steal` in `/proc/stat`).
+    pub stolen_seconds: f64,
+    /// Seconds cores sat idle waiting for I/O (`iowait`).
+    pub iowait_seconds: f64,
 }
 
 impl CpuUse {
@@ -113,13 +124,14 @@ impl CpuUse {
     }
 
     /// What each process used between two samples of `(name, seconds)` taken at the start and
-    /// end of a phase, the benchmark's own use, and the rest of the machine's busy time.
+    /// end of a phase, the benchmark's own use, and the rest of the machine's busy time, from the
+    /// machine's CPU time over the phase.
     pub fn between(
         wall_seconds: f64,
         cores: usize,
         start: &[(String, Option<f64>)],
         end: &[(String, Option<f64>)],
-        machine_busy: f64,
+        machine: crate::machine::MachineCpu,
     ) -> CpuUse {
         let mut seconds: Vec<(String, f64)> = end
             .iter()
@@ -131,12 +143,14 @@ impl CpuUse {
         let ours: f64 = seconds.iter().map(|(_, s)| s).sum();
         seconds.push((
             "rest of the machine (PostgreSQL)".to_owned(),
-            (machine_busy - ours).max(0.0),
+            (machine.busy - ours).max(0.0),
         ));
         CpuUse {
             wall_seconds,
             cores,
             seconds,
+            stolen_seconds: machine.stolen,
+            iowait_seconds: machine.iowait,
         }
     }
 }
@@ -186,6 +200,7 @@ impl Figures {
                 "schools": self.schools, "feeds": self.feeds, "streams": self.streams,
                 "marks": self.marks_sent, "feed_bytes": self.feed_bytes,
             },
+            "postgresql": self.postgresql.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect::<serde_json::Map<_, _>>(),
             "services": {
                 "validators": self.validators, "aggregators": self.aggregators,
                 "overrides": self.overrides.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
@@ -208,6 +223,7 @@ impl Figures {
             "copy_floor": {
                 "rows": self.copy_rows, "seconds": round(self.copy_seconds),
                 "marks_per_s": round(self.copy_marks_per_s()), "ratio": round(self.copy_ratio()),
+                "wal_bytes": self.copy_wal_bytes,
                 "table": size(&self.copy_table),
             },
             "broker_floor": {
@@ -224,10 +240,17 @@ impl Figures {
                 "query": l.query, "requests": l.requests, "p50": round(l.p50_ms), "p99": round(l.p99_ms),
             })).collect::<Vec<_>>(),
             "peak_memory_kib": self.peak_memory_kib.iter().map(|(name, kib)| json!({"process": name, "vm_hwm_kib": kib})).collect::<Vec<_>>(),
+            "pipeline_wal": {
+                "bytes": self.pipeline_wal_bytes,
+                "bytes_per_mark": round(rate(self.pipeline_wal_bytes as f64, self.marks_sent as f64)),
+                "checkpoints": self.pipeline_checkpoints,
+            },
             "pipeline_cpu": self.pipeline_cpu.as_ref().map(|cpu| json!({
                 "wall_seconds": round(cpu.wall_seconds),
                 "cores": cpu.cores,
                 "seconds": cpu.seconds.iter().map(|(name, s)| json!({"process": name, "seconds": round(*s)})).collect::<Vec<_>>(),
+                "stolen_seconds": round(cpu.stolen_seconds),
+                "iowait_seconds": round(cpu.iowait_seconds),
             })),
         })
     }
@@ -256,6 +279,14 @@ impl Figures {
                         .map(|(k, v)| format!(", {k}={v}"))
                         .collect::<String>()
                 ),
+            ),
+            (
+                "postgresql".into(),
+                self.postgresql
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
             ),
             (
                 format!("gateway acknowledged ({} streams)", self.streams),
@@ -358,6 +389,16 @@ impl Figures {
                 "bytes per row of the COPY floor table".into(),
                 format!("{:.1}", self.copy_table.per_row()),
             ),
+            (
+                "WAL from first send to all processed".into(),
+                format!(
+                    "{:.1} MB ({:.1} bytes per mark sent; the COPY floor {:.1} per row), {} checkpoint(s)",
+                    self.pipeline_wal_bytes as f64 / 1e6,
+                    rate(self.pipeline_wal_bytes as f64, self.marks_sent as f64),
+                    rate(self.copy_wal_bytes as f64, self.copy_rows as f64),
+                    self.pipeline_checkpoints
+                ),
+            ),
         ];
         latency_rows(&self.latencies, &mut rows);
         memory_rows(&self.peak_memory_kib, &mut rows);
@@ -396,7 +437,14 @@ pub fn memory_rows(peaks: &[(String, Option<u64>)], rows: &mut Vec<(String, Stri
 /// One table row per process: its CPU seconds over the phase and its share of the machine.
 pub fn cpu_rows(cpu: &CpuUse, rows: &mut Vec<(String, String)>) {
     let capacity = cpu.capacity();
-    for (name, seconds) in &cpu.seconds {
+    let machine = [
+        ("stolen by the hypervisor".to_owned(), cpu.stolen_seconds),
+        (
+            "idle waiting for disk (iowait)".to_owned(),
+            cpu.iowait_seconds,
+        ),
+    ];
+    for (name, seconds) in cpu.seconds.iter().chain(&machine) {
         rows.push((
             format!("cpu from first send to all processed: {name}"),
             format!(
@@ -489,7 +537,12 @@ mod tests {
             ("aggregator".into(), Some(4.0)),
             ("bench".into(), Some(1.5)),
         ];
-        let cpu = CpuUse::between(5.0, 2, &start, &end, 9.0);
+        let machine = crate::machine::MachineCpu {
+            busy: 9.0,
+            stolen: 0.5,
+            iowait: 0.0,
+        };
+        let cpu = CpuUse::between(5.0, 2, &start, &end, machine);
         assert_eq!(cpu.capacity(), 10.0);
         assert_eq!(
             cpu.seconds,
@@ -502,5 +555,10 @@ mod tests {
         let mut rows = Vec::new();
         cpu_rows(&cpu, &mut rows);
         assert_eq!(rows[0].1, "3.0 s (30% of 2 cores over 5.0 s)");
+        assert_eq!(
+            rows[3].0,
+            "cpu from first send to all processed: stolen by the hypervisor"
+        );
+        assert_eq!(rows[3].1, "0.5 s (5% of 2 cores over 5.0 s)");
     }
 }

@@ -50,18 +50,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     rollcall_db::ensure_database(&options.database_url).await?;
     let pool = rollcall_db::open(&options.database_url, WRITERS as u32 + 1).await?;
     rollcall_db::sync_codes(&pool, &rollcall_db::domain_codes()).await?;
-    let schools: Vec<rollcall_db::School> = plan
-        .schools
-        .iter()
-        .map(|s| rollcall_db::School {
-            urn: s.urn as i32,
-            la_code: s.la_code as i16,
-            name: s.name.clone(),
-            phase: s.phase.clone(),
-            school_type: s.school_type.clone(),
-            independent: s.independent,
-        })
-        .collect();
+    let schools = rollcall_cli::synthetic_registry_rows(&plan.schools);
     rollcall_db::upsert_schools(&pool, &schools).await?;
 
     let load_started = Instant::now();

@@ -357,6 +357,22 @@ pub async fn import_synthetic_schools(
         .imported)
 }
 
+/// The synthetic LA's schools as registry rows, for loading them straight into the database
+/// (the benchmark's year, workers' tests) rather than through the registry service.
+pub fn synthetic_registry_rows(schools: &[rollcall_synth::School]) -> Vec<rollcall_db::School> {
+    schools
+        .iter()
+        .map(|s| rollcall_db::School {
+            urn: s.urn as i32,
+            la_code: s.la_code as i16,
+            name: s.name.clone(),
+            phase: s.phase.clone(),
+            school_type: s.school_type.clone(),
+            independent: s.independent,
+        })
+        .collect()
+}
+
 /// A gRPC error as one line: the status code in words, the message, and Rollcall's stable error
 /// code when the server sent one, e.g. `invalid argument: school_urn: must be six digits
 /// [INVALID_ARGUMENT]`.

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use prost::Message as _;
-use rollcall_db::School;
 use rollcall_kafka::mock::MockBroker;
 use rollcall_proto::feed::v1::FeedHeader;
 use rollcall_proto::pipeline::v1::{FeedEnvelope, RejectedRecord, ValidatedFeed};
@@ -87,18 +86,7 @@ async fn a_batch_keeps_each_schools_order_and_commits_once_written() {
         days: 4,
         ..LaSpec::small()
     });
-    let schools: Vec<School> = la
-        .schools
-        .iter()
-        .map(|s| School {
-            urn: s.urn as i32,
-            la_code: s.la_code as i16,
-            name: s.name.clone(),
-            phase: s.phase.clone(),
-            school_type: s.school_type.clone(),
-            independent: s.independent,
-        })
-        .collect();
+    let schools = rollcall_cli::synthetic_registry_rows(&la.schools);
     rollcall_db::upsert_schools(&pool, &schools).await.unwrap();
 
     let broker = MockBroker::new().unwrap();
