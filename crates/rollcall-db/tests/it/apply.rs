@@ -524,3 +524,17 @@ async fn a_thirty_thousand_mark_feed() {
     );
     db.close().await;
 }
+
+#[tokio::test]
+async fn every_connection_plans_each_statement_for_its_own_values() {
+    // A generic plan cannot see how many rows a bound array carries; see `rollcall_db::connect`.
+    let db = TestDb::new().await;
+    for _ in 0..3 {
+        let mode: String = sqlx::query_scalar("select current_setting('plan_cache_mode')")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(mode, "force_custom_plan");
+    }
+    db.close().await;
+}
