@@ -136,18 +136,19 @@ async fn the_ees_export_matches_figures_recomputed_from_the_marks() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("ytd.csv");
     let la_code = format!("{:03}", la.spec.la_code);
-    let args = [
-        "export",
-        "ees-ytd",
-        "--la",
-        &la_code,
-        "--from",
-        &from.to_string(),
-        "--to",
-        &to.to_string(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
+    let (from_arg, to_arg) = (from.to_string(), to.to_string());
+    // The LA's year-to-date file over the generated days, written to `out` by the CLI.
+    let ees_ytd = |out: &std::path::Path| {
+        [
+            "export", "ees-ytd", "--la", &la_code, "--from", &from_arg, "--to", &to_arg, "--out",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .chain([out.to_str().unwrap().to_owned()])
+        .collect::<Vec<String>>()
+    };
+    let args = ees_ytd(&out);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     json_as(&pipeline, &pipeline.la_token, &args).await;
     let text = std::fs::read_to_string(&out).unwrap();
 
@@ -417,18 +418,8 @@ async fn the_ees_export_matches_figures_recomputed_from_the_marks() {
 
     // The same rows as a spreadsheet, with its own manifest.
     let xlsx = dir.path().join("ytd.xlsx");
-    let args = [
-        "export",
-        "ees-ytd",
-        "--la",
-        &la_code,
-        "--from",
-        &from.to_string(),
-        "--to",
-        &to.to_string(),
-        "--out",
-        xlsx.to_str().unwrap(),
-    ];
+    let args = ees_ytd(&xlsx);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     json_as(&pipeline, &pipeline.la_token, &args).await;
     assert!(
         std::fs::read(&xlsx).unwrap().starts_with(b"PK"),

@@ -456,14 +456,8 @@ async fn stored_rows<'a>(
     .fetch_all(&mut **tx)
     .await?;
     rows.into_iter()
-        .map(|(enrolment_id, month, codes, slot_feeds, feeds, minutes)| {
-            let row = EncodedRow {
-                codes,
-                slot_feeds,
-                feeds,
-                minutes,
-            };
-            let decoded = MonthRegister::decode(enrolment_id, month, &row)?;
+        .map(|row| {
+            let (enrolment_id, month, decoded) = register::decode_stored(row)?;
             Ok(((enrolment_id, month), decoded))
         })
         .collect()

@@ -20,7 +20,7 @@ use sqlx::{Postgres, Transaction};
 use crate::access::{Access, PupilAccess};
 use crate::codebook::CodeBook;
 use crate::queries::{Enrolment, Scope};
-use crate::register::{self, EncodedRow, MonthRegister};
+use crate::register::{self, MonthRegister};
 use crate::{Pool, Result};
 
 /// A school an export covers, listed within the caller's access.
@@ -93,14 +93,41 @@ impl ExportReader {
         access: &Access,
         la_codes: Option<&[i16]>,
     ) -> Result<Vec<ExportSchool>> {
+        self.select_schools(access, la_codes, None).await
+    }
+
+    /// The schools in `scope` whose pupils `access` may see, ordered by URN.
+    pub async fn pupil_schools(
+        &mut self,
+        access: &PupilAccess,
+        scope: Scope,
+    ) -> Result<Vec<PupilSchool>> {
+        let (la_codes, urn) = match scope {
+            Scope::La(la) => (Some(vec![la]), None),
+            Scope::School(urn) => (None, Some(urn)),
+        };
+        let schools = self.select_schools(access.schools(), la_codes.as_deref(), urn);
+        Ok(schools.await?.into_iter().map(PupilSchool).collect())
+    }
+
+    /// The schools within `access`, of `la_codes` and with `urn` where given, ordered by LA
+    /// code and URN.
+    async fn select_schools(
+        &mut self,
+        access: &Access,
+        la_codes: Option<&[i16]>,
+        urn: Option<i32>,
+    ) -> Result<Vec<ExportSchool>> {
         let rows: Vec<(i32, i16, String, bool)> = sqlx::query_as(
             "select s.urn, s.la_code, s.phase, s.independent
              from schools s
              where ($1::int2[] is null or s.la_code = any($1))
-               and ($2 or s.la_code = any($3) or s.urn = any($4))
+               and ($2::int is null or s.urn = $2)
+               and ($3 or s.la_code = any($4) or s.urn = any($5))
              order by s.la_code, s.urn",
         )
         .bind(la_codes)
+        .bind(urn)
         .bind(access.everything)
         .bind(&access.la_codes)
         .bind(&access.urns)
@@ -113,45 +140,6 @@ impl ExportReader {
                 la_code,
                 phase,
                 independent,
-            })
-            .collect())
-    }
-
-    /// The schools in `scope` whose pupils `access` may see, ordered by URN.
-    pub async fn pupil_schools(
-        &mut self,
-        access: &PupilAccess,
-        scope: Scope,
-    ) -> Result<Vec<PupilSchool>> {
-        let access = access.schools();
-        let (la_code, urn) = match scope {
-            Scope::La(la) => (Some(la), None),
-            Scope::School(urn) => (None, Some(urn)),
-        };
-        let rows: Vec<(i32, i16, String, bool)> = sqlx::query_as(
-            "select s.urn, s.la_code, s.phase, s.independent
-             from schools s
-             where ($1::int2 is null or s.la_code = $1)
-               and ($2::int is null or s.urn = $2)
-               and ($3 or s.la_code = any($4) or s.urn = any($5))
-             order by s.urn",
-        )
-        .bind(la_code)
-        .bind(urn)
-        .bind(access.everything)
-        .bind(&access.la_codes)
-        .bind(&access.urns)
-        .fetch_all(&mut *self.tx)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(urn, la_code, phase, independent)| {
-                PupilSchool(ExportSchool {
-                    urn,
-                    la_code,
-                    phase,
-                    independent,
-                })
             })
             .collect())
     }
@@ -193,14 +181,8 @@ impl ExportReader {
         .fetch_all(&mut *self.tx)
         .await?;
         let mut out: Vec<EnrolmentRegister> = Vec::new();
-        for (enrolment_id, month, codes, slot_feeds, feeds, minutes) in rows {
-            let encoded = EncodedRow {
-                codes,
-                slot_feeds,
-                feeds,
-                minutes,
-            };
-            let register = MonthRegister::decode(enrolment_id, month, &encoded)?;
+        for row in rows {
+            let (enrolment_id, month, register) = register::decode_stored(row)?;
             match out.last_mut() {
                 Some(last) if last.enrolment_id == enrolment_id => {
                     last.months.push((month, register))

@@ -108,9 +108,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 /// whole columns as arrays, and a generic plan cannot see their length: after its first five
 /// runs on a new, still empty database PostgreSQL kept a generic plan for the enrolment upsert
 /// that scanned a school's whole roll once per pupil of the feed (350 ms a feed of 475 pupils on
-/// a re-sent week, where the planned one takes a few), and the same benchmark week took from 56
-/// to 224 s depending on when the switch happened. Planning each run costs well under a
-/// millisecond beside statements that carry hundreds of rows.
+/// a re-sent week), and the same benchmark week took from 56 to 224 s depending on when the
+/// switch happened; planned per run, it took 62 s in two runs out of two. What planning each
+/// run costs on its own is not measured.
 pub async fn connect(url: &str, max_connections: u32) -> Result<Pool> {
     let options =
         PgConnectOptions::from_str(url)?.options([("plan_cache_mode", "force_custom_plan")]);

@@ -76,6 +76,20 @@ impl Default for MonthRegister {
 /// A stored row with its key, as selected: enrolment, month, codes, slot feeds, feeds, minutes.
 pub(crate) type StoredRow = (i64, NaiveDate, Vec<u8>, Vec<u8>, Vec<u8>, Option<Vec<u8>>);
 
+/// Decodes a row as selected, with its key.
+pub(crate) fn decode_stored(
+    (enrolment_id, month, codes, slot_feeds, feeds, minutes): StoredRow,
+) -> Result<(i64, NaiveDate, MonthRegister), MalformedRow> {
+    let row = EncodedRow {
+        codes,
+        slot_feeds,
+        feeds,
+        minutes,
+    };
+    let decoded = MonthRegister::decode(enrolment_id, month, &row)?;
+    Ok((enrolment_id, month, decoded))
+}
+
 /// A row's byte strings as stored.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EncodedRow {

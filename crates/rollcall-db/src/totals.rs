@@ -15,7 +15,7 @@ use rollcall_domain::{AcademicYear, Counters};
 use sqlx::PgConnection;
 
 use crate::codebook::CodeBook;
-use crate::register::{self, EncodedRow, MonthRegister};
+use crate::register;
 use crate::{Pool, Result};
 
 /// The academic year a register month belongs to (a month never straddles two).
@@ -243,14 +243,8 @@ pub async fn rebuild_school_totals(pool: &Pool, school_urn: i32) -> Result<()> {
     .fetch_all(&mut *tx)
     .await?;
     let mut changes: BTreeMap<i16, YearChange> = BTreeMap::new();
-    for (enrolment_id, month, codes, slot_feeds, feeds, minutes) in rows {
-        let row = EncodedRow {
-            codes,
-            slot_feeds,
-            feeds,
-            minutes,
-        };
-        let decoded = MonthRegister::decode(enrolment_id, month, &row)?;
+    for row in rows {
+        let (enrolment_id, month, decoded) = register::decode_stored(row)?;
         let change = changes.entry(academic_year(month)).or_default();
         for (slot, mark) in decoded.marks() {
             let (date, _) = register::session_of(month, slot);

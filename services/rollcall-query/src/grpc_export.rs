@@ -149,13 +149,13 @@ impl ExportService for Export {
         };
         let columns = ees::columns()
             .iter()
-            .map(|name| Column {
-                name: name.clone(),
-                kind: match ees::column_kind(name) {
+            .map(|name| {
+                let kind = match ees::column_kind(name) {
                     ees::ColumnKind::Text => ColumnKind::Text,
                     ees::ColumnKind::Count => ColumnKind::Integer,
                     ees::ColumnKind::Decimal => ColumnKind::Decimal,
-                } as i32,
+                };
+                column(name, kind)
             })
             .collect();
         let parameters = [
@@ -208,10 +208,7 @@ impl ExportService for Export {
         let columns = PUPIL_COLUMNS
             .iter()
             .chain(SESSION_COLUMNS)
-            .map(|&(name, kind)| Column {
-                name: name.to_owned(),
-                kind: kind as i32,
-            })
+            .map(|&(name, kind)| column(name, kind))
             .collect();
         let parameters = [
             ("export", "pupil-sessions".to_owned()),
@@ -268,10 +265,7 @@ impl ExportService for Export {
             .await?;
         let columns = census_columns()
             .into_iter()
-            .map(|(name, kind)| Column {
-                name,
-                kind: kind as i32,
-            })
+            .map(|(name, kind)| column(name, kind))
             .collect();
         let parameters = [
             ("export", "census-term".to_owned()),
@@ -347,6 +341,14 @@ fn las_label(las: &[i16]) -> String {
         .map(|la| format!("{la:03}"))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// A column of an export's header.
+fn column(name: impl Into<String>, kind: ColumnKind) -> Column {
+    Column {
+        name: name.into(),
+        kind: kind as i32,
+    }
 }
 
 fn header(
