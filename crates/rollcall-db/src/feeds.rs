@@ -19,8 +19,8 @@ pub struct NewFeed {
     pub mark_records: i32,
 }
 
-/// A row of `feeds`. `status` is `received`, `enqueued` or `processed`; the outcome columns are
-/// set once the aggregator has processed the feed.
+/// A row of `feeds`. `status` is `received`, `enqueued`, `processed` or `parked`; the outcome
+/// columns are set once the aggregator has processed the feed.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct FeedRow {
     pub feed_id: Uuid,
@@ -48,6 +48,8 @@ impl FeedRow {
     pub const RECEIVED: &'static str = "received";
     pub const ENQUEUED: &'static str = "enqueued";
     pub const PROCESSED: &'static str = "processed";
+    /// Refused by the database for good and set aside (`parked_feeds`); replayable.
+    pub const PARKED: &'static str = "parked";
 
     pub fn is_processed(&self) -> bool {
         self.status == Self::PROCESSED

@@ -12,9 +12,11 @@ mod apply;
 mod audit;
 pub mod bench;
 mod codebook;
+mod error;
 pub mod export;
 mod feeds;
 mod keys;
+mod parked;
 mod queries;
 pub mod register;
 mod registry;
@@ -33,11 +35,13 @@ pub use apply::{
 pub use audit::{
     AuditEventRow, NewAuditEvent, append_audit_enrolments, list_audit_events, record_audit_event,
 };
+pub use error::{Error, ErrorKind, Refusal, describe_sqlstate, sqlstate_kind};
 pub use feeds::{FeedRow, NewFeed, Registered, get_feed, mark_feed_enqueued, register_feed};
 pub use keys::{
     ApiKeyRow, NewApiKey, create_api_key, find_api_key, list_api_keys, revoke_api_key,
     set_vendor_schools, vendor_schools,
 };
+pub use parked::{NewParkedFeed, ParkedFeedRow, feed_parking, park_feed};
 pub use queries::{
     Enrolment, EnrolmentCodeCount, EnrolmentCounts, Page, PageOf, PipelineCounts, SchoolYearTotals,
     Scope, at_risk_year, enrolment_code_counts, enrolments_by_id, for_each_enrolment,
@@ -50,52 +54,6 @@ pub use totals::{rebuild_pending_totals, rebuild_school_totals};
 
 /// The connection pool every service shares.
 pub type Pool = sqlx::PgPool;
-
-/// What can go wrong talking to the database. Messages never carry personal data.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Sqlx(#[from] sqlx::Error),
-    #[error("migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("database url names no database")]
-    NoDatabaseName,
-    #[error("school {urn} is not in the registry")]
-    UnknownSchool { urn: i32 },
-    #[error("{marks} marks of feed {feed_id} name a pupil not on the school's roll")]
-    UnknownPupil { feed_id: uuid::Uuid, marks: usize },
-    #[error("feed {feed_id} is not registered")]
-    FeedNotFound { feed_id: uuid::Uuid },
-    #[error("attendance code {code:?} has no stored id or is not a national code")]
-    UnknownCode { code: String },
-    #[error("a register row names feed number {seq}, which has no recorded version")]
-    UnknownFeedSeq { seq: i32 },
-    #[error(transparent)]
-    MalformedRegister(#[from] register::MalformedRow),
-    #[error("feed {feed_id} belongs to school {stored}, not {given}")]
-    FeedSchoolMismatch {
-        feed_id: uuid::Uuid,
-        stored: i32,
-        given: i32,
-    },
-}
-
-impl Error {
-    /// True when the same call may succeed if retried: the connection dropped or timed out,
-    /// or PostgreSQL aborted the transaction (serialization failure, deadlock, shutdown).
-    pub fn is_transient(&self) -> bool {
-        match self {
-            Error::Sqlx(sqlx::Error::Database(e)) => e.code().is_some_and(|code| {
-                matches!(&*code, "40001" | "40P01" | "57P01" | "57P02" | "57P03")
-                    || code.starts_with("08")
-            }),
-            Error::Sqlx(
-                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Protocol(_),
-            ) => true,
-            _ => false,
-        }
-    }
-}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

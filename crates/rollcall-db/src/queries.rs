@@ -468,8 +468,8 @@ pub async fn school_enrolment_counts(
         .await?)
 }
 
-/// Progress through the pipeline. Feed counts are cumulative: every processed feed was also
-/// enqueued and received.
+/// Progress through the pipeline. Feed counts are cumulative: every processed or parked feed was
+/// also enqueued and received.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct PipelineCounts {
     /// Feeds the gateway recorded, whatever their status.
@@ -478,6 +478,9 @@ pub struct PipelineCounts {
     pub feeds_enqueued: i64,
     /// Feeds the aggregator has stored.
     pub feeds_processed: i64,
+    /// Messages the aggregator set aside because the database refused them for good (parked
+    /// and not replayed since).
+    pub feeds_parked: i64,
     /// Marks stored (one per enrolment, date and session), from the school totals.
     pub marks_stored: i64,
 }
@@ -485,8 +488,10 @@ pub struct PipelineCounts {
 pub async fn pipeline_counts(pool: &Pool) -> Result<PipelineCounts> {
     let counts = sqlx::query_as(
         "select count(*) as feeds_received,
-                count(*) filter (where status in ('enqueued', 'processed')) as feeds_enqueued,
+                count(*) filter (where status in ('enqueued', 'processed', 'parked'))
+                    as feeds_enqueued,
                 count(*) filter (where status = 'processed') as feeds_processed,
+                (select count(*) from parked_feeds where replayed_at is null) as feeds_parked,
                 (select coalesce(sum(marks), 0)::int8 from school_totals) as marks_stored
          from feeds",
     )

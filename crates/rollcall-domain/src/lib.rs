@@ -6,6 +6,7 @@
 //! - [`calendar`]: sessions, academic years, compulsory school age.
 //! - [`validation`]: the validation catalogue applied to a whole feed.
 //! - [`table`]: the strict reader for the embedded reference tables.
+//! - [`text`]: the characters, lengths and dates a field may hold.
 
 pub mod calendar;
 pub mod census;
@@ -14,6 +15,7 @@ pub mod ees;
 pub mod identifiers;
 pub mod measures;
 pub mod table;
+pub mod text;
 pub mod validation;
 
 pub use calendar::{AcademicYear, Session};

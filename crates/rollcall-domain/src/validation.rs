@@ -19,6 +19,7 @@ use chrono::NaiveDate;
 use crate::calendar::{Session, is_weekend};
 use crate::codes::{self, AttendanceCode, CodeError};
 use crate::identifiers::{Upn, UpnError};
+use crate::text::{self, MAX_NAME_CHARS, MAX_SHORT_CHARS, TextError};
 
 /// Longest plausible lateness in minutes: longer than any register session.
 pub const MAX_MINUTES_LATE: u16 = 300;
@@ -373,8 +374,11 @@ finding_codes! {
     // feed
     SchoolNotInRegistry = "SCHOOL_NOT_IN_REGISTRY", Error;
     // any record
+    TextControlCharacter = "TEXT_CONTROL_CHARACTER", Error;
+    TextTooLong = "TEXT_TOO_LONG", Error;
     RequiredFieldMissing = "REQUIRED_FIELD_MISSING", Error;
     DateInvalid = "DATE_INVALID", Error;
+    DateOutOfRange = "DATE_OUT_OF_RANGE", Error;
     UpnLength = "UPN_LENGTH", Error;
     UpnFirstCharacter = "UPN_FIRST_CHARACTER", Error;
     UpnDigits = "UPN_DIGITS", Error;
@@ -420,6 +424,15 @@ impl FindingCode {
 impl fmt::Display for FindingCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl From<TextError> for FindingCode {
+    fn from(e: TextError) -> FindingCode {
+        match e {
+            TextError::TooLong { .. } => FindingCode::TextTooLong,
+            TextError::ControlCharacter(_) => FindingCode::TextControlCharacter,
+        }
     }
 }
 
@@ -614,6 +627,30 @@ impl Check<'_> {
             .push(Finding::new(code, self.record, field, message));
     }
 
+    /// The field's value, trimmed, when it passes the text rules (refused characters, the
+    /// field's length); `None`, with the finding, when it does not. Every field passes here
+    /// before its own rule, so a refused value is never read further.
+    fn text<'s>(
+        &mut self,
+        field: &'static str,
+        value: &'s str,
+        max_chars: usize,
+    ) -> Option<&'s str> {
+        let value = value.trim();
+        match text::check(value, max_chars) {
+            Ok(()) => Some(value),
+            Err(e) => {
+                self.report(FindingCode::from(e), field, format!("{field} {e}"));
+                None
+            }
+        }
+    }
+
+    /// A field other than a name: [`Check::text`] with the short limit.
+    fn short<'s>(&mut self, field: &'static str, value: &'s str) -> Option<&'s str> {
+        self.text(field, value, MAX_SHORT_CHARS)
+    }
+
     fn required<'s>(&mut self, field: &'static str, value: &'s str) -> Option<&'s str> {
         let value = value.trim();
         if value.is_empty() {
@@ -628,15 +665,27 @@ impl Check<'_> {
     }
 
     fn date(&mut self, field: &'static str, value: &str) -> Option<NaiveDate> {
-        let date = parse_date(value);
-        if date.is_none() {
+        let Some(date) = parse_date(value) else {
             self.report(
                 FindingCode::DateInvalid,
                 field,
                 format!("{field} must be a date written YYYY-MM-DD"),
             );
+            return None;
+        };
+        if !text::date_in_range(date) {
+            self.report(
+                FindingCode::DateOutOfRange,
+                field,
+                format!(
+                    "{field} must be from {} to {}",
+                    text::EARLIEST_DATE,
+                    text::LATEST_DATE
+                ),
+            );
+            return None;
         }
-        date
+        Some(date)
     }
 
     fn required_date(&mut self, field: &'static str, value: &str) -> Option<NaiveDate> {
@@ -698,7 +747,8 @@ fn check_pupil(
         findings,
         failed: false,
     };
-    let upn = c.upn(&raw.upn);
+    // Every field through the text rules first, in the order the findings are reported.
+    let upn = c.short("upn", &raw.upn).and_then(|v| c.upn(v));
     if upn.as_ref().is_some_and(Upn::is_temporary) {
         c.report(
             F::UpnTemporary,
@@ -706,9 +756,17 @@ fn check_pupil(
             "upn is temporary; send the permanent upn when it is known",
         );
     }
-    let forename = c.required("forename", &raw.forename).map(str::to_owned);
-    let surname = c.required("surname", &raw.surname).map(str::to_owned);
-    let date_of_birth = c.required_date("date_of_birth", &raw.date_of_birth);
+    let forename = c
+        .text("forename", &raw.forename, MAX_NAME_CHARS)
+        .and_then(|v| c.required("forename", v))
+        .map(str::to_owned);
+    let surname = c
+        .text("surname", &raw.surname, MAX_NAME_CHARS)
+        .and_then(|v| c.required("surname", v))
+        .map(str::to_owned);
+    let date_of_birth = c
+        .short("date_of_birth", &raw.date_of_birth)
+        .and_then(|v| c.required_date("date_of_birth", v));
     if date_of_birth.is_some_and(|d| d > ctx.today) {
         c.report(
             F::DateOfBirthInFuture,
@@ -716,15 +774,21 @@ fn check_pupil(
             "date_of_birth is after today",
         );
     }
-    let sex = c.optional("sex", &raw.sex, F::SexInvalid, "M or F", Sex::parse);
-    let year_group = c.optional(
-        "year_group",
-        &raw.year_group,
-        F::YearGroupInvalid,
-        "N1, N2, R, 1 to 14 or X",
-        YearGroup::parse,
-    );
-    let admission_date = c.required_date("admission_date", &raw.admission_date);
+    let sex = c
+        .short("sex", &raw.sex)
+        .and_then(|v| c.optional("sex", v, F::SexInvalid, "M or F", Sex::parse));
+    let year_group = c.short("year_group", &raw.year_group).and_then(|v| {
+        c.optional(
+            "year_group",
+            v,
+            F::YearGroupInvalid,
+            "N1, N2, R, 1 to 14 or X",
+            YearGroup::parse,
+        )
+    });
+    let admission_date = c
+        .short("admission_date", &raw.admission_date)
+        .and_then(|v| c.required_date("admission_date", v));
     if let (Some(birth), Some(admission)) = (date_of_birth, admission_date)
         && admission < birth
     {
@@ -734,12 +798,10 @@ fn check_pupil(
             "admission_date is before date_of_birth",
         );
     }
-    let leaving = raw.leaving_date.trim();
-    let leaving_date = if leaving.is_empty() {
-        None
-    } else {
-        c.date("leaving_date", leaving)
-    };
+    let leaving_date = c
+        .short("leaving_date", &raw.leaving_date)
+        .filter(|v| !v.is_empty())
+        .and_then(|v| c.date("leaving_date", v));
     if let (Some(admission), Some(leaving)) = (admission_date, leaving_date)
         && leaving < admission
     {
@@ -749,28 +811,36 @@ fn check_pupil(
             "leaving_date is before admission_date",
         );
     }
-    let fsm = c.optional("fsm", &raw.fsm, F::FsmInvalid, "Y or N", parse_flag);
-    let sen_provision = c.optional(
-        "sen_provision",
-        &raw.sen_provision,
-        F::SenProvisionInvalid,
-        "N, K or E",
-        SenProvision::parse,
-    );
-    let ethnicity = c.optional(
-        "ethnicity",
-        &raw.ethnicity,
-        F::EthnicityInvalid,
-        "a four-letter census code",
-        parse_ethnicity,
-    );
-    let looked_after = c.optional(
-        "looked_after",
-        &raw.looked_after,
-        F::LookedAfterInvalid,
-        "Y or N",
-        parse_flag,
-    );
+    let fsm = c
+        .short("fsm", &raw.fsm)
+        .and_then(|v| c.optional("fsm", v, F::FsmInvalid, "Y or N", parse_flag));
+    let sen_provision = c.short("sen_provision", &raw.sen_provision).and_then(|v| {
+        c.optional(
+            "sen_provision",
+            v,
+            F::SenProvisionInvalid,
+            "N, K or E",
+            SenProvision::parse,
+        )
+    });
+    let ethnicity = c.short("ethnicity", &raw.ethnicity).and_then(|v| {
+        c.optional(
+            "ethnicity",
+            v,
+            F::EthnicityInvalid,
+            "a four-letter census code",
+            parse_ethnicity,
+        )
+    });
+    let looked_after = c.short("looked_after", &raw.looked_after).and_then(|v| {
+        c.optional(
+            "looked_after",
+            v,
+            F::LookedAfterInvalid,
+            "Y or N",
+            parse_flag,
+        )
+    });
 
     let pupil = match (
         c.failed,
@@ -850,7 +920,7 @@ fn check_mark(
         findings,
         failed: false,
     };
-    let upn = c.upn(&raw.upn);
+    let upn = c.short("upn", &raw.upn).and_then(|v| c.upn(v));
     let pupil = match upn.as_ref().map(|u| roll.get(u)) {
         Some(None) => {
             c.report(F::PupilNotOnRoll, "upn", "pupil is not on this feed's roll");
@@ -867,7 +937,9 @@ fn check_mark(
         Some(Some(OnRoll::Accepted(i))) => Some(&pupils[*i]),
         None => None,
     };
-    let date = c.required_date("date", &raw.date);
+    let date = c
+        .short("date", &raw.date)
+        .and_then(|v| c.required_date("date", v));
     if let Some(date) = date {
         if date > ctx.today {
             c.report(F::DateInFuture, "date", "date is after today");
@@ -876,50 +948,56 @@ fn check_mark(
             c.report(F::WeekendSession, "date", "date is a saturday or sunday");
         }
     }
-    let session = c.required("session", &raw.session).and_then(|s| {
-        let session = Session::parse(s);
-        if session.is_none() {
-            c.report(F::SessionInvalid, "session", "session must be AM or PM");
-        }
-        session
-    });
-    let code = c.required("code", &raw.code).and_then(|raw_code| {
-        let found = match date {
-            Some(date) => codes::lookup(raw_code, date),
-            None => codes::find(raw_code).map(|code| codes::CodeLookup {
-                code,
-                retired: false,
-            }),
-        };
-        match found {
-            Ok(found) => {
-                if found.retired {
-                    c.report(
-                        F::RetiredCode,
-                        "code",
-                        format!(
-                            "attendance code {} was retired after {}; counted as {}",
-                            found.code.code(),
-                            found
-                                .code
-                                .valid_to()
-                                .expect("retired codes have an end date"),
-                            found.code.category()
-                        ),
-                    );
+    let session = c
+        .short("session", &raw.session)
+        .and_then(|v| c.required("session", v))
+        .and_then(|s| {
+            let session = Session::parse(s);
+            if session.is_none() {
+                c.report(F::SessionInvalid, "session", "session must be AM or PM");
+            }
+            session
+        });
+    let code = c
+        .short("code", &raw.code)
+        .and_then(|v| c.required("code", v))
+        .and_then(|raw_code| {
+            let found = match date {
+                Some(date) => codes::lookup(raw_code, date),
+                None => codes::find(raw_code).map(|code| codes::CodeLookup {
+                    code,
+                    retired: false,
+                }),
+            };
+            match found {
+                Ok(found) => {
+                    if found.retired {
+                        c.report(
+                            F::RetiredCode,
+                            "code",
+                            format!(
+                                "attendance code {} was retired after {}; counted as {}",
+                                found.code.code(),
+                                found
+                                    .code
+                                    .valid_to()
+                                    .expect("retired codes have an end date"),
+                                found.code.category()
+                            ),
+                        );
+                    }
+                    Some(found.code)
                 }
-                Some(found.code)
+                Err(e @ CodeError::NotYetValid { .. }) => {
+                    c.report(F::CodeNotYetValid, "code", e.to_string());
+                    None
+                }
+                Err(e) => {
+                    c.report(F::UnknownCode, "code", e.to_string());
+                    None
+                }
             }
-            Err(e @ CodeError::NotYetValid { .. }) => {
-                c.report(F::CodeNotYetValid, "code", e.to_string());
-                None
-            }
-            Err(e) => {
-                c.report(F::UnknownCode, "code", e.to_string());
-                None
-            }
-        }
-    });
+        });
     if let (Some(pupil), Some(date)) = (pupil, date) {
         // Z marks a prospective pupil not yet on the admission register: it comes before admission.
         let prospective = code.is_some_and(|c| c.code() == "Z");
@@ -938,7 +1016,9 @@ fn check_mark(
             );
         }
     }
-    let minutes = raw.minutes_late.trim();
+    let minutes = c
+        .short("minutes_late", &raw.minutes_late)
+        .unwrap_or_default();
     let mut minutes_late = None;
     if !minutes.is_empty() {
         let parsed = (minutes.len() <= 3 && minutes.bytes().all(|b| b.is_ascii_digit()))

@@ -27,7 +27,7 @@ pub struct Settings {
     pub gateway: GatewayConfig,
     pub query: QueryConfig,
     pub validator: BatchConfig,
-    pub aggregator: BatchConfig,
+    pub aggregator: AggregatorConfig,
     pub tls: TlsConfig,
     pub auth: AuthConfig,
     pub telemetry: TelemetryConfig,
@@ -96,6 +96,28 @@ pub struct BatchConfig {
     pub batch_linger_ms: u64,
 }
 
+/// The aggregator's batches (as [`BatchConfig`]) and what it does with a feed the database
+/// refuses for good.
+#[derive(Clone, Debug, Deserialize)]
+pub struct AggregatorConfig {
+    pub batch_max_feeds: usize,
+    pub batch_linger_ms: u64,
+    /// How many times a feed the database refuses for a reason a retry cannot fix (a data
+    /// exception, a constraint) is tried before it is parked and its partition moves on.
+    pub park_after_attempts: u32,
+}
+
+impl AggregatorConfig {
+    pub fn batching(&self) -> BatchConfig {
+        BatchConfig {
+            batch_max_feeds: self.batch_max_feeds,
+            batch_linger_ms: self.batch_linger_ms,
+        }
+    }
+}
+
+/// The most attempts before parking that `validate` accepts.
+const MAX_PARK_AFTER_ATTEMPTS: u32 = 100;
 /// The largest batch and the longest linger `validate` accepts.
 const MAX_BATCH_FEEDS: usize = 1000;
 const MAX_BATCH_LINGER_MS: u64 = 10_000;
@@ -184,12 +206,12 @@ impl Settings {
         }
         for (batching, max_feeds, linger) in [
             (
-                &self.validator,
+                self.validator.clone(),
                 "validator.batch_max_feeds",
                 "validator.batch_linger_ms",
             ),
             (
-                &self.aggregator,
+                self.aggregator.batching(),
                 "aggregator.batch_max_feeds",
                 "aggregator.batch_linger_ms",
             ),
@@ -206,6 +228,13 @@ impl Settings {
                     rule: format!("must be at most {MAX_BATCH_LINGER_MS}"),
                 });
             }
+        }
+        let attempts = self.aggregator.park_after_attempts;
+        if attempts == 0 || attempts > MAX_PARK_AFTER_ATTEMPTS {
+            return Err(ConfigError::Invalid {
+                field: "aggregator.park_after_attempts",
+                rule: format!("must be between 1 and {MAX_PARK_AFTER_ATTEMPTS}"),
+            });
         }
         if self.auth.key_valid_days == 0 {
             return invalid("auth.key_valid_days", "must be at least 1");
@@ -292,20 +321,25 @@ mod tests {
         assert_eq!(settings.validator.batch_linger_ms, 5);
         assert_eq!(settings.aggregator.batch_max_feeds, 16);
         assert_eq!(settings.aggregator.batch_linger_ms, 20);
-        type Section = fn(&mut Settings) -> &mut BatchConfig;
-        let workers: [(&str, Section); 2] = [
-            ("validator", |s| &mut s.validator),
-            ("aggregator", |s| &mut s.aggregator),
+        type Set = fn(&mut Settings, usize, u64);
+        let workers: [(&str, Set); 2] = [
+            ("validator", |s, feeds, linger| {
+                s.validator.batch_max_feeds = feeds;
+                s.validator.batch_linger_ms = linger;
+            }),
+            ("aggregator", |s, feeds, linger| {
+                s.aggregator.batch_max_feeds = feeds;
+                s.aggregator.batch_linger_ms = linger;
+            }),
         ];
-        for (worker, batching) in workers {
+        for (worker, set) in workers {
             for (feeds, linger, field) in [
                 (0, 20, "batch_max_feeds"),
                 (1001, 20, "batch_max_feeds"),
                 (16, 10_001, "batch_linger_ms"),
             ] {
                 let mut settings = local();
-                batching(&mut settings).batch_max_feeds = feeds;
-                batching(&mut settings).batch_linger_ms = linger;
+                set(&mut settings, feeds, linger);
                 let err = settings.validate().unwrap_err();
                 assert!(
                     err.to_string().contains(&format!("{worker}.{field}")),
@@ -313,9 +347,18 @@ mod tests {
                 );
             }
             let mut one_at_a_time = local();
-            batching(&mut one_at_a_time).batch_max_feeds = 1;
-            batching(&mut one_at_a_time).batch_linger_ms = 0;
+            set(&mut one_at_a_time, 1, 0);
             one_at_a_time.validate().unwrap();
+        }
+    }
+
+    #[test]
+    fn parking_needs_at_least_one_attempt() {
+        assert_eq!(local().aggregator.park_after_attempts, 5);
+        for (attempts, valid) in [(0, false), (1, true), (100, true), (101, false)] {
+            let mut settings = local();
+            settings.aggregator.park_after_attempts = attempts;
+            assert_eq!(settings.validate().is_ok(), valid, "{attempts} attempts");
         }
     }
 }

@@ -2,6 +2,7 @@
 //! Internal details are logged once, here, where they become a status; the caller gets the code
 //! and a message that names no pupil.
 
+use rollcall_db::ErrorKind;
 use tonic::{Code, Status};
 
 /// Metadata key carrying the stable error code beside the gRPC status.
@@ -104,7 +105,41 @@ impl ApiError {
         ApiError::new(ErrorCode::Internal, context)
     }
 
-    /// A dependency (database, broker) is down: the caller should retry.
+    /// A database failure, answered by what kind it is: only a transient one (connection,
+    /// failover, deadlock) is `UNAVAILABLE` and says to retry; values the database refused are
+    /// the caller's bad input (`INVALID_ARGUMENT`, never worth a retry); a missing row is
+    /// `NOT_FOUND`; anything else is a fault of ours (`INTERNAL`). The detail is logged here,
+    /// once; the answer names the refusal's kind, never a value.
+    pub fn database(context: &'static str, err: &rollcall_db::Error) -> ApiError {
+        match err.kind() {
+            ErrorKind::Transient => {
+                tracing::warn!(error = %err, context, "database unavailable");
+                ApiError::new(
+                    ErrorCode::Unavailable,
+                    format!(
+                        "{context}: the database is unavailable for now (transient); retry with backoff"
+                    ),
+                )
+            }
+            ErrorKind::Refused => {
+                let refusal = err.refusal();
+                tracing::warn!(
+                    sqlstate = refusal.sqlstate.as_deref().unwrap_or(""),
+                    reason = %refusal.reason,
+                    context,
+                    "database refused the values sent"
+                );
+                ApiError::invalid(format!(
+                    "{context}: the database refused a value sent ({}); do not retry it unchanged",
+                    refusal.reason
+                ))
+            }
+            ErrorKind::NotFound => ApiError::new(ErrorCode::NotFound, context),
+            ErrorKind::Internal => ApiError::internal(context, err),
+        }
+    }
+
+    /// A dependency other than the database (the broker) is down: the caller should retry.
     pub fn unavailable(context: &'static str, err: &dyn std::error::Error) -> ApiError {
         tracing::warn!(error = %err, context, "dependency unavailable");
         ApiError::new(ErrorCode::Unavailable, context)

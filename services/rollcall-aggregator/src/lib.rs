@@ -5,8 +5,12 @@
 //! year totals moved by what changed, and the feed's outcome for its receipt. Only after the
 //! transaction commits are the batch's Kafka offsets committed, once. When the batch's
 //! transaction fails, its feeds are applied one by one, so one bad feed holds back only itself and
-//! its school's later feeds: those are retried as a single feed always was. Replaying a feed
-//! changes nothing.
+//! its school's later feeds: those are retried as a single feed always was. A feed the database
+//! refuses for good (a value it cannot store, a constraint) is retried a few times, then parked
+//! with its refusal (`park.rs`), so its partition moves on; transient failures (connection,
+//! failover, deadlock) are retried for as long as they last. Replaying a feed changes nothing.
+
+mod park;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -18,6 +22,8 @@ use rollcall_db::{EnrolmentInput, FeedOutcome, MarkInput, Pool, ValidatedFeed};
 use rollcall_kafka::{Batching, Message};
 use rollcall_server::{Settings, receipt};
 use tokio_util::sync::CancellationToken;
+
+use crate::park::Parking;
 
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
     let pool = rollcall_db::open(&settings.database.url, settings.database.max_connections)
@@ -44,71 +50,107 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         max_messages: settings.aggregator.batch_max_feeds,
         linger: Duration::from_millis(settings.aggregator.batch_linger_ms),
     };
+    let writer = Writer {
+        pool,
+        parking: Parking::new(settings.aggregator.park_after_attempts),
+    };
     rollcall_kafka::consume_batches(
         &consumer,
         &kafka.topics.validated,
         batching,
         shutdown,
-        |messages| handle_batch(&pool, messages),
+        |messages| writer.handle_batch(messages),
     )
     .await?;
     Ok(())
 }
 
-/// Applies a batch of validated feeds, answering for each message in order: all in one
-/// transaction, or, when that fails, one by one.
-async fn handle_batch(pool: &Pool, messages: Vec<Message>) -> Vec<anyhow::Result<()>> {
-    // Each message's feed, as an index into `feeds`, or why it cannot be decoded.
-    let mut feeds = Vec::with_capacity(messages.len());
-    let slots: Vec<anyhow::Result<usize>> = messages
-        .iter()
-        .map(|message| {
-            feeds.push(decode(message)?);
-            Ok(feeds.len() - 1)
-        })
-        .collect();
-    drop(messages);
-    if feeds.len() > 1 {
-        match rollcall_db::apply_validated_feeds(pool, &feeds).await {
-            Ok(stats) => {
-                for (feed, stats) in feeds.iter().zip(stats) {
-                    stored(feed, stats);
-                }
-                tracing::debug!(feeds = feeds.len(), "batch stored in one transaction");
-                return slots.into_iter().map(|slot| slot.map(|_| ())).collect();
-            }
-            Err(err) => tracing::warn!(
-                error = %err,
-                feeds = feeds.len(),
-                "batch not stored; applying its feeds one by one"
-            ),
-        }
-    }
-    // One by one, in order. After a school's feed fails, its later feeds in the batch wait for
-    // it (they are handed back with it), so one school's feeds are never applied out of order.
-    let mut failed_schools = BTreeSet::new();
-    let mut results = Vec::with_capacity(slots.len());
-    for slot in slots {
-        let result = match slot.map(|i| &feeds[i]) {
-            Err(err) => Err(err),
-            Ok(feed) if failed_schools.contains(&feed.school_urn) => Err(anyhow::anyhow!(
-                "an earlier feed of school {} in the batch failed",
-                feed.school_urn
-            )),
-            Ok(feed) => match rollcall_db::apply_validated_feed(pool, feed).await {
+struct Writer {
+    pool: Pool,
+    parking: Parking,
+}
+
+impl Writer {
+    /// Applies a batch of validated feeds, answering for each message in order: all in one
+    /// transaction, or, when that fails, one by one. A message that cannot be decoded, or a
+    /// feed the database refused for good `park_after_attempts` times, is parked and answered
+    /// done, so its partition moves on.
+    async fn handle_batch(&self, messages: Vec<Message>) -> Vec<anyhow::Result<()>> {
+        // Each message's feed, as an index into `feeds`, or why it cannot be decoded.
+        let mut feeds = Vec::with_capacity(messages.len());
+        let slots: Vec<Result<usize, anyhow::Error>> = messages
+            .iter()
+            .map(|message| {
+                feeds.push(decode(message)?);
+                Ok(feeds.len() - 1)
+            })
+            .collect();
+        if feeds.len() > 1 {
+            match rollcall_db::apply_validated_feeds(&self.pool, &feeds).await {
                 Ok(stats) => {
-                    stored(feed, stats);
-                    Ok(())
+                    for (feed, stats) in feeds.iter().zip(stats) {
+                        stored(feed, stats);
+                    }
+                    tracing::debug!(feeds = feeds.len(), "batch stored in one transaction");
+                    let mut results = Vec::with_capacity(slots.len());
+                    for (message, slot) in messages.iter().zip(slots) {
+                        results.push(match slot {
+                            Ok(_) => Ok(()),
+                            Err(err) => {
+                                self.parking
+                                    .park_undecodable(&self.pool, message, err)
+                                    .await
+                            }
+                        });
+                    }
+                    return results;
                 }
+                Err(err) => tracing::warn!(
+                    error = %err,
+                    feeds = feeds.len(),
+                    "batch not stored; applying its feeds one by one"
+                ),
+            }
+        }
+        // One by one, in order. After a school's feed fails, its later feeds in the batch wait
+        // for it (they are handed back with it), so one school's feeds are never applied out of
+        // order; a parked feed no longer holds them back.
+        let mut failed_schools = BTreeSet::new();
+        let mut results = Vec::with_capacity(slots.len());
+        for (message, slot) in messages.iter().zip(slots) {
+            let feed = match slot {
+                Ok(i) => &feeds[i],
                 Err(err) => {
-                    failed_schools.insert(feed.school_urn);
-                    Err(err.into())
+                    results.push(
+                        self.parking
+                            .park_undecodable(&self.pool, message, err)
+                            .await,
+                    );
+                    continue;
                 }
-            },
-        };
-        results.push(result);
+            };
+            let result = if failed_schools.contains(&feed.school_urn) {
+                Err(anyhow::anyhow!(
+                    "an earlier feed of school {} in the batch failed",
+                    feed.school_urn
+                ))
+            } else {
+                match rollcall_db::apply_validated_feed(&self.pool, feed).await {
+                    Ok(stats) => {
+                        self.parking.forget(message);
+                        stored(feed, stats);
+                        Ok(())
+                    }
+                    Err(err) => self.parking.refused(&self.pool, message, feed, err).await,
+                }
+            };
+            if result.is_err() {
+                failed_schools.insert(feed.school_urn);
+            }
+            results.push(result);
+        }
+        results
     }
-    results
 }
 
 fn decode(message: &Message) -> anyhow::Result<ValidatedFeed> {

@@ -181,7 +181,7 @@ async fn waiting_too_long_says_how_many_and_which() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "1 of 2 feeds not processed within 0s (first waiting: never)"
+        "1 of 2 feeds not processed or parked within 0s (first waiting: never)"
     );
 }
 

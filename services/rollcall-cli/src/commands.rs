@@ -190,11 +190,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "feeds_enqueued": r.feeds_enqueued,
                 "feeds_processed": r.feeds_processed,
                 "marks_stored": r.marks_stored,
+                "feeds_parked": r.feeds_parked,
             });
             print(json, value, || {
                 format!(
-                    "feeds: {} received, {} enqueued, {} processed; {} marks stored\n",
-                    r.feeds_received, r.feeds_enqueued, r.feeds_processed, r.marks_stored
+                    "feeds: {} received, {} enqueued, {} processed, {} parked; {} marks stored\n",
+                    r.feeds_received,
+                    r.feeds_enqueued,
+                    r.feeds_processed,
+                    r.feeds_parked,
+                    r.marks_stored
                 )
             });
         }
@@ -1043,9 +1048,14 @@ fn receipt_json(r: &FeedReceipt) -> Value {
             })).collect::<Vec<_>>(),
         })
     });
+    let parking = r
+        .parking
+        .as_ref()
+        .map(|p| json!({"sqlstate": p.sqlstate, "reason": p.reason, "field": p.field}));
     json!({
         "feed_id": r.feed_id, "school_urn": r.school_urn, "status": status_name(r), "duplicate": r.duplicate,
         "roll_records": r.roll_records, "mark_records": r.mark_records, "outcome": outcome,
+        "parking": parking,
     })
 }
 
@@ -1053,6 +1063,7 @@ fn status_name(r: &FeedReceipt) -> &'static str {
     match r.status() {
         rollcall_proto::feed::v1::FeedStatus::Enqueued => "enqueued",
         rollcall_proto::feed::v1::FeedStatus::Processed => "processed",
+        rollcall_proto::feed::v1::FeedStatus::Parked => "parked",
         rollcall_proto::feed::v1::FeedStatus::Unspecified => "unknown",
     }
 }
@@ -1071,6 +1082,14 @@ fn receipt_text(r: &FeedReceipt) -> String {
         r.roll_records,
         r.mark_records
     );
+    if let Some(p) = &r.parking {
+        out.push_str(&format!(
+            "parked: the database refused the feed ({}{}{}); nothing of it was stored and later feeds went on. Ask the LA's operations team to replay it once fixed, or send a corrected feed under a new idempotency key\n",
+            if p.sqlstate.is_empty() { String::new() } else { format!("sqlstate {}: ", p.sqlstate) },
+            p.reason,
+            if p.field.is_empty() { String::new() } else { format!("; at {}", p.field) },
+        ));
+    }
     if let Some(o) = &r.outcome {
         out.push_str(&format!(
             "roll: {} accepted, {} rejected; marks: {} accepted, {} rejected ({} stored, {} older than what is held); {} records with warnings\n",
@@ -1215,12 +1234,14 @@ mod tests {
                 "feed_id",
                 "mark_records",
                 "outcome",
+                "parking",
                 "roll_records",
                 "school_urn",
                 "status"
             ]
         );
         assert_eq!(value["status"], "processed");
+        assert!(value["parking"].is_null());
         let outcome = &value["outcome"];
         assert_eq!(
             keys(outcome),

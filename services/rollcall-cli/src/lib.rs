@@ -276,9 +276,10 @@ pub fn mark_record(m: &RawMark) -> MarkRecord {
     }
 }
 
-/// Polls until every feed is processed and returns their receipts in the same order. Feeds are
-/// checked in order, one at a time, so a long wait costs one call per poll rather than one per
-/// feed; on time-out the error says how many are still waiting and names the first.
+/// Polls until the pipeline is done with every feed (processed, or parked because the database
+/// refused it) and returns their receipts in the same order. Feeds are checked in order, one at
+/// a time, so a long wait costs one call per poll rather than one per feed; on time-out the
+/// error says how many are still waiting and names the first.
 pub async fn wait_processed(
     client: &mut FeedServiceClient<AuthChannel>,
     feed_ids: &[String],
@@ -287,21 +288,21 @@ pub async fn wait_processed(
     let deadline = Instant::now() + timeout;
     let mut receipts = Vec::with_capacity(feed_ids.len());
     while receipts.len() < feed_ids.len() {
-        let receipt = receipt(client, &feed_ids[receipts.len()]).await?;
-        if receipt.status() == FeedStatus::Processed {
-            receipts.push(receipt);
+        let next = receipt(client, &feed_ids[receipts.len()]).await?;
+        if is_done(&next) {
+            receipts.push(next);
             continue;
         }
         if Instant::now() >= deadline {
             let mut waiting = Vec::new();
             for id in &feed_ids[receipts.len()..] {
-                if !receipt_is_processed(client, id).await? {
+                if !is_done(&receipt(client, id).await?) {
                     waiting.push(id.as_str());
                 }
             }
             anyhow::ensure!(
                 waiting.is_empty(),
-                "{} of {} feeds not processed within {}s (first waiting: {})",
+                "{} of {} feeds not processed or parked within {}s (first waiting: {})",
                 waiting.len(),
                 feed_ids.len(),
                 timeout.as_secs(),
@@ -327,11 +328,9 @@ async fn receipt(
         .into_inner())
 }
 
-async fn receipt_is_processed(
-    client: &mut FeedServiceClient<AuthChannel>,
-    feed_id: &str,
-) -> anyhow::Result<bool> {
-    Ok(receipt(client, feed_id).await?.status() == FeedStatus::Processed)
+/// Whether the pipeline is done with a feed: stored, or parked with its refusal.
+fn is_done(receipt: &FeedReceipt) -> bool {
+    matches!(receipt.status(), FeedStatus::Processed | FeedStatus::Parked)
 }
 
 /// Imports the synthetic LA's schools into the registry.

@@ -6,7 +6,7 @@ use rollcall_db::{Access, FeedRow, NewFeed, Pool, Principal, Registered};
 use rollcall_domain::Urn;
 use rollcall_kafka::Producer;
 use rollcall_proto::feed::v1::{
-    FeedHeader, FeedReceipt, FeedStatus, GetFeedReceiptRequest, MarkRecord, RollRecord,
+    FeedHeader, FeedReceipt, FeedStatus, GetFeedReceiptRequest, MarkRecord, Parking, RollRecord,
     SubmitFeedRequest, ValidationOutcome, feed_service_server::FeedService,
     feed_service_server::FeedServiceServer, submit_feed_request::Part,
 };
@@ -115,7 +115,12 @@ impl Gateway {
         let feed_id = parse_feed_id(&envelope.feed_id)?;
         rollcall_db::mark_feed_enqueued(&self.pool, feed_id)
             .await
-            .map_err(|err| ApiError::unavailable("feed enqueued but its receipt was not saved; retry with the same idempotency key", &err))?;
+            .map_err(|err| {
+                ApiError::database(
+                    "feed enqueued but its receipt was not saved (send it again with the same idempotency key)",
+                    &err,
+                )
+            })?;
         Ok(())
     }
 }
@@ -160,7 +165,7 @@ impl FeedService for Gateway {
         };
         let registered = rollcall_db::register_feed(&self.pool, &new_feed)
             .await
-            .map_err(|err| ApiError::unavailable("cannot record the feed", &err))?;
+            .map_err(|err| ApiError::database("cannot record the feed", &err))?;
         let (row, duplicate) = match registered {
             Registered::New(row) => (row, false),
             Registered::Existing(row) => {
@@ -197,7 +202,7 @@ impl FeedService for Gateway {
         };
         Ok(Response::new(FeedReceipt {
             duplicate,
-            ..receipt_from_row(&row)
+            ..self.receipt(&row).await?
         }))
     }
 
@@ -209,12 +214,12 @@ impl FeedService for Gateway {
         let feed_id = parse_feed_id(&request.get_ref().feed_id)?;
         let row = rollcall_db::get_feed(&self.pool, feed_id)
             .await
-            .map_err(|err| ApiError::unavailable("cannot read the feed", &err))?
+            .map_err(|err| ApiError::database("cannot read the feed", &err))?
             .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no feed with this id"))?;
         // A receipt is for the school's sender, the school itself, its LA, and operations.
         let la_code = rollcall_db::get_school(&self.pool, row.school_urn)
             .await
-            .map_err(|err| ApiError::unavailable("cannot read the school registry", &err))?
+            .map_err(|err| ApiError::database("cannot read the school registry", &err))?
             .map(|school| school.la_code);
         let visible = caller.may_submit_for(row.school_urn)
             || la_code.is_some_and(|la| Access::of(&caller).covers(row.school_urn, la))
@@ -222,7 +227,26 @@ impl FeedService for Gateway {
         if !visible {
             return Err(ApiError::outside_organisation().into());
         }
-        Ok(Response::new(receipt_from_row(&row)))
+        Ok(Response::new(self.receipt(&row).await?))
+    }
+}
+
+impl Gateway {
+    /// The receipt for a feed's row, with why it was parked when it was.
+    async fn receipt(&self, row: &FeedRow) -> Result<FeedReceipt, Status> {
+        let mut receipt = receipt_from_row(row);
+        if row.status == FeedRow::PARKED {
+            let parked = rollcall_db::feed_parking(&self.pool, row.feed_id)
+                .await
+                .map_err(|err| ApiError::database("cannot read why the feed was parked", &err))?;
+            receipt.parking = parked.map(|p| Parking {
+                parked_at: Some(timestamp(p.parked_at)),
+                sqlstate: p.sqlstate.unwrap_or_default(),
+                reason: p.reason,
+                field: p.field.or(p.column_name).unwrap_or_default(),
+            });
+        }
+        Ok(receipt)
     }
 }
 
@@ -247,14 +271,7 @@ fn check_header(header: &FeedHeader) -> Result<CheckedHeader, Status> {
         ))
         .into());
     }
-    let extracted_at = header
-        .extracted_at
-        .as_ref()
-        .and_then(|t| DateTime::<Utc>::from_timestamp(t.seconds, t.nanos.max(0) as u32))
-        .ok_or_else(|| ApiError::invalid("header.extracted_at: required"))?;
-    if extracted_at > Utc::now() + chrono::Duration::hours(1) {
-        return Err(ApiError::invalid("header.extracted_at: must not be in the future").into());
-    }
+    let extracted_at = extracted_at(header.extracted_at.as_ref())?;
     if !CODE_SETS.contains(&header.code_set.trim()) {
         return Err(ApiError::invalid(format!(
             "header.code_set: must be one of {}",
@@ -265,17 +282,43 @@ fn check_header(header: &FeedHeader) -> Result<CheckedHeader, Status> {
     Ok(CheckedHeader {
         urn,
         idempotency_key: key.to_owned(),
-        // PostgreSQL keeps microseconds: truncate now so the version stored and sent agree.
-        extracted_at: DateTime::from_timestamp_micros(extracted_at.timestamp_micros())
-            .unwrap_or(extracted_at),
+        extracted_at,
         code_set: header.code_set.trim().to_owned(),
     })
+}
+
+/// The earliest extract time a feed may carry: before it, the time is not a register's.
+const EARLIEST_EXTRACT: DateTime<Utc> = DateTime::from_timestamp(946_684_800, 0).unwrap();
+
+/// The header's extract time, checked before anything is recorded: a real time (nanoseconds
+/// 0 to 999,999,999), from 2000-01-01 to an hour after this gateway's clock (senders' clocks
+/// drift), truncated to the microseconds PostgreSQL keeps so the version stored and sent agree.
+fn extracted_at(at: Option<&prost_types::Timestamp>) -> Result<DateTime<Utc>, Status> {
+    let at = at.ok_or_else(|| ApiError::invalid("header.extracted_at: required"))?;
+    let time = u32::try_from(at.nanos)
+        .ok()
+        .filter(|&nanos| nanos < 1_000_000_000)
+        .and_then(|nanos| DateTime::<Utc>::from_timestamp(at.seconds, nanos))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "header.extracted_at: not a valid time (nanos must be 0 to 999999999)",
+            )
+        })?;
+    let latest = Utc::now() + chrono::Duration::hours(1);
+    if !(EARLIEST_EXTRACT..=latest).contains(&time) {
+        return Err(ApiError::invalid(
+            "header.extracted_at: must be from 2000-01-01T00:00:00Z and not in the future",
+        )
+        .into());
+    }
+    Ok(DateTime::from_timestamp_micros(time.timestamp_micros()).unwrap_or(time))
 }
 
 fn receipt_from_row(row: &FeedRow) -> FeedReceipt {
     let status = match row.status.as_str() {
         FeedRow::PROCESSED => FeedStatus::Processed,
         FeedRow::ENQUEUED => FeedStatus::Enqueued,
+        FeedRow::PARKED => FeedStatus::Parked,
         _ => FeedStatus::Unspecified,
     };
     let n = |v: Option<i32>| v.unwrap_or_default().max(0) as u32;
@@ -302,6 +345,7 @@ fn receipt_from_row(row: &FeedRow) -> FeedReceipt {
         received_at: Some(timestamp(row.received_at)),
         outcome,
         duplicate: false,
+        parking: None,
     }
 }
 

@@ -7,7 +7,7 @@ use chrono::{NaiveDate, Utc};
 use rollcall_db::{
     Access, EnrolmentCounts, NewAuditEvent, Pool, PupilAccess, SchoolYearTotals, Scope,
 };
-use rollcall_domain::{AcademicYear, LaCode, Urn};
+use rollcall_domain::{AcademicYear, LaCode, Urn, text};
 use rollcall_proto::query::v1::{
     AtRiskPupil, AtRiskPupilsRequest, AtRiskPupilsResponse, ImportSchoolsRequest,
     ImportSchoolsResponse, LaSummaryRequest, LaSummaryResponse, ListSchoolsRequest,
@@ -24,6 +24,9 @@ use crate::measures::{Standing, WorstFirst, absence_perc};
 /// The longest purpose recorded with a pupil-level query.
 const MAX_PURPOSE: usize = 500;
 const AT_RISK_RPC: &str = "rollcall.query.v1.QueryService/AtRiskPupils";
+
+/// The longest school name or type the registry holds: room for any school's full name.
+const SCHOOL_TEXT_CHARS: usize = 200;
 
 const PHASES: &[&str] = &[
     "primary",
@@ -55,7 +58,7 @@ impl Query {
     ) -> Result<(), Status> {
         rollcall_db::for_each_enrolment(&self.pool, access, scope, (from, to), each)
             .await
-            .map_err(|err| ApiError::unavailable("cannot read attendance counts", &err).into())
+            .map_err(|err| ApiError::database("cannot read attendance counts", &err).into())
     }
 
     /// The stored year totals of the schools in scope, when they answer the period exactly: it
@@ -76,7 +79,7 @@ impl Query {
         let start_year = year.start_year() as i16;
         let totals = rollcall_db::school_year_totals(&self.pool, access, scope, start_year)
             .await
-            .map_err(|err| ApiError::unavailable("cannot read year totals", &err))?;
+            .map_err(|err| ApiError::database("cannot read year totals", &err))?;
         if totals.iter().any(|t| t.last_date.is_some_and(|d| d > to)) {
             return Ok(None);
         }
@@ -127,7 +130,7 @@ impl Query {
             let found =
                 rollcall_db::at_risk_year(&self.pool, access, scope, year, severe_only, page)
                     .await
-                    .map_err(|err| ApiError::unavailable("cannot read year totals", &err))?;
+                    .map_err(|err| ApiError::database("cannot read year totals", &err))?;
             let next = if found.more {
                 (page.offset + found.rows.len() as u64).to_string()
             } else {
@@ -220,7 +223,7 @@ impl QueryService for Query {
         let (from, to) = period(request.period.as_ref())?;
         let schools = rollcall_db::list_schools(&self.pool, &access, Some(la.get() as i16))
             .await
-            .map_err(|err| ApiError::unavailable("cannot read the school registry", &err))?;
+            .map_err(|err| ApiError::database("cannot read the school registry", &err))?;
         let standings = self
             .standings(&access, Scope::La(la.get() as i16), from, to)
             .await?;
@@ -276,7 +279,7 @@ impl QueryService for Query {
         let details: HashMap<i64, rollcall_db::Enrolment> =
             rollcall_db::enrolments_by_id(&self.pool, &pupils_access, &ids)
                 .await
-                .map_err(|err| ApiError::unavailable("cannot read enrolments", &err))?
+                .map_err(|err| ApiError::database("cannot read enrolments", &err))?
                 .into_iter()
                 .map(|e| (e.id, e))
                 .collect();
@@ -318,7 +321,7 @@ impl QueryService for Query {
             },
         )
         .await
-        .map_err(|err| ApiError::unavailable("cannot record the audit event", &err))?;
+        .map_err(|err| ApiError::database("cannot record the audit event", &err))?;
         tracing::info!(
             key_id = caller.key_id(),
             kind = caller.kind().name(),
@@ -368,7 +371,7 @@ impl RegistryService for Registry {
         }
         let imported = rollcall_db::upsert_schools(&self.pool, &schools)
             .await
-            .map_err(|err| ApiError::unavailable("cannot write the school registry", &err))?;
+            .map_err(|err| ApiError::database("cannot write the school registry", &err))?;
         tracing::info!(imported, "school registry imported");
         Ok(Response::new(ImportSchoolsResponse { imported }))
     }
@@ -384,7 +387,7 @@ impl RegistryService for Registry {
         };
         let schools = rollcall_db::list_schools(&self.pool, &access, la)
             .await
-            .map_err(|err| ApiError::unavailable("cannot read the school registry", &err))?;
+            .map_err(|err| ApiError::database("cannot read the school registry", &err))?;
         Ok(Response::new(ListSchoolsResponse {
             schools: schools.into_iter().map(school_message).collect(),
         }))
@@ -403,6 +406,10 @@ fn school_row(s: &School) -> Result<rollcall_db::School, String> {
     }
     if s.name.trim().is_empty() {
         return Err("name: required".into());
+    }
+    // Names and types as the registry's own text, under the same rules as a feed's names.
+    for (field, value) in [("name", &s.name), ("school_type", &s.school_type)] {
+        text::check(value.trim(), SCHOOL_TEXT_CHARS).map_err(|err| format!("{field} {err}"))?;
     }
     Ok(rollcall_db::School {
         urn: urn.get() as i32,
@@ -428,9 +435,9 @@ fn school_message(s: rollcall_db::School) -> School {
 /// The purpose a pupil-level request must give, trimmed.
 pub(crate) fn required_purpose(purpose: &str) -> Result<&str, Status> {
     let purpose = purpose.trim();
-    if purpose.is_empty() || purpose.chars().count() > MAX_PURPOSE {
+    if purpose.is_empty() || text::check(purpose, MAX_PURPOSE).is_err() {
         return Err(ApiError::invalid(format!(
-            "purpose: required, at most {MAX_PURPOSE} characters: why you need these pupils' details"
+            "purpose: required, at most {MAX_PURPOSE} characters and no control characters: why you need these pupils' details"
         ))
         .into());
     }
@@ -474,7 +481,7 @@ pub(crate) fn scope_label(scope: Scope) -> String {
 async fn visible_school(pool: &Pool, access: &Access, urn: Urn) -> Result<School, Status> {
     let school = rollcall_db::get_school(pool, urn.get() as i32)
         .await
-        .map_err(|err| ApiError::unavailable("cannot read the school registry", &err))?
+        .map_err(|err| ApiError::database("cannot read the school registry", &err))?
         .ok_or_else(|| {
             ApiError::new(
                 ErrorCode::NotFound,

@@ -68,7 +68,7 @@ impl KeyService for Keys {
         let (row, token) =
             rollcall_server::auth::issue_key(&self.pool, &kind, &organisation, description, days)
                 .await
-                .map_err(|err| ApiError::unavailable("cannot store the key", &err))?;
+                .map_err(|err| ApiError::database("cannot store the key", &err))?;
         tracing::info!(key_id = %row.key_id, kind = %row.kind, by = admin.key_id(), "api key created");
         Ok(Response::new(CreateKeyResponse {
             key: Some(key_message(&row)),
@@ -82,7 +82,7 @@ impl KeyService for Keys {
     ) -> Result<Response<ListKeysResponse>, Status> {
         let keys = rollcall_db::list_api_keys(&self.pool)
             .await
-            .map_err(|err| ApiError::unavailable("cannot read keys", &err))?;
+            .map_err(|err| ApiError::database("cannot read keys", &err))?;
         Ok(Response::new(ListKeysResponse {
             keys: keys.iter().map(key_message).collect(),
         }))
@@ -96,13 +96,13 @@ impl KeyService for Keys {
         let key_id = request.into_inner().key_id.trim().to_owned();
         let found = rollcall_db::revoke_api_key(&self.pool, &key_id)
             .await
-            .map_err(|err| ApiError::unavailable("cannot revoke the key", &err))?;
+            .map_err(|err| ApiError::database("cannot revoke the key", &err))?;
         if !found {
             return Err(ApiError::new(ErrorCode::NotFound, "no key with this id").into());
         }
         let row = rollcall_db::find_api_key(&self.pool, &key_id)
             .await
-            .map_err(|err| ApiError::unavailable("cannot read the key", &err))?
+            .map_err(|err| ApiError::database("cannot read the key", &err))?
             .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no key with this id"))?;
         tracing::info!(key_id = %row.key_id, by = admin.key_id(), "api key revoked");
         Ok(Response::new(RevokeKeyResponse {
@@ -127,7 +127,7 @@ impl KeyService for Keys {
         urns.dedup();
         rollcall_db::set_vendor_schools(&self.pool, &vendor, &urns)
             .await
-            .map_err(|err| ApiError::unavailable("cannot register the vendor's schools", &err))?;
+            .map_err(|err| ApiError::database("cannot register the vendor's schools", &err))?;
         tracing::info!(vendor = %vendor, schools = urns.len(), "vendor schools registered");
         Ok(Response::new(SetVendorSchoolsResponse {
             school_urns: urns.iter().map(|u| format!("{u:06}")).collect(),
@@ -172,7 +172,7 @@ impl AuditService for Audit {
         };
         let events = rollcall_db::list_audit_events(&self.pool, &viewer, since, limit)
             .await
-            .map_err(|err| ApiError::unavailable("cannot read the audit trail", &err))?;
+            .map_err(|err| ApiError::database("cannot read the audit trail", &err))?;
         Ok(Response::new(ListAuditEventsResponse {
             events: events
                 .into_iter()
@@ -210,13 +210,14 @@ impl PipelineService for Pipeline {
     ) -> Result<Response<PipelineCountsResponse>, Status> {
         let counts = rollcall_db::pipeline_counts(&self.pool)
             .await
-            .map_err(|err| ApiError::unavailable("cannot read pipeline counts", &err))?;
+            .map_err(|err| ApiError::database("cannot read pipeline counts", &err))?;
         let n = |v: i64| v.max(0) as u64;
         Ok(Response::new(PipelineCountsResponse {
             feeds_received: n(counts.feeds_received),
             feeds_enqueued: n(counts.feeds_enqueued),
             feeds_processed: n(counts.feeds_processed),
             marks_stored: n(counts.marks_stored),
+            feeds_parked: n(counts.feeds_parked),
         }))
     }
 }

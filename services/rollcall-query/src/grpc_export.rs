@@ -67,7 +67,7 @@ impl Export {
         let schools = reader
             .pupil_schools(&pupils, scope)
             .await
-            .map_err(|err| ApiError::unavailable("cannot list the schools to export", &err))?;
+            .map_err(|err| ApiError::database("cannot list the schools to export", &err))?;
         let event_id = audit_start(&self.pool, caller, rpc, purpose, scope).await?;
         Ok(PupilExport {
             scope,
@@ -80,7 +80,7 @@ impl Export {
     async fn reader(&self) -> Result<ExportReader, Status> {
         ExportReader::begin(&self.pool)
             .await
-            .map_err(|err| ApiError::unavailable("cannot open a snapshot to export", &err).into())
+            .map_err(|err| ApiError::database("cannot open a snapshot to export", &err).into())
     }
 }
 
@@ -130,12 +130,12 @@ impl ExportService for Export {
         let schools = reader
             .schools(&access, la_codes.as_deref())
             .await
-            .map_err(|err| ApiError::unavailable("cannot list the schools to export", &err))?;
+            .map_err(|err| ApiError::database("cannot list the schools to export", &err))?;
         let urns: Vec<i32> = schools.iter().map(|s| s.urn).collect();
         let last = reader
             .last_marked_date(&urns)
             .await
-            .map_err(|err| ApiError::unavailable("cannot read the latest marks", &err))?;
+            .map_err(|err| ApiError::database("cannot read the latest marks", &err))?;
         let (from, to) = year_to_date(&request.from, &request.to, last)?;
         let year = AcademicYear::of(from);
         // Every LA asked for has its rows, with or without schools.
@@ -325,7 +325,7 @@ async fn audit_start(
         },
     )
     .await
-    .map_err(|err| ApiError::unavailable("cannot record the audit event", &err))?;
+    .map_err(|err| ApiError::database("cannot record the audit event", &err))?;
     tracing::info!(
         key_id = caller.key_id(),
         kind = caller.kind().name(),
@@ -418,7 +418,7 @@ enum Stop {
 
 impl From<rollcall_db::Error> for Stop {
     fn from(err: rollcall_db::Error) -> Stop {
-        Stop::Failed(ApiError::unavailable("cannot read the data to export", &err).into())
+        Stop::Failed(ApiError::database("cannot read the data to export", &err).into())
     }
 }
 

@@ -15,6 +15,7 @@ use anyhow::Context as _;
 use chrono::Utc;
 use prost::Message as _;
 use rollcall_db::Pool;
+use rollcall_domain::Urn;
 use rollcall_domain::validation::{self, Context, RecordRef, Severity};
 use rollcall_kafka::{Batching, Message, Producer};
 use rollcall_proto::pipeline::v1::{FeedEnvelope, RejectedRecord, rejected_record};
@@ -143,38 +144,40 @@ impl Worker<'_> {
         results
     }
 
-    /// Validates one feed message and returns what to write for it.
+    /// Validates one feed message and returns what to write for it. A message it cannot handle
+    /// at all (undecodable, or naming no valid school) is dead-lettered whole, so its partition
+    /// moves on; only a transient failure (the database unavailable) is an error, retried.
     async fn prepare(&self, message: Message) -> anyhow::Result<Outputs> {
-        let topics = &self.settings.kafka.topics;
         let envelope = match FeedEnvelope::decode(message.payload.as_slice()) {
             Ok(envelope) => envelope,
             Err(err) => {
-                // Not ours to drop: keep it byte for byte in the dead-letter topic.
                 tracing::error!(error = %err, partition = message.partition, offset = message.offset, "undecodable feed message dead-lettered");
-                let dead = RejectedRecord {
-                    undecodable: message.payload,
-                    rejected_at: Some(convert::now()),
-                    ..Default::default()
-                };
-                return Ok(Outputs {
-                    writes: vec![Write {
-                        topic: topics.rejected.clone(),
-                        key: message.key,
-                        payload: dead.encode_to_vec(),
-                    }],
-                    validated: None,
-                });
+                return Ok(self.refuse(message, None, "undecodable feed message"));
             }
         };
         let header = envelope.header.clone().unwrap_or_default();
-        let urn: u32 = header
-            .school_urn
-            .trim()
-            .parse()
-            .context("gateway sent a feed without a valid urn")?;
-        let school_registered = rollcall_db::get_school(&self.pool, urn as i32)
-            .await?
-            .is_some();
+        let Ok(urn) = Urn::parse(header.school_urn.trim()) else {
+            tracing::error!(feed_id = %envelope.feed_id, partition = message.partition, offset = message.offset, "feed without a valid school urn dead-lettered");
+            return Ok(self.refuse(
+                message,
+                Some(envelope),
+                "feed header without a valid school urn",
+            ));
+        };
+        let urn = urn.get();
+        let school_registered = match rollcall_db::get_school(&self.pool, urn as i32).await {
+            Ok(school) => school.is_some(),
+            Err(err) if err.is_transient() => return Err(err.into()),
+            Err(err) => {
+                tracing::error!(error = %err, school = urn, feed_id = %envelope.feed_id, "feed the registry lookup refused dead-lettered");
+                return Ok(self.refuse(
+                    message,
+                    Some(envelope),
+                    "the school registry could not be read for this feed",
+                ));
+            }
+        };
+        let topics = &self.settings.kafka.topics;
         // London is at most an hour ahead of UTC: "today" there is today in UTC plus an hour.
         let today = (Utc::now() + chrono::Duration::hours(1)).date_naive();
         let ctx = Context {
@@ -209,6 +212,32 @@ impl Worker<'_> {
     }
 }
 
+impl Worker<'_> {
+    /// The dead letter for a message that cannot be handled at all: the feed as decoded, or the
+    /// message byte for byte when it could not be, with why. Not ours to drop.
+    fn refuse(&self, message: Message, feed: Option<FeedEnvelope>, refusal: &str) -> Outputs {
+        let (record, undecodable) = match feed {
+            Some(envelope) => (Some(rejected_record::Record::Feed(envelope)), Vec::new()),
+            None => (None, message.payload),
+        };
+        let dead = RejectedRecord {
+            record,
+            undecodable,
+            refusal: refusal.to_owned(),
+            rejected_at: Some(convert::now()),
+            ..Default::default()
+        };
+        Outputs {
+            writes: vec![Write {
+                topic: self.settings.kafka.topics.rejected.clone(),
+                key: message.key,
+                payload: dead.encode_to_vec(),
+            }],
+            validated: None,
+        }
+    }
+}
+
 /// One dead letter per rejected record (the original record and all its findings), or one for the
 /// whole feed when the feed as a whole was refused.
 fn dead_letters(
@@ -232,6 +261,7 @@ fn dead_letters(
         findings,
         rejected_at,
         undecodable: Vec::new(),
+        refusal: String::new(),
     };
     let feed_refused = validated
         .findings

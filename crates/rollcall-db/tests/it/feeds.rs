@@ -1,6 +1,6 @@
-//! Feed receipts: idempotent registration, status moves, pipeline progress.
+//! Feed receipts: idempotent registration, status moves, parking, pipeline progress.
 
-use rollcall_db::{Error, FeedRow, NewFeed, PipelineCounts, Registered};
+use rollcall_db::{Error, FeedRow, NewFeed, NewParkedFeed, PipelineCounts, Refusal, Registered};
 
 use crate::common::*;
 
@@ -141,6 +141,7 @@ async fn pipeline_counts_follow_feeds_through() {
         feeds_received: received,
         feeds_enqueued: enqueued,
         feeds_processed: processed,
+        feeds_parked: 0,
         marks_stored: marks,
     };
     assert_eq!(
@@ -183,6 +184,73 @@ async fn pipeline_counts_follow_feeds_through() {
         rollcall_db::pipeline_counts(&db.pool).await.unwrap(),
         counts(3, 2, 1, 2)
     );
+
+    // Feed 2 refused for good and parked: still enqueued, counted as parked; parking the same
+    // message again (a redelivery) changes nothing.
+    let parked = NewParkedFeed {
+        feed_id: Some(id(2)),
+        school_urn: Some(PRIMARY),
+        topic: "rollcall.validated.v1".into(),
+        partition: 0,
+        offset: 7,
+        attempts: 5,
+        refusal: Refusal {
+            sqlstate: Some("22021".into()),
+            reason: rollcall_db::describe_sqlstate("22021").into(),
+            ..Refusal::default()
+        },
+        field: Some("pupil 0 forename".into()),
+        payload: vec![1, 2, 3],
+    };
+    for _ in 0..2 {
+        rollcall_db::park_feed(&db.pool, &parked).await.unwrap();
+    }
+    assert_eq!(
+        rollcall_db::pipeline_counts(&db.pool).await.unwrap(),
+        PipelineCounts {
+            feeds_parked: 1,
+            ..counts(3, 2, 1, 2)
+        }
+    );
+    let row = rollcall_db::get_feed(&db.pool, id(2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, FeedRow::PARKED);
+    let why = rollcall_db::feed_parking(&db.pool, id(2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            why.sqlstate.as_deref(),
+            why.field.as_deref(),
+            why.attempts,
+            why.offset
+        ),
+        (Some("22021"), Some("pupil 0 forename"), 5, 7)
+    );
+    assert_eq!(
+        rollcall_db::feed_parking(&db.pool, id(1)).await.unwrap(),
+        None
+    );
+
+    // A processed feed parked later (a redelivery of an old message) stays processed.
+    rollcall_db::park_feed(
+        &db.pool,
+        &NewParkedFeed {
+            feed_id: Some(id(1)),
+            offset: 8,
+            ..parked.clone()
+        },
+    )
+    .await
+    .unwrap();
+    let row = rollcall_db::get_feed(&db.pool, id(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, FeedRow::PROCESSED);
     db.close().await;
 }
 

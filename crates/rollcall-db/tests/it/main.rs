@@ -7,5 +7,6 @@ mod codebook;
 mod common;
 mod feeds;
 mod queries;
+mod refusals;
 mod security;
 mod totals;

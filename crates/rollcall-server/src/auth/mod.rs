@@ -87,7 +87,7 @@ impl Authenticator {
             Credential::VendorCertificate(vendor) => {
                 let schools = rollcall_db::vendor_schools(&self.inner.pool, &vendor)
                     .await
-                    .map_err(|err| ApiError::unavailable("cannot check credentials", &err))?;
+                    .map_err(|err| ApiError::database("cannot check credentials", &err))?;
                 Ok(Principal::authenticated(
                     format!("cert:{vendor}"),
                     PrincipalKind::Vendor { vendor, schools },
@@ -104,7 +104,7 @@ impl Authenticator {
     async fn api_key(&self, token: &Token) -> Result<Principal, ApiError> {
         let row = rollcall_db::find_api_key(&self.inner.pool, &token.key_id)
             .await
-            .map_err(|err| ApiError::unavailable("cannot check credentials", &err))?
+            .map_err(|err| ApiError::database("cannot check credentials", &err))?
             .ok_or_else(invalid)?;
         // Only once the secret is proven is it worth telling the caller the key's state.
         if !token.matches(&row.secret_sha256) {
