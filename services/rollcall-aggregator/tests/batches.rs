@@ -1,6 +1,7 @@
 //! The aggregator against librdkafka's mock cluster and a real PostgreSQL database: batches of
 //! several schools' feeds land as they would one by one, offsets are committed only once their
-//! feeds are stored, and a poisoned feed holds back only itself and its school.
+//! feeds are stored, and a feed the database refuses for good is parked after a few attempts so
+//! that its partition moves on.
 
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,7 @@ use uuid::Uuid;
 const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const GROUP: &str = "rollcall-aggregator";
 const SCHOOLS: [i32; 3] = [100_001, 100_002, 100_003];
+const PARK_AFTER_ATTEMPTS: u32 = 3;
 
 /// A fresh database, the mock broker and settings that point the aggregator at both.
 struct Fixture {
@@ -40,6 +42,7 @@ impl Fixture {
         settings.kafka.create_topics = false;
         settings.aggregator.batch_max_feeds = batch_max_feeds;
         settings.aggregator.batch_linger_ms = 200;
+        settings.aggregator.park_after_attempts = PARK_AFTER_ATTEMPTS;
         broker
             .create_topic(&settings.kafka.topics.validated, 1)
             .unwrap();
@@ -299,9 +302,9 @@ async fn batches_land_as_one_by_one_and_commit_offsets_only_after_they_are_store
 }
 
 #[tokio::test]
-async fn a_poisoned_feed_holds_back_only_itself_and_is_retried() {
+async fn a_feed_refused_for_good_is_retried_then_parked_and_its_partition_moves_on() {
     let fixture = Fixture::new(16).await;
-    // The third school is not in the registry yet: its feed cannot be stored.
+    // The third school is not in the registry: its feeds can never be stored as they are.
     fixture.register(&SCHOOLS[..2]).await;
     let (a1, poisoned, b1, a2, c2) = (
         feed(SCHOOLS[0], 0, "2025-09-08"),
@@ -314,29 +317,121 @@ async fn a_poisoned_feed_holds_back_only_itself_and_is_retried() {
     fixture.send(&all).await;
     let (stop, task) = fixture.start();
 
-    // The other schools' feeds, before and after it, are stored; the poisoned school's are not,
-    // and the offset stops at the poisoned feed.
-    wait_until("the other schools' feeds are stored", async || {
-        fixture.processed(&all[0]).await
-            && fixture.processed(&all[2]).await
-            && fixture.processed(&all[3]).await
-    })
-    .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(!fixture.processed(&all[1]).await);
-    assert!(!fixture.processed(&all[4]).await);
-    assert_eq!(fixture.committed().await, 1);
-
-    // Retried as before, it goes through once its school is registered, and so does the rest.
-    fixture.register(&SCHOOLS).await;
+    // Every offset is committed: the other schools' feeds are stored, the refused school's two
+    // feeds parked after their attempts, each with its refusal.
     wait_until("every offset is committed", async || {
         fixture.committed().await == all.len() as i64
     })
     .await;
-    for f in &all {
+    for f in [&all[0], &all[2], &all[3]] {
         assert!(fixture.processed(f).await);
     }
+    for (f, offset) in [(&all[1], 1), (&all[4], 4)] {
+        assert!(!fixture.processed(f).await);
+        let parked = rollcall_db::feed_parking(&fixture.pool, f.feed_id.parse().unwrap())
+            .await
+            .unwrap()
+            .expect("parked");
+        assert_eq!(parked.attempts, PARK_AFTER_ATTEMPTS as i32);
+        assert_eq!(parked.offset, offset);
+        assert_eq!(parked.sqlstate, None);
+        assert_eq!(parked.reason, "school 100003 is not in the registry");
+    }
+    let counts = rollcall_db::pipeline_counts(&fixture.pool).await.unwrap();
+    assert_eq!((counts.feeds_processed, counts.feeds_parked), (3, 2));
     stop.cancel();
     task.await.unwrap();
+    fixture.close().await;
+}
+
+#[tokio::test]
+async fn a_nul_the_database_cannot_store_parks_the_feed_and_later_feeds_apply_as_in_order() {
+    let fixture = Fixture::new(16).await;
+    fixture.register(&SCHOOLS).await;
+    // A validator without the text check would send this: a NUL in a forename.
+    let mut poisoned = feed(SCHOOLS[0], 0, "2025-09-08");
+    poisoned.pupils[1].forename = "Te\0st".into();
+    let (a2, b1) = (
+        feed(SCHOOLS[0], 1, "2025-09-08"),
+        feed(SCHOOLS[1], 0, "2025-09-08"),
+    );
+    // The gateway recorded it, so its receipt can say parked.
+    rollcall_db::register_feed(
+        &fixture.pool,
+        &rollcall_db::NewFeed {
+            feed_id: poisoned.feed_id.parse().unwrap(),
+            school_urn: SCHOOLS[0],
+            idempotency_key: "nul".into(),
+            payload_sha256: vec![0; 32],
+            extracted_at: chrono::DateTime::from_timestamp(1_757_000_000, 0).unwrap(),
+            code_set: "2024".into(),
+            roll_records: 3,
+            mark_records: 6,
+        },
+    )
+    .await
+    .unwrap();
+    let sent = [poisoned.clone(), a2.clone(), b1.clone()];
+    fixture.send(&sent).await;
+    let started = Instant::now();
+    let (stop, task) = fixture.start();
+    wait_until("every offset is committed", async || {
+        fixture.committed().await == sent.len() as i64
+    })
+    .await;
+    let took = started.elapsed();
+    stop.cancel();
+    task.await.unwrap();
+    assert!(fixture.processed(&a2).await && fixture.processed(&b1).await);
+    let id = poisoned.feed_id.parse().unwrap();
+    let row = rollcall_db::get_feed(&fixture.pool, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, "parked");
+    let parked = rollcall_db::feed_parking(&fixture.pool, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(parked.sqlstate.as_deref(), Some("22021"));
+    assert_eq!(parked.field.as_deref(), Some("pupil 1 forename"));
+    assert!(!parked.reason.contains("Te"), "{}", parked.reason);
+    // Five attempts with backoff from 100 ms: seconds, not a stuck partition.
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+
+    // Replayed once fixed, after its school's later feed: the tables are those of the three
+    // feeds applied in the order they were sent, because the newest version of each session
+    // wins whatever the order.
+    let mut fixed = poisoned.clone();
+    fixed.pupils[1].forename = "Test".into();
+    rollcall_db::apply_validated_feed(
+        &fixture.pool,
+        &rollcall_aggregator::to_db(fixed.clone()).unwrap(),
+    )
+    .await
+    .unwrap();
+    let in_order = Fixture::new(1).await;
+    in_order.register(&SCHOOLS).await;
+    rollcall_db::sync_codes(&in_order.pool, &rollcall_db::domain_codes())
+        .await
+        .unwrap();
+    for f in [&fixed, &a2, &b1] {
+        rollcall_db::apply_validated_feed(
+            &in_order.pool,
+            &rollcall_aggregator::to_db(f.clone()).unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+    let feeds = [fixed, a2, b1];
+    let tables = |o: Vec<String>| -> Vec<String> {
+        // Receipts' written/superseded counts depend on the order; the stored tables do not.
+        o.into_iter().filter(|l| !l.contains("processed")).collect()
+    };
+    assert_eq!(
+        tables(outcome(&fixture.pool, &feeds).await),
+        tables(outcome(&in_order.pool, &feeds).await)
+    );
+    in_order.close().await;
     fixture.close().await;
 }

@@ -1,7 +1,8 @@
 //! The validator against librdkafka's mock cluster and a real PostgreSQL database (its school
 //! registry): a batch of several schools' feeds comes out on the validated topic with each
-//! school's feeds in the order they arrived, a rejected record goes to the dead-letter topic, and
-//! the input offsets are committed once every write was acknowledged.
+//! school's feeds in the order they arrived, a rejected record goes to the dead-letter topic, a
+//! message it cannot handle at all is dead-lettered whole, and the input offsets are committed
+//! once every write was acknowledged.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -69,37 +70,89 @@ async fn read_all(settings: &Settings, topic: &str, count: usize) -> Vec<Vec<u8>
     payloads
 }
 
+/// A database with the synthetic LA's registry, the mock broker with the three topics (`feeds`
+/// with `partitions`), and settings that point the validator at both.
+struct Fixture {
+    url: String,
+    pool: rollcall_db::Pool,
+    broker: MockBroker,
+    settings: Settings,
+    la: SyntheticLa,
+}
+
+impl Fixture {
+    async fn new(partitions: i32) -> Fixture {
+        let base = std::env::var("ROLLCALL_TEST_DATABASE_URL").unwrap_or(ADMIN_URL.to_owned());
+        let root = base
+            .rsplit_once('/')
+            .map_or(base.as_str(), |(root, _)| root);
+        let url = format!("{root}/rollcall_valtest_{}", Uuid::new_v4().simple());
+        rollcall_db::ensure_database(&url).await.unwrap();
+        let pool = rollcall_db::open(&url, 2).await.unwrap();
+        let la = SyntheticLa::generate(LaSpec {
+            schools: 3,
+            independent_schools: 0,
+            pupils: 60,
+            days: 4,
+            ..LaSpec::small()
+        });
+        let schools = rollcall_cli::synthetic_registry_rows(&la.schools);
+        rollcall_db::upsert_schools(&pool, &schools).await.unwrap();
+
+        let broker = MockBroker::new().unwrap();
+        let mut settings = Settings::defaults();
+        settings.database.url = url.clone();
+        settings.kafka.brokers = broker.bootstrap_servers();
+        settings.kafka.create_topics = false;
+        settings.validator.batch_max_feeds = 16;
+        settings.validator.batch_linger_ms = 500;
+        let topics = &settings.kafka.topics;
+        broker.create_topic(&topics.feeds, partitions).unwrap();
+        broker.create_topic(&topics.validated, 1).unwrap();
+        broker.create_topic(&topics.rejected, 1).unwrap();
+        Fixture {
+            url,
+            pool,
+            broker,
+            settings,
+            la,
+        }
+    }
+
+    /// Waits until the group's committed offsets on the feeds topic add up to `count`.
+    async fn wait_committed(&self, count: usize) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let committed = rollcall_kafka::committed_offsets(
+                &self.settings.kafka,
+                GROUP,
+                &self.settings.kafka.topics.feeds,
+            )
+            .await
+            .unwrap();
+            if committed.values().sum::<i64>() == count as i64 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "committed {committed:?} of {count} feeds"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn close(self) {
+        self.pool.close().await;
+        drop(self.broker);
+        rollcall_db::drop_database(&self.url).await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn a_batch_keeps_each_schools_order_and_commits_once_written() {
-    let base = std::env::var("ROLLCALL_TEST_DATABASE_URL").unwrap_or(ADMIN_URL.to_owned());
-    let root = base
-        .rsplit_once('/')
-        .map_or(base.as_str(), |(root, _)| root);
-    let url = format!("{root}/rollcall_valtest_{}", Uuid::new_v4().simple());
-    rollcall_db::ensure_database(&url).await.unwrap();
-    let pool = rollcall_db::open(&url, 2).await.unwrap();
-
-    let la = SyntheticLa::generate(LaSpec {
-        schools: 3,
-        independent_schools: 0,
-        pupils: 60,
-        days: 4,
-        ..LaSpec::small()
-    });
-    let schools = rollcall_cli::synthetic_registry_rows(&la.schools);
-    rollcall_db::upsert_schools(&pool, &schools).await.unwrap();
-
-    let broker = MockBroker::new().unwrap();
-    let mut settings = Settings::defaults();
-    settings.database.url = url.clone();
-    settings.kafka.brokers = broker.bootstrap_servers();
-    settings.kafka.create_topics = false;
-    settings.validator.batch_max_feeds = 16;
-    settings.validator.batch_linger_ms = 500;
+    let fixture = Fixture::new(2).await;
+    let (la, settings) = (&fixture.la, &fixture.settings);
     let topics = settings.kafka.topics.clone();
-    broker.create_topic(&topics.feeds, 2).unwrap();
-    broker.create_topic(&topics.validated, 1).unwrap();
-    broker.create_topic(&topics.rejected, 1).unwrap();
 
     // Every school's days in order; one mark of the first feed carries a code that does not
     // exist, so that record alone is rejected.
@@ -118,7 +171,7 @@ async fn a_batch_keeps_each_schools_order_and_commits_once_written() {
     let stop = CancellationToken::new();
     let worker = tokio::spawn(rollcall_validator::run(settings.clone(), stop.clone()));
 
-    let validated: Vec<ValidatedFeed> = read_all(&settings, &topics.validated, envelopes.len())
+    let validated: Vec<ValidatedFeed> = read_all(settings, &topics.validated, envelopes.len())
         .await
         .iter()
         .map(|p| ValidatedFeed::decode(p.as_slice()).unwrap())
@@ -146,31 +199,53 @@ async fn a_batch_keeps_each_schools_order_and_commits_once_written() {
     assert_eq!(outcome.marks_rejected, 1);
     assert_eq!(first.marks.len(), envelopes[0].marks.len() - 1);
 
-    let rejected = read_all(&settings, &topics.rejected, 1).await;
+    let rejected = read_all(settings, &topics.rejected, 1).await;
     let letter = RejectedRecord::decode(rejected[0].as_slice()).unwrap();
     assert_eq!(letter.feed_id, envelopes[0].feed_id);
     assert!(!letter.findings.is_empty());
 
     // The input offsets reach the end of both partitions.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let committed = rollcall_kafka::committed_offsets(&settings.kafka, GROUP, &topics.feeds)
-            .await
-            .unwrap();
-        if committed.values().sum::<i64>() == envelopes.len() as i64 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "committed {committed:?} of {} feeds",
-            envelopes.len()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-
+    fixture.wait_committed(envelopes.len()).await;
     stop.cancel();
     worker.await.unwrap().unwrap();
-    pool.close().await;
-    drop(broker);
-    rollcall_db::drop_database(&url).await.unwrap();
+    fixture.close().await;
+}
+
+#[tokio::test]
+async fn a_message_it_cannot_handle_is_dead_lettered_whole_and_the_partition_moves_on() {
+    let fixture = Fixture::new(1).await;
+    let settings = &fixture.settings;
+    let topics = settings.kafka.topics.clone();
+    let good = envelope(&fixture.la.feeds[0]);
+    let mut no_school = envelope(&fixture.la.feeds[1]);
+    no_school.header.as_mut().unwrap().school_urn = "not a urn".into();
+    let sent: Vec<(Vec<u8>, Vec<u8>)> = vec![
+        (b"100001".to_vec(), vec![0xff, 0xff, 0xff, 0x01]),
+        (b"100001".to_vec(), no_school.encode_to_vec()),
+        (b"100001".to_vec(), good.encode_to_vec()),
+    ];
+    let producer = rollcall_kafka::producer(&settings.kafka).unwrap();
+    producer.send_all(&topics.feeds, &sent).await.unwrap();
+    let stop = CancellationToken::new();
+    let worker = tokio::spawn(rollcall_validator::run(settings.clone(), stop.clone()));
+
+    let letters: Vec<RejectedRecord> = read_all(settings, &topics.rejected, 2)
+        .await
+        .iter()
+        .map(|p| RejectedRecord::decode(p.as_slice()).unwrap())
+        .collect();
+    assert_eq!(letters[0].refusal, "undecodable feed message");
+    assert_eq!(letters[0].undecodable, sent[0].1, "kept byte for byte");
+    assert_eq!(letters[1].refusal, "feed header without a valid school urn");
+    assert!(matches!(
+        &letters[1].record,
+        Some(rollcall_proto::pipeline::v1::rejected_record::Record::Feed(f)) if f.feed_id == no_school.feed_id
+    ));
+    let validated = read_all(settings, &topics.validated, 1).await;
+    let validated = ValidatedFeed::decode(validated[0].as_slice()).unwrap();
+    assert_eq!(validated.feed_id, good.feed_id);
+    fixture.wait_committed(sent.len()).await;
+    stop.cancel();
+    worker.await.unwrap().unwrap();
+    fixture.close().await;
 }
