@@ -11,5 +11,6 @@ mod la;
 mod lifecycle;
 mod logs;
 mod pipeline;
+mod refusals;
 mod security;
 mod transport;

@@ -16,7 +16,7 @@ fn at(day: u32, hour: u32) -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 10, day, hour, 0, 0).unwrap()
 }
 
-async fn sessions_by_code(
+pub(crate) async fn sessions_by_code(
     pipeline: &Pipeline,
     urn: &str,
 ) -> std::collections::BTreeMap<String, u64> {

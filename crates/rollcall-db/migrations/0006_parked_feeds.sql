@@ -6,6 +6,9 @@
 -- once the cause is fixed; the refusal keeps only what PostgreSQL names of the schema (the
 -- SQLSTATE, table, column, constraint) and Rollcall's own description, never PostgreSQL's message,
 -- which may quote the value refused. The feed's own row says `parked` for its receipt.
+-- Findings a receipt leaves out because all of them would not fit one message.
+alter table feeds add column findings_omitted int;
+
 alter table feeds drop constraint feeds_status_check;
 alter table feeds add constraint feeds_status_check
     check (status in ('received', 'enqueued', 'processed', 'parked'));

@@ -56,6 +56,8 @@ pub struct FeedOutcome {
     pub marks_rejected: i32,
     pub records_warned: i32,
     pub findings: serde_json::Value,
+    /// Findings the validator left out of `findings` so that its message fit the broker's limit.
+    pub findings_omitted: i32,
 }
 
 /// A feed's accepted records, ready to store.
@@ -528,15 +530,17 @@ async fn finish_feed(tx: &mut Tx, feed: &ValidatedFeed, stats: ApplyStats) -> Re
         "insert into feeds as f (feed_id, school_urn, idempotency_key, payload_sha256,
                                  extracted_at, code_set, received_at, status, processed_at,
                                  roll_accepted, roll_rejected, marks_accepted, marks_rejected,
-                                 records_warned, marks_written, marks_superseded, findings)
+                                 records_warned, marks_written, marks_superseded, findings,
+                                 findings_omitted)
          values ($1, $2, 'feed:' || $1::text, '', $3, '', now(), 'processed', now(),
-                 $4, $5, $6, $7, $8, $9, $10, $11)
+                 $4, $5, $6, $7, $8, $9, $10, $11, $12)
          on conflict (feed_id) do update
          set status = 'processed', processed_at = excluded.processed_at,
              roll_accepted = excluded.roll_accepted, roll_rejected = excluded.roll_rejected,
              marks_accepted = excluded.marks_accepted, marks_rejected = excluded.marks_rejected,
              records_warned = excluded.records_warned, marks_written = excluded.marks_written,
-             marks_superseded = excluded.marks_superseded, findings = excluded.findings
+             marks_superseded = excluded.marks_superseded, findings = excluded.findings,
+             findings_omitted = excluded.findings_omitted
          where f.status <> 'processed'",
     )
     .bind(feed.feed_id)
@@ -550,6 +554,7 @@ async fn finish_feed(tx: &mut Tx, feed: &ValidatedFeed, stats: ApplyStats) -> Re
     .bind(saturating_i32(stats.marks_written))
     .bind(saturating_i32(stats.marks_superseded))
     .bind(&o.findings)
+    .bind(o.findings_omitted)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -42,6 +42,7 @@ pub struct FeedRow {
     pub marks_written: Option<i32>,
     pub marks_superseded: Option<i32>,
     pub findings: Option<serde_json::Value>,
+    pub findings_omitted: Option<i32>,
 }
 
 impl FeedRow {

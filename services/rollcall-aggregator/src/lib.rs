@@ -222,6 +222,7 @@ pub fn to_db(feed: rollcall_proto::pipeline::v1::ValidatedFeed) -> anyhow::Resul
             marks_rejected: outcome.marks_rejected as i32,
             records_warned: outcome.records_warned as i32,
             findings: receipt::findings_to_json(&outcome.findings),
+            findings_omitted: outcome.findings_omitted.min(i32::MAX as u32) as i32,
         },
     })
 }

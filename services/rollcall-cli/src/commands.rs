@@ -1041,7 +1041,7 @@ fn receipt_json(r: &FeedReceipt) -> Value {
         json!({
             "roll_accepted": o.roll_accepted, "roll_rejected": o.roll_rejected, "marks_accepted": o.marks_accepted,
             "marks_rejected": o.marks_rejected, "records_warned": o.records_warned, "marks_written": o.marks_written,
-            "marks_superseded": o.marks_superseded,
+            "marks_superseded": o.marks_superseded, "findings_omitted": o.findings_omitted,
             "findings": o.findings.iter().map(|f| json!({
                 "code": f.code, "severity": f.severity, "record_kind": f.record_kind, "record_index": f.record_index,
                 "field": f.field, "message": f.message,
@@ -1114,6 +1114,12 @@ fn receipt_text(r: &FeedReceipt) -> String {
             out.push_str(&table::render(
                 &["severity", "code", "record", "index", "field", "message"],
                 &rows,
+            ));
+        }
+        if o.findings_omitted > 0 {
+            out.push_str(&format!(
+                "{} more findings not listed: fix the ones above and send the feed again\n",
+                o.findings_omitted
             ));
         }
     }
@@ -1247,6 +1253,7 @@ mod tests {
             keys(outcome),
             [
                 "findings",
+                "findings_omitted",
                 "marks_accepted",
                 "marks_rejected",
                 "marks_superseded",

@@ -335,6 +335,7 @@ fn receipt_from_row(row: &FeedRow) -> FeedReceipt {
             .as_ref()
             .map(receipt::findings_from_json)
             .unwrap_or_default(),
+        findings_omitted: n(row.findings_omitted),
     });
     FeedReceipt {
         feed_id: row.feed_id.to_string(),

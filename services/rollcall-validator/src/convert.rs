@@ -113,6 +113,7 @@ pub fn validated_feed(envelope: &FeedEnvelope, urn: u32, validated: &Validated) 
             marks_written: 0,
             marks_superseded: 0,
             findings: validated.findings.iter().map(finding).collect(),
+            findings_omitted: 0,
         }),
     }
 }

@@ -195,11 +195,21 @@ impl Worker<'_> {
             key: message.key.clone(),
             payload,
         };
+        let limit = message_limit(self.settings.kafka.message_max_bytes);
         let mut writes: Vec<Write> = dead_letters(&envelope, urn, &validated)
-            .iter()
-            .map(|d| write(&topics.rejected, d.encode_to_vec()))
+            .into_iter()
+            .map(|mut d| {
+                d.findings_omitted = fit_findings(&mut d, |d| &mut d.findings, limit);
+                write(&topics.rejected, d.encode_to_vec())
+            })
             .collect();
-        let out = convert::validated_feed(&envelope, urn, &validated);
+        let mut out = convert::validated_feed(&envelope, urn, &validated);
+        let omitted = fit_findings(
+            &mut out,
+            |o| &mut o.outcome.get_or_insert_default().findings,
+            limit,
+        );
+        out.outcome.get_or_insert_default().findings_omitted = omitted;
         writes.push(write(&topics.validated, out.encode_to_vec()));
         Ok(Outputs {
             writes,
@@ -238,6 +248,52 @@ impl Worker<'_> {
     }
 }
 
+/// Room kept below `kafka.message_max_bytes` for the record's own framing (key, headers, batch).
+const MESSAGE_HEADROOM: usize = 64 * 1024;
+
+fn message_limit(message_max_bytes: usize) -> usize {
+    message_max_bytes
+        .saturating_sub(MESSAGE_HEADROOM)
+        .max(MESSAGE_HEADROOM)
+}
+
+/// Makes `message` fit `limit` encoded bytes by leaving out its last findings (those of the
+/// feed's last records: findings are in record order), and returns how many were left out. A
+/// feed's records always fit (the gateway's limit is below the broker's); only a very large
+/// number of findings can outgrow a message, and then the receipt carries the first of them
+/// and the count of the rest.
+fn fit_findings<M: prost::Message>(
+    message: &mut M,
+    findings: impl Fn(&mut M) -> &mut Vec<rollcall_proto::feed::v1::Finding>,
+    limit: usize,
+) -> u32 {
+    if message.encoded_len() <= limit {
+        return 0;
+    }
+    let all = std::mem::take(findings(message));
+    let mut room = limit.saturating_sub(message.encoded_len());
+    let keep = all
+        .iter()
+        .take_while(|f| {
+            // A repeated field's element: its tag, its length and itself.
+            let len = f.encoded_len();
+            let size = 1 + prost::length_delimiter_len(len) + len;
+            room = room.checked_sub(size).unwrap_or(0);
+            room > 0
+        })
+        .count();
+    let omitted = all.len() - keep;
+    let kept = findings(message);
+    kept.extend(all.into_iter().take(keep));
+    tracing::warn!(
+        kept = keep,
+        omitted,
+        limit,
+        "findings left out so the message fits the broker's limit"
+    );
+    omitted as u32
+}
+
 /// One dead letter per rejected record (the original record and all its findings), or one for the
 /// whole feed when the feed as a whole was refused.
 fn dead_letters(
@@ -262,6 +318,7 @@ fn dead_letters(
         rejected_at,
         undecodable: Vec::new(),
         refusal: String::new(),
+        findings_omitted: 0,
     };
     let feed_refused = validated
         .findings

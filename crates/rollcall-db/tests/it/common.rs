@@ -200,6 +200,7 @@ pub fn feed(
         marks_rejected: 0,
         records_warned: 0,
         findings: serde_json::json!([]),
+        findings_omitted: 0,
     };
     ValidatedFeed {
         feed_id,
