@@ -278,7 +278,7 @@ fn fit_findings<M: prost::Message>(
             // A repeated field's element: its tag, its length and itself.
             let len = f.encoded_len();
             let size = 1 + prost::length_delimiter_len(len) + len;
-            room = room.checked_sub(size).unwrap_or(0);
+            room = room.saturating_sub(size);
             room > 0
         })
         .count();
