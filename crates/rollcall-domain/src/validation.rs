@@ -27,6 +27,25 @@ pub const MAX_MINUTES_LATE: u16 = 300;
 // ---------------------------------------------------------------------------------------------
 // Input
 
+/// The fields of a roll record, as they are named in findings (and in the CSV files' headers).
+pub const ROLL_FIELDS: [&str; 12] = [
+    "upn",
+    "forename",
+    "surname",
+    "date_of_birth",
+    "sex",
+    "year_group",
+    "admission_date",
+    "leaving_date",
+    "fsm",
+    "sen_provision",
+    "ethnicity",
+    "looked_after",
+];
+
+/// The fields of a mark record, as they are named in findings.
+pub const MARK_FIELDS: [&str; 5] = ["upn", "date", "session", "code", "minutes_late"];
+
 /// One pupil on roll as sent. Empty string = not given; dates `YYYY-MM-DD`.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct RawPupil {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
-use rollcall_domain::validation::{RawMark, RawPupil};
+use rollcall_domain::validation::{self, RawMark, RawPupil};
 use rollcall_proto::query::v1::School;
 
 pub const SCHOOL_COLUMNS: &[&str] = &[
@@ -18,20 +18,7 @@ pub const SCHOOL_COLUMNS: &[&str] = &[
     "school_type",
     "independent",
 ];
-pub const ROLL_COLUMNS: &[&str] = &[
-    "upn",
-    "forename",
-    "surname",
-    "date_of_birth",
-    "sex",
-    "year_group",
-    "admission_date",
-    "leaving_date",
-    "fsm",
-    "sen_provision",
-    "ethnicity",
-    "looked_after",
-];
+pub const ROLL_COLUMNS: &[&str] = &validation::ROLL_FIELDS;
 /// What an independent school without FSM, SEN or ethnicity data sends.
 pub const INDEPENDENT_ROLL_COLUMNS: &[&str] = &[
     "upn",
@@ -49,7 +36,7 @@ pub const ROLL_REQUIRED: &[&str] = &[
     "date_of_birth",
     "admission_date",
 ];
-pub const MARK_COLUMNS: &[&str] = &["upn", "date", "session", "code", "minutes_late"];
+pub const MARK_COLUMNS: &[&str] = &validation::MARK_FIELDS;
 pub const MARK_REQUIRED: &[&str] = &["upn", "date", "session", "code"];
 
 /// Rows of a CSV file as column-name to value maps, in file order.

@@ -4,8 +4,8 @@ use rollcall_domain::calendar::Session;
 use rollcall_domain::codes::Category;
 use rollcall_domain::identifiers::{LaCode, Upn};
 use rollcall_domain::validation::{
-    Context, FindingCode, RawMark, RawPupil, RecordRef, SenProvision, Severity, Sex, Summary,
-    Validated, YearGroup, validate,
+    Context, FindingCode, MARK_FIELDS, ROLL_FIELDS, RawMark, RawPupil, RecordRef, SenProvision,
+    Severity, Sex, Summary, Validated, YearGroup, validate,
 };
 
 use crate::d;
@@ -777,22 +777,6 @@ fn attribute_enumerations() {
     assert_eq!(Sex::parse("U"), None);
     assert_eq!(SenProvision::parse("S"), None);
 }
-
-const ROLL_FIELDS: [&str; 12] = [
-    "upn",
-    "forename",
-    "surname",
-    "date_of_birth",
-    "sex",
-    "year_group",
-    "admission_date",
-    "leaving_date",
-    "fsm",
-    "sen_provision",
-    "ethnicity",
-    "looked_after",
-];
-const MARK_FIELDS: [&str; 5] = ["upn", "date", "session", "code", "minutes_late"];
 
 #[test]
 fn a_control_character_in_any_field_rejects_that_record_alone() {
