@@ -5,6 +5,7 @@
 //! - [`measures`]: session counters and the DfE measures (rates, persistent and severe absence).
 //! - [`calendar`]: sessions, academic years, compulsory school age.
 //! - [`validation`]: the validation catalogue applied to a whole feed.
+//! - [`feed`]: a feed as received and as validated, between the pipeline's stages.
 //! - [`table`]: the strict reader for the embedded reference tables.
 //! - [`text`]: the characters, lengths and dates a field may hold.
 
@@ -12,6 +13,7 @@ pub mod calendar;
 pub mod census;
 pub mod codes;
 pub mod ees;
+pub mod feed;
 pub mod identifiers;
 pub mod measures;
 pub mod table;

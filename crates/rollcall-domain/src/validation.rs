@@ -46,6 +46,17 @@ pub const ROLL_FIELDS: [&str; 12] = [
 /// The fields of a mark record, as they are named in findings.
 pub const MARK_FIELDS: [&str; 5] = ["upn", "date", "session", "code", "minutes_late"];
 
+/// The `&'static` name of a roll or mark field (or `""`, a whole-feed finding's field), for
+/// findings read back from a message.
+pub fn field_name(name: &str) -> Option<&'static str> {
+    ROLL_FIELDS
+        .iter()
+        .chain(&MARK_FIELDS)
+        .chain(&[""])
+        .find(|f| **f == name)
+        .copied()
+}
+
 /// One pupil on roll as sent. Empty string = not given; dates `YYYY-MM-DD`.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct RawPupil {
