@@ -13,13 +13,27 @@ pub struct KafkaConfig {
     pub replication_factor: i32,
     /// Create missing topics at start-up (off where a platform team owns topics).
     pub create_topics: bool,
-    pub message_max_bytes: usize,
+    /// The largest record Rollcall writes (a frame of a payload, header included); larger
+    /// payloads travel as several frames. Under Kafka's default limit of about 1 MB.
+    pub max_message_bytes: usize,
+    /// Producer compression of every topic: `zstd`, `lz4`, `gzip`, `snappy` or `none`.
+    pub compression: String,
+    /// How long topics Rollcall creates keep their records, in hours.
+    pub retention_hours: u64,
+    /// How long a consumer waits for the missing frames of a payload before giving it up.
+    pub assembly_timeout_secs: u64,
     pub topics: Topics,
     pub groups: Groups,
     /// Extra librdkafka properties applied to every client (security, SASL, tuning).
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
 }
+
+/// The smallest record limit accepted: room for a frame's header and a useful slice.
+const MIN_MESSAGE_BYTES: usize = 16 * 1024;
+
+/// Producer compressions librdkafka and every Kafka broker take.
+const COMPRESSIONS: &[&str] = &["zstd", "lz4", "gzip", "snappy", "none"];
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct Topics {
@@ -55,6 +69,20 @@ impl KafkaConfig {
         }
         if topics[0] == topics[1] || topics[1] == topics[2] || topics[0] == topics[2] {
             return Err("the feeds, validated and rejected topics must differ".into());
+        }
+        if self.max_message_bytes < MIN_MESSAGE_BYTES {
+            return Err(format!(
+                "max_message_bytes must be at least {MIN_MESSAGE_BYTES}"
+            ));
+        }
+        if !COMPRESSIONS.contains(&self.compression.as_str()) {
+            return Err(format!(
+                "compression must be one of {}",
+                COMPRESSIONS.join(", ")
+            ));
+        }
+        if self.retention_hours == 0 || self.assembly_timeout_secs == 0 {
+            return Err("retention_hours and assembly_timeout_secs must be at least 1".into());
         }
         Ok(())
     }

@@ -2,28 +2,47 @@
 //! `Ok`, so a crash at any point means redelivery, never loss; handlers make redelivery harmless
 //! (Rollcall's writes are idempotent). A handler error is treated as transient: the same message is
 //! retried with backoff until it succeeds or shutdown is requested. [`consume_batches`] hands the
-//! handler several messages at once and commits their offsets together.
+//! handler several messages at once and commits their offsets together. Messages are whole
+//! payloads: a payload written as several frames is put together first ([`crate::assemble`]),
+//! and no offset is committed past the first frame of one still missing some.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer,
+};
 use rdkafka::message::Message as _;
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
-use crate::{KafkaConfig, Result};
+use crate::assemble::{Assembler, Pushed, Record};
+use crate::{KafkaConfig, Message, Result};
 
-pub type Consumer = StreamConsumer;
+/// A consumer in a group, never committing on its own, that knows when partitions are taken
+/// from it.
+pub struct Consumer {
+    inner: StreamConsumer<Rebalances>,
+    /// How long a payload may wait for its missing frames before it is given up.
+    assembly_timeout: Duration,
+}
 
-/// One record, copied out of the client's buffer so handlers own it.
-#[derive(Clone, Debug)]
-pub struct Message {
-    pub topic: String,
-    pub partition: i32,
-    pub offset: i64,
-    pub key: Vec<u8>,
-    pub payload: Vec<u8>,
+/// Partitions revoked since the loop last looked, noted by librdkafka's rebalance callback.
+#[derive(Default)]
+pub struct Rebalances {
+    revoked: Arc<Mutex<Vec<i32>>>,
+}
+
+impl ClientContext for Rebalances {}
+
+impl ConsumerContext for Rebalances {
+    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(partitions) = rebalance {
+            let mut revoked = self.revoked.lock().unwrap_or_else(|p| p.into_inner());
+            revoked.extend(partitions.elements().iter().map(|e| e.partition()));
+        }
+    }
 }
 
 /// A consumer in `group` that never commits on its own.
@@ -36,7 +55,7 @@ pub fn consumer(config: &KafkaConfig, group: &str) -> Result<Consumer> {
         .set("auto.offset.reset", "earliest")
         .set(
             "fetch.message.max.bytes",
-            config.message_max_bytes.to_string(),
+            config.max_message_bytes.max(1 << 20).to_string(),
         )
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000");
@@ -45,7 +64,23 @@ pub fn consumer(config: &KafkaConfig, group: &str) -> Result<Consumer> {
             client.set(key, value);
         }
     }
-    Ok(client.create()?)
+    Ok(Consumer {
+        inner: client.create_with_context(Rebalances::default())?,
+        assembly_timeout: Duration::from_secs(config.assembly_timeout_secs),
+    })
+}
+
+impl Consumer {
+    /// Partitions revoked since the last call.
+    fn take_revoked(&self) -> Vec<i32> {
+        let mut revoked = self
+            .inner
+            .context()
+            .revoked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        std::mem::take(&mut *revoked)
+    }
 }
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -91,15 +126,15 @@ where
 }
 
 /// Subscribes to `topic` and hands `handler` the messages in batches (see [`Batching`]), in the
-/// order received, until `shutdown` is cancelled. The handler answers one result per message,
-/// in the batch's order.
+/// order they were completed, until `shutdown` is cancelled. The handler answers one result per
+/// message, in the batch's order.
 ///
 /// Offsets are committed once per batch, after the handler returned: for each partition, up to
-/// its first failed message. The failed messages, with every later message of their partitions
-/// (a partition's messages are done in order), are handed over again as a batch of their own
-/// after a backoff, until they succeed or shutdown is requested; no other message is fetched
-/// meanwhile. Handlers must make a second handling of a message harmless. Returns an error only
-/// when the client itself fails.
+/// the first frame of its first failed message or of a payload still missing frames. The failed
+/// messages, with every later message of their partitions (a partition's messages are done in
+/// order), are handed over again as a batch of their own after a backoff, until they succeed or
+/// shutdown is requested; no other message is fetched meanwhile. Handlers must make a second
+/// handling of a message harmless. Returns an error only when the client itself fails.
 pub async fn consume_batches<H, F, E>(
     consumer: &Consumer,
     topic: &str,
@@ -112,7 +147,7 @@ where
     F: Future<Output = Vec<std::result::Result<(), E>>>,
     E: std::fmt::Display,
 {
-    consumer.subscribe(&[topic])?;
+    consumer.inner.subscribe(&[topic])?;
     tracing::info!(
         topic,
         max_messages = batching.max_messages,
@@ -120,10 +155,19 @@ where
         "consuming"
     );
     let max_messages = batching.max_messages.max(1);
+    let mut reading = Reading::new(consumer);
     'batches: loop {
-        let first = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            received = consumer.recv() => copy(&received?),
+        let first = loop {
+            let record = tokio::select! {
+                _ = shutdown.cancelled() => break 'batches,
+                received = consumer.inner.recv() => copy(&received?),
+            };
+            if let Some(message) = reading.take(record) {
+                break message;
+            }
+            // Frames done without a message to handle (tails, or payloads given up) still move
+            // the committed offset on.
+            reading.commit(consumer, &[], &BTreeMap::new())?;
         };
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + batching.linger;
@@ -135,7 +179,11 @@ where
                     break 'batches;
                 }
                 _ = tokio::time::sleep_until(deadline) => break,
-                received = consumer.recv() => batch.push(copy(&received?)),
+                received = consumer.inner.recv() => {
+                    if let Some(message) = reading.take(copy(&received?)) {
+                        batch.push(message);
+                    }
+                }
             }
         }
 
@@ -160,13 +208,13 @@ where
                     );
                 }
             }
-            commit_done(consumer, &batch, &failed)?;
             // Left to do: each failed message and what follows it in its partition.
             batch.retain(|m| {
                 failed
                     .get(&m.partition)
-                    .is_some_and(|&first| m.offset >= first)
+                    .is_some_and(|&first| m.last_offset >= first)
             });
+            reading.commit(consumer, &batch, &failed)?;
             if batch.is_empty() {
                 break;
             }
@@ -180,22 +228,113 @@ where
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
-    tracing::info!(topic, "consumer stopped");
+    tracing::info!(
+        topic,
+        peak_assembly_bytes = reading.peak_assembly_bytes,
+        "consumer stopped"
+    );
     Ok(())
 }
 
+/// What the loop knows of each partition it reads: how far it has read, what is being put
+/// together, and what it committed.
+struct Reading {
+    assembler: Assembler,
+    /// Per (topic, partition): one past the highest offset read.
+    read: BTreeMap<(String, i32), i64>,
+    /// Per (topic, partition): the offset last committed.
+    committed: BTreeMap<(String, i32), i64>,
+    /// The most bytes of frames held at once for payloads still pending.
+    peak_assembly_bytes: usize,
+}
+
+impl Reading {
+    fn new(consumer: &Consumer) -> Reading {
+        Reading {
+            assembler: Assembler::new(consumer.assembly_timeout),
+            read: BTreeMap::new(),
+            committed: BTreeMap::new(),
+            peak_assembly_bytes: 0,
+        }
+    }
+
+    /// Takes a record in; returns the message it completed, if any.
+    fn take(&mut self, record: Record) -> Option<Message> {
+        let slot = (record.topic.clone(), record.partition);
+        let next = self.read.entry(slot).or_insert(0);
+        *next = (*next).max(record.offset + 1);
+        for lost in self.assembler.abandon_stale() {
+            tracing::error!(
+                topic = %record.topic,
+                partition = lost.partition,
+                offset = lost.offset,
+                id = %lost.id,
+                frames_received = lost.frames_received,
+                frames = lost.frames,
+                "payload given up: its frames never all arrived (its sender was never told it was received)"
+            );
+        }
+        let pushed = self.assembler.push(record);
+        self.peak_assembly_bytes = self.peak_assembly_bytes.max(self.assembler.held_bytes());
+        match pushed {
+            Pushed::Complete(message) => Some(message),
+            Pushed::Pending | Pushed::Orphan => None,
+        }
+    }
+
+    /// Commits, synchronously, each partition's offset up to the first frame of what is not
+    /// done: a payload still being put together, or a message of `left` (failed, or after a
+    /// failure: `failed` gives each partition's first failure).
+    fn commit(
+        &mut self,
+        consumer: &Consumer,
+        left: &[Message],
+        failed: &BTreeMap<i32, i64>,
+    ) -> Result<()> {
+        let revoked = consumer.take_revoked();
+        if !revoked.is_empty() {
+            self.assembler.forget_partitions(&revoked);
+            self.read.retain(|(_, p), _| !revoked.contains(p));
+            self.committed.retain(|(_, p), _| !revoked.contains(p));
+        }
+        let mut offsets = TopicPartitionList::new();
+        for ((topic, partition), &read) in &self.read {
+            let mut upto = read;
+            if let Some(pending) = self.assembler.pending_from(*partition) {
+                upto = upto.min(pending);
+            }
+            if failed.contains_key(partition) {
+                for m in left.iter().filter(|m| m.partition == *partition) {
+                    upto = upto.min(m.offset);
+                }
+            }
+            let slot = (topic.clone(), *partition);
+            if self.committed.get(&slot).is_some_and(|&done| done >= upto) {
+                continue;
+            }
+            offsets.add_partition_offset(topic, *partition, Offset::Offset(upto))?;
+            self.committed.insert(slot, upto);
+        }
+        if offsets.count() > 0 {
+            consumer.inner.commit(&offsets, CommitMode::Sync)?;
+        }
+        Ok(())
+    }
+}
+
 /// Copies a record out of the client's buffer.
-fn copy(borrowed: &rdkafka::message::BorrowedMessage<'_>) -> Message {
-    Message {
+fn copy(borrowed: &rdkafka::message::BorrowedMessage<'_>) -> Record {
+    Record {
         topic: borrowed.topic().to_owned(),
         partition: borrowed.partition(),
         offset: borrowed.offset(),
         key: borrowed.key().map(<[u8]>::to_vec).unwrap_or_default(),
-        payload: borrowed.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+        value: borrowed.payload().map(<[u8]>::to_vec).unwrap_or_default(),
     }
 }
 
-/// Per partition, the offset of the batch's first failed message.
+/// Per partition, where the batch's first failed message ends: it and every message completed
+/// after it are left to do.
 fn first_failures<E>(
     batch: &[Message],
     results: &[std::result::Result<(), E>],
@@ -203,33 +342,10 @@ fn first_failures<E>(
     let mut failed = BTreeMap::new();
     for (message, result) in batch.iter().zip(results) {
         if result.is_err() {
-            failed.entry(message.partition).or_insert(message.offset);
+            failed
+                .entry(message.partition)
+                .or_insert(message.last_offset);
         }
     }
     failed
-}
-
-/// Commits, synchronously, each partition's offset past its last message done before its first
-/// failure (`failed`); a partition whose first message failed is not committed.
-fn commit_done(consumer: &Consumer, batch: &[Message], failed: &BTreeMap<i32, i64>) -> Result<()> {
-    let mut next: BTreeMap<(&str, i32), i64> = BTreeMap::new();
-    for m in batch {
-        if failed
-            .get(&m.partition)
-            .is_some_and(|&first| m.offset >= first)
-        {
-            continue;
-        }
-        let entry = next.entry((m.topic.as_str(), m.partition)).or_insert(0);
-        *entry = (*entry).max(m.offset + 1);
-    }
-    if next.is_empty() {
-        return Ok(());
-    }
-    let mut offsets = TopicPartitionList::new();
-    for ((topic, partition), offset) in next {
-        offsets.add_partition_offset(topic, partition, Offset::Offset(offset))?;
-    }
-    consumer.commit(&offsets, CommitMode::Sync)?;
-    Ok(())
 }

@@ -3,14 +3,17 @@
 //! handler has returned `Ok`, so whatever the handler wrote downstream was acknowledged first.
 //! Nothing here is specific to one broker: any Kafka-API cluster works.
 
+mod assemble;
 mod config;
 mod consume;
+pub mod frame;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod produce;
 
+pub use assemble::Message;
 pub use config::{Groups, KafkaConfig, Topics};
-pub use consume::{Batching, Consumer, Message, consume, consume_batches, consumer};
+pub use consume::{Batching, Consumer, consume, consume_batches, consumer};
 pub use produce::{Producer, producer};
 
 use std::collections::BTreeMap;
@@ -34,13 +37,17 @@ pub enum Error {
         topic: String,
         source: rdkafka::error::KafkaError,
     },
+    #[error(transparent)]
+    Frame(#[from] frame::FrameError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Creates each topic that does not exist yet, with the configured partitions.
+/// Creates each topic that does not exist yet, with the configured partitions, a record limit
+/// that takes Rollcall's largest record (`max.message.bytes`) and the configured retention.
 pub async fn ensure_topics(config: &KafkaConfig, topics: &[&str]) -> Result<()> {
     let admin: AdminClient<DefaultClientContext> = config.client_config().create()?;
+    let (max_bytes, retention_ms) = topic_settings(config);
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
         .map(|name| {
@@ -49,6 +56,8 @@ pub async fn ensure_topics(config: &KafkaConfig, topics: &[&str]) -> Result<()> 
                 config.partitions,
                 TopicReplication::Fixed(config.replication_factor),
             )
+            .set("max.message.bytes", &max_bytes)
+            .set("retention.ms", &retention_ms)
         })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
@@ -60,6 +69,15 @@ pub async fn ensure_topics(config: &KafkaConfig, topics: &[&str]) -> Result<()> 
         }
     }
     Ok(())
+}
+
+/// The topic settings Rollcall needs: `max.message.bytes` (its largest record, with room for
+/// the broker's framing) and `retention.ms`, as the values to set.
+pub fn topic_settings(config: &KafkaConfig) -> (String, String) {
+    (
+        (config.max_message_bytes + frame::RECORD_OVERHEAD).to_string(),
+        (config.retention_hours * 3_600_000).to_string(),
+    )
 }
 
 /// Messages currently held in `topic`, summed over partitions (high minus low watermark). For

@@ -1,23 +1,30 @@
-//! The producer: idempotent, `acks=all`, and `send` resolves only once the broker acknowledged.
+//! The producer: idempotent, `acks=all`, compressed, and a send resolves only once the broker
+//! acknowledged every record of it. [`Producer::send_payload`] writes a payload of any size as
+//! frames of at most `kafka.max_message_bytes` ([`crate::frame`]).
 
 use std::time::Duration;
 
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
-use crate::{Error, KafkaConfig, Result};
+use crate::{Error, KafkaConfig, Result, frame};
 
 /// An idempotent producer. Cheap to clone; share one per process.
 #[derive(Clone)]
 pub struct Producer {
     inner: FutureProducer,
+    max_message_bytes: usize,
 }
 
 pub fn producer(config: &KafkaConfig) -> Result<Producer> {
     let mut client = config.client_config();
+    // A request holds one record of the largest size with room for its framing.
+    let request_bytes = (config.max_message_bytes + frame::RECORD_OVERHEAD).to_string();
     client
         .set("enable.idempotence", "true")
         .set("acks", "all")
-        .set("message.max.bytes", config.message_max_bytes.to_string())
+        .set("message.max.bytes", &request_bytes)
+        .set("batch.size", &request_bytes)
+        .set("compression.type", &config.compression)
         .set("linger.ms", "5")
         .set("message.timeout.ms", "30000");
     // Properties from config win over ours, except the two that make delivery safe.
@@ -28,6 +35,7 @@ pub fn producer(config: &KafkaConfig) -> Result<Producer> {
     }
     Ok(Producer {
         inner: client.create()?,
+        max_message_bytes: config.max_message_bytes,
     })
 }
 
@@ -43,6 +51,24 @@ impl Producer {
                 topic: topic.to_owned(),
                 source,
             })
+    }
+
+    /// Sends `payload` as frames under `key`, all in flight at once and queued in order (so they
+    /// land in order on the key's partition), and waits until each is acknowledged. `id` names
+    /// the payload among those on its partition (a feed id). Returns the records written.
+    pub async fn send_payload(
+        &self,
+        topic: &str,
+        key: &[u8],
+        id: &[u8],
+        payload: &[u8],
+    ) -> Result<usize> {
+        let frames = frame::split(id, payload, self.max_message_bytes)?;
+        let sends = frames.iter().map(|record| self.send(topic, key, record));
+        for result in futures::future::join_all(sends).await {
+            result?;
+        }
+        Ok(frames.len())
     }
 
     /// Sends every message, all in flight at once, and waits until each is acknowledged.

@@ -23,7 +23,10 @@ fn config(
         partitions: 1,
         replication_factor: 1,
         create_topics: false,
-        message_max_bytes: 1 << 20,
+        max_message_bytes: 921_600,
+        compression: "zstd".into(),
+        retention_hours: 168,
+        assembly_timeout_secs: 600,
         topics: Topics {
             feeds: TOPIC.into(),
             validated: "validated".into(),
@@ -287,4 +290,163 @@ async fn batches_commit_their_offsets_once_after_the_handler_and_retry_from_a_fa
     producer.send(TOPIC, b"100001", b"m6").await.unwrap();
     let batches = consume_batches_until(&config, "g", batching, 1, &[]).await;
     assert_eq!(batches, [(vec!["m6".to_owned()], Some(6))]);
+}
+
+/// A payload of `len` bytes that says which it is.
+fn big(name: &str, len: usize) -> Vec<u8> {
+    let mut payload = name.as_bytes().to_vec();
+    payload.extend((0..len).map(|i| (i % 251) as u8));
+    payload
+}
+
+/// The name a `big` payload starts with.
+fn name_of(payload: &[u8]) -> String {
+    String::from_utf8_lossy(&payload[..2]).into_owned()
+}
+
+#[tokio::test]
+async fn a_payload_larger_than_a_record_travels_as_frames_and_arrives_whole() {
+    let cluster = cluster();
+    let mut config = config(&cluster);
+    config.max_message_bytes = 64 * 1024;
+    let producer = producer(&config).unwrap();
+    let payload = big("p1", 1_000_000);
+    let records = producer
+        .send_payload(TOPIC, b"100001", b"feed-1", &payload)
+        .await
+        .unwrap();
+    assert!(records >= 16, "{records} records");
+    // No record on the topic is larger than the limit.
+    let raw = consume_raw(&config, records).await;
+    assert!(
+        raw.iter().all(|r| r.len() <= config.max_message_bytes),
+        "a record over the limit"
+    );
+    let got = consume_payloads(&config, "g", 1).await;
+    assert_eq!(got, [payload]);
+}
+
+#[tokio::test]
+async fn a_consumer_killed_between_frames_loses_nothing_and_commits_no_further() {
+    let cluster = cluster();
+    let mut config = config(&cluster);
+    config.max_message_bytes = 32 * 1024;
+    let producer = producer(&config).unwrap();
+    // Feed a's first frames, then a whole small feed b, then (after the crash) a's rest.
+    let a = big("aa", 200_000);
+    let frames = rollcall_kafka::frame::split(b"a", &a, config.max_message_bytes).unwrap();
+    let (head, tail) = frames.split_at(frames.len() / 2);
+    for record in head {
+        producer.send(TOPIC, b"100001", record).await.unwrap();
+    }
+    producer
+        .send_payload(TOPIC, b"100002", b"b", &big("bb", 10))
+        .await
+        .unwrap();
+    let first = consume_payloads(&config, "g", 1).await;
+    assert_eq!(first.iter().map(|p| name_of(p)).collect::<Vec<_>>(), ["bb"]);
+    // b was handled, but the offset stays at a's first frame: a is still being put together.
+    assert_eq!(
+        committed_offsets(&config, "g", TOPIC)
+            .await
+            .unwrap()
+            .get(&0),
+        Some(&0)
+    );
+    // The first consumer is gone; the rest of a arrives, with one frame sent twice (a producer
+    // retry), and a new consumer of the group puts a together from its first frame.
+    for record in tail.iter().chain(tail.last()) {
+        producer.send(TOPIC, b"100001", record).await.unwrap();
+    }
+    let second = consume_payloads(&config, "g", 2).await;
+    let names: Vec<String> = second.iter().map(|p| name_of(p)).collect();
+    assert_eq!(names, ["bb", "aa"], "b again (harmless), then a, whole");
+    assert_eq!(second[1], a);
+    let end = (frames.len() + 2) as i64;
+    assert_eq!(
+        committed_offsets(&config, "g", TOPIC)
+            .await
+            .unwrap()
+            .get(&0),
+        Some(&end)
+    );
+}
+
+#[tokio::test]
+async fn two_payloads_whose_frames_interleave_are_put_together_apart() {
+    let cluster = cluster();
+    let mut config = config(&cluster);
+    config.max_message_bytes = 32 * 1024;
+    let producer = producer(&config).unwrap();
+    let (x, y) = (big("xx", 150_000), big("yy", 90_000));
+    let fx = rollcall_kafka::frame::split(b"x", &x, config.max_message_bytes).unwrap();
+    let fy = rollcall_kafka::frame::split(b"y", &y, config.max_message_bytes).unwrap();
+    for i in 0..fx.len().max(fy.len()) {
+        for frames in [&fx, &fy] {
+            if let Some(record) = frames.get(i) {
+                producer.send(TOPIC, b"100001", record).await.unwrap();
+            }
+        }
+    }
+    let got = consume_payloads(&config, "g", 2).await;
+    assert_eq!(got, [y, x], "each whole, in the order they were completed");
+}
+
+/// Every record's bytes on partition 0, as the broker holds them.
+async fn consume_raw(config: &KafkaConfig, want: usize) -> Vec<Vec<u8>> {
+    use rdkafka::consumer::{BaseConsumer, Consumer as _};
+    use rdkafka::message::Message as _;
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &config.brokers)
+        .set("group.id", "raw-reader")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[TOPIC]).unwrap();
+    let mut records = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while records.len() < want {
+        assert!(
+            Instant::now() < deadline,
+            "read {} of {want}",
+            records.len()
+        );
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
+            records.push(m.payload().unwrap_or_default().to_vec());
+        }
+    }
+    records
+}
+
+/// Runs `consume` in `group` until `want` payloads were handled, and returns them in order.
+async fn consume_payloads(config: &KafkaConfig, group: &str, want: usize) -> Vec<Vec<u8>> {
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let stop = CancellationToken::new();
+    let consumer = consumer(config, group).unwrap();
+    let task = {
+        let (got, stop) = (got.clone(), stop.clone());
+        tokio::spawn(async move {
+            consume(&consumer, TOPIC, stop, |message| {
+                got.lock().unwrap().push(message.payload);
+                std::future::ready(Ok::<(), String>(()))
+            })
+            .await
+            .unwrap();
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while got.lock().unwrap().len() < want {
+        assert!(
+            Instant::now() < deadline,
+            "handled {} of {want}",
+            got.lock().unwrap().len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A moment for anything that should not come.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.cancel();
+    task.await.unwrap();
+    let got = got.lock().unwrap().clone();
+    got
 }

@@ -174,12 +174,6 @@ impl Settings {
         if self.gateway.max_records == 0 || self.gateway.max_feed_bytes == 0 {
             return invalid("gateway.max_records", "limits must be positive");
         }
-        if self.gateway.max_feed_bytes >= self.kafka.message_max_bytes {
-            return invalid(
-                "gateway.max_feed_bytes",
-                "must be below kafka.message_max_bytes, so an accepted feed always fits one message",
-            );
-        }
         if self.tls.plaintext {
             for (field, addr) in [
                 ("gateway.listen", self.gateway.listen),
@@ -307,11 +301,17 @@ mod tests {
     }
 
     #[test]
-    fn a_feed_limit_above_the_message_limit_is_refused() {
-        let mut settings = local();
-        settings.gateway.max_feed_bytes = settings.kafka.message_max_bytes;
-        let err = settings.validate().unwrap_err();
-        assert!(err.to_string().contains("gateway.max_feed_bytes"), "{err}");
+    fn kafka_records_stay_under_a_clusters_default_limit() {
+        let settings = local();
+        assert_eq!(settings.kafka.max_message_bytes, 921_600);
+        assert!(
+            settings.kafka.max_message_bytes + rollcall_kafka::frame::RECORD_OVERHEAD < 1_000_000
+        );
+        assert_eq!(settings.kafka.compression, "zstd");
+        let mut tiny = local();
+        tiny.kafka.max_message_bytes = 1000;
+        let err = tiny.validate().unwrap_err();
+        assert!(err.to_string().contains("max_message_bytes"), "{err}");
     }
 
     #[test]

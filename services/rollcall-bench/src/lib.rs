@@ -477,7 +477,10 @@ fn kafka_config(brokers: &str) -> KafkaConfig {
         partitions: 6,
         replication_factor: 1,
         create_topics: true,
-        message_max_bytes: 67_108_864,
+        max_message_bytes: 921_600,
+        compression: "zstd".into(),
+        retention_hours: 168,
+        assembly_timeout_secs: 600,
         topics: Topics {
             feeds: FEEDS_TOPIC.into(),
             validated: VALIDATED_TOPIC.into(),

@@ -104,7 +104,12 @@ impl Gateway {
     async fn enqueue(&self, urn: Urn, envelope: &FeedEnvelope) -> Result<(), Status> {
         let key = urn.get().to_string();
         self.producer
-            .send(&self.topic, key.as_bytes(), &envelope.encode_to_vec())
+            .send_payload(
+                &self.topic,
+                key.as_bytes(),
+                envelope.feed_id.as_bytes(),
+                &envelope.encode_to_vec(),
+            )
             .await
             .map_err(|err| {
                 ApiError::unavailable(

@@ -73,6 +73,8 @@ struct Outputs {
 struct Write {
     topic: String,
     key: Vec<u8>,
+    /// Names the payload among those on its partition, for its frames.
+    id: String,
     payload: Vec<u8>,
 }
 
@@ -103,7 +105,10 @@ impl Worker<'_> {
         let sends = prepared.iter().enumerate().flat_map(|(index, outputs)| {
             let writes = outputs.as_ref().map_or(&[][..], |o| o.writes.as_slice());
             writes.iter().map(move |w| async move {
-                let sent = self.producer.send(&w.topic, &w.key, &w.payload).await;
+                let sent = self
+                    .producer
+                    .send_payload(&w.topic, &w.key, w.id.as_bytes(), &w.payload)
+                    .await;
                 (index, sent)
             })
         });
@@ -190,27 +195,33 @@ impl Worker<'_> {
         let validated = validation::validate(&roll, &marks, &ctx);
 
         // Dead letters first, then the validated feed, as one feed was always written.
-        let write = |topic: &str, payload: Vec<u8>| Write {
+        let write = |topic: &str, id: String, payload: Vec<u8>| Write {
             topic: topic.to_owned(),
             key: message.key.clone(),
+            id,
             payload,
         };
-        let limit = message_limit(self.settings.kafka.message_max_bytes);
         let mut writes: Vec<Write> = dead_letters(&envelope, urn, &validated)
             .into_iter()
-            .map(|mut d| {
-                d.findings_omitted = fit_findings(&mut d, |d| &mut d.findings, limit);
-                write(&topics.rejected, d.encode_to_vec())
+            .enumerate()
+            .map(|(i, mut d)| {
+                d.findings_omitted = fit_findings(&mut d, |d| &mut d.findings, RECEIPT_BYTES);
+                let id = format!("{}/{i}", envelope.feed_id);
+                write(&topics.rejected, id, d.encode_to_vec())
             })
             .collect();
         let mut out = convert::validated_feed(&envelope, urn, &validated);
         let omitted = fit_findings(
             &mut out,
             |o| &mut o.outcome.get_or_insert_default().findings,
-            limit,
+            RECEIPT_BYTES,
         );
         out.outcome.get_or_insert_default().findings_omitted = omitted;
-        writes.push(write(&topics.validated, out.encode_to_vec()));
+        writes.push(write(
+            &topics.validated,
+            envelope.feed_id.clone(),
+            out.encode_to_vec(),
+        ));
         Ok(Outputs {
             writes,
             validated: Some(Validated {
@@ -241,6 +252,7 @@ impl Worker<'_> {
             writes: vec![Write {
                 topic: self.settings.kafka.topics.rejected.clone(),
                 key: message.key,
+                id: format!("{}/{}", message.partition, message.offset),
                 payload: dead.encode_to_vec(),
             }],
             validated: None,
@@ -248,20 +260,15 @@ impl Worker<'_> {
     }
 }
 
-/// Room kept below `kafka.message_max_bytes` for the record's own framing (key, headers, batch).
-const MESSAGE_HEADROOM: usize = 64 * 1024;
-
-fn message_limit(message_max_bytes: usize) -> usize {
-    message_max_bytes
-        .saturating_sub(MESSAGE_HEADROOM)
-        .max(MESSAGE_HEADROOM)
-}
+/// The most bytes a feed's receipt may take with its findings: under gRPC's default limit of
+/// 4 MiB on an answer, so `GetFeedReceipt` always reaches the sender.
+const RECEIPT_BYTES: usize = 3 * 1024 * 1024;
 
 /// Makes `message` fit `limit` encoded bytes by leaving out its last findings (those of the
 /// feed's last records: findings are in record order), and returns how many were left out. A
-/// feed's records always fit (the gateway's limit is below the broker's); only a very large
-/// number of findings can outgrow a message, and then the receipt carries the first of them
-/// and the count of the rest.
+/// feed's records always fit (the gateway's limit is below this); only a very large number of
+/// findings can outgrow it, and then the receipt carries the first of them and the count of
+/// the rest.
 fn fit_findings<M: prost::Message>(
     message: &mut M,
     findings: impl Fn(&mut M) -> &mut Vec<rollcall_proto::feed::v1::Finding>,

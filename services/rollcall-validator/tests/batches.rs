@@ -251,15 +251,16 @@ async fn a_message_it_cannot_handle_is_dead_lettered_whole_and_the_partition_mov
 }
 
 #[tokio::test]
-async fn a_feed_with_more_findings_than_a_message_holds_keeps_the_first_and_counts_the_rest() {
-    let mut fixture = Fixture::new(1).await;
-    fixture.settings.kafka.message_max_bytes = 200 * 1024;
+async fn a_feed_with_more_findings_than_a_receipt_holds_keeps_the_first_and_counts_the_rest() {
+    let fixture = Fixture::new(1).await;
     let settings = &fixture.settings;
     let topics = settings.kafka.topics.clone();
-    // Three findings on each of 1,500 marks: far more than 200 KiB of findings.
+    // Three findings on each of 12,000 marks: more than a receipt's 3 MiB of findings, and a
+    // feed that travels as several records.
+    const MARKS: usize = 12_000;
     let mut bad = envelope(&fixture.la.feeds[0]);
     let upn = bad.roll[0].upn.clone();
-    bad.marks = (0..1500)
+    bad.marks = (0..MARKS)
         .map(|_| rollcall_proto::feed::v1::MarkRecord {
             upn: upn.clone(),
             date: "2025-09-08".into(),
@@ -269,31 +270,36 @@ async fn a_feed_with_more_findings_than_a_message_holds_keeps_the_first_and_coun
         })
         .collect();
     let producer = rollcall_kafka::producer(&settings.kafka).unwrap();
-    producer
-        .send_all(&topics.feeds, &[(b"100001".to_vec(), bad.encode_to_vec())])
+    let records = producer
+        .send_payload(
+            &topics.feeds,
+            b"100001",
+            bad.feed_id.as_bytes(),
+            &bad.encode_to_vec(),
+        )
         .await
         .unwrap();
     let stop = CancellationToken::new();
     let worker = tokio::spawn(rollcall_validator::run(settings.clone(), stop.clone()));
 
     let payload = read_all(settings, &topics.validated, 1).await.remove(0);
-    assert!(payload.len() <= settings.kafka.message_max_bytes);
     let validated = ValidatedFeed::decode(payload.as_slice()).unwrap();
     let outcome = validated.outcome.unwrap();
-    assert_eq!(outcome.marks_rejected, 1500);
+    assert!(outcome.encoded_len() <= 3 * 1024 * 1024);
+    assert_eq!(outcome.marks_rejected, MARKS as u32);
     assert!(outcome.findings_omitted > 0, "some left out");
     assert_eq!(
         outcome.findings.len() + outcome.findings_omitted as usize,
-        4500,
+        3 * MARKS,
         "kept and left out add up to every finding"
     );
     // The first findings are kept, in record order.
     assert_eq!(outcome.findings[0].record_index, 0);
     // Every rejected mark still has its own dead letter with all its findings.
-    let letters = read_all(settings, &topics.rejected, 1500).await;
-    let last = RejectedRecord::decode(letters[1499].as_slice()).unwrap();
+    let letters = read_all(settings, &topics.rejected, MARKS).await;
+    let last = RejectedRecord::decode(letters[MARKS - 1].as_slice()).unwrap();
     assert_eq!(last.findings.len(), 3);
-    fixture.wait_committed(1).await;
+    fixture.wait_committed(records).await;
     stop.cancel();
     worker.await.unwrap().unwrap();
     fixture.close().await;
