@@ -237,7 +237,8 @@ pub fn table(
     link: impl Fn(usize) -> Option<String>,
 ) -> Markup {
     html! {
-        div class="rollcall-table-wrapper" {
+        // Focusable, so a keyboard can scroll a table wider than the screen.
+        section class="rollcall-table-wrapper" tabindex="0" aria-label=(caption) {
             table class="govuk-table govuk-table--small-text-until-tablet" {
                 caption class="govuk-table__caption govuk-table__caption--m" { (caption) }
                 thead class="govuk-table__head" {

@@ -91,15 +91,15 @@ pub async fn serve(
     Ok(())
 }
 
-/// Ends idle sessions every minute, so memory holds only live ones.
+/// Drops expired sessions every minute, so memory holds only live (and lately expired) ones.
 async fn sweep(app: Shared, shutdown: CancellationToken) {
-    let every = app.idle.min(Duration::from_secs(60));
+    let every = Duration::from_secs(60);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(every) => {
                 let live = app.sessions.sweep();
-                tracing::debug!(sessions = live, "idle sessions swept");
+                tracing::debug!(sessions = live, "expired sessions swept");
             }
         }
     }

@@ -19,6 +19,9 @@ pub const COOKIE: &str = "rollcall_session";
 pub const SIGN_IN_COOKIE: &str = "rollcall_sign_in";
 /// How long a sign-in at the identity provider may take.
 const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(600);
+/// How long an idle session is kept (refused) after it expired, so that the user's next request
+/// can say why they must sign in again; then the sweep drops it.
+const EXPIRED_KEPT: Duration = Duration::from_secs(900);
 
 /// A credential a user signed in with: an API key or the identity provider's access token. Its
 /// `Debug` leaves it out.
@@ -206,13 +209,14 @@ impl SessionStore {
             .filter(|p| p.started.elapsed() <= SIGN_IN_TIMEOUT)
     }
 
-    /// Drops idle sessions and abandoned sign-ins; returns how many sessions remain.
+    /// Drops sessions expired for a while and abandoned sign-ins; returns how many sessions
+    /// remain (live ones, and those expired less than [`EXPIRED_KEPT`] ago).
     pub fn sweep(&self) -> usize {
         let now = Instant::now();
         self.pending_lock()
             .retain(|_, p| now.duration_since(p.started) <= SIGN_IN_TIMEOUT);
         let mut sessions = self.lock();
-        sessions.retain(|_, s| now.duration_since(s.last_seen) <= self.idle);
+        sessions.retain(|_, s| now.duration_since(s.last_seen) <= self.idle + EXPIRED_KEPT);
         sessions.len()
     }
 

@@ -105,7 +105,7 @@ pub async fn page(
         @if sheet.rows.is_empty() {
             p class="govuk-body" { "Nobody viewed your pupils' details in this period." }
         } @else {
-            (layout::table(&format!("{} views, newest first", format::count(sheet.rows.len() as u64)), &sheet, None, |_| None))
+            (layout::table(&format!("{} {}, newest first", format::count(sheet.rows.len() as u64), if sheet.rows.len() == 1 { "view" } else { "views" }), &sheet, None, |_| None))
         }
         (layout::downloads(&super::self_link(&uri), "this list"))
     };

@@ -128,7 +128,9 @@ pub async fn page(
         .iter()
         .map(|(name, n)| Bar { label: (*name).to_owned(), value: of_possible(*n), shown: percent(of_possible(*n)) })
         .collect();
-    let at_risk = format!("/schools/{}/at-risk", school.urn);
+    let at_risk = format!("/schools/{}/at-risk?{}", school.urn, period.query())
+        .trim_end_matches(['?', '&'])
+        .to_owned();
     let back = match &signed.user.role {
         Role::La { code, name } => Some((format!("/las/{code}"), format!("All schools in {name}"))),
         _ => None,

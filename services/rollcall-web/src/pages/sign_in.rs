@@ -105,7 +105,7 @@ fn form(app: &Shared, session: &Session, notice: Option<&str>, error: Option<&st
                             }
                         }
                         input class=(if error.is_some() { "govuk-input govuk-input--error" } else { "govuk-input" })
-                            id="api-key" name="api_key" type="password" autocomplete="off" spellcheck="false"
+                            id="api-key" name="api_key" type="password" autocomplete="current-password" spellcheck="false"
                             aria-describedby=(if error.is_some() { "api-key-hint api-key-error" } else { "api-key-hint" });
                     }
                     button type="submit" class="govuk-button" data-module="govuk-button" { "Sign in" }
