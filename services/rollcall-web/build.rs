@@ -7,8 +7,16 @@ use std::path::{Path, PathBuf};
 
 /// (URL path under /assets/, file relative to the crate, content type)
 const ASSETS: &[(&str, &str, &str)] = &[
-    ("rollcall.css", "assets-dist/rollcall.css", "text/css; charset=utf-8"),
-    ("init.mjs", "assets/init.mjs", "text/javascript; charset=utf-8"),
+    (
+        "rollcall.css",
+        "assets-dist/rollcall.css",
+        "text/css; charset=utf-8",
+    ),
+    (
+        "init.mjs",
+        "assets/init.mjs",
+        "text/javascript; charset=utf-8",
+    ),
     (
         "govuk-frontend.min.js",
         "node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js",
@@ -33,7 +41,9 @@ const ASSETS: &[(&str, &str, &str)] = &[
 
 fn main() {
     let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
-    let mut table = String::from("/// Every embedded asset: (path under /assets/, content type, bytes).\npub static ASSETS: &[(&str, &str, &[u8])] = &[\n");
+    let mut table = String::from(
+        "/// Every embedded asset: (path under /assets/, content type, bytes).\npub static ASSETS: &[(&str, &str, &[u8])] = &[\n",
+    );
     for (name, file, content_type) in ASSETS {
         let path = crate_dir.join(file);
         println!("cargo:rerun-if-changed={}", path.display());

@@ -93,7 +93,7 @@ start_web "$web_port" 1800 "$run/web.log"
 [ -n "$short_port" ] && start_web "$short_port" 3 "$run/web-short.log"
 
 # The synthetic LA through the whole pipeline, and one school of another LA in the registry.
-"$bin/rollcall" demo --spec small >"$run/demo.out" 2>"$run/demo.log"
+"$bin/rollcall" demo --spec "${SERVE_SPEC:-small}" >"$run/demo.out" 2>"$run/demo.log"
 printf 'urn,la_code,name,phase,school_type,independent\n150001,330,Small Heath Primary School,primary,community,N\n' >"$run/other-la.csv"
 "$bin/rollcall" schools import "$run/other-la.csv" >/dev/null
 la_key=$("$bin/rollcall" keys create --kind la --org 937 --description "web tests la" 2>/dev/null)

@@ -385,11 +385,21 @@ mod tests {
         secret.web.oidc.client_secret = "s3cret-value".into();
         assert!(!format!("{:?}", secret.web).contains("s3cret-value"));
         for (field, change) in [
-            ("web.public_url", (|s: &mut Settings| s.web.public_url = "http://rollcall.example.org".into()) as fn(&mut Settings)),
-            ("web.query_url", |s| s.web.query_url = "http://10.0.0.5:50052".into()),
+            (
+                "web.public_url",
+                (|s: &mut Settings| s.web.public_url = "http://rollcall.example.org".into())
+                    as fn(&mut Settings),
+            ),
+            ("web.query_url", |s| {
+                s.web.query_url = "http://10.0.0.5:50052".into()
+            }),
             ("web.idle_timeout_secs", |s| s.web.idle_timeout_secs = 0),
-            ("web.oidc", |s| s.web.oidc.issuer = "http://idp.example.org".into()),
-            ("web.listen", |s| s.web.listen = "0.0.0.0:8080".parse().unwrap()),
+            ("web.oidc", |s| {
+                s.web.oidc.issuer = "http://idp.example.org".into()
+            }),
+            ("web.listen", |s| {
+                s.web.listen = "0.0.0.0:8080".parse().unwrap()
+            }),
         ] {
             let mut settings = local();
             change(&mut settings);
@@ -401,7 +411,10 @@ mod tests {
         behind_proxy.web.oidc.issuer = "https://idp.example.org".into();
         behind_proxy.web.oidc.client_id = "rollcall".into();
         behind_proxy.validate().unwrap();
-        assert_eq!(behind_proxy.web.public_url(), "https://rollcall.example.org");
+        assert_eq!(
+            behind_proxy.web.public_url(),
+            "https://rollcall.example.org"
+        );
         let mut on_localhost = local();
         on_localhost.web.oidc.issuer = "http://localhost:9000".into();
         on_localhost.web.oidc.client_id = "rollcall".into();

@@ -30,10 +30,20 @@ mod tests {
 
     #[test]
     fn the_styles_are_compiled_for_rollcall_and_the_scripts_are_embedded() {
-        let css = ASSETS.iter().find(|(n, _, _)| *n == "rollcall.css").unwrap().2;
+        let css = ASSETS
+            .iter()
+            .find(|(n, _, _)| *n == "rollcall.css")
+            .unwrap()
+            .2;
         let css = std::str::from_utf8(css).unwrap();
-        assert!(css.contains(".govuk-table"), "GOV.UK Frontend's styles are in");
-        assert!(!css.contains("GDS Transport"), "an LA service uses Arial, not the GOV.UK font");
+        assert!(
+            css.contains(".govuk-table"),
+            "GOV.UK Frontend's styles are in"
+        );
+        assert!(
+            !css.contains("GDS Transport"),
+            "an LA service uses Arial, not the GOV.UK font"
+        );
         assert!(ASSETS.iter().any(|(n, t, b)| *n == "govuk-frontend.min.js"
             && t.starts_with("text/javascript")
             && !b.is_empty()));

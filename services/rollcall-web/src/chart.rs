@@ -82,18 +82,38 @@ mod tests {
             "Persistent absence by school",
             "The same figures are in the table below.",
             &[
-                Bar { label: "Kenilworth Primary School".into(), value: 20.0, shown: "20.0%".into() },
-                Bar { label: "Rugby <High> School".into(), value: 10.0, shown: "10.0%".into() },
+                Bar {
+                    label: "Kenilworth Primary School".into(),
+                    value: 20.0,
+                    shown: "20.0%".into(),
+                },
+                Bar {
+                    label: "Rugby <High> School".into(),
+                    value: 10.0,
+                    shown: "10.0%".into(),
+                },
             ],
             None,
             Some((10.0, "10% threshold")),
         )
         .into_string();
-        assert!(svg.contains(r#"role="img" aria-labelledby="pa-title pa-desc""#), "{svg}");
+        assert!(
+            svg.contains(r#"role="img" aria-labelledby="pa-title pa-desc""#),
+            "{svg}"
+        );
         assert!(svg.contains("<title id=\"pa-title\">Persistent absence by school</title>"));
-        assert!(svg.contains(r#"width="360.0""#), "the largest bar fills the width: {svg}");
-        assert!(svg.contains(r#"width="180.0""#), "half the value, half the width: {svg}");
-        assert!(svg.contains("Rugby &lt;High&gt; School"), "labels are escaped: {svg}");
+        assert!(
+            svg.contains(r#"width="360.0""#),
+            "the largest bar fills the width: {svg}"
+        );
+        assert!(
+            svg.contains(r#"width="180.0""#),
+            "half the value, half the width: {svg}"
+        );
+        assert!(
+            svg.contains("Rugby &lt;High&gt; School"),
+            "labels are escaped: {svg}"
+        );
         assert!(svg.contains("10% threshold"));
         assert_eq!(truncate("abcdef", 4), "abc…");
     }

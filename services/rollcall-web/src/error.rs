@@ -70,9 +70,7 @@ impl IntoResponse for WebError {
         match self {
             WebError::SignInAgain => Redirect::to("/sign-in").into_response(),
             WebError::SessionExpired => Redirect::to("/sign-in?reason=idle").into_response(),
-            WebError::CredentialEnded => {
-                Redirect::to("/sign-in?reason=credential").into_response()
-            }
+            WebError::CredentialEnded => Redirect::to("/sign-in?reason=credential").into_response(),
             err => {
                 let (title, body) = match &err {
                     WebError::Csrf => (
@@ -97,7 +95,8 @@ impl IntoResponse for WebError {
                     ),
                 };
                 let mut response =
-                    axum::response::Html(layout::error_page(title, &body).into_string()).into_response();
+                    axum::response::Html(layout::error_page(title, &body).into_string())
+                        .into_response();
                 *response.status_mut() = err.status();
                 response
             }
@@ -133,13 +132,22 @@ mod tests {
             (tonic::Code::NotFound, StatusCode::NOT_FOUND),
             (tonic::Code::InvalidArgument, StatusCode::BAD_REQUEST),
             (tonic::Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
-            (tonic::Code::ResourceExhausted, StatusCode::SERVICE_UNAVAILABLE),
+            (
+                tonic::Code::ResourceExhausted,
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
         ];
         for (code, http) in cases {
-            let err = WebError::from_status("test", &tonic::Status::new(code, "period: from is after to"));
+            let err = WebError::from_status(
+                "test",
+                &tonic::Status::new(code, "period: from is after to"),
+            );
             assert_eq!(err.status(), http, "{code:?}");
             assert_eq!(err.into_response().status(), http, "{code:?}");
         }
-        assert_eq!(capitalise("period: from is after to"), "Period: from is after to.");
+        assert_eq!(
+            capitalise("period: from is after to"),
+            "Period: from is after to."
+        );
     }
 }

@@ -55,10 +55,18 @@ mod tests {
 
     #[test]
     fn figures_and_dates_follow_the_content_style() {
-        assert_eq!(date(NaiveDate::from_ymd_opt(2026, 3, 3).unwrap()), "3 March 2026");
-        let t = DateTime::parse_from_rfc3339("2026-03-03T14:05:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(
+            date(NaiveDate::from_ymd_opt(2026, 3, 3).unwrap()),
+            "3 March 2026"
+        );
+        let t = DateTime::parse_from_rfc3339("2026-03-03T14:05:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(time_and_date(t), "2:05pm on 3 March 2026");
-        assert_eq!(rfc3339("2026-03-03T00:30:00+00:00"), "12:30am on 3 March 2026");
+        assert_eq!(
+            rfc3339("2026-03-03T00:30:00+00:00"),
+            "12:30am on 3 March 2026"
+        );
         assert_eq!(count(0), "0");
         assert_eq!(count(999), "999");
         assert_eq!(count(10_400), "10,400");

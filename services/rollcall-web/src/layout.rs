@@ -24,12 +24,20 @@ pub fn navigation(role: &Role) -> Vec<(Nav, &'static str, String)> {
     match role {
         Role::La { code, .. } => vec![
             (Nav::Schools, "Schools", format!("/las/{code}")),
-            (Nav::AtRisk, "Pupils at risk", format!("/las/{code}/at-risk")),
+            (
+                Nav::AtRisk,
+                "Pupils at risk",
+                format!("/las/{code}/at-risk"),
+            ),
             (Nav::Audit, "Who viewed pupils", "/audit".to_owned()),
         ],
         Role::School { urn, .. } => vec![
             (Nav::Schools, "Your school", format!("/schools/{urn}")),
-            (Nav::AtRisk, "Pupils at risk", format!("/schools/{urn}/at-risk")),
+            (
+                Nav::AtRisk,
+                "Pupils at risk",
+                format!("/schools/{urn}/at-risk"),
+            ),
             (Nav::Audit, "Who viewed your pupils", "/audit".to_owned()),
         ],
         Role::Operations => vec![(Nav::Pipeline, "Pipeline", "/operations".to_owned())],
@@ -209,7 +217,11 @@ pub fn as_of(now: chrono::DateTime<chrono::Utc>) -> Markup {
 
 /// Links to the page's downloads: the same URL with `format=csv` or `format=xlsx`.
 pub fn downloads(path_and_query: &str, what: &str) -> Markup {
-    let sep = if path_and_query.contains('?') { '&' } else { '?' };
+    let sep = if path_and_query.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
     html! {
         h2 class="govuk-heading-s" { "Download " (what) }
         ul class="govuk-list" {

@@ -124,7 +124,10 @@ impl Oidc {
             .await
             .map_err(|err| OidcError::Unreachable(err.without_url().to_string()))?;
         if !response.status().is_success() {
-            return Err(OidcError::Unreachable(format!("http {}", response.status())));
+            return Err(OidcError::Unreachable(format!(
+                "http {}",
+                response.status()
+            )));
         }
         response
             .json()
@@ -203,7 +206,9 @@ impl Oidc {
             .and_then(|kid| provider.keys.get(kid))
             .ok_or(OidcError::Refused("the id token names no known key"))?;
         if header.alg != *algorithm {
-            return Err(OidcError::Refused("the id token's algorithm is not its key's"));
+            return Err(OidcError::Refused(
+                "the id token's algorithm is not its key's",
+            ));
         }
         let mut validation = Validation::new(*algorithm);
         validation.set_issuer(&[self.config.issuer.trim_end_matches('/')]);
@@ -216,7 +221,9 @@ impl Oidc {
         let sent = claims.get("nonce").and_then(|n| n.as_str()).unwrap_or("");
         use subtle::ConstantTimeEq as _;
         if !bool::from(sent.as_bytes().ct_eq(nonce.as_bytes())) {
-            return Err(OidcError::Refused("the id token's nonce is not this sign-in's"));
+            return Err(OidcError::Refused(
+                "the id token's nonce is not this sign-in's",
+            ));
         }
         claims
             .get("sub")

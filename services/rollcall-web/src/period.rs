@@ -137,8 +137,13 @@ mod tests {
         assert!(Period::choose(Some("2027"), today).is_err());
         assert!(Period::choose(Some("2020"), today).is_err());
         assert!(Period::choose(Some("soon"), today).is_err());
-        let form = last.form(today, &[("phase", "primary"), ("sort", "")]).into_string();
-        assert!(form.contains(r#"<option value="2025" selected>2025 to 2026</option>"#), "{form}");
+        let form = last
+            .form(today, &[("phase", "primary"), ("sort", "")])
+            .into_string();
+        assert!(
+            form.contains(r#"<option value="2025" selected>2025 to 2026</option>"#),
+            "{form}"
+        );
         assert!(form.contains(r#"name="phase" value="primary""#));
         assert!(!form.contains(r#"name="sort""#));
     }

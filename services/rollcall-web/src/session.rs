@@ -251,7 +251,13 @@ pub fn cookie<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// A `Set-Cookie` value; `max_age` 0 removes the cookie.
-pub fn set_cookie(name: &str, value: &str, secure: bool, same_site: &str, max_age: Option<u64>) -> String {
+pub fn set_cookie(
+    name: &str,
+    value: &str,
+    secure: bool,
+    same_site: &str,
+    max_age: Option<u64>,
+) -> String {
     let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}");
     if secure {
         cookie.push_str("; Secure");
@@ -324,11 +330,17 @@ mod tests {
         let debug = format!("{:?}", user());
         assert!(!debug.contains("secret"), "{debug}");
         let mut headers = http::HeaderMap::new();
-        headers.insert(http::header::COOKIE, "a=1; rollcall_session=xyz".parse().unwrap());
+        headers.insert(
+            http::header::COOKIE,
+            "a=1; rollcall_session=xyz".parse().unwrap(),
+        );
         assert_eq!(cookie(&headers, COOKIE), Some("xyz"));
         assert_eq!(cookie(&headers, "b"), None);
         let set = set_cookie(COOKIE, "xyz", true, "Strict", None);
-        assert_eq!(set, "rollcall_session=xyz; Path=/; HttpOnly; SameSite=Strict; Secure");
+        assert_eq!(
+            set,
+            "rollcall_session=xyz; Path=/; HttpOnly; SameSite=Strict; Secure"
+        );
         assert!(set_cookie(COOKIE, "", false, "Strict", Some(0)).ends_with("Max-Age=0"));
     }
 }

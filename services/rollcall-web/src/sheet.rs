@@ -186,8 +186,16 @@ mod tests {
             about: vec![("Period".into(), "1 September 2025 to 31 August 2026".into())],
             columns: vec![col("School"), col("Enrolments"), pct("Attendance")],
             rows: vec![
-                vec![Cell::text("Kenilworth Primary School"), Cell::Count(10_400), Cell::Percent(94.06)],
-                vec![Cell::text("=HYPERLINK(\"x\")"), Cell::Count(0), Cell::Percent(f64::NAN)],
+                vec![
+                    Cell::text("Kenilworth Primary School"),
+                    Cell::Count(10_400),
+                    Cell::Percent(94.06),
+                ],
+                vec![
+                    Cell::text("=HYPERLINK(\"x\")"),
+                    Cell::Count(0),
+                    Cell::Percent(f64::NAN),
+                ],
             ],
         }
     }
@@ -212,7 +220,10 @@ mod tests {
             "attachment; filename=\"la-937-2025-26.xlsx\""
         );
         let csv = sheet().download(Format::Csv).unwrap().unwrap();
-        assert_eq!(csv.headers()[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+        assert_eq!(
+            csv.headers()[header::CONTENT_TYPE],
+            "text/csv; charset=utf-8"
+        );
         assert!(sheet().download(Format::Html).is_none());
     }
 }

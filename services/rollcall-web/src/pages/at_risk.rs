@@ -16,6 +16,7 @@ use rollcall_proto::query::v1::{
 use serde::Deserialize;
 
 use super::{SignedIn, check_csrf, html, link_base, now, refused};
+use crate::Shared;
 use crate::client;
 use crate::error::WebError;
 use crate::format::{count, percent};
@@ -23,7 +24,6 @@ use crate::layout::{self, Nav};
 use crate::period::Period;
 use crate::session::{Purpose, Role, Session};
 use crate::sheet::{Cell, Format, Sheet, col, pct};
-use crate::Shared;
 
 /// Pupils per page; a download takes the whole list in pages of the most the service allows.
 const PAGE_SIZE: u32 = 50;
@@ -89,13 +89,21 @@ async fn list(
             la_code,
             school_urn,
             period: Some(period.proto()),
-            level: if severe_only { RiskLevel::Severe } else { RiskLevel::Persistent } as i32,
+            level: if severe_only {
+                RiskLevel::Severe
+            } else {
+                RiskLevel::Persistent
+            } as i32,
             purpose: purpose.text.clone(),
             page_size,
             page_token,
         }
     };
-    let offset: u64 = query.from.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
+    let offset: u64 = query
+        .from
+        .as_deref()
+        .and_then(|f| f.parse().ok())
+        .unwrap_or(0);
     let client = client::query(&app.channel);
     let call = async |message: AtRiskPupilsRequest| -> Result<AtRiskPupilsResponse, WebError> {
         Ok(client
@@ -106,7 +114,11 @@ async fn list(
             .into_inner())
     };
     let (answer, pupils) = if query.format == Format::Html {
-        let token = if offset == 0 { String::new() } else { offset.to_string() };
+        let token = if offset == 0 {
+            String::new()
+        } else {
+            offset.to_string()
+        };
         let answer = call(request(PAGE_SIZE, token)).await?;
         let pupils = answer.pupils.clone();
         (answer, pupils)
@@ -130,7 +142,13 @@ async fn list(
             format!("la-{la}"),
         ),
         Scope::School(urn) => (
-            format!("Pupils at risk at {}", names.get(urn).cloned().unwrap_or_else(|| format!("URN {urn}"))),
+            format!(
+                "Pupils at risk at {}",
+                names
+                    .get(urn)
+                    .cloned()
+                    .unwrap_or_else(|| format!("URN {urn}"))
+            ),
             format!("school-{urn}"),
         ),
     };
@@ -151,9 +169,17 @@ async fn list(
             ),
         ],
         columns: vec![
-            col("Pupil"), col("UPN"), col("Year group"), col("School"), col("Possible sessions"),
-            col("Sessions missed"), col("Authorised"), col("Unauthorised"), pct("Absence"),
-            col("Flag"), col("Why flagged"),
+            col("Pupil"),
+            col("UPN"),
+            col("Year group"),
+            col("School"),
+            col("Possible sessions"),
+            col("Sessions missed"),
+            col("Authorised"),
+            col("Unauthorised"),
+            pct("Absence"),
+            col("Flag"),
+            col("Why flagged"),
         ],
         rows: pupils.iter().map(|p| pupil_cells(p, &names)).collect(),
     };
@@ -161,14 +187,27 @@ async fn list(
         tracing::info!(pupils = pupils.len(), "at-risk list downloaded");
         return download;
     }
-    let listed = if severe_only { answer.severe_count } else { answer.persistent_count };
+    let listed = if severe_only {
+        answer.severe_count
+    } else {
+        answer.persistent_count
+    };
     let base = link_base(&uri, &["from"]);
-    let next = (!answer.next_page_token.is_empty()).then(|| format!("{base}from={}", answer.next_page_token));
+    let next = (!answer.next_page_token.is_empty())
+        .then(|| format!("{base}from={}", answer.next_page_token));
     let previous = (offset > 0).then(|| {
         let back = offset.saturating_sub(u64::from(PAGE_SIZE));
-        if back == 0 { base.trim_end_matches(['?', '&']).to_owned() } else { format!("{base}from={back}") }
+        if back == 0 {
+            base.trim_end_matches(['?', '&']).to_owned()
+        } else {
+            format!("{base}from={back}")
+        }
     });
-    let year_value = if period.to_date { String::new() } else { period.year.start_year().to_string() };
+    let year_value = if period.to_date {
+        String::new()
+    } else {
+        period.year.start_year().to_string()
+    };
     let content = html! {
         h1 class="govuk-heading-l" { (title) }
         (period.form(now.date_naive(), &[("level", query.level.as_deref().unwrap_or(""))]))
@@ -228,7 +267,10 @@ async fn list(
         (layout::downloads(&here, &format!("the whole list ({} pupils; each download is recorded with your purpose)", count(listed))))
     };
     let mut response = html(layout::page(&signed.session, Nav::AtRisk, &title, content));
-    response.headers_mut().insert(http::header::REFERRER_POLICY, http::HeaderValue::from_static("no-referrer"));
+    response.headers_mut().insert(
+        http::header::REFERRER_POLICY,
+        http::HeaderValue::from_static("no-referrer"),
+    );
     Ok(response)
 }
 
@@ -250,7 +292,10 @@ async fn school_names(
         Scope::School(_) => String::new(),
     };
     let schools = client::registry(&app.channel)
-        .list_schools(client::request(&signed.user.credential, ListSchoolsRequest { la_code })?)
+        .list_schools(client::request(
+            &signed.user.credential,
+            ListSchoolsRequest { la_code },
+        )?)
         .await
         .map_err(|s| refused(app, &signed.session, "ListSchools", &s))?
         .into_inner()
@@ -264,19 +309,32 @@ fn pupil_cells(p: &AtRiskPupil, names: &HashMap<String, String>) -> Vec<Cell> {
         count(p.overall_absence),
         count(p.possible_sessions),
         percent(p.overall_absence_perc),
-        if p.severe { "50% or more is severe absence" } else { "10% or more is persistent absence" }
+        if p.severe {
+            "50% or more is severe absence"
+        } else {
+            "10% or more is persistent absence"
+        }
     );
     vec![
         Cell::text(format!("{} {}", p.forename, p.surname).trim().to_owned()),
         Cell::text(p.upn.clone()),
         Cell::text(p.year_group.clone()),
-        Cell::text(names.get(&p.school_urn).cloned().unwrap_or_else(|| p.school_urn.clone())),
+        Cell::text(
+            names
+                .get(&p.school_urn)
+                .cloned()
+                .unwrap_or_else(|| p.school_urn.clone()),
+        ),
         Cell::Count(p.possible_sessions),
         Cell::Count(p.overall_absence),
         Cell::Count(p.authorised_absence),
         Cell::Count(p.unauthorised_absence),
         Cell::Percent(p.overall_absence_perc),
-        if p.severe { Cell::Tag("Severe".into(), "red") } else { Cell::Tag("Persistent".into(), "orange") },
+        if p.severe {
+            Cell::Tag("Severe".into(), "red")
+        } else {
+            Cell::Tag("Persistent".into(), "orange")
+        },
         Cell::text(why),
     ]
 }
@@ -340,7 +398,12 @@ fn purpose_page(session: &Session, return_to: &str, error: Option<&str>) -> Mark
             }
         }
     };
-    layout::page(session, Nav::AtRisk, "Why do you need these pupils' details?", content)
+    layout::page(
+        session,
+        Nav::AtRisk,
+        "Why do you need these pupils' details?",
+        content,
+    )
 }
 
 #[derive(Deserialize)]
@@ -362,7 +425,9 @@ pub async fn give_purpose(
     let purpose = form.purpose.trim();
     let problem = match purpose.chars().count() {
         0 => Some("Enter why you need these pupils' details".to_owned()),
-        n if n > MAX_PURPOSE => Some(format!("Your purpose must be {MAX_PURPOSE} characters or fewer")),
+        n if n > MAX_PURPOSE => Some(format!(
+            "Your purpose must be {MAX_PURPOSE} characters or fewer"
+        )),
         _ => None,
     };
     if let Some(problem) = problem {
@@ -372,7 +437,10 @@ pub async fn give_purpose(
     }
     app.sessions.set_purpose(
         &signed.session.id,
-        Some(Purpose { text: purpose.to_owned(), given: chrono::Utc::now() }),
+        Some(Purpose {
+            text: purpose.to_owned(),
+            given: chrono::Utc::now(),
+        }),
     );
     Ok(Redirect::to(&return_to).into_response())
 }
@@ -396,7 +464,10 @@ pub async fn change_purpose(
 
 /// A path on this site to go back to; anything else (another host, `//host`) becomes `/`.
 fn local_path(path: &str) -> String {
-    let ok = path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') && !path.chars().any(char::is_control);
+    let ok = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains('\\')
+        && !path.chars().any(char::is_control);
     if ok { path.to_owned() } else { "/".to_owned() }
 }
 
@@ -406,7 +477,10 @@ mod tests {
 
     #[test]
     fn purposes_send_users_back_only_to_this_site() {
-        assert_eq!(local_path("/las/937/at-risk?year=2025"), "/las/937/at-risk?year=2025");
+        assert_eq!(
+            local_path("/las/937/at-risk?year=2025"),
+            "/las/937/at-risk?year=2025"
+        );
         assert_eq!(local_path("//evil.example"), "/");
         assert_eq!(local_path("https://evil.example"), "/");
         assert_eq!(local_path("/\\evil.example"), "/");

@@ -10,12 +10,12 @@ use rollcall_proto::query::v1::ListAuditEventsRequest;
 use serde::Deserialize;
 
 use super::{SignedIn, html, now, refused};
+use crate::Shared;
 use crate::client;
 use crate::error::WebError;
 use crate::format;
 use crate::layout::{self, Nav};
 use crate::sheet::{Cell, Format, Sheet, col};
-use crate::Shared;
 
 /// The choices of how far back to look, in days.
 const SPANS: &[u32] = &[7, 30, 90, 365];
@@ -46,7 +46,10 @@ pub async fn page(
     let events = client::audit(&app.channel)
         .list_audit_events(client::request(
             &signed.user.credential,
-            ListAuditEventsRequest { since: since.to_string(), limit: LIMIT },
+            ListAuditEventsRequest {
+                since: since.to_string(),
+                limit: LIMIT,
+            },
         )?)
         .await
         .map_err(|s| refused(&app, &signed.session, "ListAuditEvents", &s))?
@@ -60,8 +63,14 @@ pub async fn page(
             ("Figures as at".into(), format::time_and_date(now)),
         ],
         columns: vec![
-            col("When"), col("Who"), col("Kind of account"), col("Organisation"), col("What"),
-            col("Asked for"), col("Purpose"), col("Your pupils returned"),
+            col("When"),
+            col("Who"),
+            col("Kind of account"),
+            col("Organisation"),
+            col("What"),
+            col("Asked for"),
+            col("Purpose"),
+            col("Your pupils returned"),
         ],
         rows: events
             .iter()
@@ -109,7 +118,12 @@ pub async fn page(
         }
         (layout::downloads(&super::self_link(&uri), "this list"))
     };
-    Ok(html(layout::page(&signed.session, Nav::Audit, title, content)))
+    Ok(html(layout::page(
+        &signed.session,
+        Nav::Audit,
+        title,
+        content,
+    )))
 }
 
 fn kind_words(kind: &str) -> String {
@@ -144,7 +158,10 @@ mod tests {
 
     #[test]
     fn audit_rows_are_in_plain_words() {
-        assert_eq!(rpc_words("rollcall.query.v1.QueryService/AtRiskPupils"), "Pupils at risk");
+        assert_eq!(
+            rpc_words("rollcall.query.v1.QueryService/AtRiskPupils"),
+            "Pupils at risk"
+        );
         assert_eq!(scope_words("la 937"), "LA 937");
         assert_eq!(scope_words("school 140001"), "School 140001");
         assert_eq!(kind_words("la"), "LA user");

@@ -9,13 +9,13 @@ use rollcall_proto::query::v1::{LaSummaryRequest, Measures, SchoolRow};
 use serde::Deserialize;
 
 use super::{SignedIn, html, link_base, now, refused};
+use crate::Shared;
 use crate::chart::{self, Bar};
 use crate::client;
 use crate::error::WebError;
 use crate::layout::{self, Nav, Sorting};
 use crate::period::Period;
 use crate::sheet::{Cell, Format, Sheet, col, pct};
-use crate::Shared;
 
 #[derive(Deserialize, Default)]
 pub struct LaQuery {
@@ -31,8 +31,21 @@ pub struct LaQuery {
 
 /// Sort keys, in the sheet's column order.
 const KEYS: &[&str] = &[
-    "school", "urn", "phase", "type", "independent", "enrolments", "possible", "attendance",
-    "absence", "authorised", "unauthorised", "persistent", "pa", "severe", "sa",
+    "school",
+    "urn",
+    "phase",
+    "type",
+    "independent",
+    "enrolments",
+    "possible",
+    "attendance",
+    "absence",
+    "authorised",
+    "unauthorised",
+    "persistent",
+    "pa",
+    "severe",
+    "sa",
 ];
 
 pub async fn overview(
@@ -58,10 +71,20 @@ pub async fn overview(
 
     let phase = query.phase.as_deref().unwrap_or("").trim().to_owned();
     let school_type = query.school_type.as_deref().unwrap_or("").trim().to_owned();
-    let mut phases: Vec<String> = summary.schools.iter().filter_map(|r| r.school.as_ref()).map(|s| s.phase.clone()).collect();
+    let mut phases: Vec<String> = summary
+        .schools
+        .iter()
+        .filter_map(|r| r.school.as_ref())
+        .map(|s| s.phase.clone())
+        .collect();
     phases.sort();
     phases.dedup();
-    let mut types: Vec<String> = summary.schools.iter().filter_map(|r| r.school.as_ref()).map(|s| s.school_type.clone()).collect();
+    let mut types: Vec<String> = summary
+        .schools
+        .iter()
+        .filter_map(|r| r.school.as_ref())
+        .map(|s| s.school_type.clone())
+        .collect();
     types.sort();
     types.dedup();
     let mut rows: Vec<&SchoolRow> = summary
@@ -69,43 +92,87 @@ pub async fn overview(
         .iter()
         .filter(|r| {
             r.school.as_ref().is_some_and(|s| {
-                (phase.is_empty() || s.phase == phase) && (school_type.is_empty() || s.school_type == school_type)
+                (phase.is_empty() || s.phase == phase)
+                    && (school_type.is_empty() || s.school_type == school_type)
             })
         })
         .collect();
-    let sort = query.sort.as_deref().filter(|k| KEYS.contains(k)).unwrap_or("school");
+    let sort = query
+        .sort
+        .as_deref()
+        .filter(|k| KEYS.contains(k))
+        .unwrap_or("school");
     let descending = query.order.as_deref() == Some("desc");
     let column = KEYS.iter().position(|k| *k == sort).unwrap_or(0);
-    let cells: Vec<(Vec<Cell>, &SchoolRow)> = rows.drain(..).map(|r| (school_cells(r), r)).collect();
+    let cells: Vec<(Vec<Cell>, &SchoolRow)> =
+        rows.drain(..).map(|r| (school_cells(r), r)).collect();
     let mut cells = cells;
     cells.sort_by(|(a, _), (b, _)| {
         let ordering = compare(&a[column], &b[column]);
-        if descending { ordering.reverse() } else { ordering }
+        if descending {
+            ordering.reverse()
+        } else {
+            ordering
+        }
     });
 
     let total = summary.total.clone().unwrap_or_default();
     let mut sheet = Sheet {
         file_stem: format!("la-{la}-schools-{}", period.slug()),
         about: vec![
-            ("Local authority".into(), format!("{} (LA {})", summary.la_name, summary.la_code)),
+            (
+                "Local authority".into(),
+                format!("{} (LA {})", summary.la_name, summary.la_code),
+            ),
             ("Period".into(), period.describe()),
             ("Figures as at".into(), crate::format::time_and_date(now)),
-            ("Phase".into(), if phase.is_empty() { "All".into() } else { phase.clone() }),
-            ("Type".into(), if school_type.is_empty() { "All".into() } else { school_type.clone() }),
-            ("Source".into(), "Rollcall, from schools' registers as received".into()),
+            (
+                "Phase".into(),
+                if phase.is_empty() {
+                    "All".into()
+                } else {
+                    phase.clone()
+                },
+            ),
+            (
+                "Type".into(),
+                if school_type.is_empty() {
+                    "All".into()
+                } else {
+                    school_type.clone()
+                },
+            ),
+            (
+                "Source".into(),
+                "Rollcall, from schools' registers as received".into(),
+            ),
         ],
         columns: vec![
-            col("School"), col("URN"), col("Phase"), col("Type"), col("Independent"),
-            col("Enrolments"), col("Possible sessions"), pct("Attendance"), pct("Overall absence"),
-            pct("Authorised absence"), pct("Unauthorised absence"), col("Persistent absentees"),
-            pct("Persistent absence"), col("Severe absentees"), pct("Severe absence"),
+            col("School"),
+            col("URN"),
+            col("Phase"),
+            col("Type"),
+            col("Independent"),
+            col("Enrolments"),
+            col("Possible sessions"),
+            pct("Attendance"),
+            pct("Overall absence"),
+            pct("Authorised absence"),
+            pct("Unauthorised absence"),
+            col("Persistent absentees"),
+            pct("Persistent absence"),
+            col("Severe absentees"),
+            pct("Severe absence"),
         ],
         rows: cells.iter().map(|(c, _)| c.clone()).collect(),
     };
     let mut total_row = measure_cells(&total);
     let mut named_total = vec![
         Cell::text(format!("{} total (all schools)", summary.la_name)),
-        Cell::text(""), Cell::text(""), Cell::text(""), Cell::text(""),
+        Cell::text(""),
+        Cell::text(""),
+        Cell::text(""),
+        Cell::text(""),
     ];
     named_total.append(&mut total_row);
     if let Some(download) = {
@@ -117,15 +184,27 @@ pub async fn overview(
     }
 
     let base = link_base(&uri, &["sort", "order"]);
-    let sorting = Sorting { keys: KEYS, current: sort, descending, base };
-    let urns: Vec<String> = cells.iter().map(|(_, r)| r.school.as_ref().map(|s| s.urn.clone()).unwrap_or_default()).collect();
+    let sorting = Sorting {
+        keys: KEYS,
+        current: sort,
+        descending,
+        base,
+    };
+    let urns: Vec<String> = cells
+        .iter()
+        .map(|(_, r)| r.school.as_ref().map(|s| s.urn.clone()).unwrap_or_default())
+        .collect();
     let year_query = period.query();
     let bars: Vec<Bar> = cells
         .iter()
         .map(|(_, r)| {
             let m = r.measures.clone().unwrap_or_default();
             Bar {
-                label: r.school.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
+                label: r
+                    .school
+                    .as_ref()
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default(),
                 value: m.persistent_absence_perc,
                 shown: crate::format::percent(m.persistent_absence_perc),
             }
@@ -133,7 +212,11 @@ pub async fn overview(
         .collect();
     sheet.rows.push(named_total);
     let filtered = !phase.is_empty() || !school_type.is_empty();
-    let year_value = if period.to_date { String::new() } else { period.year.start_year().to_string() };
+    let year_value = if period.to_date {
+        String::new()
+    } else {
+        period.year.start_year().to_string()
+    };
     let content = html! {
         span class="govuk-caption-l" { "LA " (summary.la_code) }
         h1 class="govuk-heading-l" { (summary.la_name) " schools" }
@@ -198,7 +281,12 @@ pub async fn overview(
         ))
         (layout::downloads(&super::self_link(&uri), "this table"))
     };
-    Ok(html(layout::page(&signed.session, Nav::Schools, &format!("{} schools", summary.la_name), content)))
+    Ok(html(layout::page(
+        &signed.session,
+        Nav::Schools,
+        &format!("{} schools", summary.la_name),
+        content,
+    )))
 }
 
 fn school_cells(row: &SchoolRow) -> Vec<Cell> {
@@ -208,9 +296,15 @@ fn school_cells(row: &SchoolRow) -> Vec<Cell> {
         Cell::text(school.urn),
         Cell::text(capitalise(&school.phase)),
         Cell::text(capitalise(&school.school_type)),
-        if school.independent { Cell::Tag("Independent".into(), "grey") } else { Cell::text("No") },
+        if school.independent {
+            Cell::Tag("Independent".into(), "grey")
+        } else {
+            Cell::text("No")
+        },
     ];
-    cells.append(&mut measure_cells(&row.measures.clone().unwrap_or_default()));
+    cells.append(&mut measure_cells(
+        &row.measures.clone().unwrap_or_default(),
+    ));
     cells
 }
 

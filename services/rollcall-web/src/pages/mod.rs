@@ -114,9 +114,19 @@ pub fn check_csrf(session: &Session, token: Option<&str>) -> Result<(), WebError
 }
 
 /// A response that sets the session cookie to `session`'s id.
-pub fn with_session_cookie(app: &Shared, session: &Session, response: impl IntoResponse) -> Response {
+pub fn with_session_cookie(
+    app: &Shared,
+    session: &Session,
+    response: impl IntoResponse,
+) -> Response {
     let mut response = response.into_response();
-    let cookie = session::set_cookie(session::COOKIE, &session.id, app.secure_cookies, "Strict", None);
+    let cookie = session::set_cookie(
+        session::COOKIE,
+        &session.id,
+        app.secure_cookies,
+        "Strict",
+        None,
+    );
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
@@ -125,7 +135,12 @@ pub fn with_session_cookie(app: &Shared, session: &Session, response: impl IntoR
 
 /// A refusal from the query service as a page; a credential it no longer accepts ends the
 /// session.
-pub fn refused(app: &Shared, session: &Session, rpc: &'static str, status: &tonic::Status) -> WebError {
+pub fn refused(
+    app: &Shared,
+    session: &Session,
+    rpc: &'static str,
+    status: &tonic::Status,
+) -> WebError {
     let err = WebError::from_status(rpc, status);
     if matches!(err, WebError::CredentialEnded) {
         app.sessions.end(&session.id);
@@ -175,9 +190,17 @@ mod tests {
 
     #[test]
     fn links_keep_the_page_parameters_but_not_the_format() {
-        let uri: Uri = "/las/937?year=2025&sort=name&format=csv&phase=primary".parse().unwrap();
-        assert_eq!(link_base(&uri, &["sort", "order"]), "/las/937?year=2025&phase=primary&");
-        assert_eq!(self_link(&uri), "/las/937?year=2025&sort=name&phase=primary");
+        let uri: Uri = "/las/937?year=2025&sort=name&format=csv&phase=primary"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            link_base(&uri, &["sort", "order"]),
+            "/las/937?year=2025&phase=primary&"
+        );
+        assert_eq!(
+            self_link(&uri),
+            "/las/937?year=2025&sort=name&phase=primary"
+        );
         let bare: Uri = "/operations".parse().unwrap();
         assert_eq!(link_base(&bare, &[]), "/operations?");
         assert_eq!(self_link(&bare), "/operations");

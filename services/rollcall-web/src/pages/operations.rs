@@ -8,13 +8,13 @@ use rollcall_proto::query::v1::PipelineCountsRequest;
 use serde::Deserialize;
 
 use super::{SignedIn, html, now, refused};
+use crate::Shared;
 use crate::chart::{self, Bar};
 use crate::client;
 use crate::error::WebError;
 use crate::format;
 use crate::layout::{self, Nav};
 use crate::sheet::{Cell, Format, Sheet, col};
-use crate::Shared;
 
 #[derive(Deserialize, Default)]
 pub struct OperationsQuery {
@@ -30,7 +30,10 @@ pub async fn page(
 ) -> Result<Response, WebError> {
     let now = now();
     let counts = client::pipeline(&app.channel)
-        .pipeline_counts(client::request(&signed.user.credential, PipelineCountsRequest {})?)
+        .pipeline_counts(client::request(
+            &signed.user.credential,
+            PipelineCountsRequest {},
+        )?)
         .await
         .map_err(|s| refused(&app, &signed.session, "PipelineCounts", &s))?
         .into_inner();
@@ -46,9 +49,15 @@ pub async fn page(
             ("Figures as at".into(), format::time_and_date(now)),
         ],
         columns: vec![col("Stage"), col("Count")],
-        rows: stages.iter().map(|(k, v)| vec![Cell::text(*k), Cell::Count(*v)]).collect(),
+        rows: stages
+            .iter()
+            .map(|(k, v)| vec![Cell::text(*k), Cell::Count(*v)])
+            .collect(),
     };
-    sheet.rows.push(vec![Cell::text("Marks stored"), Cell::Count(counts.marks_stored)]);
+    sheet.rows.push(vec![
+        Cell::text("Marks stored"),
+        Cell::Count(counts.marks_stored),
+    ]);
     sheet.rows.push(vec![
         Cell::text("Feeds not yet processed"),
         Cell::Count(counts.feeds_received.saturating_sub(counts.feeds_processed)),
@@ -58,7 +67,11 @@ pub async fn page(
     }
     let bars: Vec<Bar> = stages
         .iter()
-        .map(|(k, v)| Bar { label: (*k).to_owned(), value: *v as f64, shown: format::count(*v) })
+        .map(|(k, v)| Bar {
+            label: (*k).to_owned(),
+            value: *v as f64,
+            shown: format::count(*v),
+        })
         .collect();
     let content = html! {
         h1 class="govuk-heading-l" { "Pipeline" }
@@ -85,5 +98,10 @@ pub async fn page(
         }
         (layout::downloads(&super::self_link(&uri), "these counts"))
     };
-    Ok(html(layout::page(&signed.session, Nav::Pipeline, "Pipeline", content)))
+    Ok(html(layout::page(
+        &signed.session,
+        Nav::Pipeline,
+        "Pipeline",
+        content,
+    )))
 }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::la::capitalise;
 use super::{SignedIn, html, now, refused};
+use crate::Shared;
 use crate::chart::{self, Bar};
 use crate::client;
 use crate::error::WebError;
@@ -19,7 +20,6 @@ use crate::layout::{self, Nav};
 use crate::period::Period;
 use crate::session::Role;
 use crate::sheet::{Cell, Format, Sheet, col};
-use crate::Shared;
 
 #[derive(Deserialize, Default)]
 pub struct SchoolQuery {
@@ -59,25 +59,56 @@ pub async fn page(
     };
     let categories = [
         ("Present", m.present_sessions),
-        ("Approved educational activity", m.approved_educational_activity),
+        (
+            "Approved educational activity",
+            m.approved_educational_activity,
+        ),
         ("Authorised absence", m.authorised_absence),
         ("Unauthorised absence", m.unauthorised_absence),
     ];
     let measures: Vec<(&str, Cell)> = vec![
         ("Enrolments", Cell::Count(m.enrolments)),
         ("Possible sessions", Cell::Count(m.possible_sessions)),
-        ("Attendance (% of possible sessions)", Cell::Percent(m.attendance_perc)),
-        ("Overall absence (% of possible sessions)", Cell::Percent(m.overall_absence_perc)),
-        ("Authorised absence (% of possible sessions)", Cell::Percent(m.authorised_absence_perc)),
-        ("Unauthorised absence (% of possible sessions)", Cell::Percent(m.unauthorised_absence_perc)),
-        ("Persistent absentees (10% or more missed)", Cell::Count(m.persistent_absentees)),
-        ("Persistent absence (% of enrolments)", Cell::Percent(m.persistent_absence_perc)),
-        ("Severe absentees (50% or more missed)", Cell::Count(m.severe_absentees)),
-        ("Severe absence (% of enrolments)", Cell::Percent(m.severe_absence_perc)),
+        (
+            "Attendance (% of possible sessions)",
+            Cell::Percent(m.attendance_perc),
+        ),
+        (
+            "Overall absence (% of possible sessions)",
+            Cell::Percent(m.overall_absence_perc),
+        ),
+        (
+            "Authorised absence (% of possible sessions)",
+            Cell::Percent(m.authorised_absence_perc),
+        ),
+        (
+            "Unauthorised absence (% of possible sessions)",
+            Cell::Percent(m.unauthorised_absence_perc),
+        ),
+        (
+            "Persistent absentees (10% or more missed)",
+            Cell::Count(m.persistent_absentees),
+        ),
+        (
+            "Persistent absence (% of enrolments)",
+            Cell::Percent(m.persistent_absence_perc),
+        ),
+        (
+            "Severe absentees (50% or more missed)",
+            Cell::Count(m.severe_absentees),
+        ),
+        (
+            "Severe absence (% of enrolments)",
+            Cell::Percent(m.severe_absence_perc),
+        ),
         ("Late sessions", Cell::Count(m.late_sessions)),
-        ("Sessions not possible (not counted)", Cell::Count(m.not_possible_sessions)),
+        (
+            "Sessions not possible (not counted)",
+            Cell::Count(m.not_possible_sessions),
+        ),
     ];
-    let mut codes: Vec<(&String, &u64)> = m.sessions_by_code.iter().filter(|(_, n)| **n > 0).collect();
+    let mut codes: Vec<(&String, &u64)> =
+        m.sessions_by_code.iter().filter(|(_, n)| **n > 0).collect();
     codes.sort();
     let code_rows: Vec<Vec<Cell>> = codes
         .iter()
@@ -96,15 +127,30 @@ pub async fn page(
     let mut download = Sheet {
         file_stem: stem,
         about: vec![
-            ("School".into(), format!("{} (URN {})", school.name, school.urn)),
+            (
+                "School".into(),
+                format!("{} (URN {})", school.name, school.urn),
+            ),
             ("Period".into(), period.describe()),
             ("Figures as at".into(), crate::format::time_and_date(now)),
         ],
         columns: vec![col("Measure"), col("Value")],
-        rows: measures.iter().map(|(k, v)| vec![Cell::text(*k), v.clone()]).collect(),
+        rows: measures
+            .iter()
+            .map(|(k, v)| vec![Cell::text(*k), v.clone()])
+            .collect(),
     };
-    download.rows.extend(categories.iter().map(|(name, n)| vec![Cell::text(format!("{name} sessions")), Cell::Count(*n)]));
-    download.rows.extend(codes.iter().map(|(code, n)| vec![Cell::text(format!("Sessions with code {code}")), Cell::Count(**n)]));
+    download.rows.extend(
+        categories
+            .iter()
+            .map(|(name, n)| vec![Cell::text(format!("{name} sessions")), Cell::Count(*n)]),
+    );
+    download.rows.extend(codes.iter().map(|(code, n)| {
+        vec![
+            Cell::text(format!("Sessions with code {code}")),
+            Cell::Count(**n),
+        ]
+    }));
     if let Some(response) = download.download(query.format) {
         return response;
     }
@@ -112,21 +158,40 @@ pub async fn page(
     let category_sheet = Sheet {
         file_stem: String::new(),
         about: vec![],
-        columns: vec![col("Category"), col("Sessions"), col("Share of possible sessions")],
+        columns: vec![
+            col("Category"),
+            col("Sessions"),
+            col("Share of possible sessions"),
+        ],
         rows: categories
             .iter()
-            .map(|(name, n)| vec![Cell::text(*name), Cell::Count(*n), Cell::Percent(of_possible(*n))])
+            .map(|(name, n)| {
+                vec![
+                    Cell::text(*name),
+                    Cell::Count(*n),
+                    Cell::Percent(of_possible(*n)),
+                ]
+            })
             .collect(),
     };
     let code_sheet = Sheet {
         file_stem: String::new(),
         about: vec![],
-        columns: vec![col("Code"), col("Meaning"), col("Category"), col("Sessions")],
+        columns: vec![
+            col("Code"),
+            col("Meaning"),
+            col("Category"),
+            col("Sessions"),
+        ],
         rows: code_rows,
     };
     let bars: Vec<Bar> = categories
         .iter()
-        .map(|(name, n)| Bar { label: (*name).to_owned(), value: of_possible(*n), shown: percent(of_possible(*n)) })
+        .map(|(name, n)| Bar {
+            label: (*name).to_owned(),
+            value: of_possible(*n),
+            shown: percent(of_possible(*n)),
+        })
         .collect();
     let at_risk = format!("/schools/{}/at-risk?{}", school.urn, period.query())
         .trim_end_matches(['?', '&'])
@@ -135,7 +200,11 @@ pub async fn page(
         Role::La { code, name } => Some((format!("/las/{code}"), format!("All schools in {name}"))),
         _ => None,
     };
-    let current = if matches!(signed.user.role, Role::School { .. }) { Nav::Schools } else { Nav::None };
+    let current = if matches!(signed.user.role, Role::School { .. }) {
+        Nav::Schools
+    } else {
+        Nav::None
+    };
     let content = html! {
         @if let Some((href, label)) = &back {
             a href=(href) class="govuk-back-link" { (label) }
@@ -176,7 +245,12 @@ pub async fn page(
         }
         (layout::downloads(&super::self_link(&uri), "these figures"))
     };
-    Ok(html(layout::page(&signed.session, current, &school.name, content)))
+    Ok(html(layout::page(
+        &signed.session,
+        current,
+        &school.name,
+        content,
+    )))
 }
 
 fn category_words(category: Category) -> &'static str {

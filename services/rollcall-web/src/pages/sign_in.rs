@@ -10,11 +10,11 @@ use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
 use super::{SignedIn, Visitor, check_csrf, html, with_session_cookie};
+use crate::Shared;
 use crate::client::{self, IdentifyError, Refusal};
 use crate::error::WebError;
 use crate::layout::{self, Nav};
 use crate::session::{self, Credential, Session, User};
-use crate::Shared;
 
 #[derive(Deserialize, Default)]
 pub struct SignInQuery {
@@ -144,7 +144,10 @@ pub async fn with_key(
         Err(err) => return problem(refusal_words(&err), refusal_status(&err)),
     };
     // The public part of the key (`rc_<id>_<secret>`), which the audit trail names too.
-    let label = match key.strip_prefix("rc_").and_then(|rest| rest.split_once('_')) {
+    let label = match key
+        .strip_prefix("rc_")
+        .and_then(|rest| rest.split_once('_'))
+    {
         Some((id, _)) => format!("API key {id}"),
         None => "an API key".to_owned(),
     };
@@ -205,7 +208,13 @@ pub async fn provider(State(app): State<Shared>) -> Result<Response, WebError> {
         WebError::Unavailable
     })?;
     let mut response = Redirect::to(&url).into_response();
-    let cookie = session::set_cookie(session::SIGN_IN_COOKIE, &id, app.secure_cookies, "Lax", Some(600));
+    let cookie = session::set_cookie(
+        session::SIGN_IN_COOKIE,
+        &id,
+        app.secure_cookies,
+        "Lax",
+        Some(600),
+    );
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
@@ -228,9 +237,13 @@ pub async fn callback(
     let oidc = app.oidc.as_ref().ok_or(WebError::NotFound)?;
     let pending = session::cookie(&headers, session::SIGN_IN_COOKIE)
         .and_then(|id| app.sessions.take_sign_in(id))
-        .ok_or_else(|| WebError::Invalid("this sign-in has expired or was already used: start again".into()))?;
+        .ok_or_else(|| {
+            WebError::Invalid("this sign-in has expired or was already used: start again".into())
+        })?;
     if answer.error.is_some() {
-        return Err(WebError::Invalid("your identity provider did not sign you in".into()));
+        return Err(WebError::Invalid(
+            "your identity provider did not sign you in".into(),
+        ));
     }
     use subtle::ConstantTimeEq as _;
     let state_matches = answer
@@ -239,11 +252,15 @@ pub async fn callback(
         .is_some_and(|s| bool::from(s.as_bytes().ct_eq(pending.state.as_bytes())));
     let (Some(code), true) = (answer.code.as_deref(), state_matches) else {
         tracing::warn!("sign-in callback refused: state does not match");
-        return Err(WebError::Invalid("this sign-in does not match the one started here: start again".into()));
+        return Err(WebError::Invalid(
+            "this sign-in does not match the one started here: start again".into(),
+        ));
     };
     let signed = oidc.finish(code, &pending).await.map_err(|err| {
         tracing::warn!(error = %err, "sign-in at the identity provider failed");
-        WebError::Invalid("your identity provider's sign-in could not be checked: start again".into())
+        WebError::Invalid(
+            "your identity provider's sign-in could not be checked: start again".into(),
+        )
     })?;
     let credential = Credential::new(signed.access_token);
     let role = match client::identify(&app.channel, &credential).await {
@@ -252,7 +269,10 @@ pub async fn callback(
             return Err(WebError::Invalid(refusal_words(&err).to_lowercase()));
         }
     };
-    tracing::info!(kind = role_kind(&role), "signed in with the identity provider");
+    tracing::info!(
+        kind = role_kind(&role),
+        "signed in with the identity provider"
+    );
     let home = layout::home(&role);
     let session = app.sessions.sign_in(
         None,
@@ -266,7 +286,13 @@ pub async fn callback(
     // A page rather than a redirect: the provider's redirect here was a cross-site navigation,
     // and a `SameSite=Strict` cookie is sent only once the browser navigates from this site.
     let mut response = html(continue_page(&home));
-    let clear = session::set_cookie(session::SIGN_IN_COOKIE, "", app.secure_cookies, "Lax", Some(0));
+    let clear = session::set_cookie(
+        session::SIGN_IN_COOKIE,
+        "",
+        app.secure_cookies,
+        "Lax",
+        Some(0),
+    );
     if let Ok(value) = HeaderValue::from_str(&clear) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
@@ -330,6 +356,11 @@ pub async fn signed_out(visitor: Visitor, State(app): State<Shared>) -> Response
     with_session_cookie(
         &app,
         &visitor.session,
-        html(layout::page(&visitor.session, Nav::None, "You have signed out", content)),
+        html(layout::page(
+            &visitor.session,
+            Nav::None,
+            "You have signed out",
+            content,
+        )),
     )
 }
