@@ -106,7 +106,7 @@ wait_port "$web_port"
 
 if [ "$mode" = "--serve" ]; then
     echo
-    echo "serve: the dashboard is at http://127.0.0.1:$web_port/ (the small synthetic LA 937, autumn 2025: choose 2025 to 2026)"
+    echo "serve: the dashboard is at http://127.0.0.1:$web_port/ (the ${SERVE_SPEC:-small} synthetic LA 937, autumn 2025: choose 2025 to 2026)"
     echo "serve: sign in with this LA 937 API key:        $la_key"
     echo "serve: or this school ($school_urn) API key:    $school_key"
     echo "serve: or this operations API key:            $ops_key"

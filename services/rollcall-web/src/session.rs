@@ -102,7 +102,7 @@ pub struct PendingSignIn {
 
 /// What a cookie's session id turned out to be.
 pub enum Lookup {
-    Active(Session),
+    Active(Box<Session>),
     /// It was ended for being idle (or its credential expired) on this request.
     Expired,
     Missing,
@@ -158,7 +158,7 @@ impl SessionStore {
             };
         }
         session.last_seen = now;
-        Lookup::Active(session.clone())
+        Lookup::Active(Box::new(session.clone()))
     }
 
     /// Signs `user` in: the old session (if any) is ended and a new one, with a new id and CSRF

@@ -63,7 +63,10 @@ impl FromRequestParts<Shared> for SignedIn {
         let id = session::cookie(&parts.headers, session::COOKIE).ok_or(WebError::SignInAgain)?;
         match app.sessions.get(id) {
             Lookup::Active(session) => match session.user.clone() {
-                Some(user) => Ok(SignedIn { session, user }),
+                Some(user) => Ok(SignedIn {
+                    session: *session,
+                    user,
+                }),
                 None => Err(WebError::SignInAgain),
             },
             Lookup::Expired => Err(WebError::SessionExpired),
@@ -88,7 +91,7 @@ impl FromRequestParts<Shared> for Visitor {
             .unwrap_or(Lookup::Missing);
         Ok(match lookup {
             Lookup::Active(session) => Visitor {
-                session,
+                session: *session,
                 expired: false,
             },
             Lookup::Expired => Visitor {

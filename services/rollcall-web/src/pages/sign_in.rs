@@ -51,7 +51,7 @@ pub async fn page(
 
 fn idle_words(secs: u64) -> String {
     match secs {
-        s if s >= 120 && s % 60 == 0 => format!("{} minutes", s / 60),
+        s if s >= 120 && s.is_multiple_of(60) => format!("{} minutes", s / 60),
         1 => "1 second".to_owned(),
         s => format!("{s} seconds"),
     }
