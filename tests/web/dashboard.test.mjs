@@ -250,8 +250,13 @@ test("another LA's user sees none of this LA", async () => {
 })
 
 test("a school's user sees its own school and who viewed its pupils", async () => {
-  await signInWithKey(WEB, env.SCHOOL_KEY)
+  // With the identity provider: the token names the school (and its LA; the school wins).
+  await context.clearCookies()
+  await page.goto(`${WEB}/sign-in`)
+  await page.getByRole('button', { name: "Sign in with your organisation's account" }).click()
+  await page.getByRole('link', { name: `Sign in as school-${env.SCHOOL_URN}` }).click()
   await page.waitForURL(new RegExp(`/schools/${env.SCHOOL_URN}$`))
+  assert.match(await page.locator('.govuk-service-navigation__service-name').innerText(), new RegExp(`URN ${env.SCHOOL_URN}`))
   await page.getByRole('link', { name: 'Who viewed your pupils' }).click()
   assert.equal(await h1(), 'Who viewed your pupils')
   assert.match(await page.locator('table.govuk-table').innerText(), new RegExp(PURPOSE))
@@ -259,6 +264,10 @@ test("a school's user sees its own school and who viewed its pupils", async () =
   const response = await page.goto(`${WEB}/las/937`)
   assert.equal(response.status(), 403)
   await page.goto(`${WEB}/audit`)
+  await signOut()
+  // And with the school's API key.
+  await signInWithKey(WEB, env.SCHOOL_KEY)
+  await page.waitForURL(new RegExp(`/schools/${env.SCHOOL_URN}$`))
   await signOut()
 })
 

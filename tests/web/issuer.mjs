@@ -5,7 +5,8 @@
 // for the dashboard's client id with the sign-in's nonce.
 //
 // Usage: node issuer.mjs PORT JWKS_OUT CLIENT_ID CLIENT_SECRET AUDIENCE
-// Users: `?user=la-937` or `la-330` (subject and LA code from the name). Writes the JWKS to
+// Users: `?user=la-937`, `la-330` or `school-140001` (a school user, its token naming the school
+// in `school_urn` and its LA in `la_code`). Writes the JWKS to
 // JWKS_OUT before it listens, so the query service can read it at start-up.
 
 import crypto from 'node:crypto'
@@ -21,7 +22,9 @@ fs.writeFileSync(jwksOut, JSON.stringify({ keys: [jwk] }))
 
 const USERS = {
   'la-937': { sub: 'officer-937', la_code: '937' },
-  'la-330': { sub: 'officer-330', la_code: '330' }
+  'la-330': { sub: 'officer-330', la_code: '330' },
+  // A school's attendance lead: the token names the school and its LA; the school wins.
+  'school-140001': { sub: 'lead-140001', school_urn: '140001', la_code: '937' }
 }
 // code -> what the sign-in asked for
 const codes = new Map()
@@ -111,7 +114,7 @@ http.createServer(async (req, res) => {
     const who = USERS[asked.user]
     const now = Math.floor(Date.now() / 1000)
     const life = 3600
-    const access = sign({ iss: issuer, aud: audience, sub: who.sub, la_code: who.la_code, iat: now, exp: now + life })
+    const access = sign({ iss: issuer, aud: audience, ...who, iat: now, exp: now + life })
     const idToken = sign({ iss: issuer, aud: clientId, sub: who.sub, nonce: asked.nonce, iat: now, exp: now + life })
     return send(res, 200, 'application/json', JSON.stringify({
       access_token: access, id_token: idToken, token_type: 'Bearer', expires_in: life

@@ -123,15 +123,18 @@ pub struct AuthConfig {
     pub jwt: JwtConfig,
 }
 
-/// Verification of LA users' signed tokens.
+/// Verification of LA and school users' signed tokens.
 #[derive(Clone, Debug, Deserialize)]
 pub struct JwtConfig {
     /// A JSON Web Key Set file with the identity provider's public keys; empty: no JWTs.
     pub jwks_file: PathBuf,
     pub issuer: String,
     pub audience: String,
-    /// The claim holding the user's LA code.
+    /// The claim holding an LA user's LA code.
     pub la_claim: String,
+    /// The claim holding a school user's URN; it takes precedence over `la_claim`. Empty: only
+    /// LA users sign in with tokens.
+    pub school_claim: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
