@@ -84,7 +84,10 @@ impl Authenticator {
                     jwt::ActsFor::La(la) => PrincipalKind::La(la),
                     jwt::ActsFor::School(urn) => PrincipalKind::School(urn),
                 };
-                Ok(Principal::authenticated(format!("jwt:{}", user.subject), kind))
+                Ok(Principal::authenticated(
+                    format!("jwt:{}", user.subject),
+                    kind,
+                ))
             }
             Credential::VendorCertificate(vendor) => {
                 let schools = rollcall_db::vendor_schools(&self.inner.pool, &vendor)
