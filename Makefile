@@ -1,15 +1,17 @@
 # Rollcall: two commands do all set-up on a fresh machine.
 #   make demo   the whole pipeline end to end on a synthetic LA, then stop
-#   make test   every test, against the real PostgreSQL and a real Kafka-API broker
+#   make test   every test, against the real PostgreSQL and a real Kafka-API broker, and the web
+#               dashboard's browser tests in Debian's Chromium
+#   make serve  the demo stack with the web dashboard left running (its address and keys printed)
 
 SHELL := bash
 CARGO ?= cargo
 export PATH := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: deps postgres tansu build test demo bench lint clean
+.PHONY: deps postgres tansu chromium web-assets build test test-web demo serve bench lint clean
 
-deps: postgres tansu
+deps: postgres tansu chromium web-assets
 
 postgres:
 	@deploy/local/ensure-postgres.sh
@@ -17,24 +19,43 @@ postgres:
 tansu:
 	@deploy/local/ensure-tansu.sh
 
-build:
+chromium:
+	@deploy/local/ensure-chromium.sh
+
+# GOV.UK Frontend (npm), compiled and embedded into rollcall-web by its build.rs: before any build.
+web-assets:
+	@deploy/local/ensure-web-assets.sh
+
+build: web-assets
 	$(CARGO) build --workspace --bins
 
 # Binaries first: the end-to-end tests run the `rollcall` CLI as a user would.
 test: deps build
 	$(CARGO) test --workspace --no-fail-fast
+	tests/web/run.sh $(TARGET_DIR)/debug
 
-demo: deps
+# The dashboard's browser tests alone: the real stack, a test identity provider, Chromium.
+test-web: deps build
+	tests/web/run.sh $(TARGET_DIR)/debug
+
+# The demo and the benchmark need no browser.
+demo: postgres tansu web-assets
 	$(CARGO) build --release --workspace --bins
 	deploy/local/run-demo.sh $(TARGET_DIR)/release $(DEMO_ARGS)
 
+# The stack of the browser tests, left running: the small synthetic LA, the web dashboard on
+# 127.0.0.1:8080, sign-in keys printed. Ctrl-C stops it.
+serve: deps
+	$(CARGO) build --release --workspace --bins
+	tests/web/run.sh $(TARGET_DIR)/release --serve
+
 # The benchmark (a program that prints figures, not a timed test): starts its own broker and
 # services, results in bench/results/. More options: make bench BENCH_ARGS="--streams 8".
-bench: deps
+bench: postgres tansu web-assets
 	$(CARGO) build --release --workspace --bins
 	$(TARGET_DIR)/release/rollcall-bench --scale small $(BENCH_ARGS)
 
-lint:
+lint: web-assets
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 

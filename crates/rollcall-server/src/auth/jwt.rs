@@ -1,6 +1,8 @@
-//! Signed tokens for LA users, issued by the LA's own identity provider (OIDC-style): verified
-//! against the public keys in a configured JWKS file, RS256 or ES256 only, with the issuer,
-//! audience and expiry checked. A claim (configurable, `la_code` by default) carries the LA code.
+//! Signed tokens for LA and school users, issued by the LA's own identity provider (OIDC-style):
+//! verified against the public keys in a configured JWKS file, RS256 or ES256 only, with the
+//! issuer, audience and expiry checked. A claim (configurable, `la_code` by default) carries an LA
+//! user's LA code; another (`school_urn` by default) a school user's URN, and takes precedence:
+//! a school user's token may name the school's LA too.
 
 use std::collections::HashMap;
 
@@ -22,9 +24,16 @@ pub enum JwtError {
 
 /// What a verified token says.
 #[derive(Debug, PartialEq, Eq)]
-pub struct LaUser {
+pub struct JwtUser {
     pub subject: String,
-    pub la_code: i16,
+    pub acts_for: ActsFor,
+}
+
+/// Who a token's user acts for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ActsFor {
+    La(i16),
+    School(i32),
 }
 
 pub struct JwtVerifier {
@@ -32,6 +41,7 @@ pub struct JwtVerifier {
     issuer: String,
     audience: String,
     la_claim: String,
+    school_claim: String,
 }
 
 impl JwtVerifier {
@@ -70,10 +80,11 @@ impl JwtVerifier {
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             la_claim: config.la_claim.clone(),
+            school_claim: config.school_claim.clone(),
         })
     }
 
-    pub fn verify(&self, token: &str) -> Result<LaUser, JwtError> {
+    pub fn verify(&self, token: &str) -> Result<JwtUser, JwtError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Malformed)?;
         let (algorithm, key) = header
             .kid
@@ -102,6 +113,20 @@ impl JwtVerifier {
             .and_then(Value::as_str)
             .ok_or(JwtError::Invalid)?
             .to_owned();
+        if !self.school_claim.is_empty()
+            && let Some(urn) = claims.get(&self.school_claim)
+        {
+            let urn = match urn {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => format!("{n:0>6}"),
+                _ => return Err(JwtError::Invalid),
+            };
+            let urn = rollcall_domain::Urn::parse(&urn).map_err(|_| JwtError::Invalid)?;
+            return Ok(JwtUser {
+                subject,
+                acts_for: ActsFor::School(urn.get() as i32),
+            });
+        }
         let la = match claims.get(&self.la_claim) {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Number(n)) => format!("{n:0>3}"),
@@ -111,9 +136,9 @@ impl JwtVerifier {
         if !la.is_current() {
             return Err(JwtError::Invalid);
         }
-        Ok(LaUser {
+        Ok(JwtUser {
             subject,
-            la_code: la.get() as i16,
+            acts_for: ActsFor::La(la.get() as i16),
         })
     }
 }

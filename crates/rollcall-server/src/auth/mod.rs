@@ -1,7 +1,8 @@
 //! Authentication and authorisation for every gRPC call.
 //!
 //! A caller proves who it is with one of: an API key (`authorization: Bearer rc_<id>_<secret>`),
-//! a signed token from its LA's identity provider (`authorization: Bearer <jwt>`, LA users only),
+//! a signed token from its LA's identity provider (`authorization: Bearer <jwt>`, LA and school
+//! users),
 //! or, for an MIS vendor over mutual TLS, its client certificate. [`layer::AuthLayer`] checks the
 //! credential before any handler runs, refuses kinds the method's [`policy`] does not allow,
 //! applies the per-principal rate limit, and hands the handler a [`Principal`] in the request's
@@ -79,9 +80,13 @@ impl Authenticator {
                     jwt::JwtError::Invalid => invalid(),
                     jwt::JwtError::Expired => expired(),
                 })?;
+                let kind = match user.acts_for {
+                    jwt::ActsFor::La(la) => PrincipalKind::La(la),
+                    jwt::ActsFor::School(urn) => PrincipalKind::School(urn),
+                };
                 Ok(Principal::authenticated(
                     format!("jwt:{}", user.subject),
-                    PrincipalKind::La(user.la_code),
+                    kind,
                 ))
             }
             Credential::VendorCertificate(vendor) => {

@@ -1,0 +1,6 @@
+//! `rollcall-web`: the shared service main (config, telemetry, SIGTERM) around [`rollcall_web::run`].
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    rollcall_server::service::main("rollcall-web", rollcall_web::run).await
+}
