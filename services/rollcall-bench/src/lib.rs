@@ -580,11 +580,25 @@ async fn broker_floor(
         shutdown.cancel();
         task.await??;
         let messages = messages?;
+        let bytes: u64 = messages
+            .iter()
+            .map(|(k, p)| (k.len() + p.len()) as u64)
+            .sum();
         if topic == FEEDS_TOPIC {
-            figures.feed_bytes = messages
-                .iter()
-                .map(|(k, p)| (k.len() + p.len()) as u64)
-                .sum();
+            figures.feed_bytes = bytes;
+        } else {
+            figures.validated_bytes = bytes;
+        }
+        // The records each message took on the topic: its frames under the record limit.
+        for (i, (_, payload)) in messages.iter().enumerate() {
+            let frames = rollcall_kafka::frame::split(
+                i.to_string().as_bytes(),
+                payload,
+                config.max_message_bytes,
+            )?;
+            figures.records += frames.len();
+            let largest = frames.iter().map(Vec::len).max().unwrap_or_default();
+            figures.largest_record_bytes = figures.largest_record_bytes.max(largest);
         }
         captured.extend(messages);
     }
@@ -608,7 +622,22 @@ async fn broker_floor(
     receive(&mut rx, 1, timeout).await?;
     let started = Instant::now();
     let count = captured.len();
-    let send = tokio::spawn(async move { producer.send_all(FLOOR_TOPIC, &captured).await });
+    // Each message as the services wrote it: its frames, all in flight at once.
+    let send = tokio::spawn(async move {
+        let sends = captured.iter().enumerate().map(|(i, (key, payload))| {
+            let id = i.to_string();
+            let producer = &producer;
+            async move {
+                producer
+                    .send_payload(FLOOR_TOPIC, key, id.as_bytes(), payload)
+                    .await
+            }
+        });
+        for sent in futures::future::join_all(sends).await {
+            sent?;
+        }
+        anyhow::Ok(())
+    });
     let received = receive(&mut rx, count, timeout).await;
     figures.broker_seconds = started.elapsed().as_secs_f64();
     shutdown.cancel();

@@ -66,7 +66,14 @@ pub struct Figures {
     pub marks_written: u64,
     pub marks_superseded: u64,
     pub marks_rejected: u64,
+    /// Payload bytes (keys included) the feeds and the validated topics carried, before the
+    /// producer's compression.
     pub feed_bytes: u64,
+    pub validated_bytes: u64,
+    /// Records both topics took (a message larger than the record limit takes several), and
+    /// the largest of them.
+    pub records: usize,
+    pub largest_record_bytes: usize,
     /// From the first send until the last feed was acknowledged.
     pub ack_seconds: f64,
     /// From the last acknowledgement until every receipt said processed.
@@ -226,6 +233,12 @@ impl Figures {
                 "wal_bytes": self.copy_wal_bytes,
                 "table": size(&self.copy_table),
             },
+            "kafka": {
+                "feeds_bytes": self.feed_bytes, "validated_bytes": self.validated_bytes,
+                "feeds_bytes_per_mark": round(rate(self.feed_bytes as f64, self.marks_sent as f64)),
+                "both_topics_bytes_per_mark": round(rate((self.feed_bytes + self.validated_bytes) as f64, self.marks_sent as f64)),
+                "records": self.records, "largest_record_bytes": self.largest_record_bytes,
+            },
             "broker_floor": {
                 "messages": self.broker_messages, "bytes": self.broker_bytes,
                 "seconds": round(self.broker_seconds), "mb_per_s": round(self.broker_mb_per_s()),
@@ -339,6 +352,19 @@ impl Figures {
                     self.copy_rows,
                     self.copy_seconds,
                     self.copy_ratio()
+                ),
+            ),
+            (
+                "kafka payloads".into(),
+                format!(
+                    "{:.2} bytes/mark on the feeds topic, {:.2} through both (before compression); {} records, the largest {} bytes",
+                    rate(self.feed_bytes as f64, self.marks_sent as f64),
+                    rate(
+                        (self.feed_bytes + self.validated_bytes) as f64,
+                        self.marks_sent as f64
+                    ),
+                    self.records,
+                    self.largest_record_bytes
                 ),
             ),
             (
@@ -497,6 +523,9 @@ mod tests {
             copy_rows: 1_000,
             copy_seconds: 0.5,
             broker_seconds: 1.0,
+            feed_bytes: 3_000,
+            validated_bytes: 1_000,
+            largest_record_bytes: 900,
             latencies: vec![Latency::from_samples("la summary", &[1.0])],
             peak_memory_kib: vec![("gateway".into(), Some(1024))],
             ..Figures::default()
@@ -513,6 +542,7 @@ mod tests {
             "stages",
             "copy_floor",
             "broker_floor",
+            "kafka",
             "storage",
             "query_latency_ms",
             "peak_memory_kib",
@@ -522,6 +552,9 @@ mod tests {
         assert_eq!(value["end_to_end"]["marks_per_s"], 500.0);
         assert_eq!(value["copy_floor"]["ratio"], 0.25);
         assert_eq!(value["broker_floor"]["ratio"], 0.5);
+        assert_eq!(value["kafka"]["feeds_bytes_per_mark"], 3.0);
+        assert_eq!(value["kafka"]["both_topics_bytes_per_mark"], 4.0);
+        assert_eq!(value["kafka"]["largest_record_bytes"], 900);
         assert_eq!(value["machine"]["nproc"], 2);
         assert_eq!(value["query_latency_ms"][0]["p99"], 1.0);
         assert!(figures.table().contains("end to end is 0.25x"));
