@@ -11,6 +11,9 @@ pub enum DecodeError {
         message: &'static str,
         reason: String,
     },
+    /// A v2 message without its closing field: cut short.
+    #[error("the message is cut short")]
+    Truncated,
     #[error("{field} is missing")]
     Missing { field: &'static str },
     #[error("{field} cannot be read")]
@@ -28,7 +31,7 @@ impl DecodeError {
     /// The field that could not be read, when it was one field.
     pub fn field(&self) -> Option<&'static str> {
         match self {
-            DecodeError::Protobuf { .. } => None,
+            DecodeError::Protobuf { .. } | DecodeError::Truncated => None,
             DecodeError::Missing { field } | DecodeError::Invalid { field } => Some(field),
         }
     }

@@ -28,6 +28,7 @@ pub(crate) fn to_v2(feed: &ReceivedFeed) -> pb::ReceivedFeed {
         code_set: feed.code_set.clone(),
         roll: Some(roll(&feed.roll)),
         marks: Some(marks(&feed.roll, &feed.marks)),
+        complete: true,
     }
 }
 
@@ -113,6 +114,9 @@ fn marks(roll: &[RawPupil], marks: &[RawMark]) -> pb::RawMarks {
 pub(crate) fn decode(body: &[u8]) -> Result<ReceivedFeed, DecodeError> {
     let msg = pb::ReceivedFeed::decode(body)
         .map_err(|e| DecodeError::protobuf("v2 received feed", &e))?;
+    if !msg.complete {
+        return Err(DecodeError::Truncated);
+    }
     let feed_id = Uuid::from_slice(&msg.feed_id).map_err(|_| invalid("feed_id"))?;
     let school = Urn::new(msg.school_urn).map_err(|_| invalid("school_urn"))?;
     let (roll, upns) = decode_roll(&msg.roll.unwrap_or_default())?;

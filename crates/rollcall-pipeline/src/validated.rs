@@ -29,6 +29,7 @@ pub(crate) fn to_v2(feed: &ValidatedFeed) -> Result<pb::ValidatedFeed, EncodeErr
         pupils: Some(pupils(&feed.pupils)),
         marks: Some(marks(&feed.pupils, &feed.marks)?),
         outcome: Some(outcome(&feed.outcome)),
+        complete: true,
     })
 }
 
@@ -190,6 +191,9 @@ fn outcome(o: &Outcome) -> pb::Outcome {
 pub(crate) fn decode(body: &[u8]) -> Result<ValidatedFeed, DecodeError> {
     let msg = pb::ValidatedFeed::decode(body)
         .map_err(|e| DecodeError::protobuf("v2 validated feed", &e))?;
+    if !msg.complete {
+        return Err(DecodeError::Truncated);
+    }
     let pupils = decode_pupils(&msg.pupils.unwrap_or_default())?;
     let marks = decode_marks(&msg.marks.unwrap_or_default(), &pupils)?;
     Ok(ValidatedFeed {
