@@ -365,7 +365,8 @@ pub(crate) fn decode_keys(
     if !keys.runs.len().is_multiple_of(3) {
         return Err(invalid(field));
     }
-    let mut out = Vec::with_capacity(n);
+    // Grown as the runs are read: a corrupted count is found before much is allocated.
+    let mut out = Vec::new();
     let (mut pupil, mut day) = (0u64, keys.base_day);
     for run in keys.runs.chunks_exact(3) {
         let (count, pupil_step, day_step) = (run[0], unzigzag(run[1]), run[2]);

@@ -111,3 +111,20 @@ fn a_marks_heavy_feed_is_within_the_targets() {
     assert!(feeds <= 4.0, "{feeds:.2} bytes per mark on the feeds topic");
     assert!(both <= 6.0, "{both:.2} bytes per mark through both topics");
 }
+
+/// The `la-day` shape: one day, no re-sends, so the whole roll travels for two marks a pupil.
+#[test]
+fn a_one_day_feed_is_mostly_its_roll() {
+    let spec = LaSpec {
+        days: 1,
+        resend_days: 0,
+        ..LaSpec::small()
+    };
+    let sizes = measure(spec, true);
+    sizes.print("one day (la-day shape)");
+    assert!(sizes.received_v2 * 3 < sizes.received_v1);
+    assert!(
+        sizes.received_v2_marks * 4 < sizes.received_v2,
+        "the roll dominates"
+    );
+}
