@@ -10,6 +10,7 @@ const PROTOS: &[&str] = &[
     "rollcall/export/v1/export.proto",
     "rollcall/feed/v1/feed.proto",
     "rollcall/pipeline/v1/messages.proto",
+    "rollcall/pipeline/v2/messages.proto",
     "rollcall/query/v1/query.proto",
 ];
 

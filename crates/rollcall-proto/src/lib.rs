@@ -25,6 +25,9 @@ pub mod pipeline {
     pub mod v1 {
         tonic::include_proto!("rollcall.pipeline.v1");
     }
+    pub mod v2 {
+        tonic::include_proto!("rollcall.pipeline.v2");
+    }
 }
 
 pub mod query {
