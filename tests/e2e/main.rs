@@ -4,6 +4,7 @@
 //! harness makes an admin, a vendor and an LA user's key for each test). Each test gets its own database,
 //! topics and consumer groups, so tests run in parallel.
 
+mod architecture;
 mod cli;
 mod export;
 mod harness;
@@ -14,3 +15,4 @@ mod pipeline;
 mod refusals;
 mod security;
 mod transport;
+mod upgrade;

@@ -151,6 +151,8 @@ async fn a_feed_the_database_refuses_is_parked_and_the_feeds_behind_it_land() {
             upn: upn.clone(),
             forename: "Ad\0a".into(),
             surname: "Testpupil".into(),
+            date_of_birth: Some(16_000),
+            admission_date: Some(20_334),
             ..Default::default()
         }],
         marks: vec![pipeline_v1::Mark {

@@ -9,6 +9,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use rollcall_domain::Session;
+use rollcall_domain::feed::ValidatedFeed;
+use rollcall_domain::validation::{Finding, RecordRef};
 use uuid::Uuid;
 
 use crate::codebook;
@@ -18,59 +21,6 @@ use crate::{Error, Pool, Result, totals};
 /// Advisory lock classes (the first key of `pg_advisory_xact_lock(int, int)`): "Roll" and "Code".
 pub(crate) const LOCK_CLASS_SCHOOL: i32 = 0x526f_6c6c;
 pub(crate) const LOCK_CLASS_CODES: i32 = 0x436f_6465;
-
-/// A pupil on the feed's roll, with the attributes as the school recorded them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EnrolmentInput {
-    pub upn: String,
-    pub forename: String,
-    pub surname: String,
-    pub date_of_birth: Option<NaiveDate>,
-    pub sex: Option<String>,
-    pub year_group: Option<String>,
-    pub admission_date: Option<NaiveDate>,
-    pub leaving_date: Option<NaiveDate>,
-    pub fsm: Option<bool>,
-    pub sen_provision: Option<String>,
-    pub ethnicity: Option<String>,
-    pub looked_after: Option<bool>,
-}
-
-/// One session's mark for a pupil on the same feed's roll.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MarkInput {
-    pub upn: String,
-    pub date: NaiveDate,
-    /// 0 = AM, 1 = PM.
-    pub session: i16,
-    pub code: String,
-    pub minutes_late: Option<i16>,
-}
-
-/// The validator's verdict on a feed, stored on its receipt.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FeedOutcome {
-    pub roll_accepted: i32,
-    pub roll_rejected: i32,
-    pub marks_accepted: i32,
-    pub marks_rejected: i32,
-    pub records_warned: i32,
-    pub findings: serde_json::Value,
-    /// Findings the validator left out of `findings` so that its message fit the broker's limit.
-    pub findings_omitted: i32,
-}
-
-/// A feed's accepted records, ready to store.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ValidatedFeed {
-    pub feed_id: Uuid,
-    pub school_urn: i32,
-    /// The version of every record in the feed (normally the extract time).
-    pub recorded_at: DateTime<Utc>,
-    pub pupils: Vec<EnrolmentInput>,
-    pub marks: Vec<MarkInput>,
-    pub outcome: FeedOutcome,
-}
 
 /// What one application of a feed did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -128,7 +78,7 @@ async fn apply_in_one_transaction(pool: &Pool, feeds: &[ValidatedFeed]) -> Resul
     // One school's feeds are applied one at a time (feeds of other schools run in parallel):
     // no deadlocks between two instances replaying the same school's partition. The array is
     // sorted and `unnest` yields it in order, so every writer locks in URN order.
-    let mut urns: Vec<i32> = feeds.iter().map(|f| f.school_urn).collect();
+    let mut urns: Vec<i32> = feeds.iter().map(school_of).collect();
     urns.sort_unstable();
     urns.dedup();
     sqlx::query("select pg_advisory_xact_lock($1, u) from unnest($2::int4[]) as u")
@@ -145,7 +95,7 @@ async fn apply_in_one_transaction(pool: &Pool, feeds: &[ValidatedFeed]) -> Resul
     for (feed, stats) in feeds.iter().zip(&stats) {
         tracing::debug!(
             feed = %feed.feed_id,
-            school = feed.school_urn,
+            school = school_of(feed),
             marks_written = stats.marks_written,
             marks_superseded = stats.marks_superseded,
             "feed applied"
@@ -162,7 +112,7 @@ async fn apply_feed(tx: &mut Tx, pool: &Pool, feed: &ValidatedFeed) -> Result<Ap
                     (select school_urn from feeds where feed_id = $2),
                     (select status from feeds where feed_id = $2)",
         )
-        .bind(feed.school_urn)
+        .bind(school_of(feed))
         .bind(feed.feed_id)
         .fetch_one(&mut **tx)
         .await?;
@@ -171,21 +121,21 @@ async fn apply_feed(tx: &mut Tx, pool: &Pool, feed: &ValidatedFeed) -> Result<Ap
     let has_records = !feed.pupils.is_empty() || !feed.marks.is_empty();
     if !known_school && has_records {
         return Err(Error::UnknownSchool {
-            urn: feed.school_urn,
+            urn: school_of(feed),
         });
     }
     match (stored_school, stored_status.as_deref()) {
-        (Some(stored), _) if stored != feed.school_urn => {
+        (Some(stored), _) if stored != school_of(feed) => {
             return Err(Error::FeedSchoolMismatch {
                 feed_id: feed.feed_id,
                 stored,
-                given: feed.school_urn,
+                given: school_of(feed),
             });
         }
         // Processed is set in the same transaction as the feed's rows, so they are all stored
         // already: a replay after a crash, with nothing to write.
         (_, Some(crate::FeedRow::PROCESSED)) => {
-            tracing::debug!(feed = %feed.feed_id, school = feed.school_urn, "feed already applied");
+            tracing::debug!(feed = %feed.feed_id, school = school_of(feed), "feed already applied");
             return Ok(ApplyStats {
                 marks_written: 0,
                 marks_superseded: feed.marks.len() as u64,
@@ -224,12 +174,12 @@ async fn upsert_enrolments(tx: &mut Tx, feed: &ValidatedFeed) -> Result<()> {
         forename.push(p.forename.as_str());
         surname.push(p.surname.as_str());
         date_of_birth.push(p.date_of_birth);
-        sex.push(p.sex.as_deref());
-        year_group.push(p.year_group.as_deref());
+        sex.push(p.sex.map(|s| s.as_str()));
+        year_group.push(p.year_group.map(|y| y.as_str()));
         admission_date.push(p.admission_date);
         leaving_date.push(p.leaving_date);
         fsm.push(p.fsm);
-        sen_provision.push(p.sen_provision.as_deref());
+        sen_provision.push(p.sen_provision.map(|s| s.as_str()));
         ethnicity.push(p.ethnicity.as_deref());
         looked_after.push(p.looked_after);
     }
@@ -274,7 +224,7 @@ async fn upsert_enrolments(tx: &mut Tx, feed: &ValidatedFeed) -> Result<()> {
              feed_id = excluded.feed_id
          where (e.recorded_at, e.feed_id) < (excluded.recorded_at, excluded.feed_id)",
     )
-    .bind(feed.school_urn)
+    .bind(school_of(feed))
     .bind(feed.recorded_at)
     .bind(feed.feed_id)
     .bind(upn)
@@ -308,7 +258,7 @@ async fn register_version(tx: &mut Tx, feed: &ValidatedFeed) -> Result<i32> {
          returning seq",
     )
     .bind(feed.feed_id)
-    .bind(feed.school_urn)
+    .bind(school_of(feed))
     .bind(feed.recorded_at)
     .fetch_one(&mut **tx)
     .await?;
@@ -331,7 +281,7 @@ async fn upsert_marks(
     feed: &ValidatedFeed,
     seq: i32,
 ) -> Result<ApplyStats> {
-    let book = codebook::refresh(pool, tx, feed.marks.iter().map(|m| m.code.as_str())).await?;
+    let book = codebook::refresh(pool, tx, feed.marks.iter().map(|m| m.code.code())).await?;
     let enrolment_ids = enrolment_ids(tx, feed).await?;
 
     // The feed's marks per row, in feed order: a later duplicate of a session replaces an
@@ -343,16 +293,16 @@ async fn upsert_marks(
             unknown += 1;
             continue;
         };
-        let code_id = book.id(&m.code).ok_or_else(|| Error::UnknownCode {
-            code: m.code.clone(),
+        let code_id = book.id(m.code.code()).ok_or_else(|| Error::UnknownCode {
+            code: m.code.code().to_owned(),
         })?;
         incoming
             .entry((enrolment_id, register::month_of(m.date)))
             .or_default()
             .push(Incoming {
-                slot: register::slot_of(m.date, m.session),
+                slot: register::slot_of(m.date, session_number(m.session)),
                 code_id,
-                minutes_late: m.minutes_late,
+                minutes_late: m.minutes_late.map(|v| v as i16),
             });
     }
     if unknown > 0 {
@@ -419,7 +369,7 @@ async fn upsert_marks(
         changed_rows.push((enrolment_id, month, after.encode()));
     }
     write_rows(tx, &changed_rows).await?;
-    totals::apply_changes(tx, &book, feed.school_urn, &changes).await?;
+    totals::apply_changes(tx, &book, school_of(feed), &changes).await?;
 
     let n = feed.marks.len() as u64;
     Ok(ApplyStats {
@@ -435,7 +385,7 @@ async fn enrolment_ids(tx: &mut Tx, feed: &ValidatedFeed) -> Result<HashMap<Stri
     upns.dedup();
     let ids =
         sqlx::query_as("select upn, id from enrolments where school_urn = $1 and upn = any($2)")
-            .bind(feed.school_urn)
+            .bind(school_of(feed))
             .bind(&upns)
             .fetch_all(&mut **tx)
             .await?;
@@ -525,7 +475,7 @@ async fn write_rows(tx: &mut Tx, rows: &[(i64, NaiveDate, EncodedRow)]) -> Resul
 /// Marks the feed processed with its outcome, inserting its row if the gateway's is missing.
 /// A feed already processed keeps its first outcome and time.
 async fn finish_feed(tx: &mut Tx, feed: &ValidatedFeed, stats: ApplyStats) -> Result<()> {
-    let o = &feed.outcome;
+    let o = &feed.outcome.summary;
     sqlx::query(
         "insert into feeds as f (feed_id, school_urn, idempotency_key, payload_sha256,
                                  extracted_at, code_set, received_at, status, processed_at,
@@ -544,17 +494,17 @@ async fn finish_feed(tx: &mut Tx, feed: &ValidatedFeed, stats: ApplyStats) -> Re
          where f.status <> 'processed'",
     )
     .bind(feed.feed_id)
-    .bind(feed.school_urn)
+    .bind(school_of(feed))
     .bind(feed.recorded_at)
-    .bind(o.roll_accepted)
-    .bind(o.roll_rejected)
-    .bind(o.marks_accepted)
-    .bind(o.marks_rejected)
-    .bind(o.records_warned)
+    .bind(saturating_i32(o.roll_accepted))
+    .bind(saturating_i32(o.roll_rejected))
+    .bind(saturating_i32(o.marks_accepted))
+    .bind(saturating_i32(o.marks_rejected))
+    .bind(saturating_i32(o.records_warned))
     .bind(saturating_i32(stats.marks_written))
     .bind(saturating_i32(stats.marks_superseded))
-    .bind(&o.findings)
-    .bind(o.findings_omitted)
+    .bind(findings_json(&feed.outcome.findings))
+    .bind(saturating_i32(u64::from(feed.outcome.findings_omitted)))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -562,4 +512,42 @@ async fn finish_feed(tx: &mut Tx, feed: &ValidatedFeed, stats: ApplyStats) -> Re
 
 fn saturating_i32(n: u64) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// The school's URN as the tables hold it.
+fn school_of(feed: &ValidatedFeed) -> i32 {
+    feed.school.get() as i32
+}
+
+/// 0 for the morning session, 1 for the afternoon, as the register's slots count them.
+fn session_number(session: Session) -> i16 {
+    match session {
+        Session::Am => 0,
+        Session::Pm => 1,
+    }
+}
+
+/// Findings as the JSON array stored with the feed (the gateway reads it back for receipts):
+/// each finding's code, severity, record kind and index, field and message.
+pub fn findings_json(findings: &[Finding]) -> serde_json::Value {
+    serde_json::Value::Array(
+        findings
+            .iter()
+            .map(|f| {
+                let (kind, index) = match f.record {
+                    RecordRef::Feed => ("feed", 0),
+                    RecordRef::Roll(i) => ("roll", i),
+                    RecordRef::Mark(i) => ("mark", i),
+                };
+                serde_json::json!({
+                    "code": f.code.as_str(),
+                    "severity": f.severity.as_str(),
+                    "record_kind": kind,
+                    "record_index": index,
+                    "field": f.field,
+                    "message": f.message,
+                })
+            })
+            .collect(),
+    )
 }

@@ -28,10 +28,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 pub use access::{Access, Principal, PrincipalKind, PupilAccess};
-pub use apply::{
-    ApplyStats, EnrolmentInput, FeedOutcome, MarkInput, ValidatedFeed, apply_validated_feed,
-    apply_validated_feeds,
-};
+pub use apply::{ApplyStats, apply_validated_feed, apply_validated_feeds, findings_json};
 pub use audit::{
     AuditEventRow, NewAuditEvent, append_audit_enrolments, list_audit_events, record_audit_event,
 };

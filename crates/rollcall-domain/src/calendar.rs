@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{Datelike, NaiveDate, Weekday};
+use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 
 /// A register session: morning or afternoon.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -142,6 +142,12 @@ pub fn compulsory_school_age_births(year: AcademicYear) -> (NaiveDate, NaiveDate
 }
 
 /// Whether `date` is a Saturday or Sunday.
+/// The date in England at `at`: registers are kept on London's calendar, an hour ahead of UTC
+/// in summer (British Summer Time) and level with it in winter.
+pub fn london_date(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&chrono_tz::Europe::London).date_naive()
+}
+
 pub fn is_weekend(date: NaiveDate) -> bool {
     matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
 }
@@ -152,6 +158,20 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_date_in_london_follows_british_summer_time() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        // Winter: London is on UTC, so 23:30 UTC is still that day.
+        assert_eq!(london_date(at("2026-01-15T23:30:00Z")), d("2026-01-15"));
+        // Summer: London is an hour ahead, so 23:30 UTC is already the next day.
+        assert_eq!(london_date(at("2026-07-15T23:30:00Z")), d("2026-07-16"));
+        assert_eq!(london_date(at("2026-07-15T22:59:59Z")), d("2026-07-15"));
+        // The clocks change at 01:00 UTC on the last Sunday of March and of October.
+        assert_eq!(london_date(at("2026-03-28T23:30:00Z")), d("2026-03-28"));
+        assert_eq!(london_date(at("2026-03-29T23:30:00Z")), d("2026-03-30"));
+        assert_eq!(london_date(at("2026-10-25T23:30:00Z")), d("2026-10-25"));
     }
 
     #[test]

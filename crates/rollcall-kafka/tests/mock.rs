@@ -447,6 +447,5 @@ async fn consume_payloads(config: &KafkaConfig, group: &str, want: usize) -> Vec
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop.cancel();
     task.await.unwrap();
-    let got = got.lock().unwrap().clone();
-    got
+    std::mem::take(&mut *got.lock().unwrap())
 }

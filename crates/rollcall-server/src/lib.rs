@@ -7,7 +7,6 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod grpc;
-pub mod receipt;
 pub mod service;
 pub mod shutdown;
 pub mod tls;

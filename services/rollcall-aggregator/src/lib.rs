@@ -16,11 +16,10 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use chrono::{DateTime, Utc};
-use prost::Message as _;
-use rollcall_db::{EnrolmentInput, FeedOutcome, MarkInput, Pool, ValidatedFeed};
+use rollcall_db::Pool;
+use rollcall_domain::feed::ValidatedFeed;
 use rollcall_kafka::{Batching, Message};
-use rollcall_server::{Settings, receipt};
+use rollcall_server::Settings;
 use tokio_util::sync::CancellationToken;
 
 use crate::park::Parking;
@@ -129,10 +128,10 @@ impl Writer {
                     continue;
                 }
             };
-            let result = if failed_schools.contains(&feed.school_urn) {
+            let result = if failed_schools.contains(&feed.school) {
                 Err(anyhow::anyhow!(
                     "an earlier feed of school {} in the batch failed",
-                    feed.school_urn
+                    feed.school
                 ))
             } else {
                 match rollcall_db::apply_validated_feed(&self.pool, feed).await {
@@ -145,7 +144,7 @@ impl Writer {
                 }
             };
             if result.is_err() {
-                failed_schools.insert(feed.school_urn);
+                failed_schools.insert(feed.school);
             }
             results.push(result);
         }
@@ -154,75 +153,15 @@ impl Writer {
 }
 
 fn decode(message: &Message) -> anyhow::Result<ValidatedFeed> {
-    let feed = rollcall_proto::pipeline::v1::ValidatedFeed::decode(message.payload.as_slice())
-        .context("undecodable validated feed")?;
-    to_db(feed)
+    rollcall_pipeline::decode_validated(&message.payload).context("undecodable validated feed")
 }
 
 fn stored(feed: &ValidatedFeed, stats: rollcall_db::ApplyStats) {
     tracing::info!(
-        school = feed.school_urn,
+        school = feed.school.get(),
         feed_id = %feed.feed_id,
         marks_written = stats.marks_written,
         marks_superseded = stats.marks_superseded,
         "feed stored"
     );
-}
-
-/// A validated feed as the pipeline carries it, converted to the write path's input.
-pub fn to_db(feed: rollcall_proto::pipeline::v1::ValidatedFeed) -> anyhow::Result<ValidatedFeed> {
-    let recorded_at = feed
-        .recorded_at
-        .and_then(|t| DateTime::<Utc>::from_timestamp(t.seconds, t.nanos.max(0) as u32))
-        .context("validated feed without recorded_at")?;
-    let outcome = feed.outcome.unwrap_or_default();
-    let date =
-        |days: i32| DateTime::UNIX_EPOCH.date_naive() + chrono::Duration::days(i64::from(days));
-    let opt_date = |days: Option<i32>| days.map(date);
-    Ok(ValidatedFeed {
-        feed_id: feed
-            .feed_id
-            .parse()
-            .context("validated feed with a malformed feed id")?,
-        school_urn: feed.school_urn as i32,
-        recorded_at,
-        pupils: feed
-            .pupils
-            .into_iter()
-            .map(|p| EnrolmentInput {
-                upn: p.upn,
-                forename: p.forename,
-                surname: p.surname,
-                date_of_birth: opt_date(p.date_of_birth),
-                sex: p.sex,
-                year_group: p.year_group,
-                admission_date: opt_date(p.admission_date),
-                leaving_date: opt_date(p.leaving_date),
-                fsm: p.fsm,
-                sen_provision: p.sen_provision,
-                ethnicity: p.ethnicity,
-                looked_after: p.looked_after,
-            })
-            .collect(),
-        marks: feed
-            .marks
-            .into_iter()
-            .map(|m| MarkInput {
-                upn: m.upn,
-                date: date(m.date),
-                session: m.session as i16,
-                code: m.code,
-                minutes_late: m.minutes_late.map(|v| v.min(i16::MAX as u32) as i16),
-            })
-            .collect(),
-        outcome: FeedOutcome {
-            roll_accepted: outcome.roll_accepted as i32,
-            roll_rejected: outcome.roll_rejected as i32,
-            marks_accepted: outcome.marks_accepted as i32,
-            marks_rejected: outcome.marks_rejected as i32,
-            records_warned: outcome.records_warned as i32,
-            findings: receipt::findings_to_json(&outcome.findings),
-            findings_omitted: outcome.findings_omitted.min(i32::MAX as u32) as i32,
-        },
-    })
 }

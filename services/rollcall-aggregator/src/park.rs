@@ -13,7 +13,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use rollcall_db::{NewParkedFeed, Pool, Refusal, ValidatedFeed};
+use rollcall_db::{NewParkedFeed, Pool, Refusal};
+use rollcall_domain::feed::ValidatedFeed;
 use rollcall_domain::text;
 use rollcall_kafka::Message;
 
@@ -64,7 +65,7 @@ impl Parking {
         let refusal = err.refusal();
         if attempts < self.park_after_attempts {
             tracing::warn!(
-                school = feed.school_urn,
+                school = feed.school.get(),
                 feed_id = %feed.feed_id,
                 sqlstate = refusal.sqlstate.as_deref().unwrap_or(""),
                 reason = %refusal.reason,
@@ -76,7 +77,7 @@ impl Parking {
         }
         let parked = NewParkedFeed {
             feed_id: Some(feed.feed_id),
-            school_urn: Some(feed.school_urn),
+            school_urn: Some(feed.school.get() as i32),
             topic: message.topic.clone(),
             partition: message.partition,
             offset: message.offset,
@@ -144,33 +145,17 @@ fn position(message: &Message) -> Position {
 
 /// Where the feed holds text the database cannot store (a character the domain's text rules
 /// refuse), when PostgreSQL did not name a column: `pupil 3 forename`, counting the validated
-/// feed's pupils (or marks) from 0. Never the value.
+/// feed's pupils from 0. Never the value. A validated feed's other fields are typed.
 fn unstorable_field(feed: &ValidatedFeed) -> Option<String> {
     let refused = |value: &str| value.chars().any(text::is_refused);
-    let optional = |value: &Option<String>| value.as_deref().is_some_and(refused);
-    feed.pupils
-        .iter()
-        .enumerate()
-        .find_map(|(i, p)| {
-            let field = [
-                ("upn", refused(&p.upn)),
-                ("forename", refused(&p.forename)),
-                ("surname", refused(&p.surname)),
-                ("sex", optional(&p.sex)),
-                ("year_group", optional(&p.year_group)),
-                ("sen_provision", optional(&p.sen_provision)),
-                ("ethnicity", optional(&p.ethnicity)),
-            ]
-            .into_iter()
-            .find_map(|(field, bad)| bad.then_some(field))?;
-            Some(format!("pupil {i} {field}"))
-        })
-        .or_else(|| {
-            feed.marks.iter().enumerate().find_map(|(i, m)| {
-                let field = [("upn", refused(&m.upn)), ("code", refused(&m.code))]
-                    .into_iter()
-                    .find_map(|(field, bad)| bad.then_some(field))?;
-                Some(format!("mark {i} {field}"))
-            })
-        })
+    feed.pupils.iter().enumerate().find_map(|(i, p)| {
+        let field = [
+            ("forename", refused(&p.forename)),
+            ("surname", refused(&p.surname)),
+            ("ethnicity", p.ethnicity.as_deref().is_some_and(refused)),
+        ]
+        .into_iter()
+        .find_map(|(field, bad)| bad.then_some(field))?;
+        Some(format!("pupil {i} {field}"))
+    })
 }

@@ -119,6 +119,11 @@ impl Fixture {
     }
 }
 
+/// A validated feed as the aggregator reads it off the topic.
+fn to_domain(feed: ValidatedFeed) -> anyhow::Result<rollcall_domain::feed::ValidatedFeed> {
+    Ok(rollcall_pipeline::decode_validated(&feed.encode_to_vec())?)
+}
+
 async fn rollcall_aggregator_run(settings: Settings, stop: CancellationToken) {
     rollcall_aggregator::run(settings, stop).await.unwrap();
 }
@@ -131,8 +136,13 @@ fn day(s: &str) -> i32 {
 
 /// Feed `n` of `school`: its three pupils' marks for one day, the day's codes varying with `n`.
 fn feed(school: i32, n: u32, date: &str) -> ValidatedFeed {
+    let la = rollcall_domain::LaCode::new(937).unwrap();
     let upns: Vec<String> = (0..3)
-        .map(|p| format!("A{:06}{:06}", school % 1_000_000, p))
+        .map(|p| {
+            rollcall_domain::Upn::from_parts(la, (school % 10_000) as u16, 14, p)
+                .as_str()
+                .to_owned()
+        })
         .collect();
     let codes = ["/", "N", "I", "L", "O"];
     ValidatedFeed {
@@ -148,6 +158,8 @@ fn feed(school: i32, n: u32, date: &str) -> ValidatedFeed {
                 upn: upn.clone(),
                 forename: "Test".into(),
                 surname: "Pupil".into(),
+                date_of_birth: Some(day("2015-03-01")),
+                admission_date: Some(day("2020-09-01")),
                 ..Default::default()
             })
             .collect(),
@@ -243,7 +255,7 @@ async fn batches_land_as_one_by_one_and_commit_offsets_only_after_they_are_store
         .await
         .unwrap();
     for f in &feeds {
-        let feed = rollcall_aggregator::to_db(f.clone()).unwrap();
+        let feed = to_domain(f.clone()).unwrap();
         rollcall_db::apply_validated_feed(&one_by_one.pool, &feed)
             .await
             .unwrap();
@@ -404,24 +416,18 @@ async fn a_nul_the_database_cannot_store_parks_the_feed_and_later_feeds_apply_as
     // wins whatever the order.
     let mut fixed = poisoned.clone();
     fixed.pupils[1].forename = "Test".into();
-    rollcall_db::apply_validated_feed(
-        &fixture.pool,
-        &rollcall_aggregator::to_db(fixed.clone()).unwrap(),
-    )
-    .await
-    .unwrap();
+    rollcall_db::apply_validated_feed(&fixture.pool, &to_domain(fixed.clone()).unwrap())
+        .await
+        .unwrap();
     let in_order = Fixture::new(1).await;
     in_order.register(&SCHOOLS).await;
     rollcall_db::sync_codes(&in_order.pool, &rollcall_db::domain_codes())
         .await
         .unwrap();
     for f in [&fixed, &a2, &b1] {
-        rollcall_db::apply_validated_feed(
-            &in_order.pool,
-            &rollcall_aggregator::to_db(f.clone()).unwrap(),
-        )
-        .await
-        .unwrap();
+        rollcall_db::apply_validated_feed(&in_order.pool, &to_domain(f.clone()).unwrap())
+            .await
+            .unwrap();
     }
     let feeds = [fixed, a2, b1];
     let tables = |o: Vec<String>| -> Vec<String> {

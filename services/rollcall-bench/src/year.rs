@@ -15,9 +15,9 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use chrono::{NaiveDate, Utc};
-use rollcall_db::{EnrolmentInput, FeedOutcome, MarkInput, ValidatedFeed};
+use rollcall_domain::AcademicYear;
+use rollcall_domain::feed::{Outcome, ValidatedFeed};
 use rollcall_domain::validation::{self, Context, RawMark, RawPupil};
-use rollcall_domain::{AcademicYear, Session};
 use rollcall_proto::query::v1::{
     AtRiskPupilsRequest, LaSummaryRequest, Period, RiskLevel, SchoolSummaryRequest,
     query_service_client::QueryServiceClient,
@@ -208,46 +208,15 @@ fn week(plan: &Plan, school: usize, first_day: usize) -> anyhow::Result<Validate
     let urn = plan.schools[school].urn;
     Ok(ValidatedFeed {
         feed_id: uuid::Uuid::from_u128((u128::from(urn) << 32) | first_day as u128),
-        school_urn: urn as i32,
+        school: rollcall_domain::Urn::new(urn)?,
         recorded_at: extracted_at.context("a week has at least one day")?,
-        pupils: validated
-            .pupils
-            .iter()
-            .map(|p| EnrolmentInput {
-                upn: p.upn.as_str().to_owned(),
-                forename: p.forename.clone(),
-                surname: p.surname.clone(),
-                date_of_birth: Some(p.date_of_birth),
-                sex: p.sex.map(|s| s.as_str().to_owned()),
-                year_group: p.year_group.map(|y| y.as_str().to_owned()),
-                admission_date: Some(p.admission_date),
-                leaving_date: p.leaving_date,
-                fsm: p.fsm,
-                sen_provision: p.sen_provision.map(|s| s.as_str().to_owned()),
-                ethnicity: p.ethnicity.clone(),
-                looked_after: p.looked_after,
-            })
-            .collect(),
-        marks: validated
-            .marks
-            .iter()
-            .map(|m| MarkInput {
-                upn: m.upn.as_str().to_owned(),
-                date: m.date,
-                session: i16::from(m.session == Session::Pm),
-                code: m.code.code().to_owned(),
-                minutes_late: m.minutes_late.map(|v| v as i16),
-            })
-            .collect(),
-        outcome: FeedOutcome {
-            roll_accepted: validated.pupils.len() as i32,
-            roll_rejected: 0,
-            marks_accepted: validated.marks.len() as i32,
-            marks_rejected: 0,
-            records_warned: 0,
-            findings: serde_json::json!([]),
+        outcome: Outcome {
+            summary,
+            findings: Vec::new(),
             findings_omitted: 0,
         },
+        pupils: validated.pupils,
+        marks: validated.marks,
     })
 }
 

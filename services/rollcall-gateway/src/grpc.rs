@@ -4,14 +4,16 @@ use chrono::{DateTime, Utc};
 use prost::Message as _;
 use rollcall_db::{Access, FeedRow, NewFeed, Pool, Principal, Registered};
 use rollcall_domain::Urn;
+use rollcall_domain::feed::ReceivedFeed;
+use rollcall_domain::validation::{RawMark, RawPupil};
 use rollcall_kafka::Producer;
 use rollcall_proto::feed::v1::{
-    FeedHeader, FeedReceipt, FeedStatus, GetFeedReceiptRequest, MarkRecord, Parking, RollRecord,
-    SubmitFeedRequest, ValidationOutcome, feed_service_server::FeedService,
+    FeedHeader, FeedReceipt, FeedStatus, Finding, GetFeedReceiptRequest, MarkRecord, Parking,
+    RollRecord, SubmitFeedRequest, ValidationOutcome, feed_service_server::FeedService,
     feed_service_server::FeedServiceServer, submit_feed_request::Part,
 };
 use rollcall_proto::pipeline::v1::FeedEnvelope;
-use rollcall_server::{ApiError, ErrorCode, Settings, receipt};
+use rollcall_server::{ApiError, ErrorCode, Settings};
 use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status, Streaming};
 use uuid::Uuid;
@@ -101,14 +103,17 @@ impl Gateway {
         Ok((header, roll, marks))
     }
 
-    async fn enqueue(&self, urn: Urn, envelope: &FeedEnvelope) -> Result<(), Status> {
-        let key = urn.get().to_string();
+    /// Writes the feed to the feeds topic (as many records as it takes, in order on its
+    /// school's partition) and, once every one was acknowledged, marks it enqueued.
+    async fn enqueue(&self, feed: &ReceivedFeed) -> Result<(), Status> {
+        let key = feed.school.get().to_string();
+        let feed_id = feed.feed_id;
         self.producer
             .send_payload(
                 &self.topic,
                 key.as_bytes(),
-                envelope.feed_id.as_bytes(),
-                &envelope.encode_to_vec(),
+                feed_id.to_string().as_bytes(),
+                &rollcall_pipeline::encode_received(feed),
             )
             .await
             .map_err(|err| {
@@ -117,7 +122,6 @@ impl Gateway {
                     &err,
                 )
             })?;
-        let feed_id = parse_feed_id(&envelope.feed_id)?;
         rollcall_db::mark_feed_enqueued(&self.pool, feed_id)
             .await
             .map_err(|err| {
@@ -140,11 +144,11 @@ impl FeedService for Gateway {
         let (header, roll, marks) = self.read_feed(&sender, request.into_inner()).await?;
         let checked = check_header(&header)?;
 
-        let mut envelope = FeedEnvelope {
+        let envelope = FeedEnvelope {
             feed_id: String::new(),
             header: Some(FeedHeader {
                 extracted_at: None,
-                ..header.clone()
+                ..header
             }),
             received_at: None,
             roll,
@@ -152,8 +156,8 @@ impl FeedService for Gateway {
         };
         // The content an idempotency key stands for: the records and the header without its
         // extract time, so re-sending the same files later is a duplicate, not a conflict.
+        // Taken over the records as received, the same whatever the pipeline's format.
         let payload_sha256 = Sha256::digest(envelope.encode_to_vec()).to_vec();
-        envelope.header = Some(header);
         let feed_id = Uuid::new_v5(
             &FEED_ID_NAMESPACE,
             format!("{}/{}", checked.urn.get(), checked.idempotency_key).as_bytes(),
@@ -187,14 +191,22 @@ impl FeedService for Gateway {
         // A feed registered but not acknowledged by the broker (an earlier attempt failed) is
         // enqueued now; one already enqueued is never enqueued twice.
         let row = if row.status == FeedRow::RECEIVED {
-            envelope.feed_id = feed_id.to_string();
-            envelope.received_at = Some(timestamp(row.received_at));
-            self.enqueue(checked.urn, &envelope).await?;
+            let feed = ReceivedFeed {
+                feed_id,
+                school: checked.urn,
+                extracted_at: checked.extracted_at,
+                received_at: row.received_at,
+                idempotency_key: checked.idempotency_key,
+                code_set: checked.code_set,
+                roll: envelope.roll.into_iter().map(raw_pupil).collect(),
+                marks: envelope.marks.into_iter().map(raw_mark).collect(),
+            };
+            self.enqueue(&feed).await?;
             tracing::info!(
                 school = checked.urn.get(),
                 %feed_id,
-                roll = envelope.roll.len(),
-                marks = envelope.marks.len(),
+                roll = feed.roll.len(),
+                marks = feed.marks.len(),
                 "feed enqueued"
             );
             FeedRow {
@@ -338,7 +350,7 @@ fn receipt_from_row(row: &FeedRow) -> FeedReceipt {
         findings: row
             .findings
             .as_ref()
-            .map(receipt::findings_from_json)
+            .map(findings_from_json)
             .unwrap_or_default(),
         findings_omitted: n(row.findings_omitted),
     });
@@ -355,6 +367,55 @@ fn receipt_from_row(row: &FeedRow) -> FeedReceipt {
     }
 }
 
+/// A roll record as the domain holds it: the text as sent, for validation to judge.
+fn raw_pupil(r: RollRecord) -> RawPupil {
+    RawPupil {
+        upn: r.upn,
+        forename: r.forename,
+        surname: r.surname,
+        date_of_birth: r.date_of_birth,
+        sex: r.sex,
+        year_group: r.year_group,
+        admission_date: r.admission_date,
+        leaving_date: r.leaving_date,
+        fsm: r.fsm,
+        sen_provision: r.sen_provision,
+        ethnicity: r.ethnicity,
+        looked_after: r.looked_after,
+    }
+}
+
+/// A mark record as the domain holds it: the text as sent.
+fn raw_mark(m: MarkRecord) -> RawMark {
+    RawMark {
+        upn: m.upn,
+        date: m.date,
+        session: m.session,
+        code: m.code,
+        minutes_late: m.minutes_late,
+    }
+}
+
+/// The findings stored with a feed (`rollcall_db::findings_json`) as the receipt carries them;
+/// entries of another shape are skipped.
+fn findings_from_json(value: &serde_json::Value) -> Vec<Finding> {
+    let text =
+        |entry: &serde_json::Value, key: &str| entry[key].as_str().unwrap_or_default().to_owned();
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|entry| Finding {
+            code: text(entry, "code"),
+            severity: text(entry, "severity"),
+            record_kind: text(entry, "record_kind"),
+            record_index: entry["record_index"].as_u64().unwrap_or_default() as u32,
+            field: text(entry, "field"),
+            message: text(entry, "message"),
+        })
+        .collect()
+}
+
 fn parse_feed_id(id: &str) -> Result<Uuid, Status> {
     Uuid::parse_str(id).map_err(|_| ApiError::invalid("feed_id: not a feed id").into())
 }
@@ -368,4 +429,33 @@ fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
 
 fn too_large(message: String) -> Status {
     ApiError::new(ErrorCode::FeedTooLarge, message).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use rollcall_domain::validation::{Finding as DomainFinding, FindingCode, RecordRef};
+
+    use super::*;
+
+    #[test]
+    fn stored_findings_come_back_as_the_receipt_carries_them() {
+        let stored = rollcall_db::findings_json(&[DomainFinding {
+            code: FindingCode::UpnCheckLetter,
+            severity: FindingCode::UpnCheckLetter.severity(),
+            record: RecordRef::Roll(7),
+            field: "upn",
+            message: "check letter does not match".into(),
+        }]);
+        assert_eq!(
+            findings_from_json(&stored),
+            [Finding {
+                code: "UPN_CHECK_LETTER".into(),
+                severity: "error".into(),
+                record_kind: "roll".into(),
+                record_index: 7,
+                field: "upn".into(),
+                message: "check letter does not match".into(),
+            }]
+        );
+    }
 }

@@ -1,17 +1,17 @@
 //! The `QueryService` and `RegistryService` handlers: the only place in the query service that
 //! sees protobuf types.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{NaiveDate, Utc};
 use rollcall_db::{
     Access, EnrolmentCounts, NewAuditEvent, Pool, PupilAccess, SchoolYearTotals, Scope,
 };
-use rollcall_domain::{AcademicYear, LaCode, Urn, text};
+use rollcall_domain::{AcademicYear, LaCode, Rate, Urn, codes, text};
 use rollcall_proto::query::v1::{
     AtRiskPupil, AtRiskPupilsRequest, AtRiskPupilsResponse, ImportSchoolsRequest,
     ImportSchoolsResponse, LaSummaryRequest, LaSummaryResponse, ListSchoolsRequest,
-    ListSchoolsResponse, Period, RiskLevel, School, SchoolRow, SchoolSummaryRequest,
+    ListSchoolsResponse, Measures, Period, RiskLevel, School, SchoolRow, SchoolSummaryRequest,
     SchoolSummaryResponse, query_service_server::QueryService,
     registry_service_server::RegistryService,
 };
@@ -206,7 +206,7 @@ impl QueryService for Query {
             school: Some(school),
             from: from.to_string(),
             to: to.to_string(),
-            measures: Some(standing.measures()),
+            measures: Some(measures(&standing)),
         }))
     }
 
@@ -234,7 +234,7 @@ impl QueryService for Query {
                 let standing = standings.get(&s.urn).cloned().unwrap_or_default();
                 total.add(&standing);
                 SchoolRow {
-                    measures: Some(standing.measures()),
+                    measures: Some(measures(&standing)),
                     school: Some(school_message(s)),
                 }
             })
@@ -245,7 +245,7 @@ impl QueryService for Query {
             from: from.to_string(),
             to: to.to_string(),
             schools: rows,
-            total: Some(total.measures()),
+            total: Some(measures(&total)),
         }))
     }
 
@@ -558,4 +558,44 @@ fn period(period: Option<&Period>) -> Result<(NaiveDate, NaiveDate), Status> {
         return Err(ApiError::invalid("period: from is after to").into());
     }
     Ok((from, to))
+}
+
+/// A standing as the API's `Measures`.
+fn measures(standing: &Standing) -> Measures {
+    let total = &standing.total;
+    let perc = |rate: Option<Rate>| rate.map(Rate::percent).unwrap_or_default();
+    let share = |n: u64| {
+        if standing.enrolments == 0 {
+            0.0
+        } else {
+            n as f64 / standing.enrolments as f64 * 100.0
+        }
+    };
+    let sessions_by_code: BTreeMap<String, u64> = codes::all()
+        .iter()
+        .filter_map(|code| {
+            let n = total.count(code);
+            (n > 0).then(|| (code.code().to_owned(), n))
+        })
+        .collect();
+    Measures {
+        enrolments: standing.enrolments,
+        possible_sessions: total.possible(),
+        present_sessions: total.present(),
+        approved_educational_activity: total.aea(),
+        authorised_absence: total.authorised(),
+        unauthorised_absence: total.unauthorised(),
+        overall_absence: total.overall_absence(),
+        late_sessions: total.late(),
+        not_possible_sessions: total.not_possible(),
+        attendance_perc: perc(total.attendance_rate()),
+        overall_absence_perc: perc(total.overall_absence_rate()),
+        authorised_absence_perc: perc(total.authorised_rate()),
+        unauthorised_absence_perc: perc(total.unauthorised_rate()),
+        persistent_absentees: standing.persistent,
+        severe_absentees: standing.severe,
+        persistent_absence_perc: share(standing.persistent),
+        severe_absence_perc: share(standing.severe),
+        sessions_by_code: sessions_by_code.into_iter().collect(),
+    }
 }

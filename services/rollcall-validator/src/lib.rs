@@ -7,18 +7,16 @@
 //! all acknowledged. A feed whose writes failed is handed back with its partition's later feeds
 //! and written again; the aggregator makes a second copy harmless.
 
-mod convert;
-
 use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::Utc;
-use prost::Message as _;
 use rollcall_db::Pool;
 use rollcall_domain::Urn;
-use rollcall_domain::validation::{self, Context, RecordRef, Severity};
+use rollcall_domain::feed::{Outcome, ReceivedFeed, ValidatedFeed};
+use rollcall_domain::validation::{self, Context, Finding, RecordRef, Severity};
 use rollcall_kafka::{Batching, Message, Producer};
-use rollcall_proto::pipeline::v1::{FeedEnvelope, RejectedRecord, rejected_record};
+use rollcall_pipeline::{DeadLetter, Rejected};
 use rollcall_server::Settings;
 use tokio_util::sync::CancellationToken;
 
@@ -149,111 +147,102 @@ impl Worker<'_> {
         results
     }
 
-    /// Validates one feed message and returns what to write for it. A message it cannot handle
-    /// at all (undecodable, or naming no valid school) is dead-lettered whole, so its partition
-    /// moves on; only a transient failure (the database unavailable) is an error, retried.
+    /// Validates one feed message and returns what to write for it. A message it cannot read
+    /// at all is dead-lettered whole, byte for byte, so its partition moves on; only a transient
+    /// failure (the database unavailable) is an error, retried.
     async fn prepare(&self, message: Message) -> anyhow::Result<Outputs> {
-        let envelope = match FeedEnvelope::decode(message.payload.as_slice()) {
-            Ok(envelope) => envelope,
+        let feed = match rollcall_pipeline::decode_received(&message.payload) {
+            Ok(feed) => feed,
             Err(err) => {
                 tracing::error!(error = %err, partition = message.partition, offset = message.offset, "undecodable feed message dead-lettered");
-                return Ok(self.refuse(message, None, "undecodable feed message"));
+                return Ok(self.refuse(message, &format!("undecodable feed message: {err}")));
             }
         };
-        let header = envelope.header.clone().unwrap_or_default();
-        let Ok(urn) = Urn::parse(header.school_urn.trim()) else {
-            tracing::error!(feed_id = %envelope.feed_id, partition = message.partition, offset = message.offset, "feed without a valid school urn dead-lettered");
-            return Ok(self.refuse(
-                message,
-                Some(envelope),
-                "feed header without a valid school urn",
-            ));
-        };
-        let urn = urn.get();
+        let urn = feed.school.get();
         let school_registered = match rollcall_db::get_school(&self.pool, urn as i32).await {
             Ok(school) => school.is_some(),
             Err(err) if err.is_transient() => return Err(err.into()),
             Err(err) => {
-                tracing::error!(error = %err, school = urn, feed_id = %envelope.feed_id, "feed the registry lookup refused dead-lettered");
+                tracing::error!(error = %err, school = urn, feed_id = %feed.feed_id, "feed the registry lookup refused dead-lettered");
                 return Ok(self.refuse(
                     message,
-                    Some(envelope),
                     "the school registry could not be read for this feed",
                 ));
             }
         };
-        let topics = &self.settings.kafka.topics;
-        // London is at most an hour ahead of UTC: "today" there is today in UTC plus an hour.
-        let today = (Utc::now() + chrono::Duration::hours(1)).date_naive();
         let ctx = Context {
-            today,
+            today: rollcall_domain::calendar::london_date(Utc::now()),
             school_registered,
         };
-
-        let roll: Vec<_> = envelope.roll.iter().map(convert::raw_pupil).collect();
-        let marks: Vec<_> = envelope.marks.iter().map(convert::raw_mark).collect();
-        let validated = validation::validate(&roll, &marks, &ctx);
+        let mut validated = validation::validate(&feed.roll, &feed.marks, &ctx);
+        let summary = validated.summary();
 
         // Dead letters first, then the validated feed, as one feed was always written.
+        let topics = &self.settings.kafka.topics;
         let write = |topic: &str, id: String, payload: Vec<u8>| Write {
             topic: topic.to_owned(),
             key: message.key.clone(),
             id,
             payload,
         };
-        let mut writes: Vec<Write> = dead_letters(&envelope, urn, &validated)
+        let mut writes: Vec<Write> = dead_letters(&feed, &validated)
             .into_iter()
             .enumerate()
-            .map(|(i, mut d)| {
-                d.findings_omitted = fit_findings(&mut d, |d| &mut d.findings, RECEIPT_BYTES);
-                let id = format!("{}/{i}", envelope.feed_id);
-                write(&topics.rejected, id, d.encode_to_vec())
+            .map(|(i, letter)| {
+                let id = format!("{}/{i}", feed.feed_id);
+                write(
+                    &topics.rejected,
+                    id,
+                    rollcall_pipeline::encode_dead_letter(&letter),
+                )
             })
             .collect();
-        let mut out = convert::validated_feed(&envelope, urn, &validated);
-        let omitted = fit_findings(
-            &mut out,
-            |o| &mut o.outcome.get_or_insert_default().findings,
-            RECEIPT_BYTES,
-        );
-        out.outcome.get_or_insert_default().findings_omitted = omitted;
-        writes.push(write(
-            &topics.validated,
-            envelope.feed_id.clone(),
-            out.encode_to_vec(),
-        ));
+        let findings_omitted = fit_findings(&mut validated.findings, RECEIPT_BYTES);
+        let out = ValidatedFeed {
+            feed_id: feed.feed_id,
+            school: feed.school,
+            recorded_at: feed.extracted_at,
+            pupils: validated.pupils,
+            marks: validated.marks,
+            outcome: Outcome {
+                summary,
+                findings: validated.findings,
+                findings_omitted,
+            },
+        };
+        let payload = rollcall_pipeline::encode_validated(&out)
+            .context("the validated feed cannot be written")?;
+        writes.push(write(&topics.validated, feed.feed_id.to_string(), payload));
         Ok(Outputs {
             writes,
             validated: Some(Validated {
                 school: urn,
-                feed_id: envelope.feed_id.clone(),
-                summary: validated.summary(),
+                feed_id: feed.feed_id.to_string(),
+                summary,
             }),
         })
     }
-}
 
-impl Worker<'_> {
-    /// The dead letter for a message that cannot be handled at all: the feed as decoded, or the
-    /// message byte for byte when it could not be, with why. Not ours to drop.
-    fn refuse(&self, message: Message, feed: Option<FeedEnvelope>, refusal: &str) -> Outputs {
-        let (record, undecodable) = match feed {
-            Some(envelope) => (Some(rejected_record::Record::Feed(envelope)), Vec::new()),
-            None => (None, message.payload),
-        };
-        let dead = RejectedRecord {
-            record,
-            undecodable,
+    /// The dead letter for a message that cannot be handled at all: the message byte for byte,
+    /// with why. Not ours to drop.
+    fn refuse(&self, message: Message, refusal: &str) -> Outputs {
+        let letter = DeadLetter {
+            feed_id: None,
+            school: std::str::from_utf8(&message.key)
+                .ok()
+                .and_then(|key| Urn::parse(key).ok()),
+            record: Rejected::Undecodable(message.payload),
+            findings: Vec::new(),
+            findings_omitted: 0,
             refusal: refusal.to_owned(),
-            rejected_at: Some(convert::now()),
-            ..Default::default()
+            rejected_at: Utc::now(),
         };
         Outputs {
             writes: vec![Write {
                 topic: self.settings.kafka.topics.rejected.clone(),
                 key: message.key,
                 id: format!("{}/{}", message.partition, message.offset),
-                payload: dead.encode_to_vec(),
+                payload: rollcall_pipeline::encode_dead_letter(&letter),
             }],
             validated: None,
         }
@@ -264,92 +253,92 @@ impl Worker<'_> {
 /// 4 MiB on an answer, so `GetFeedReceipt` always reaches the sender.
 const RECEIPT_BYTES: usize = 3 * 1024 * 1024;
 
-/// Makes `message` fit `limit` encoded bytes by leaving out its last findings (those of the
-/// feed's last records: findings are in record order), and returns how many were left out. A
-/// feed's records always fit (the gateway's limit is below this); only a very large number of
-/// findings can outgrow it, and then the receipt carries the first of them and the count of
-/// the rest.
-fn fit_findings<M: prost::Message>(
-    message: &mut M,
-    findings: impl Fn(&mut M) -> &mut Vec<rollcall_proto::feed::v1::Finding>,
-    limit: usize,
-) -> u32 {
-    if message.encoded_len() <= limit {
-        return 0;
-    }
-    let all = std::mem::take(findings(message));
-    let mut room = limit.saturating_sub(message.encoded_len());
-    let keep = all
+/// What a finding costs a receipt at most: its texts and the framing of its six fields.
+fn receipt_bytes(finding: &Finding) -> usize {
+    finding.code.as_str().len() + finding.field.len() + finding.message.len() + 32
+}
+
+/// Keeps the first findings that fit `limit` bytes of a receipt (those of the feed's first
+/// records: findings are in record order) and returns how many were left out. Only a very
+/// large number of findings can outgrow it; then the receipt carries the first of them and the
+/// count of the rest, and every rejected record's dead letter still has all of its own.
+fn fit_findings(findings: &mut Vec<Finding>, limit: usize) -> u32 {
+    let mut room = limit;
+    let keep = findings
         .iter()
         .take_while(|f| {
-            // A repeated field's element: its tag, its length and itself.
-            let len = f.encoded_len();
-            let size = 1 + prost::length_delimiter_len(len) + len;
+            let size = receipt_bytes(f);
+            let fits = size <= room;
             room = room.saturating_sub(size);
-            room > 0
+            fits
         })
         .count();
-    let omitted = all.len() - keep;
-    let kept = findings(message);
-    kept.extend(all.into_iter().take(keep));
-    tracing::warn!(
-        kept = keep,
-        omitted,
-        limit,
-        "findings left out so the message fits the broker's limit"
-    );
+    let omitted = findings.len() - keep;
+    if omitted > 0 {
+        findings.truncate(keep);
+        tracing::warn!(
+            kept = keep,
+            omitted,
+            limit,
+            "findings left out so the receipt fits a gRPC answer"
+        );
+    }
     omitted as u32
 }
 
-/// One dead letter per rejected record (the original record and all its findings), or one for the
+/// One dead letter per rejected record (the record as sent and all its findings), or one for the
 /// whole feed when the feed as a whole was refused.
-fn dead_letters(
-    envelope: &FeedEnvelope,
-    urn: u32,
-    validated: &validation::Validated,
-) -> Vec<RejectedRecord> {
-    let rejected_at = Some(convert::now());
+fn dead_letters(feed: &ReceivedFeed, validated: &validation::Validated) -> Vec<DeadLetter> {
+    let rejected_at = Utc::now();
     let findings_of = |record: RecordRef| {
         validated
             .findings
             .iter()
             .filter(|f| f.record == record)
-            .map(convert::finding)
+            .cloned()
             .collect::<Vec<_>>()
     };
-    let base = |record, findings| RejectedRecord {
-        feed_id: envelope.feed_id.clone(),
-        school_urn: urn,
-        record: Some(record),
-        findings,
-        rejected_at,
-        undecodable: Vec::new(),
-        refusal: String::new(),
-        findings_omitted: 0,
+    let letter = |record, mut findings: Vec<Finding>| {
+        let findings_omitted = fit_findings(&mut findings, RECEIPT_BYTES);
+        DeadLetter {
+            feed_id: Some(feed.feed_id),
+            school: Some(feed.school),
+            record,
+            findings,
+            findings_omitted,
+            refusal: String::new(),
+            rejected_at,
+        }
     };
     let feed_refused = validated
         .findings
         .iter()
         .any(|f| f.record == RecordRef::Feed && f.severity == Severity::Error);
     if feed_refused {
-        return vec![base(
-            rejected_record::Record::Feed(envelope.clone()),
-            validated.findings.iter().map(convert::finding).collect(),
+        return vec![letter(
+            Rejected::Feed(Box::new(feed.clone())),
+            validated.findings.clone(),
         )];
     }
     let mut letters = Vec::new();
-    for (index, record) in envelope.roll.iter().enumerate() {
+    for (index, pupil) in feed.roll.iter().enumerate() {
         if validated.is_rejected(RecordRef::Roll(index)) {
-            letters.push(base(
-                rejected_record::Record::Roll(record.clone()),
+            letters.push(letter(
+                Rejected::Pupil {
+                    index,
+                    pupil: pupil.clone(),
+                },
                 findings_of(RecordRef::Roll(index)),
             ));
         }
     }
-    for (index, record) in envelope.marks.iter().enumerate() {
+    for (index, mark) in feed.marks.iter().enumerate() {
         if validated.is_rejected(RecordRef::Mark(index)) {
-            letters.push(base(
-                rejected_record::Record::Mark(record.clone()),
+            letters.push(letter(
+                Rejected::Mark {
+                    index,
+                    mark: mark.clone(),
+                },
                 findings_of(RecordRef::Mark(index)),
             ));
         }

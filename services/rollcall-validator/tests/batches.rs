@@ -8,9 +8,12 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use prost::Message as _;
+use rollcall_domain::feed::ValidatedFeed;
+use rollcall_domain::validation::RecordRef;
 use rollcall_kafka::mock::MockBroker;
+use rollcall_pipeline::{DeadLetter, Rejected};
 use rollcall_proto::feed::v1::FeedHeader;
-use rollcall_proto::pipeline::v1::{FeedEnvelope, RejectedRecord, ValidatedFeed};
+use rollcall_proto::pipeline::v1::FeedEnvelope;
 use rollcall_server::Settings;
 use rollcall_synth::{LaSpec, SyntheticLa};
 use tokio_util::sync::CancellationToken;
@@ -174,13 +177,13 @@ async fn a_batch_keeps_each_schools_order_and_commits_once_written() {
     let validated: Vec<ValidatedFeed> = read_all(settings, &topics.validated, envelopes.len())
         .await
         .iter()
-        .map(|p| ValidatedFeed::decode(p.as_slice()).unwrap())
+        .map(|p| rollcall_pipeline::decode_validated(p).unwrap())
         .collect();
     let mut got: BTreeMap<u32, Vec<String>> = BTreeMap::new();
     for feed in &validated {
-        got.entry(feed.school_urn)
+        got.entry(feed.school.get())
             .or_default()
-            .push(feed.feed_id.clone());
+            .push(feed.feed_id.to_string());
     }
     let mut sent: BTreeMap<u32, Vec<String>> = BTreeMap::new();
     for e in &envelopes {
@@ -193,15 +196,17 @@ async fn a_batch_keeps_each_schools_order_and_commits_once_written() {
     );
     let first = validated
         .iter()
-        .find(|f| f.feed_id == envelopes[0].feed_id)
+        .find(|f| f.feed_id.to_string() == envelopes[0].feed_id)
         .unwrap();
-    let outcome = first.outcome.as_ref().unwrap();
-    assert_eq!(outcome.marks_rejected, 1);
+    assert_eq!(first.outcome.summary.marks_rejected, 1);
     assert_eq!(first.marks.len(), envelopes[0].marks.len() - 1);
 
     let rejected = read_all(settings, &topics.rejected, 1).await;
-    let letter = RejectedRecord::decode(rejected[0].as_slice()).unwrap();
-    assert_eq!(letter.feed_id, envelopes[0].feed_id);
+    let letter = rollcall_pipeline::decode_dead_letter(&rejected[0]).unwrap();
+    assert_eq!(
+        letter.feed_id.map(|id| id.to_string()).as_deref(),
+        Some(envelopes[0].feed_id.as_str())
+    );
     assert!(!letter.findings.is_empty());
 
     // The input offsets reach the end of both partitions.
@@ -229,21 +234,30 @@ async fn a_message_it_cannot_handle_is_dead_lettered_whole_and_the_partition_mov
     let stop = CancellationToken::new();
     let worker = tokio::spawn(rollcall_validator::run(settings.clone(), stop.clone()));
 
-    let letters: Vec<RejectedRecord> = read_all(settings, &topics.rejected, 2)
+    let letters: Vec<DeadLetter> = read_all(settings, &topics.rejected, 2)
         .await
         .iter()
-        .map(|p| RejectedRecord::decode(p.as_slice()).unwrap())
+        .map(|p| rollcall_pipeline::decode_dead_letter(p).unwrap())
         .collect();
-    assert_eq!(letters[0].refusal, "undecodable feed message");
-    assert_eq!(letters[0].undecodable, sent[0].1, "kept byte for byte");
-    assert_eq!(letters[1].refusal, "feed header without a valid school urn");
-    assert!(matches!(
-        &letters[1].record,
-        Some(rollcall_proto::pipeline::v1::rejected_record::Record::Feed(f)) if f.feed_id == no_school.feed_id
-    ));
+    for (letter, (_, bytes)) in letters.iter().zip(&sent) {
+        assert!(
+            letter.refusal.starts_with("undecodable feed message"),
+            "{}",
+            letter.refusal
+        );
+        assert!(
+            matches!(&letter.record, Rejected::Undecodable(kept) if kept == bytes),
+            "kept byte for byte"
+        );
+    }
+    assert!(
+        letters[1].refusal.contains("header.school_urn"),
+        "names the field: {}",
+        letters[1].refusal
+    );
     let validated = read_all(settings, &topics.validated, 1).await;
-    let validated = ValidatedFeed::decode(validated[0].as_slice()).unwrap();
-    assert_eq!(validated.feed_id, good.feed_id);
+    let validated = rollcall_pipeline::decode_validated(&validated[0]).unwrap();
+    assert_eq!(validated.feed_id.to_string(), good.feed_id);
     fixture.wait_committed(sent.len()).await;
     stop.cancel();
     worker.await.unwrap().unwrap();
@@ -283,10 +297,15 @@ async fn a_feed_with_more_findings_than_a_receipt_holds_keeps_the_first_and_coun
     let worker = tokio::spawn(rollcall_validator::run(settings.clone(), stop.clone()));
 
     let payload = read_all(settings, &topics.validated, 1).await.remove(0);
-    let validated = ValidatedFeed::decode(payload.as_slice()).unwrap();
-    let outcome = validated.outcome.unwrap();
-    assert!(outcome.encoded_len() <= 3 * 1024 * 1024);
-    assert_eq!(outcome.marks_rejected, MARKS as u32);
+    let validated = rollcall_pipeline::decode_validated(&payload).unwrap();
+    let outcome = validated.outcome;
+    let receipt_bytes: usize = outcome
+        .findings
+        .iter()
+        .map(|f| f.code.as_str().len() + f.field.len() + f.message.len() + 32)
+        .sum();
+    assert!(receipt_bytes <= 3 * 1024 * 1024);
+    assert_eq!(outcome.summary.marks_rejected, MARKS as u64);
     assert!(outcome.findings_omitted > 0, "some left out");
     assert_eq!(
         outcome.findings.len() + outcome.findings_omitted as usize,
@@ -294,10 +313,10 @@ async fn a_feed_with_more_findings_than_a_receipt_holds_keeps_the_first_and_coun
         "kept and left out add up to every finding"
     );
     // The first findings are kept, in record order.
-    assert_eq!(outcome.findings[0].record_index, 0);
+    assert_eq!(outcome.findings[0].record, RecordRef::Mark(0));
     // Every rejected mark still has its own dead letter with all its findings.
     let letters = read_all(settings, &topics.rejected, MARKS).await;
-    let last = RejectedRecord::decode(letters[MARKS - 1].as_slice()).unwrap();
+    let last = rollcall_pipeline::decode_dead_letter(&letters[MARKS - 1]).unwrap();
     assert_eq!(last.findings.len(), 3);
     fixture.wait_committed(records).await;
     stop.cancel();

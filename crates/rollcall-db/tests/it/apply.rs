@@ -3,7 +3,9 @@
 
 use std::time::Instant;
 
-use rollcall_db::{ApplyStats, Error, FeedOutcome, NewFeed, Registered, Scope};
+use rollcall_db::{ApplyStats, Error, NewFeed, Registered, Scope};
+use rollcall_domain::feed::ValidatedFeed;
+use rollcall_domain::validation::{Finding, FindingCode, RecordRef};
 
 use crate::common::*;
 
@@ -11,7 +13,7 @@ const ANN: &str = "A000000000001";
 const BEN: &str = "A000000000002";
 
 /// Monday's register as sent on Monday evening: Ann has no reason yet (N) on Monday morning.
-fn monday() -> rollcall_db::ValidatedFeed {
+fn monday() -> ValidatedFeed {
     feed(
         id(1),
         PRIMARY,
@@ -28,9 +30,9 @@ fn monday() -> rollcall_db::ValidatedFeed {
 
 /// Tuesday's feed re-sends Monday with Ann's morning corrected to illness (I) and adds Tuesday;
 /// Ann's year group was corrected too.
-fn tuesday() -> rollcall_db::ValidatedFeed {
+fn tuesday() -> ValidatedFeed {
     let mut ann = pupil(ANN);
-    ann.year_group = Some("6".to_owned());
+    ann.year_group = Some(year_group("6"));
     feed(
         id(2),
         PRIMARY,
@@ -49,7 +51,7 @@ fn tuesday() -> rollcall_db::ValidatedFeed {
     )
 }
 
-async fn apply(db: &TestDb, feed: &rollcall_db::ValidatedFeed) -> ApplyStats {
+async fn apply(db: &TestDb, feed: &ValidatedFeed) -> ApplyStats {
     rollcall_db::apply_validated_feed(&db.pool, feed)
         .await
         .expect("apply feed")
@@ -62,9 +64,9 @@ fn stats(written: u64, superseded: u64) -> ApplyStats {
     }
 }
 
-async fn year_group(db: &TestDb, upn: &str) -> Option<String> {
+async fn stored_year_group(db: &TestDb, name: &str) -> Option<String> {
     sqlx::query_scalar("select year_group from enrolments where upn = $1")
-        .bind(upn)
+        .bind(upn_text(name))
         .fetch_one(&db.pool)
         .await
         .unwrap()
@@ -98,7 +100,7 @@ async fn a_correction_moves_the_counts() {
             (BEN, "L", 1)
         ])
     );
-    assert_eq!(year_group(&db, ANN).await.as_deref(), Some("6"));
+    assert_eq!(stored_year_group(&db, ANN).await.as_deref(), Some("6"));
     assert_eq!(
         rollcall_db::pipeline_counts(&db.pool)
             .await
@@ -123,7 +125,7 @@ async fn an_older_version_after_a_newer_one_changes_nothing() {
     assert_eq!(after.marks, before.marks);
     assert_eq!(after.next_enrolment_id, before.next_enrolment_id);
     assert_eq!(row_versions(&db.pool).await, versions);
-    assert_eq!(year_group(&db, ANN).await.as_deref(), Some("6"));
+    assert_eq!(stored_year_group(&db, ANN).await.as_deref(), Some("6"));
     assert_eq!(
         counts_by_upn(&db.pool, Scope::School(PRIMARY), "2025-09-08", "2025-09-08").await,
         expect(&[(ANN, "I", 1), (ANN, "N", 1), (BEN, "/", 1), (BEN, "L", 1)])
@@ -232,10 +234,7 @@ async fn replaying_feeds_leaves_identical_tables() {
 
     // A replay whose outcome differs (say a newer validator) does not rewrite the receipt.
     let mut revalidated = tuesday();
-    revalidated.outcome = FeedOutcome {
-        records_warned: 3,
-        ..revalidated.outcome
-    };
+    revalidated.outcome.summary.records_warned = 3;
     apply(&db, &revalidated).await;
     assert_eq!(dump(&db.pool).await, before);
 
@@ -271,8 +270,14 @@ async fn replaying_feeds_leaves_identical_tables() {
 async fn a_feed_the_gateway_never_registered_is_receipted() {
     let db = TestDb::with_schools().await;
     let mut monday = monday();
-    monday.outcome.marks_rejected = 1;
-    monday.outcome.findings = serde_json::json!([{"code": "unknown-code", "record": 5}]);
+    monday.outcome.summary.marks_rejected = 1;
+    monday.outcome.findings = vec![Finding {
+        code: FindingCode::UnknownCode,
+        severity: FindingCode::UnknownCode.severity(),
+        record: RecordRef::Mark(5),
+        field: "code",
+        message: "not a national attendance code".into(),
+    }];
     apply(&db, &monday).await;
 
     let row = rollcall_db::get_feed(&db.pool, id(1))
@@ -287,7 +292,13 @@ async fn a_feed_the_gateway_never_registered_is_receipted() {
         (row.marks_written, row.marks_superseded),
         (Some(4), Some(0))
     );
-    assert_eq!(row.findings, Some(monday.outcome.findings.clone()));
+    assert_eq!(
+        row.findings,
+        Some(
+            serde_json::json!([{"code": "UNKNOWN_CODE", "severity": "error", "record_kind": "mark",
+            "record_index": 5, "field": "code", "message": "not a national attendance code"}])
+        )
+    );
     assert!(row.processed_at.is_some());
 
     // A late registration of the same feed finds the processed row.
@@ -333,13 +344,13 @@ async fn a_duplicate_session_in_one_feed_keeps_the_last() {
 async fn a_mark_for_a_pupil_not_on_roll_stores_nothing() {
     let db = TestDb::with_schools().await;
     let mut bad = monday();
-    bad.pupils.retain(|p| p.upn == ANN);
+    bad.pupils.retain(|p| p.upn == upn(ANN));
     let err = rollcall_db::apply_validated_feed(&db.pool, &bad)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::UnknownPupil { marks: 2, .. }), "{err}");
     assert!(
-        !err.to_string().contains(BEN),
+        !err.to_string().contains(&upn_text(BEN)),
         "error names no pupil: {err}"
     );
 
@@ -355,7 +366,7 @@ async fn a_mark_for_a_pupil_not_on_roll_stores_nothing() {
 async fn a_school_outside_the_registry_or_another_schools_feed_is_refused() {
     let db = TestDb::with_schools().await;
     let mut unknown = monday();
-    unknown.school_urn = 999_999;
+    unknown.school = rollcall_domain::Urn::new(999_999).unwrap();
     let err = rollcall_db::apply_validated_feed(&db.pool, &unknown)
         .await
         .unwrap_err();
@@ -367,7 +378,7 @@ async fn a_school_outside_the_registry_or_another_schools_feed_is_refused() {
     apply(&db, &monday()).await;
     let before = dump(&db.pool).await;
     let mut elsewhere = monday();
-    elsewhere.school_urn = INDEPENDENT;
+    elsewhere.school = rollcall_domain::Urn::new(INDEPENDENT as u32).unwrap();
     let err = rollcall_db::apply_validated_feed(&db.pool, &elsewhere)
         .await
         .unwrap_err();

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::common::*;
 
 /// Ten sessions (five days, AM and PM) per pupil, `absent` of them unauthorised absence.
-fn marks_for(upn: &str, absent: usize) -> Vec<rollcall_db::MarkInput> {
+fn marks_for(upn: &str, absent: usize) -> Vec<rollcall_domain::validation::Mark> {
     let days = [
         "2025-09-08",
         "2025-09-09",
@@ -65,12 +65,20 @@ async fn load(db: &TestDb) {
 }
 
 /// Enrolment ids by UPN.
+/// Each fixture pupil's enrolment id, by the pupil's name in `absences`.
 async fn ids(db: &TestDb) -> BTreeMap<String, i64> {
     let rows: Vec<(String, i64)> = sqlx::query_as("select upn, id from enrolments")
         .fetch_all(&db.pool)
         .await
         .unwrap();
-    rows.into_iter().collect()
+    let stored: BTreeMap<String, i64> = rows.into_iter().collect();
+    absences()
+        .into_iter()
+        .map(|(_, name, _)| {
+            let id = stored[&upn_text(&name)];
+            (name, id)
+        })
+        .collect()
 }
 
 /// The at-risk list of `schools` as the query service has always ordered it, from the counters

@@ -2,7 +2,8 @@
 //! by one, a failure stores nothing of the batch, and two writers locking overlapping schools do
 //! not deadlock.
 
-use rollcall_db::{Error, Pool, ValidatedFeed};
+use rollcall_db::{Error, Pool};
+use rollcall_domain::feed::ValidatedFeed;
 
 use crate::common::*;
 
@@ -150,7 +151,7 @@ async fn writers_with_overlapping_batches_do_not_deadlock() {
     let forward = feeds.clone();
     let backward: Vec<ValidatedFeed> = {
         let mut b = feeds.clone();
-        b.sort_by_key(|f| std::cmp::Reverse(f.school_urn));
+        b.sort_by_key(|f| std::cmp::Reverse(f.school));
         b
     };
     let (a, b) = tokio::join!(

@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rollcall_db::{
-    Access, EnrolmentInput, FeedOutcome, MarkInput, Page, Pool, Principal, PrincipalKind,
-    PupilAccess, School, Scope, ValidatedFeed,
-};
+use rollcall_db::{Access, Page, Pool, Principal, PrincipalKind, PupilAccess, School, Scope};
+use rollcall_domain::feed::{Outcome, ValidatedFeed};
+use rollcall_domain::validation::{Mark, Pupil, Sex, Summary, YearGroup};
+use rollcall_domain::{LaCode, Session, Upn, Urn, codes};
 use uuid::Uuid;
 
 const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -158,15 +158,39 @@ pub fn at(s: &str) -> DateTime<Utc> {
     s.parse().expect("test timestamp")
 }
 
-pub fn pupil(upn: &str) -> EnrolmentInput {
-    EnrolmentInput {
-        upn: upn.to_owned(),
+/// The valid UPN a test's short name for a pupil stands for: the same name always gives the
+/// same UPN (a valid UPN stands for itself), and tests compare stored UPNs with it.
+pub fn upn(name: &str) -> Upn {
+    if let Ok(upn) = Upn::parse(name) {
+        return upn;
+    }
+    // FNV-1a: distinct names of a test give distinct UPNs.
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    Upn::from_parts(
+        LaCode::new(937).expect("937 is an la code"),
+        (hash % 10_000) as u16,
+        ((hash / 10_000) % 100) as u8,
+        ((hash / 1_000_000) % 1000) as u16,
+    )
+}
+
+/// The stored text of [`upn`].
+pub fn upn_text(name: &str) -> String {
+    upn(name).as_str().to_owned()
+}
+
+pub fn pupil(name: &str) -> Pupil {
+    Pupil {
+        record: 0,
+        upn: upn(name),
         forename: "Test".to_owned(),
-        surname: format!("Pupil {upn}"),
-        date_of_birth: Some(date("2015-03-01")),
-        sex: Some("F".to_owned()),
-        year_group: Some("5".to_owned()),
-        admission_date: Some(date("2020-09-01")),
+        surname: format!("Pupil {name}"),
+        date_of_birth: date("2015-03-01"),
+        sex: Some(Sex::Female),
+        year_group: Some(YearGroup::Y5),
+        admission_date: date("2020-09-01"),
         leaving_date: None,
         fsm: Some(false),
         sen_provision: None,
@@ -175,12 +199,23 @@ pub fn pupil(upn: &str) -> EnrolmentInput {
     }
 }
 
-pub fn mark(upn: &str, day: &str, session: i16, code: &str) -> MarkInput {
-    MarkInput {
-        upn: upn.to_owned(),
+/// A pupil's year group, for tests that change it.
+pub fn year_group(name: &str) -> YearGroup {
+    YearGroup::parse(name).expect("a year group")
+}
+
+/// A mark of `name`'s pupil: session 0 is the morning, 1 the afternoon.
+pub fn mark(name: &str, day: &str, session: i16, code: &str) -> Mark {
+    Mark {
+        record: 0,
+        upn: upn(name),
         date: date(day),
-        session,
-        code: code.to_owned(),
+        session: if session == 0 {
+            Session::Am
+        } else {
+            Session::Pm
+        },
+        code: codes::get(code).expect("a national code"),
         minutes_late: (code == "L").then_some(12),
     }
 }
@@ -190,21 +225,21 @@ pub fn feed(
     feed_id: Uuid,
     school_urn: i32,
     recorded_at: &str,
-    pupils: Vec<EnrolmentInput>,
-    marks: Vec<MarkInput>,
+    pupils: Vec<Pupil>,
+    marks: Vec<Mark>,
 ) -> ValidatedFeed {
-    let outcome = FeedOutcome {
-        roll_accepted: pupils.len() as i32,
-        roll_rejected: 0,
-        marks_accepted: marks.len() as i32,
-        marks_rejected: 0,
-        records_warned: 0,
-        findings: serde_json::json!([]),
+    let outcome = Outcome {
+        summary: Summary {
+            roll_accepted: pupils.len() as u64,
+            marks_accepted: marks.len() as u64,
+            ..Summary::default()
+        },
+        findings: Vec::new(),
         findings_omitted: 0,
     };
     ValidatedFeed {
         feed_id,
-        school_urn,
+        school: Urn::new(school_urn as u32).expect("a test urn"),
         recorded_at: at(recorded_at),
         pupils,
         marks,
@@ -303,6 +338,6 @@ pub async fn counts_by_upn(
 /// Builds the expected map of `counts_by_upn` from literals.
 pub fn expect(rows: &[(&str, &str, i64)]) -> BTreeMap<(String, String), i64> {
     rows.iter()
-        .map(|(upn, code, n)| ((upn.to_string(), code.to_string()), *n))
+        .map(|(name, code, n)| ((upn_text(name), code.to_string()), *n))
         .collect()
 }

@@ -4,7 +4,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rollcall_db::{MarkInput, Scope, ValidatedFeed};
+use rollcall_db::Scope;
+use rollcall_domain::Session;
+use rollcall_domain::feed::ValidatedFeed;
+use rollcall_domain::validation::Mark;
 use rollcall_domain::{AcademicYear, Counters, codes};
 use uuid::Uuid;
 
@@ -72,8 +75,8 @@ fn feeds(rng: &mut Rng) -> Vec<ValidatedFeed> {
             }
         }
         if let Some(first) = marks.first().cloned() {
-            marks.push(MarkInput {
-                code: "I".to_owned(),
+            marks.push(Mark {
+                code: codes::get("I").unwrap(),
                 minutes_late: None,
                 ..first
             });
@@ -99,11 +102,15 @@ fn expected(feeds: &[ValidatedFeed]) -> BTreeMap<(String, NaiveDate, i16), Strin
     for f in feeds {
         let version = (f.recorded_at, f.feed_id);
         for m in &f.marks {
-            let key = (m.upn.clone(), m.date, m.session);
+            let key = (
+                m.upn.as_str().to_owned(),
+                m.date,
+                i16::from(m.session == Session::Pm),
+            );
             match latest.get(&key) {
                 Some((stored, _)) if *stored > version => {}
                 _ => {
-                    latest.insert(key, (version, m.code.clone()));
+                    latest.insert(key, (version, m.code.code().to_owned()));
                 }
             }
         }
@@ -331,7 +338,7 @@ async fn marks_in_the_first_layout_move_into_registers() {
         .await
         .unwrap();
     std::fs::remove_dir_all(&first).unwrap();
-    sqlx::raw_sql(
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "insert into schools values (100001, 937, 'Avon Primary', 'primary', 'Academy', false, now());
          insert into attendance_codes values ('/', 'present', true), ('L', 'present', true),
                                              ('N', 'unauthorised', true), ('I', 'authorised', true);
@@ -342,13 +349,14 @@ async fn marks_in_the_first_layout_move_into_registers() {
                 ('00000000-0000-0000-0000-000000000002', 100001, 'b', '', '2025-10-01T16:00:00Z',
                  '2024', now(), 'processed');
          insert into enrolments (school_urn, upn, recorded_at, feed_id)
-         values (100001, 'A000000000001', now(), '00000000-0000-0000-0000-000000000001');
+         values (100001, '{upn}', now(), '00000000-0000-0000-0000-000000000001');
          insert into marks (enrolment_id, recorded_at, feed_id, date, session, minutes_late, code)
          values (1, '2025-09-08T16:00:00Z', '00000000-0000-0000-0000-000000000001', '2025-09-08', 0, null, 'N'),
                 (1, '2025-09-08T16:00:00Z', '00000000-0000-0000-0000-000000000001', '2025-09-08', 1, 12, 'L'),
                 (1, '2025-10-01T16:00:00Z', '00000000-0000-0000-0000-000000000002', '2025-09-30', 1, null, 'I'),
                 (1, '2025-10-01T16:00:00Z', '00000000-0000-0000-0000-000000000002', '2025-10-01', 0, null, '/');",
-    )
+        upn = upn_text("A000000000001")
+    )))
     .execute(&db.pool)
     .await
     .unwrap();
