@@ -178,6 +178,8 @@ pub struct AggregatorConfig {
     /// How many times a feed the database refuses for a reason a retry cannot fix (a data
     /// exception, a constraint) is tried before it is parked and its partition moves on.
     pub park_after_attempts: u32,
+    /// Transactions a batch is spread over at once, each for its own schools.
+    pub lanes: usize,
 }
 
 impl AggregatorConfig {
@@ -296,6 +298,12 @@ impl Settings {
                     rule: format!("must be at most {MAX_BATCH_LINGER_MS}"),
                 });
             }
+        }
+        if self.aggregator.lanes == 0 || self.aggregator.lanes > MAX_BATCH_FEEDS {
+            return Err(ConfigError::Invalid {
+                field: "aggregator.lanes",
+                rule: format!("must be between 1 and {MAX_BATCH_FEEDS}"),
+            });
         }
         let attempts = self.aggregator.park_after_attempts;
         if attempts == 0 || attempts > MAX_PARK_AFTER_ATTEMPTS {

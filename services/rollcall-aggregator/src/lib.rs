@@ -52,6 +52,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     let writer = Writer {
         pool,
         parking: Parking::new(settings.aggregator.park_after_attempts),
+        lanes: settings.aggregator.lanes,
     };
     rollcall_kafka::consume_batches(
         &consumer,
@@ -64,26 +65,73 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     Ok(())
 }
 
+/// The feeds of a batch one transaction stores, with their messages' indexes in the batch.
+#[derive(Default)]
+struct Lane {
+    indexes: Vec<usize>,
+    feeds: Vec<ValidatedFeed>,
+}
+
 struct Writer {
     pool: Pool,
     parking: Parking,
+    /// Transactions a batch is spread over, each for its own schools.
+    lanes: usize,
 }
 
 impl Writer {
-    /// Applies a batch of validated feeds, answering for each message in order: all in one
-    /// transaction, or, when that fails, one by one. A message that cannot be decoded, or a
-    /// feed the database refused for good `park_after_attempts` times, is parked and answered
-    /// done, so its partition moves on.
+    /// Applies a batch of validated feeds, answering for each message in order. The batch's
+    /// schools are spread over `lanes` transactions that run at once (a school always in the
+    /// same lane, so its feeds stay in order and no two lanes wait on a school's lock); each lane
+    /// stores its feeds in one transaction or, when that fails, one by one. A message that
+    /// cannot be decoded, or a feed the database refused for good `park_after_attempts` times,
+    /// is parked and answered done, so its partition moves on.
     async fn handle_batch(&self, messages: Vec<Message>) -> Vec<anyhow::Result<()>> {
-        // Each message's feed, as an index into `feeds`, or why it cannot be decoded.
-        let mut feeds = Vec::with_capacity(messages.len());
-        let slots: Vec<Result<usize, anyhow::Error>> = messages
-            .iter()
-            .map(|message| {
-                feeds.push(decode(message)?);
-                Ok(feeds.len() - 1)
-            })
-            .collect();
+        let mut lanes: Vec<Lane> = (0..self.lanes.max(1)).map(|_| Lane::default()).collect();
+        let mut undecodable = Vec::new();
+        for (i, message) in messages.iter().enumerate() {
+            match decode(message) {
+                Ok(feed) => {
+                    let lane = feed.school.get() as usize % lanes.len();
+                    lanes[lane].indexes.push(i);
+                    lanes[lane].feeds.push(feed);
+                }
+                Err(err) => undecodable.push((i, err)),
+            }
+        }
+        let stored = futures::future::join_all(
+            lanes
+                .into_iter()
+                .filter(|lane| !lane.feeds.is_empty())
+                .map(|lane| self.apply_lane(&messages, lane)),
+        )
+        .await;
+        let mut results: Vec<Option<anyhow::Result<()>>> =
+            (0..messages.len()).map(|_| None).collect();
+        for (i, result) in stored.into_iter().flatten() {
+            results[i] = Some(result);
+        }
+        for (i, err) in undecodable {
+            results[i] = Some(
+                self.parking
+                    .park_undecodable(&self.pool, &messages[i], err)
+                    .await,
+            );
+        }
+        results
+            .into_iter()
+            .map(|r| r.expect("every message answered"))
+            .collect()
+    }
+
+    /// One lane's feeds, in one transaction or, when that fails, one by one. Answers each of
+    /// the lane's messages by its index in the batch.
+    async fn apply_lane(
+        &self,
+        messages: &[Message],
+        lane: Lane,
+    ) -> Vec<(usize, anyhow::Result<()>)> {
+        let Lane { indexes, feeds } = lane;
         if feeds.len() > 1 {
             match rollcall_db::apply_validated_feeds(&self.pool, &feeds).await {
                 Ok(stats) => {
@@ -91,18 +139,7 @@ impl Writer {
                         stored(feed, stats);
                     }
                     tracing::debug!(feeds = feeds.len(), "batch stored in one transaction");
-                    let mut results = Vec::with_capacity(slots.len());
-                    for (message, slot) in messages.iter().zip(slots) {
-                        results.push(match slot {
-                            Ok(_) => Ok(()),
-                            Err(err) => {
-                                self.parking
-                                    .park_undecodable(&self.pool, message, err)
-                                    .await
-                            }
-                        });
-                    }
-                    return results;
+                    return indexes.into_iter().map(|i| (i, Ok(()))).collect();
                 }
                 Err(err) => tracing::warn!(
                     error = %err,
@@ -115,19 +152,9 @@ impl Writer {
         // for it (they are handed back with it), so one school's feeds are never applied out of
         // order; a parked feed no longer holds them back.
         let mut failed_schools = BTreeSet::new();
-        let mut results = Vec::with_capacity(slots.len());
-        for (message, slot) in messages.iter().zip(slots) {
-            let feed = match slot {
-                Ok(i) => &feeds[i],
-                Err(err) => {
-                    results.push(
-                        self.parking
-                            .park_undecodable(&self.pool, message, err)
-                            .await,
-                    );
-                    continue;
-                }
-            };
+        let mut results = Vec::with_capacity(indexes.len());
+        for (i, feed) in indexes.into_iter().zip(&feeds) {
+            let message = &messages[i];
             let result = if failed_schools.contains(&feed.school) {
                 Err(anyhow::anyhow!(
                     "an earlier feed of school {} in the batch failed",
@@ -146,7 +173,7 @@ impl Writer {
             if result.is_err() {
                 failed_schools.insert(feed.school);
             }
-            results.push(result);
+            results.push((i, result));
         }
         results
     }

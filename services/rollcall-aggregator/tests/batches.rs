@@ -43,6 +43,7 @@ impl Fixture {
         settings.aggregator.batch_max_feeds = batch_max_feeds;
         settings.aggregator.batch_linger_ms = 200;
         settings.aggregator.park_after_attempts = PARK_AFTER_ATTEMPTS;
+        settings.aggregator.lanes = 1;
         broker
             .create_topic(&settings.kafka.topics.validated, 1)
             .unwrap();
@@ -311,6 +312,50 @@ async fn batches_land_as_one_by_one_and_commit_offsets_only_after_they_are_store
     );
     one_by_one.close().await;
     batched.close().await;
+}
+
+#[tokio::test]
+async fn a_batch_spread_over_lanes_lands_as_one_by_one() {
+    let feeds = feeds();
+    let one_by_one = Fixture::new(1).await;
+    one_by_one.register(&SCHOOLS).await;
+    rollcall_db::sync_codes(&one_by_one.pool, &rollcall_db::domain_codes())
+        .await
+        .unwrap();
+    for f in &feeds {
+        rollcall_db::apply_validated_feed(&one_by_one.pool, &to_domain(f.clone()).unwrap())
+            .await
+            .unwrap();
+    }
+    let mut laned = Fixture::new(12).await;
+    laned.settings.aggregator.lanes = 3;
+    laned.register(&SCHOOLS).await;
+    laned.send(&feeds).await;
+    let (stop, task) = laned.start();
+    wait_until("every offset is committed", async || {
+        laned.committed().await == feeds.len() as i64
+    })
+    .await;
+    stop.cancel();
+    task.await.unwrap();
+    // Three schools over three lanes: three transactions, each school's feeds in one.
+    let mut times = Vec::new();
+    for f in &feeds {
+        let row = rollcall_db::get_feed(&laned.pool, f.feed_id.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        times.push(row.processed_at);
+    }
+    times.sort();
+    times.dedup();
+    assert!(times.len() <= 3, "{} transactions", times.len());
+    assert_eq!(
+        outcome(&laned.pool, &feeds).await,
+        outcome(&one_by_one.pool, &feeds).await
+    );
+    one_by_one.close().await;
+    laned.close().await;
 }
 
 #[tokio::test]
