@@ -232,6 +232,22 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     processes.check_running()?;
     figures.peak_memory_kib = processes.peak_memory_kib();
     processes.stop();
+    // Consumers log what they held at most when they stop.
+    figures.peak_assembly_bytes = ["validator", "aggregator"]
+        .into_iter()
+        .flat_map(|service| {
+            let instances = if service == "validator" {
+                options.validators
+            } else {
+                options.aggregators
+            };
+            (1..=instances).map(move |i| instance_name(service, i))
+        })
+        .map(|name| {
+            let log = std::fs::read_to_string(logs.join(format!("{name}.log"))).unwrap_or_default();
+            (name, logged_peak(&log, "peak_assembly_bytes="))
+        })
+        .collect();
     pool.close().await;
 
     let timestamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
@@ -665,6 +681,18 @@ fn log_span(log: &str, needle: &str) -> Option<f64> {
     Some((*last - *first).as_seconds_f64())
 }
 
+/// The largest value a log field `field` (given as `name=`) took in `log`.
+fn logged_peak(log: &str, field: &str) -> Option<u64> {
+    log.lines()
+        .filter_map(|line| {
+            let plain = strip_ansi(line);
+            let at = plain.find(field)? + field.len();
+            let digits: String = plain[at..].chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .max()
+}
+
 /// The text without terminal colour codes (`ESC [ ... m`).
 fn strip_ansi(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
@@ -694,6 +722,15 @@ mod tests {
                    \u{1b}[2m2026-11-23T11:14:33.750000Z\u{1b}[0m INFO feed validated school=140010\n";
         assert_eq!(log_span(log, "feed validated"), Some(2.25));
         assert_eq!(log_span(log, "feed stored"), None);
+    }
+
+    #[test]
+    fn a_logged_peak_is_the_largest_value_of_the_field() {
+        let log = "2026-12-02T14:00:00Z INFO consumer stopped topic=rollcall.feeds \
+                   \u{1b}[3mpeak_assembly_bytes\u{1b}[0m\u{1b}[2m=\u{1b}[0m16754\n\
+                   2026-12-02T14:00:01Z INFO consumer stopped peak_assembly_bytes=900\n";
+        assert_eq!(logged_peak(log, "peak_assembly_bytes="), Some(16754));
+        assert_eq!(logged_peak("nothing here", "peak_assembly_bytes="), None);
     }
 
     #[test]

@@ -74,6 +74,9 @@ pub struct Figures {
     /// the largest of them.
     pub records: usize,
     pub largest_record_bytes: usize,
+    /// The most payload bytes each consumer held while putting messages together from their
+    /// records, from its "consumer stopped" log line.
+    pub peak_assembly_bytes: Vec<(String, Option<u64>)>,
     /// From the first send until the last feed was acknowledged.
     pub ack_seconds: f64,
     /// From the last acknowledgement until every receipt said processed.
@@ -238,6 +241,7 @@ impl Figures {
                 "feeds_bytes_per_mark": round(rate(self.feed_bytes as f64, self.marks_sent as f64)),
                 "both_topics_bytes_per_mark": round(rate((self.feed_bytes + self.validated_bytes) as f64, self.marks_sent as f64)),
                 "records": self.records, "largest_record_bytes": self.largest_record_bytes,
+                "peak_assembly_bytes": self.peak_assembly_bytes.iter().map(|(name, bytes)| json!({"process": name, "bytes": bytes})).collect::<Vec<_>>(),
             },
             "broker_floor": {
                 "messages": self.broker_messages, "bytes": self.broker_bytes,
@@ -367,6 +371,14 @@ impl Figures {
                     self.largest_record_bytes
                 ),
             ),
+        ];
+        for (name, bytes) in &self.peak_assembly_bytes {
+            rows.push((
+                format!("peak assembly: {name}"),
+                bytes.map_or("unknown".to_owned(), |b| format!("{b} bytes held at most")),
+            ));
+        }
+        rows.extend([
             (
                 "broker floor".into(),
                 format!(
@@ -425,7 +437,7 @@ impl Figures {
                     self.pipeline_checkpoints
                 ),
             ),
-        ];
+        ]);
         latency_rows(&self.latencies, &mut rows);
         memory_rows(&self.peak_memory_kib, &mut rows);
         if let Some(cpu) = &self.pipeline_cpu {
