@@ -5,7 +5,7 @@
 //! from `data/`, and every column is computed by name in [`EesRow::cells`]. A column this module
 //! does not know is a test failure, not a silent blank.
 //!
-//! Scope (DOMAIN.md section 3): enrolments of compulsory school age in state-funded primary,
+//! Scope (docs/domain.md, Measures): enrolments of compulsory school age in state-funded primary,
 //! secondary and special schools; independent schools, nurseries and alternative provision are
 //! left out. The method: session counts per code, each reason column the sum of the codes that
 //! feed it, rates over possible sessions, persistent absence among enrolments with a possible
@@ -496,17 +496,15 @@ pub fn geography_rows(
 
 /// A CSV line as the DfE writes it: every field in double quotes, CRLF at the end.
 pub fn csv_line<'a>(fields: impl IntoIterator<Item = &'a str>) -> String {
-    let mut line = String::new();
-    for (i, field) in fields.into_iter().enumerate() {
-        if i > 0 {
-            line.push(',');
-        }
-        line.push('"');
-        line.push_str(&field.replace('"', "\"\""));
-        line.push('"');
-    }
-    line.push_str(LINE_END);
-    line
+    let mut writer = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Always)
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    writer
+        .write_record(fields)
+        .expect("writing to memory cannot fail");
+    let bytes = writer.into_inner().expect("writing to memory cannot fail");
+    String::from_utf8(bytes).expect("the fields were text")
 }
 
 #[cfg(test)]
@@ -528,6 +526,14 @@ mod tests {
         ] {
             assert_eq!(published_decimal(x), written, "{x}");
         }
+    }
+
+    #[test]
+    fn a_line_quotes_every_field_and_doubles_quotes() {
+        assert_eq!(
+            csv_line(["a", "say \"hi\"", "", "x,y"]),
+            "\"a\",\"say \"\"hi\"\"\",\"\",\"x,y\"\r\n"
+        );
     }
 
     #[test]

@@ -4,6 +4,11 @@
 //! text, never on files. It is strict on purpose: a row with the wrong number of fields, a stray
 //! quote or an unterminated quoted field is an error naming the line, so a bad edit to a table fails
 //! the crate's tests instead of silently dropping a code.
+//!
+//! Why not the `csv` crate, which writes every CSV file Rollcall sends: it reads `1,x"y` as
+//! `x"y` and `"x"y` as `xy` without a word, as lenient readers do, reads an unterminated quote to the end of the text, and skips empty lines. For a
+//! table compiled into every service, a silently misread row is a wrong code in production, so
+//! this reader refuses each of those with the line.
 
 use std::fmt;
 

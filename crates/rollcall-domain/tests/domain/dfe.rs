@@ -7,7 +7,7 @@
 //! published figures. Rates are compared at the published precision: the DfE writes 15
 //! significant digits, so ours are rounded to 15 significant digits and must be equal.
 //!
-//! The one known difference (DOMAIN.md section 3): `authorised_absence` can exceed the sum of its
+//! The one known difference (docs/domain.md, Measures): `authorised_absence` can exceed the sum of its
 //! code columns, an unpublished authorised remainder. The test computes it per row, requires it
 //! to be non-negative and to occur only in the rows listed in [`KNOWN_REMAINDERS`] with exactly
 //! those values, and adds it as its own term to authorised, overall absence and possible

@@ -1,4 +1,4 @@
-//! UPN, URN, LA code and LAESTAB rules, with DOMAIN.md's worked examples and property tests.
+//! UPN, URN, LA code and LAESTAB rules, with the worked examples of docs/domain.md and property tests.
 
 use proptest::prelude::*;
 use rollcall_domain::identifiers::{
