@@ -60,12 +60,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 ///
 /// Every statement is planned for the values it runs with (`plan_cache_mode =
 /// force_custom_plan`), never from a generic plan cached on the connection. The write path binds
-/// whole columns as arrays, and a generic plan cannot see their length: after its first five
-/// runs on a new, still empty database PostgreSQL kept a generic plan for the enrolment upsert
-/// that scanned a school's whole roll once per pupil of the feed (350 ms a feed of 475 pupils on
-/// a re-sent week), and the same benchmark week took from 56 to 224 s depending on when the
-/// switch happened; planned per run, it took 62 s in two runs out of two. What planning each
-/// run costs on its own is not measured.
+/// whole columns as arrays, and a generic plan cannot see their length: one chosen on a new,
+/// still empty database scans a school's whole roll once per pupil of the feed. The runs that
+/// showed it are in docs/performance.md.
 pub async fn connect(url: &str, max_connections: u32) -> Result<Pool> {
     let options =
         PgConnectOptions::from_str(url)?.options([("plan_cache_mode", "force_custom_plan")]);
@@ -124,8 +121,8 @@ pub async fn open(url: &str, max_connections: u32) -> Result<Pool> {
 /// Rollcall rewrites the same rows all year (registers, year totals, enrolments) and relies on
 /// the planner's statistics for its pages and its writes' joins: without autovacuum neither the
 /// dead rows nor the statistics are looked after, and both the write path and the queries slow
-/// down as the tables grow (benchmark runs on such a server took from 56 to 224 s for the same
-/// week). Says so once per process, at start.
+/// down as the tables grow (docs/performance.md has the runs). Says so once per process, at
+/// start.
 async fn warn_if_autovacuum_is_off(pool: &Pool) -> Result<()> {
     let on: bool = sqlx::query_scalar("select current_setting('autovacuum')::bool")
         .fetch_one(pool)

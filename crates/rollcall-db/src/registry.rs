@@ -21,9 +21,9 @@ pub struct School {
 /// were inserted or changed; rows already holding the same values are left untouched.
 ///
 /// When anything changed, the table's planner statistics are gathered again at once: how many
-/// schools an LA has decides whether an LA's at-risk page is read in order from its index (4.7
-/// ms on a Birmingham-sized year) or every at-risk enrolment of the LA is sorted first (83 ms),
-/// and until autovacuum next analyses the table (never, on a server with it off) nothing else
+/// schools an LA has decides whether an LA's at-risk page is read in order from its index or
+/// every at-risk enrolment of the LA is sorted first (docs/performance.md has the figures), and
+/// until autovacuum next analyses the table (never, on a server with it off) nothing else
 /// gathers them.
 pub async fn upsert_schools(pool: &Pool, schools: &[School]) -> Result<u64> {
     let mut urn = Vec::with_capacity(schools.len());
