@@ -123,7 +123,7 @@ async fn the_ees_export_matches_figures_recomputed_from_the_marks() {
         .await;
     let mut client = pipeline.feeds().await;
     for feed in &la.feeds {
-        let receipt = rollcall_cli::submit_feed(&mut client, feed, "2024")
+        let receipt = rollcall_client::submit_feed(&mut client, feed, "2024")
             .await
             .unwrap();
         pipeline.wait_processed(&receipt.feed_id).await;
@@ -481,7 +481,7 @@ async fn the_ees_export_matches_figures_recomputed_from_the_marks() {
         )
         .await;
     for feed in &london.feeds {
-        let receipt = rollcall_cli::submit_feed(&mut client, feed, "2024")
+        let receipt = rollcall_client::submit_feed(&mut client, feed, "2024")
             .await
             .unwrap();
         pipeline.wait_processed(&receipt.feed_id).await;
@@ -737,7 +737,7 @@ async fn pupil_sessions_and_the_census_summary_recount_the_marks_and_are_audited
         .await;
     let mut client = pipeline.feeds().await;
     for feed in &la.feeds {
-        let receipt = rollcall_cli::submit_feed(&mut client, feed, "2024")
+        let receipt = rollcall_client::submit_feed(&mut client, feed, "2024")
             .await
             .unwrap();
         pipeline.wait_processed(&receipt.feed_id).await;

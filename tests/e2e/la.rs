@@ -84,7 +84,7 @@ async fn submit(pipeline: &Pipeline, feeds: &[rollcall_synth::Feed]) -> Vec<Stri
     let mut ids = Vec::new();
     let mut client = pipeline.feeds().await;
     for feed in feeds {
-        let receipt = rollcall_cli::submit_feed(&mut client, feed, "2024")
+        let receipt = rollcall_client::submit_feed(&mut client, feed, "2024")
             .await
             .unwrap();
         ids.push(receipt.feed_id);

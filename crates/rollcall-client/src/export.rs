@@ -1,5 +1,5 @@
 //! Writing an export stream to a file: CSV (every field quoted, CRLF, as the DfE writes its
-//! files) or `.xlsx`, a manifest beside it, and a progress bar on a terminal.
+//! files) or `.xlsx`, a manifest beside it, and how far it has got told to a [`Progress`].
 //!
 //! The file is written under a `.partial` name and renamed only when the stream's trailer has
 //! arrived and its row count matches what was written, so a file with the final name is always
@@ -7,7 +7,7 @@
 //! them, the row count, the SHA-256 of the file and the time the data was read as of.
 
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,9 @@ use rollcall_domain::ees;
 use rollcall_proto::export::v1::{ColumnKind, ExportChunk, ExportHeader, export_chunk::Part};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+
+use crate::progress::Progress;
+use crate::status;
 
 /// Rows a worksheet can hold, the header included.
 const XLSX_MAX_ROWS: u64 = 1_048_576;
@@ -156,103 +159,76 @@ impl Output {
             } => {
                 file.flush()?;
                 file.get_ref().sync_all()?;
-                Ok((bytes, hex(&hash.finalize())))
+                Ok((bytes, hex::encode(hash.finalize())))
             }
             Output::Xlsx { mut workbook, .. } => {
                 workbook.save(partial)?;
                 let data = std::fs::read(partial)?;
-                Ok((data.len() as u64, hex(&Sha256::digest(&data))))
+                Ok((data.len() as u64, hex::encode(Sha256::digest(&data))))
             }
-        }
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A one-line progress bar on stderr, drawn only when stderr is a terminal.
-struct ProgressBar {
-    on: bool,
-    schools: u64,
-    drawn: Instant,
-}
-
-impl ProgressBar {
-    fn new(schools: u64) -> ProgressBar {
-        ProgressBar {
-            on: std::io::stderr().is_terminal(),
-            schools,
-            drawn: Instant::now(),
-        }
-    }
-
-    fn draw(&mut self, done: u64, rows: u64, force: bool) {
-        if !self.on || (!force && self.drawn.elapsed() < Duration::from_millis(100)) {
-            return;
-        }
-        self.drawn = Instant::now();
-        const WIDTH: u64 = 30;
-        let filled = (done * WIDTH).checked_div(self.schools).unwrap_or(WIDTH);
-        eprint!(
-            "\r[{}{}] {done}/{} schools, {rows} rows",
-            "#".repeat(filled as usize),
-            ".".repeat((WIDTH - filled) as usize),
-            self.schools
-        );
-    }
-
-    fn end(&mut self) {
-        if self.on {
-            eprintln!();
         }
     }
 }
 
 /// Writes the export arriving on `stream` to `path` (format from its extension) and its
 /// manifest beside it. `request` is what the user asked for, kept in the manifest with the
-/// parameters as the server resolved them.
+/// parameters as the server resolved them. `progress` is told the schools done and the rows
+/// received.
 pub async fn write(
     mut stream: tonic::Streaming<ExportChunk>,
     path: &Path,
     request: serde_json::Value,
+    progress: &dyn Progress,
 ) -> anyhow::Result<Written> {
     let started = Instant::now();
     let format = Format::of(path)?;
     let partial = path.with_extension(format!("{}.partial", format.name()));
-    let result = receive(&mut stream, format, &partial, request, path, started).await;
+    let target = Target {
+        format,
+        partial: &partial,
+        path,
+    };
+    let result = receive(&mut stream, &target, request, progress, started).await;
+    progress.finish();
     if result.is_err() {
         let _ = std::fs::remove_file(&partial);
     }
     result
 }
 
+/// Where an export is written: first under its `.partial` name.
+struct Target<'a> {
+    format: Format,
+    partial: &'a Path,
+    path: &'a Path,
+}
+
 async fn receive(
     stream: &mut tonic::Streaming<ExportChunk>,
-    format: Format,
-    partial: &Path,
+    target: &Target<'_>,
     request: serde_json::Value,
-    path: &Path,
+    progress: &dyn Progress,
     started: Instant,
 ) -> anyhow::Result<Written> {
-    let describe = |status: tonic::Status| anyhow::anyhow!(crate::describe(&status));
+    let Target {
+        format,
+        partial,
+        path,
+    } = *target;
     let header = match stream
         .message()
         .await
-        .map_err(describe)?
+        .map_err(status::error)?
         .and_then(|c| c.part)
     {
         Some(Part::Header(header)) => header,
         _ => bail!("the export stream did not start with its header"),
     };
     let mut output = Output::create(format, partial, &header)?;
-    let mut progress = ProgressBar::new(header.schools);
+    progress.start(header.schools);
     let mut rows = 0u64;
     let trailer = loop {
-        let chunk = stream.message().await.map_err(|status| {
-            progress.end();
-            describe(status)
-        })?;
+        let chunk = stream.message().await.map_err(status::error)?;
         match chunk.and_then(|c| c.part) {
             Some(Part::Rows(chunk)) => {
                 for row in &chunk.rows {
@@ -268,19 +244,15 @@ async fn receive(
                     rows += 1;
                 }
             }
-            Some(Part::Progress(p)) => progress.draw(p.schools_done, p.rows_sent, false),
+            Some(Part::Progress(p)) => progress.advance(p.schools_done, p.rows_sent),
             Some(Part::Trailer(trailer)) => break trailer,
             Some(Part::Header(_)) => bail!("the export stream sent a second header"),
-            None => {
-                progress.end();
-                bail!(
-                    "the export stream ended before its trailer: the file is incomplete and was not kept"
-                )
-            }
+            None => bail!(
+                "the export stream ended before its trailer: the file is incomplete and was not kept"
+            ),
         }
     };
-    progress.draw(header.schools, rows, true);
-    progress.end();
+    progress.advance(header.schools, rows);
     if trailer.rows != rows {
         bail!(
             "the server sent {} rows but {rows} arrived: the file was not kept",

@@ -1,7 +1,8 @@
-//! The CSV files the CLI reads (formats in docs/csv-formats.md). Only the file's shape is checked
-//! here (readable, a header with the required columns, every row the header's width); each field's
-//! content is sent as text and judged by the pipeline's validation catalogue, which reports every
-//! problem with its record and field.
+//! The CSV files a school submits and the registry is imported from (formats in
+//! docs/csv-formats.md). Only the file's shape is checked here (readable, a header with the
+//! required columns, every row the header's width); each field's content is sent as text and
+//! judged by the pipeline's validation catalogue, which reports every problem with its record and
+//! field.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -203,22 +204,6 @@ fn marks_from(rows: &Rows) -> Vec<RawMark> {
             minutes_late: rows.get(r, "minutes_late").to_owned(),
         })
         .collect()
-}
-
-/// Writes records as CSV with the given columns (the synthetic LA, for trying `submit` by hand).
-pub fn write(
-    path: &Path,
-    columns: &[&str],
-    rows: impl Iterator<Item = Vec<String>>,
-) -> anyhow::Result<()> {
-    let mut writer =
-        csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
-    writer.write_record(columns)?;
-    for row in rows {
-        writer.write_record(&row)?;
-    }
-    writer.flush()?;
-    Ok(())
 }
 
 #[cfg(test)]
