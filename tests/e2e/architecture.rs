@@ -116,9 +116,17 @@ fn protobuf_types_stay_at_the_edges() {
     assert_eq!(found, Vec::<String>::new(), "protobuf types off the edges");
 }
 
-/// The workspace's packages from `cargo metadata`: each one's name, whether its manifest is
-/// under `services/`, and its dependencies (name and kind: normal, dev or build).
-fn packages() -> Vec<(String, bool, Vec<(String, String)>)> {
+/// A workspace package as `cargo metadata` describes it.
+struct Package {
+    name: String,
+    /// Whether its manifest is under `services/`.
+    service: bool,
+    /// What it depends on: the package's name and the kind (normal, dev or build).
+    dependencies: Vec<(String, String)>,
+}
+
+/// The workspace's packages, from `cargo metadata`.
+fn packages() -> Vec<Package> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = std::process::Command::new(cargo)
@@ -137,9 +145,10 @@ fn packages() -> Vec<(String, bool, Vec<(String, String)>)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|package| {
-            let manifest = Path::new(package["manifest_path"].as_str().unwrap());
-            let dependencies = package["dependencies"]
+        .map(|package| Package {
+            name: package["name"].as_str().unwrap().to_owned(),
+            service: Path::new(package["manifest_path"].as_str().unwrap()).starts_with(&services),
+            dependencies: package["dependencies"]
                 .as_array()
                 .unwrap()
                 .iter()
@@ -147,12 +156,7 @@ fn packages() -> Vec<(String, bool, Vec<(String, String)>)> {
                     let kind = d["kind"].as_str().unwrap_or("normal").to_owned();
                     (d["name"].as_str().unwrap().to_owned(), kind)
                 })
-                .collect();
-            (
-                package["name"].as_str().unwrap().to_owned(),
-                manifest.starts_with(&services),
-                dependencies,
-            )
+                .collect(),
         })
         .collect()
 }
@@ -164,19 +168,19 @@ fn no_service_depends_on_another_service() {
     let packages = packages();
     let is_service: HashMap<&str, bool> = packages
         .iter()
-        .map(|(name, service, _)| (name.as_str(), *service))
+        .map(|p| (p.name.as_str(), p.service))
         .collect();
     // The check would pass on an empty list; it sees the services and what they depend on.
     assert!(is_service["rollcall-gateway"] && is_service["rollcall-cli"]);
     assert!(!is_service["rollcall-client"] && !is_service["rollcall-tests"]);
     let edges: Vec<String> = packages
         .iter()
-        .filter(|(_, service, _)| *service)
-        .flat_map(|(name, _, dependencies)| {
-            dependencies
+        .filter(|p| p.service)
+        .flat_map(|p| {
+            p.dependencies
                 .iter()
                 .filter(|(dependency, _)| is_service.get(dependency.as_str()) == Some(&true))
-                .map(move |(dependency, kind)| format!("{name} -> {dependency} ({kind})"))
+                .map(|(dependency, kind)| format!("{} -> {dependency} ({kind})", p.name))
         })
         .collect();
     assert_eq!(

@@ -592,15 +592,3 @@ pub fn bin(name: &str) -> std::path::PathBuf {
     );
     path
 }
-
-/// A synthetic school as the registry takes it.
-pub fn school_of(s: &rollcall_synth::School) -> School {
-    School {
-        urn: format!("{:06}", s.urn),
-        la_code: format!("{:03}", s.la_code),
-        name: s.name.clone(),
-        phase: s.phase.clone(),
-        school_type: s.school_type.clone(),
-        independent: s.independent,
-    }
-}

@@ -75,7 +75,12 @@ fn expected(la: &SyntheticLa) -> (HashMap<u32, Expected>, Expected) {
 
 async fn submit_all(pipeline: &Pipeline, la: &SyntheticLa) -> Vec<String> {
     pipeline
-        .import_schools(la.schools.iter().map(crate::harness::school_of).collect())
+        .import_schools(
+            la.schools
+                .iter()
+                .map(rollcall_client::registry_school)
+                .collect(),
+        )
         .await;
     submit(pipeline, &la.feeds).await
 }
@@ -259,7 +264,12 @@ async fn workers_crashed_mid_stream_lose_nothing_and_count_nothing_twice() {
         ..LaSpec::small()
     });
     pipeline
-        .import_schools(la.schools.iter().map(crate::harness::school_of).collect())
+        .import_schools(
+            la.schools
+                .iter()
+                .map(rollcall_client::registry_school)
+                .collect(),
+        )
         .await;
     // Half the feeds, a crash of both workers while they work through them, the other half, a
     // second crash, then let them finish.

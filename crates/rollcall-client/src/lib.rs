@@ -24,4 +24,6 @@ pub use queries::all_at_risk_pupils;
 pub use receipts::{receipt, wait_processed, wait_processed_with};
 pub use status::{code_words, describe};
 pub use submit::{CHUNK_RECORDS, Submission, mark_record, requests, roll_record, submit};
-pub use synthetic::{SyntheticKeys, import_synthetic_schools, submit_feed, synthetic_keys};
+pub use synthetic::{
+    SyntheticKeys, import_synthetic_schools, registry_school, submit_feed, synthetic_keys,
+};

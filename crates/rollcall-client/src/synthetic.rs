@@ -74,20 +74,22 @@ pub async fn import_synthetic_schools(
     client: &mut RegistryServiceClient<AuthChannel>,
     schools: &[rollcall_synth::School],
 ) -> Result<u64, tonic::Status> {
-    let schools = schools
-        .iter()
-        .map(|s| School {
-            urn: format!("{:06}", s.urn),
-            la_code: format!("{:03}", s.la_code),
-            name: s.name.clone(),
-            phase: s.phase.clone(),
-            school_type: s.school_type.clone(),
-            independent: s.independent,
-        })
-        .collect();
+    let schools = schools.iter().map(registry_school).collect();
     Ok(client
         .import_schools(ImportSchoolsRequest { schools })
         .await?
         .into_inner()
         .imported)
+}
+
+/// A synthetic school as the registry takes it.
+pub fn registry_school(s: &rollcall_synth::School) -> School {
+    School {
+        urn: format!("{:06}", s.urn),
+        la_code: format!("{:03}", s.la_code),
+        name: s.name.clone(),
+        phase: s.phase.clone(),
+        school_type: s.school_type.clone(),
+        independent: s.independent,
+    }
 }
