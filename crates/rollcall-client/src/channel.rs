@@ -7,6 +7,8 @@ use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
+use crate::{Error, Result};
+
 /// A channel that sends the caller's bearer token with every call.
 pub type AuthChannel = InterceptedService<Channel, Bearer>;
 
@@ -51,26 +53,23 @@ impl Credentials {
 }
 
 /// A channel carrying `token` (when there is one).
-pub fn with_token(channel: Channel, token: Option<&str>) -> anyhow::Result<AuthChannel> {
+pub fn with_token(channel: Channel, token: Option<&str>) -> Result<AuthChannel> {
     let value = token
         .map(|t| {
             format!("Bearer {t}")
                 .parse::<MetadataValue<Ascii>>()
-                .map_err(|_| anyhow::anyhow!("the token is not printable ascii"))
+                .map_err(|_| Error::TokenNotAscii)
         })
         .transpose()?;
     Ok(InterceptedService::new(channel, Bearer(value)))
 }
 
 /// The endpoint for `url` with TLS set up from `credentials` when the address is `https://`.
-pub fn endpoint(url: &str, credentials: &Credentials) -> anyhow::Result<Endpoint> {
-    let mut endpoint = Endpoint::from_shared(url.to_owned())
-        .map_err(|_| anyhow::anyhow!("invalid address {url}"))?;
+pub fn endpoint(url: &str, credentials: &Credentials) -> Result<Endpoint> {
+    let mut endpoint =
+        Endpoint::from_shared(url.to_owned()).map_err(|_| Error::InvalidAddress(url.to_owned()))?;
     if url.starts_with("https://") {
-        let read = |path: &Path| {
-            std::fs::read(path)
-                .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", path.display()))
-        };
+        let read = |path: &Path| std::fs::read(path).map_err(|err| Error::file("read", path, err));
         let mut tls = ClientTlsConfig::new();
         if let Some(ca) = &credentials.ca_cert {
             tls = tls.ca_certificate(Certificate::from_pem(read(ca)?));
@@ -80,27 +79,27 @@ pub fn endpoint(url: &str, credentials: &Credentials) -> anyhow::Result<Endpoint
                 tls = tls.identity(Identity::from_pem(read(cert)?, read(key)?));
             }
             (None, None) => {}
-            _ => anyhow::bail!("a client certificate needs both --client-cert and --client-key"),
+            _ => return Err(Error::ClientCertificateHalf),
         }
         endpoint = endpoint
             .tls_config(tls)
-            .map_err(|err| anyhow::anyhow!("tls: {err}"))?;
+            .map_err(|err| Error::Tls(err.to_string()))?;
     }
     Ok(endpoint)
 }
 
 /// Connects to `url` with `credentials`.
-pub async fn connect(url: &str, credentials: &Credentials) -> anyhow::Result<AuthChannel> {
+pub async fn connect(url: &str, credentials: &Credentials) -> Result<AuthChannel> {
     let channel = endpoint(url, credentials)?.connect().await.map_err(|err| {
         // The transport nests the same words several times; its innermost cause says it all.
         let mut cause: &dyn std::error::Error = &err;
         while let Some(source) = cause.source() {
             cause = source;
         }
-        anyhow::anyhow!(
-            "cannot connect to {url}: {}",
-            lowercase_first(&cause.to_string())
-        )
+        Error::Connect {
+            url: url.to_owned(),
+            cause: lowercase_first(&cause.to_string()),
+        }
     })?;
     with_token(channel, credentials.token.as_deref())
 }

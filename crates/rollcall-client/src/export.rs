@@ -11,14 +11,13 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
 use rollcall_domain::ees;
 use rollcall_proto::export::v1::{ColumnKind, ExportChunk, ExportHeader, export_chunk::Part};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::progress::Progress;
-use crate::status;
+use crate::{Error, Result, status};
 
 /// Rows a worksheet can hold, the header included.
 const XLSX_MAX_ROWS: u64 = 1_048_576;
@@ -31,7 +30,7 @@ pub enum Format {
 }
 
 impl Format {
-    pub fn of(path: &Path) -> anyhow::Result<Format> {
+    pub fn of(path: &Path) -> Result<Format> {
         match path
             .extension()
             .and_then(|e| e.to_str())
@@ -39,10 +38,7 @@ impl Format {
         {
             Some(e) if e == "csv" => Ok(Format::Csv),
             Some(e) if e == "xlsx" => Ok(Format::Xlsx),
-            _ => bail!(
-                "{}: the file name must end in .csv or .xlsx",
-                path.display()
-            ),
+            _ => Err(Error::FileName(path.to_owned())),
         }
     }
 
@@ -81,12 +77,12 @@ enum Output {
 }
 
 impl Output {
-    fn create(format: Format, partial: &Path, header: &ExportHeader) -> anyhow::Result<Output> {
+    fn create(format: Format, partial: &Path, header: &ExportHeader) -> Result<Output> {
         let names = header.columns.iter().map(|c| c.name.as_str());
         match format {
             Format::Csv => {
-                let file = File::create(partial)
-                    .with_context(|| format!("cannot create {}", partial.display()))?;
+                let file =
+                    File::create(partial).map_err(|err| Error::file("create", partial, err))?;
                 let mut output = Output::Csv {
                     file: BufWriter::new(file),
                     hash: Sha256::new(),
@@ -110,7 +106,7 @@ impl Output {
         }
     }
 
-    fn csv_line(&mut self, line: &str) -> anyhow::Result<()> {
+    fn csv_line(&mut self, line: &str) -> Result<()> {
         let Output::Csv { file, hash, bytes } = self else {
             unreachable!("csv lines go to csv output")
         };
@@ -120,7 +116,7 @@ impl Output {
         Ok(())
     }
 
-    fn row(&mut self, cells: &[String]) -> anyhow::Result<()> {
+    fn row(&mut self, cells: &[String]) -> Result<()> {
         match self {
             Output::Csv { .. } => self.csv_line(&ees::csv_line(cells.iter().map(String::as_str))),
             Output::Xlsx {
@@ -129,9 +125,7 @@ impl Output {
                 next_row,
             } => {
                 if u64::from(*next_row) >= XLSX_MAX_ROWS {
-                    bail!(
-                        "the export has more rows than a worksheet holds ({XLSX_MAX_ROWS}): write it as .csv"
-                    );
+                    return Err(Error::WorksheetFull(XLSX_MAX_ROWS));
                 }
                 let sheet = workbook.worksheet_from_index(0)?;
                 for (col, (cell, kind)) in cells.iter().zip(kinds.iter()).enumerate() {
@@ -150,7 +144,7 @@ impl Output {
     }
 
     /// Finishes the file: the byte count and SHA-256 of what is on disk.
-    fn finish(self, partial: &Path) -> anyhow::Result<(u64, String)> {
+    fn finish(self, partial: &Path) -> Result<(u64, String)> {
         match self {
             Output::Csv {
                 mut file,
@@ -179,7 +173,7 @@ pub async fn write(
     path: &Path,
     request: serde_json::Value,
     progress: &dyn Progress,
-) -> anyhow::Result<Written> {
+) -> Result<Written> {
     let started = Instant::now();
     let format = Format::of(path)?;
     let partial = path.with_extension(format!("{}.partial", format.name()));
@@ -209,7 +203,7 @@ async fn receive(
     request: serde_json::Value,
     progress: &dyn Progress,
     started: Instant,
-) -> anyhow::Result<Written> {
+) -> Result<Written> {
     let Target {
         format,
         partial,
@@ -222,7 +216,11 @@ async fn receive(
         .and_then(|c| c.part)
     {
         Some(Part::Header(header)) => header,
-        _ => bail!("the export stream did not start with its header"),
+        _ => {
+            return Err(Error::Export(
+                "the export stream did not start with its header".into(),
+            ));
+        }
     };
     let mut output = Output::create(format, partial, &header)?;
     progress.start(header.schools);
@@ -233,12 +231,12 @@ async fn receive(
             Some(Part::Rows(chunk)) => {
                 for row in &chunk.rows {
                     if row.cells.len() != header.columns.len() {
-                        bail!(
+                        return Err(Error::Export(format!(
                             "row {} has {} cells for {} columns",
                             rows + 1,
                             row.cells.len(),
                             header.columns.len()
-                        );
+                        )));
                     }
                     output.row(&row.cells)?;
                     rows += 1;
@@ -246,22 +244,28 @@ async fn receive(
             }
             Some(Part::Progress(p)) => progress.advance(p.schools_done, p.rows_sent),
             Some(Part::Trailer(trailer)) => break trailer,
-            Some(Part::Header(_)) => bail!("the export stream sent a second header"),
-            None => bail!(
-                "the export stream ended before its trailer: the file is incomplete and was not kept"
-            ),
+            Some(Part::Header(_)) => {
+                return Err(Error::Export(
+                    "the export stream sent a second header".into(),
+                ));
+            }
+            None => {
+                return Err(Error::Export(
+                    "the export stream ended before its trailer: the file is incomplete and was not kept"
+                        .into(),
+                ));
+            }
         }
     };
     progress.advance(header.schools, rows);
     if trailer.rows != rows {
-        bail!(
+        return Err(Error::Export(format!(
             "the server sent {} rows but {rows} arrived: the file was not kept",
             trailer.rows
-        );
+        )));
     }
     let (bytes, sha256) = output.finish(partial)?;
-    std::fs::rename(partial, path)
-        .with_context(|| format!("cannot move the export to {}", path.display()))?;
+    std::fs::rename(partial, path).map_err(|err| Error::file("move the export to", path, err))?;
     let manifest_path = manifest_path(path);
     let file_name = path
         .file_name()
@@ -285,8 +289,9 @@ async fn receive(
         "columns": header.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
         "rollcall_version": env!("CARGO_PKG_VERSION"),
     });
-    std::fs::write(&manifest_path, serde_json::to_vec_pretty(&manifest)?)
-        .with_context(|| format!("cannot write {}", manifest_path.display()))?;
+    let manifest = serde_json::to_vec_pretty(&manifest).expect("json values serialise");
+    std::fs::write(&manifest_path, manifest)
+        .map_err(|err| Error::file("write", &manifest_path, err))?;
     Ok(Written {
         path: path.to_owned(),
         manifest: manifest_path,

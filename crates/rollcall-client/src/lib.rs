@@ -8,6 +8,7 @@
 
 mod channel;
 pub mod csvfile;
+mod error;
 pub mod export;
 pub mod progress;
 mod queries;
@@ -20,6 +21,7 @@ mod synthetic;
 mod client_tests;
 
 pub use channel::{AuthChannel, Bearer, Credentials, connect, endpoint, with_token};
+pub use error::{Error, Result};
 pub use queries::all_at_risk_pupils;
 pub use receipts::{receipt, wait_processed, wait_processed_with};
 pub use status::{code_words, describe};

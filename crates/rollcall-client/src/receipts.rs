@@ -7,7 +7,7 @@ use rollcall_proto::feed::v1::{
 };
 
 use crate::progress::{Progress, Silent};
-use crate::{AuthChannel, status};
+use crate::{AuthChannel, Error, Result, status};
 
 /// The feed's receipt as it stands now.
 pub async fn receipt(
@@ -30,7 +30,7 @@ pub async fn wait_processed(
     client: &mut FeedServiceClient<AuthChannel>,
     feed_ids: &[String],
     timeout: Duration,
-) -> anyhow::Result<Vec<FeedReceipt>> {
+) -> Result<Vec<FeedReceipt>> {
     wait_processed_with(client, feed_ids, timeout, &Silent).await
 }
 
@@ -40,7 +40,7 @@ pub async fn wait_processed_with(
     feed_ids: &[String],
     timeout: Duration,
     progress: &dyn Progress,
-) -> anyhow::Result<Vec<FeedReceipt>> {
+) -> Result<Vec<FeedReceipt>> {
     progress.start(feed_ids.len() as u64);
     let waited = wait(client, feed_ids, timeout, progress).await;
     progress.finish();
@@ -52,7 +52,7 @@ async fn wait(
     feed_ids: &[String],
     timeout: Duration,
     progress: &dyn Progress,
-) -> anyhow::Result<Vec<FeedReceipt>> {
+) -> Result<Vec<FeedReceipt>> {
     let deadline = Instant::now() + timeout;
     let mut receipts = Vec::with_capacity(feed_ids.len());
     while receipts.len() < feed_ids.len() {
@@ -71,14 +71,14 @@ async fn wait(
                     waiting.push(id.as_str());
                 }
             }
-            anyhow::ensure!(
-                waiting.is_empty(),
-                "{} of {} feeds not processed or parked within {}s (first waiting: {})",
-                waiting.len(),
-                feed_ids.len(),
-                timeout.as_secs(),
-                waiting.first().copied().unwrap_or_default()
-            );
+            if let Some(first) = waiting.first() {
+                return Err(Error::NotProcessed {
+                    waiting: waiting.len(),
+                    total: feed_ids.len(),
+                    seconds: timeout.as_secs(),
+                    first: (*first).to_owned(),
+                });
+            }
             continue;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;

@@ -23,9 +23,9 @@ pub fn describe(status: &tonic::Status) -> String {
     line.replace(['\n', '\r'], " ")
 }
 
-/// A gRPC failure as an error whose message is [`describe`]'s line.
-pub fn error(status: tonic::Status) -> anyhow::Error {
-    anyhow::anyhow!(describe(&status))
+/// A gRPC failure as this library's error, which reads as [`describe`]'s line.
+pub fn error(status: tonic::Status) -> crate::Error {
+    crate::Error::from(status)
 }
 
 /// A gRPC status code as lowercase words, e.g. `resource exhausted`.

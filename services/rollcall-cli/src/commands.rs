@@ -27,12 +27,12 @@ pub struct Context {
 
 impl Context {
     /// A channel to the gateway (feeds and receipts).
-    async fn gateway(&self) -> anyhow::Result<AuthChannel> {
+    async fn gateway(&self) -> rollcall_client::Result<AuthChannel> {
         rollcall_client::connect(&self.gateway, &self.credentials).await
     }
 
     /// A channel to the query service (queries, exports, the registry, keys, the audit trail).
-    async fn query(&self) -> anyhow::Result<AuthChannel> {
+    async fn query(&self) -> rollcall_client::Result<AuthChannel> {
         rollcall_client::connect(&self.query, &self.credentials).await
     }
 
