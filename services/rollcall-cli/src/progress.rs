@@ -68,3 +68,36 @@ impl rollcall_client::progress::Progress for Bar {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rollcall_client::progress::Progress as _;
+
+    use super::*;
+
+    #[test]
+    fn every_bar_builds_and_moves_hidden_off_a_terminal() {
+        let sending = feeds(3, "sending");
+        sending.inc(2);
+        assert_eq!(sending.position(), 2);
+        sending.finish_and_clear();
+        let export = Bar::export();
+        export.start(10);
+        export.advance(4, 1_234);
+        assert_eq!(
+            (
+                export.bar.position(),
+                export.bar.length(),
+                export.bar.message()
+            ),
+            (4, Some(10), "1234".to_owned())
+        );
+        export.finish();
+        let receipts = Bar::receipts();
+        receipts.start(2);
+        receipts.advance(2, 0);
+        receipts.finish();
+        assert!(receipts.bar.is_finished());
+        spinner("sending".into()).finish_and_clear();
+    }
+}
