@@ -1,9 +1,11 @@
 //! The absences ARCHITECTURE.md promises, checked in the source: SQL only in `rollcall-db`,
 //! rdkafka only in `rollcall-kafka`, and protobuf types, on the server side, only in a service's
 //! `grpc*.rs` (and its `lib.rs`, which registers the servers) and in the crates that own the
-//! wire (`rollcall-proto`, `rollcall-pipeline`). The gRPC clients (the CLI, the benchmark, the
-//! web dashboard) and tests speak protobuf by nature and are left out of that rule.
+//! wire (`rollcall-proto`, `rollcall-pipeline`). The gRPC clients (the client library, the CLI,
+//! the benchmark, the web dashboard) and tests speak protobuf by nature and are left out of that
+//! rule. And in the manifests (`cargo metadata`): no service depends on another service.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// The workspace's Rust sources outside `tests/` folders, with their text (comments and doc
@@ -97,7 +99,12 @@ fn only_rollcall_kafka_imports_rdkafka() {
 #[test]
 fn protobuf_types_stay_at_the_edges() {
     const WIRE: [&str; 2] = ["rollcall-proto", "rollcall-pipeline"];
-    const CLIENTS: [&str; 3] = ["rollcall-cli", "rollcall-bench", "rollcall-web"];
+    const CLIENTS: [&str; 4] = [
+        "rollcall-client",
+        "rollcall-cli",
+        "rollcall-bench",
+        "rollcall-web",
+    ];
     let found = offenders("rollcall_proto", |p| {
         let krate = crate_of(p);
         let file = p.file_name().unwrap().to_string_lossy();
@@ -107,4 +114,78 @@ fn protobuf_types_stay_at_the_edges() {
             || (file == "lib.rs" && p.starts_with("services"))
     });
     assert_eq!(found, Vec::<String>::new(), "protobuf types off the edges");
+}
+
+/// A workspace package as `cargo metadata` describes it.
+struct Package {
+    name: String,
+    /// Whether its manifest is under `services/`.
+    service: bool,
+    /// What it depends on: the package's name and the kind (normal, dev or build).
+    dependencies: Vec<(String, String)>,
+}
+
+/// The workspace's packages, from `cargo metadata`.
+fn packages() -> Vec<Package> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(root)
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        output.status.success(),
+        "cargo metadata: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let services = root.join("services");
+    metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|package| Package {
+            name: package["name"].as_str().unwrap().to_owned(),
+            service: Path::new(package["manifest_path"].as_str().unwrap()).starts_with(&services),
+            dependencies: package["dependencies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| {
+                    let kind = d["kind"].as_str().unwrap_or("normal").to_owned();
+                    (d["name"].as_str().unwrap().to_owned(), kind)
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Services share crates, never each other: what two binaries need (a client library, a message
+/// contract) is a crate under `crates/`. `tests/` is not a service and may depend on them all.
+#[test]
+fn no_service_depends_on_another_service() {
+    let packages = packages();
+    let is_service: HashMap<&str, bool> = packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.service))
+        .collect();
+    // The check would pass on an empty list; it sees the services and what they depend on.
+    assert!(is_service["rollcall-gateway"] && is_service["rollcall-cli"]);
+    assert!(!is_service["rollcall-client"] && !is_service["rollcall-tests"]);
+    let edges: Vec<String> = packages
+        .iter()
+        .filter(|p| p.service)
+        .flat_map(|p| {
+            p.dependencies
+                .iter()
+                .filter(|(dependency, _)| is_service.get(dependency.as_str()) == Some(&true))
+                .map(|(dependency, kind)| format!("{} -> {dependency} ({kind})", p.name))
+        })
+        .collect();
+    assert_eq!(
+        edges,
+        Vec::<String>::new(),
+        "services depending on services: move what they share into a crate under crates/"
+    );
 }

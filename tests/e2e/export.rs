@@ -119,11 +119,16 @@ async fn the_ees_export_matches_figures_recomputed_from_the_marks() {
         ..LaSpec::small()
     });
     pipeline
-        .import_schools(la.schools.iter().map(crate::harness::school_of).collect())
+        .import_schools(
+            la.schools
+                .iter()
+                .map(rollcall_client::registry_school)
+                .collect(),
+        )
         .await;
     let mut client = pipeline.feeds().await;
     for feed in &la.feeds {
-        let receipt = rollcall_cli::submit_feed(&mut client, feed, "2024")
+        let receipt = rollcall_client::submit_feed(&mut client, feed, "2024")
             .await
             .unwrap();
         pipeline.wait_processed(&receipt.feed_id).await;
@@ -476,12 +481,12 @@ async fn the_ees_export_matches_figures_recomputed_from_the_marks() {
             london
                 .schools
                 .iter()
-                .map(crate::harness::school_of)
+                .map(rollcall_client::registry_school)
                 .collect(),
         )
         .await;
     for feed in &london.feeds {
-        let receipt = rollcall_cli::submit_feed(&mut client, feed, "2024")
+        let receipt = rollcall_client::submit_feed(&mut client, feed, "2024")
             .await
             .unwrap();
         pipeline.wait_processed(&receipt.feed_id).await;
@@ -733,11 +738,16 @@ async fn pupil_sessions_and_the_census_summary_recount_the_marks_and_are_audited
     let pipeline = Pipeline::start().await;
     let la = SyntheticLa::generate(LaSpec::small());
     pipeline
-        .import_schools(la.schools.iter().map(crate::harness::school_of).collect())
+        .import_schools(
+            la.schools
+                .iter()
+                .map(rollcall_client::registry_school)
+                .collect(),
+        )
         .await;
     let mut client = pipeline.feeds().await;
     for feed in &la.feeds {
-        let receipt = rollcall_cli::submit_feed(&mut client, feed, "2024")
+        let receipt = rollcall_client::submit_feed(&mut client, feed, "2024")
             .await
             .unwrap();
         pipeline.wait_processed(&receipt.feed_id).await;

@@ -5,7 +5,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use rollcall_cli::AuthChannel;
+use rollcall_client::AuthChannel;
 use rollcall_proto::admin::v1::{
     CreateKeyRequest, SetVendorSchoolsRequest, key_service_client::KeyServiceClient,
 };
@@ -292,9 +292,9 @@ impl Pipeline {
 
     /// A channel to `addr` carrying `token` (over TLS when the services run with it).
     pub async fn channel(&self, addr: SocketAddr, token: Option<&str>) -> AuthChannel {
-        rollcall_cli::connect(
+        rollcall_client::connect(
             &self.url(addr),
-            &rollcall_cli::Credentials {
+            &rollcall_client::Credentials {
                 token: token.map(str::to_owned),
                 ca_cert: self.ca_cert.clone(),
                 ..Default::default()
@@ -591,16 +591,4 @@ pub fn bin(name: &str) -> std::path::PathBuf {
         path.display()
     );
     path
-}
-
-/// A synthetic school as the registry takes it.
-pub fn school_of(s: &rollcall_synth::School) -> School {
-    School {
-        urn: format!("{:06}", s.urn),
-        la_code: format!("{:03}", s.la_code),
-        name: s.name.clone(),
-        phase: s.phase.clone(),
-        school_type: s.school_type.clone(),
-        independent: s.independent,
-    }
 }

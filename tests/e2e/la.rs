@@ -75,7 +75,12 @@ fn expected(la: &SyntheticLa) -> (HashMap<u32, Expected>, Expected) {
 
 async fn submit_all(pipeline: &Pipeline, la: &SyntheticLa) -> Vec<String> {
     pipeline
-        .import_schools(la.schools.iter().map(crate::harness::school_of).collect())
+        .import_schools(
+            la.schools
+                .iter()
+                .map(rollcall_client::registry_school)
+                .collect(),
+        )
         .await;
     submit(pipeline, &la.feeds).await
 }
@@ -84,7 +89,7 @@ async fn submit(pipeline: &Pipeline, feeds: &[rollcall_synth::Feed]) -> Vec<Stri
     let mut ids = Vec::new();
     let mut client = pipeline.feeds().await;
     for feed in feeds {
-        let receipt = rollcall_cli::submit_feed(&mut client, feed, "2024")
+        let receipt = rollcall_client::submit_feed(&mut client, feed, "2024")
             .await
             .unwrap();
         ids.push(receipt.feed_id);
@@ -259,7 +264,12 @@ async fn workers_crashed_mid_stream_lose_nothing_and_count_nothing_twice() {
         ..LaSpec::small()
     });
     pipeline
-        .import_schools(la.schools.iter().map(crate::harness::school_of).collect())
+        .import_schools(
+            la.schools
+                .iter()
+                .map(rollcall_client::registry_school)
+                .collect(),
+        )
         .await;
     // Half the feeds, a crash of both workers while they work through them, the other half, a
     // second crash, then let them finish.

@@ -163,14 +163,14 @@ async fn no_upn_name_or_date_of_birth_reaches_any_log() {
     // The feed, as the vendor; a second sending is a duplicate.
     let roll = pupils();
     let marks = marks(&roll);
-    let channel = rollcall_cli::connect(
+    let channel = rollcall_client::connect(
         &format!("http://127.0.0.1:{gateway_port}"),
-        &rollcall_cli::Credentials::token(vendor.trim()),
+        &rollcall_client::Credentials::token(vendor.trim()),
     )
     .await
     .unwrap();
     let mut feeds = FeedServiceClient::new(channel);
-    let submission = rollcall_cli::Submission {
+    let submission = rollcall_client::Submission {
         school_urn: "100001".into(),
         extracted_at: chrono::Utc::now() - chrono::Duration::hours(1),
         idempotency_key: "logs-1".into(),
@@ -178,9 +178,13 @@ async fn no_upn_name_or_date_of_birth_reaches_any_log() {
         roll: &roll,
         marks: &marks,
     };
-    let receipt = rollcall_cli::submit(&mut feeds, &submission).await.unwrap();
-    rollcall_cli::submit(&mut feeds, &submission).await.unwrap();
-    let processed = rollcall_cli::wait_processed(
+    let receipt = rollcall_client::submit(&mut feeds, &submission)
+        .await
+        .unwrap();
+    rollcall_client::submit(&mut feeds, &submission)
+        .await
+        .unwrap();
+    let processed = rollcall_client::wait_processed(
         &mut feeds,
         std::slice::from_ref(&receipt.feed_id),
         Duration::from_secs(60),

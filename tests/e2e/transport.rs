@@ -143,9 +143,9 @@ async fn every_call_runs_over_tls_and_plaintext_clients_get_nothing() {
 
     // A plaintext client cannot talk to a TLS listener, with or without a token.
     for addr in [pipeline.gateway_addr, pipeline.query_addr] {
-        let plain = rollcall_cli::connect(
+        let plain = rollcall_client::connect(
             &format!("http://{addr}"),
-            &rollcall_cli::Credentials::token(pipeline.admin_token.clone()),
+            &rollcall_client::Credentials::token(pipeline.admin_token.clone()),
         )
         .await;
         if let Ok(channel) = plain {
@@ -193,7 +193,7 @@ async fn a_vendor_certificate_identifies_the_vendor_over_mutual_tls() {
         })
         .await
         .unwrap();
-    let with_cert = |cert: &PathBuf, key: &PathBuf| rollcall_cli::Credentials {
+    let with_cert = |cert: &PathBuf, key: &PathBuf| rollcall_client::Credentials {
         ca_cert: Some(pki.ca.clone()),
         client_cert: Some(cert.clone()),
         client_key: Some(key.clone()),
@@ -203,7 +203,7 @@ async fn a_vendor_certificate_identifies_the_vendor_over_mutual_tls() {
 
     // No token: the certificate is the credential.
     let mut vendor = FeedServiceClient::new(
-        rollcall_cli::connect(&url, &with_cert(&pki.vendor_cert, &pki.vendor_key))
+        rollcall_client::connect(&url, &with_cert(&pki.vendor_cert, &pki.vendor_key))
             .await
             .unwrap(),
     );
@@ -223,9 +223,9 @@ async fn a_vendor_certificate_identifies_the_vendor_over_mutual_tls() {
 
     // Without a certificate or a token: unauthenticated.
     let mut anonymous = FeedServiceClient::new(
-        rollcall_cli::connect(
+        rollcall_client::connect(
             &url,
-            &rollcall_cli::Credentials {
+            &rollcall_client::Credentials {
                 ca_cert: Some(pki.ca.clone()),
                 ..Default::default()
             },
@@ -241,7 +241,7 @@ async fn a_vendor_certificate_identifies_the_vendor_over_mutual_tls() {
 
     // A certificate from a CA the server does not trust gets no answer at all.
     let stranger =
-        rollcall_cli::connect(&url, &with_cert(&pki.stranger_cert, &pki.stranger_key)).await;
+        rollcall_client::connect(&url, &with_cert(&pki.stranger_cert, &pki.stranger_key)).await;
     if let Ok(channel) = stranger {
         let result = FeedServiceClient::new(channel)
             .submit_feed(tokio_stream::iter(own.requests()))

@@ -3,9 +3,15 @@
 //! an MIS vendor sends them: the day's marks plus the previous few days re-sent, where a session
 //! first sent as `N` (no reason yet) comes back later with its reason.
 //!
-//! Pure data: no I/O. The same seed always gives the same LA.
+//! Pure data: no I/O. The same seed always gives the same LA. With feature `db`, its schools
+//! also come as `rollcall-db`'s registry rows, to load them straight into a database.
 
 mod names;
+#[cfg(feature = "db")]
+mod registry;
+
+#[cfg(feature = "db")]
+pub use registry::registry_rows;
 
 use std::collections::BTreeMap;
 

@@ -77,7 +77,7 @@ pub async fn run(
 ) -> anyhow::Result<Vec<ExportFigure>> {
     std::fs::create_dir_all(dir)?;
     let mut client = ExportServiceClient::new(channel(port, token).await?);
-    let grpc = |s: tonic::Status| anyhow::anyhow!(rollcall_cli::describe(&s));
+    let grpc = rollcall_client::status::error;
     let peak = || {
         processes
             .peak_memory_kib()
@@ -132,10 +132,11 @@ pub async fn run(
             ),
             Step::Sessions(request) => (client.pupil_sessions(request).await.map_err(grpc)?, None),
         };
-        let written = rollcall_cli::export::write(
+        let written = rollcall_client::export::write(
             stream.into_inner(),
             &path,
             serde_json::json!({ "bench": label }),
+            &rollcall_client::progress::Silent,
         )
         .await?;
         let figure = ExportFigure {

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use rollcall_cli::AuthChannel;
+use rollcall_client::AuthChannel;
 use rollcall_kafka::{Batching, Groups, KafkaConfig, Topics};
 use rollcall_proto::feed::v1::feed_service_client::FeedServiceClient;
 use rollcall_proto::query::v1::{
@@ -151,15 +151,16 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     eprintln!("bench: broker and services up (logs in .run/bench/)");
 
     let admin = channel(query_port, &admin_token).await?;
-    rollcall_cli::import_synthetic_schools(
+    rollcall_client::import_synthetic_schools(
         &mut RegistryServiceClient::new(admin.clone()),
         &plan.schools,
     )
     .await
-    .map_err(|s| anyhow::anyhow!(rollcall_cli::describe(&s)))?;
-    let keys = rollcall_cli::synthetic_keys(admin, "bench-mis", plan.spec.la_code, &plan.schools)
-        .await
-        .map_err(|s| anyhow::anyhow!(rollcall_cli::describe(&s)))?;
+    .map_err(rollcall_client::status::error)?;
+    let keys =
+        rollcall_client::synthetic_keys(admin, "bench-mis", plan.spec.la_code, &plan.schools)
+            .await
+            .map_err(rollcall_client::status::error)?;
     let gateway = channel(gateway_port, &keys.vendor_token).await?;
     let query = channel(query_port, &keys.la_token).await?;
 
@@ -312,9 +313,9 @@ fn service_env(database_url: &str) -> Vec<(String, String)> {
 }
 
 async fn channel(port: u16, token: &str) -> anyhow::Result<AuthChannel> {
-    rollcall_cli::connect(
+    rollcall_client::connect(
         &format!("http://127.0.0.1:{port}"),
-        &rollcall_cli::Credentials::token(token),
+        &rollcall_client::Credentials::token(token),
     )
     .await
     .with_context(|| format!("cannot connect to port {port}"))
@@ -347,9 +348,9 @@ async fn pipeline(
                     let feed = tokio::task::spawn_blocking(move || plan.feed(d, school)).await?;
                     marks += feed.marks.len() as u64;
                     largest = largest.max((feed.roll.len(), feed.urn));
-                    let receipt = rollcall_cli::submit_feed(&mut client, &feed, "2024")
+                    let receipt = rollcall_client::submit_feed(&mut client, &feed, "2024")
                         .await
-                        .map_err(|s| anyhow::anyhow!(rollcall_cli::describe(&s)))?;
+                        .map_err(rollcall_client::status::error)?;
                     ids.push(receipt.feed_id);
                 }
             }
@@ -371,7 +372,7 @@ async fn pipeline(
         figures.marks_sent,
         figures.ack_seconds
     );
-    let receipts = rollcall_cli::wait_processed(
+    let receipts = rollcall_client::wait_processed(
         &mut FeedServiceClient::new(gateway.clone()),
         &ids,
         options.timeout,
@@ -422,7 +423,7 @@ async fn query_latencies(
     });
     let la_code = format!("{:03}", plan.spec.la_code);
     let mut client = QueryServiceClient::new(query.clone());
-    let grpc = |s: tonic::Status| anyhow::anyhow!(rollcall_cli::describe(&s));
+    let grpc = rollcall_client::status::error;
     let mut samples = [Vec::new(), Vec::new(), Vec::new()];
     for _ in 0..requests {
         let t = Instant::now();
@@ -698,7 +699,10 @@ fn logged_peak(log: &str, field: &str) -> Option<u64> {
         .filter_map(|line| {
             let plain = strip_ansi(line);
             let at = plain.find(field)? + field.len();
-            let digits: String = plain[at..].chars().take_while(char::is_ascii_digit).collect();
+            let digits: String = plain[at..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
             digits.parse().ok()
         })
         .max()

@@ -50,7 +50,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     rollcall_db::ensure_database(&options.database_url).await?;
     let pool = rollcall_db::open(&options.database_url, WRITERS as u32 + 1).await?;
     rollcall_db::sync_codes(&pool, &rollcall_db::domain_codes()).await?;
-    let schools = rollcall_cli::synthetic_registry_rows(&plan.schools);
+    let schools = rollcall_synth::registry_rows(&plan.schools);
     rollcall_db::upsert_schools(&pool, &schools).await?;
 
     let load_started = Instant::now();
@@ -241,7 +241,7 @@ async fn latencies(
     let la_code = format!("{:03}", plan.spec.la_code);
     let largest = largest_school(plan);
     let mut client = QueryServiceClient::new(channel(port, token).await?);
-    let grpc = |s: tonic::Status| anyhow::anyhow!(rollcall_cli::describe(&s));
+    let grpc = rollcall_client::status::error;
     let mut out = Vec::new();
     for (label, period, n) in [
         ("year to date", &year, requests),

@@ -37,8 +37,12 @@ fn envelope(feed: &rollcall_synth::Feed) -> FeedEnvelope {
             code_set: "2024".into(),
         }),
         received_at: Some(at(feed.extracted_at)),
-        roll: feed.roll.iter().map(rollcall_cli::roll_record).collect(),
-        marks: feed.marks.iter().map(rollcall_cli::mark_record).collect(),
+        roll: feed.roll.iter().map(rollcall_client::roll_record).collect(),
+        marks: feed
+            .marks
+            .iter()
+            .map(rollcall_client::mark_record)
+            .collect(),
     }
 }
 
@@ -99,7 +103,7 @@ impl Fixture {
             days: 4,
             ..LaSpec::small()
         });
-        let schools = rollcall_cli::synthetic_registry_rows(&la.schools);
+        let schools = rollcall_synth::registry_rows(&la.schools);
         rollcall_db::upsert_schools(&pool, &schools).await.unwrap();
 
         let broker = MockBroker::new().unwrap();

@@ -1,14 +1,16 @@
-//! The CSV files the CLI reads (formats in docs/csv-formats.md). Only the file's shape is checked
-//! here (readable, a header with the required columns, every row the header's width); each field's
-//! content is sent as text and judged by the pipeline's validation catalogue, which reports every
-//! problem with its record and field.
+//! The CSV files a school submits and the registry is imported from (formats in
+//! docs/csv-formats.md). Only the file's shape is checked here (readable, a header with the
+//! required columns, every row the header's width); each field's content is sent as text and
+//! judged by the pipeline's validation catalogue, which reports every problem with its record and
+//! field.
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use anyhow::{Context as _, bail};
 use rollcall_domain::validation::{self, RawMark, RawPupil};
 use rollcall_proto::query::v1::School;
+
+use crate::{Error, Result};
 
 pub const SCHOOL_COLUMNS: &[&str] = &[
     "urn",
@@ -46,13 +48,13 @@ struct Rows {
 }
 
 impl Rows {
-    fn read(path: &Path, known: &[&str], required: &[&str]) -> anyhow::Result<Rows> {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        Rows::parse(&bytes, known, required).with_context(|| path.display().to_string())
+    fn read(path: &Path, known: &[&str], required: &[&str]) -> Result<Rows> {
+        let bytes = std::fs::read(path).map_err(|err| Error::file("read", path, err))?;
+        Rows::parse(&bytes, known, required).map_err(|message| in_file(path, message))
     }
 
-    fn parse(bytes: &[u8], known: &[&str], required: &[&str]) -> anyhow::Result<Rows> {
+    /// The rows, or what is wrong with the file's shape (by line, never quoting content).
+    fn parse(bytes: &[u8], known: &[&str], required: &[&str]) -> Result<Rows, String> {
         let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
@@ -60,29 +62,29 @@ impl Rows {
             .from_reader(bytes);
         let headers = reader
             .headers()
-            .context("cannot read the header line")?
+            .map_err(|err| format!("cannot read the header line: {err}"))?
             .clone();
         let mut columns = HashMap::new();
         for (i, name) in headers.iter().enumerate() {
             let name = name.trim().to_ascii_lowercase();
             if !known.contains(&name.as_str()) {
-                bail!(
+                return Err(format!(
                     "line 1: unknown column {name:?}; expected some of {}",
                     known.join(",")
-                );
+                ));
             }
             if columns.insert(name.clone(), i).is_some() {
-                bail!("line 1: column {name:?} appears twice");
+                return Err(format!("line 1: column {name:?} appears twice"));
             }
         }
         if let Some(missing) = required.iter().find(|c| !columns.contains_key(**c)) {
-            bail!("line 1: required column {missing:?} is missing");
+            return Err(format!("line 1: required column {missing:?} is missing"));
         }
         let mut records = Vec::new();
         for record in reader.records() {
             let record = record.map_err(|err| match err.position() {
-                Some(pos) => anyhow::anyhow!("line {}: {}", pos.line(), short(&err)),
-                None => anyhow::anyhow!("{}", short(&err)),
+                Some(pos) => format!("line {}: {}", pos.line(), short(&err)),
+                None => short(&err),
             })?;
             records.push(record);
         }
@@ -109,14 +111,22 @@ fn short(err: &csv::Error) -> String {
     }
 }
 
-pub fn read_schools(path: &Path) -> anyhow::Result<Vec<School>> {
+/// A file's shape problem, named with the file.
+fn in_file(path: &Path, message: String) -> Error {
+    Error::Csv {
+        path: path.to_owned(),
+        message,
+    }
+}
+
+pub fn read_schools(path: &Path) -> Result<Vec<School>> {
     let rows = Rows::read(path, SCHOOL_COLUMNS, SCHOOL_COLUMNS)?;
-    parse_schools(rows).with_context(|| path.display().to_string())
+    parse_schools(rows).map_err(|message| in_file(path, message))
 }
 
 /// The registry rows; the independence flag is the one field read here (the proto carries a
 /// bool), and every row with a bad one is named.
-fn parse_schools(rows: Rows) -> anyhow::Result<Vec<School>> {
+fn parse_schools(rows: Rows) -> Result<Vec<School>, String> {
     let mut schools = Vec::with_capacity(rows.records.len());
     let mut bad = Vec::new();
     for (i, r) in rows.records.iter().enumerate() {
@@ -140,12 +150,15 @@ fn parse_schools(rows: Rows) -> anyhow::Result<Vec<School>> {
     }
     match bad.as_slice() {
         [] => Ok(schools),
-        [line] => bail!("line {line}: independent must be Y or N"),
-        lines => bail!("lines {}: independent must be Y or N", lines.join(", ")),
+        [line] => Err(format!("line {line}: independent must be Y or N")),
+        lines => Err(format!(
+            "lines {}: independent must be Y or N",
+            lines.join(", ")
+        )),
     }
 }
 
-pub fn read_roll(path: &Path) -> anyhow::Result<Vec<RawPupil>> {
+pub fn read_roll(path: &Path) -> Result<Vec<RawPupil>> {
     Ok(roll_from(&Rows::read(path, ROLL_COLUMNS, ROLL_REQUIRED)?))
 }
 
@@ -188,7 +201,7 @@ pub fn pupil_field<'a>(p: &'a RawPupil, column: &str) -> &'a str {
     }
 }
 
-pub fn read_marks(path: &Path) -> anyhow::Result<Vec<RawMark>> {
+pub fn read_marks(path: &Path) -> Result<Vec<RawMark>> {
     Ok(marks_from(&Rows::read(path, MARK_COLUMNS, MARK_REQUIRED)?))
 }
 
@@ -203,22 +216,6 @@ fn marks_from(rows: &Rows) -> Vec<RawMark> {
             minutes_late: rows.get(r, "minutes_late").to_owned(),
         })
         .collect()
-}
-
-/// Writes records as CSV with the given columns (the synthetic LA, for trying `submit` by hand).
-pub fn write(
-    path: &Path,
-    columns: &[&str],
-    rows: impl Iterator<Item = Vec<String>>,
-) -> anyhow::Result<()> {
-    let mut writer =
-        csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
-    writer.write_record(columns)?;
-    for row in rows {
-        writer.write_record(&row)?;
-    }
-    writer.flush()?;
-    Ok(())
 }
 
 #[cfg(test)]

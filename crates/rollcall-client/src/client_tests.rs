@@ -3,9 +3,15 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use rollcall_proto::feed::v1::feed_service_client::FeedServiceClient;
 use rollcall_proto::feed::v1::feed_service_server::{FeedService, FeedServiceServer};
-use rollcall_proto::feed::v1::{FeedHeader, ValidationOutcome};
+use rollcall_proto::feed::v1::submit_feed_request::Part;
+use rollcall_proto::feed::v1::{
+    FeedHeader, FeedReceipt, FeedStatus, GetFeedReceiptRequest, MarkRecord, RollRecord,
+    SubmitFeedRequest, ValidationOutcome,
+};
 use tokio_stream::StreamExt as _;
 use tonic::{Request, Response, Status, Streaming};
 

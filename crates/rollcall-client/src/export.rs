@@ -1,5 +1,5 @@
 //! Writing an export stream to a file: CSV (every field quoted, CRLF, as the DfE writes its
-//! files) or `.xlsx`, a manifest beside it, and a progress bar on a terminal.
+//! files) or `.xlsx`, a manifest beside it, and how far it has got told to a [`Progress`].
 //!
 //! The file is written under a `.partial` name and renamed only when the stream's trailer has
 //! arrived and its row count matches what was written, so a file with the final name is always
@@ -7,15 +7,17 @@
 //! them, the row count, the SHA-256 of the file and the time the data was read as of.
 
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
 use rollcall_domain::ees;
 use rollcall_proto::export::v1::{ColumnKind, ExportChunk, ExportHeader, export_chunk::Part};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+
+use crate::progress::Progress;
+use crate::{Error, Result, status};
 
 /// Rows a worksheet can hold, the header included.
 const XLSX_MAX_ROWS: u64 = 1_048_576;
@@ -28,7 +30,7 @@ pub enum Format {
 }
 
 impl Format {
-    pub fn of(path: &Path) -> anyhow::Result<Format> {
+    pub fn of(path: &Path) -> Result<Format> {
         match path
             .extension()
             .and_then(|e| e.to_str())
@@ -36,10 +38,7 @@ impl Format {
         {
             Some(e) if e == "csv" => Ok(Format::Csv),
             Some(e) if e == "xlsx" => Ok(Format::Xlsx),
-            _ => bail!(
-                "{}: the file name must end in .csv or .xlsx",
-                path.display()
-            ),
+            _ => Err(Error::FileName(path.to_owned())),
         }
     }
 
@@ -78,12 +77,12 @@ enum Output {
 }
 
 impl Output {
-    fn create(format: Format, partial: &Path, header: &ExportHeader) -> anyhow::Result<Output> {
+    fn create(format: Format, partial: &Path, header: &ExportHeader) -> Result<Output> {
         let names = header.columns.iter().map(|c| c.name.as_str());
         match format {
             Format::Csv => {
-                let file = File::create(partial)
-                    .with_context(|| format!("cannot create {}", partial.display()))?;
+                let file =
+                    File::create(partial).map_err(|err| Error::file("create", partial, err))?;
                 let mut output = Output::Csv {
                     file: BufWriter::new(file),
                     hash: Sha256::new(),
@@ -107,7 +106,7 @@ impl Output {
         }
     }
 
-    fn csv_line(&mut self, line: &str) -> anyhow::Result<()> {
+    fn csv_line(&mut self, line: &str) -> Result<()> {
         let Output::Csv { file, hash, bytes } = self else {
             unreachable!("csv lines go to csv output")
         };
@@ -117,7 +116,7 @@ impl Output {
         Ok(())
     }
 
-    fn row(&mut self, cells: &[String]) -> anyhow::Result<()> {
+    fn row(&mut self, cells: &[String]) -> Result<()> {
         match self {
             Output::Csv { .. } => self.csv_line(&ees::csv_line(cells.iter().map(String::as_str))),
             Output::Xlsx {
@@ -126,9 +125,7 @@ impl Output {
                 next_row,
             } => {
                 if u64::from(*next_row) >= XLSX_MAX_ROWS {
-                    bail!(
-                        "the export has more rows than a worksheet holds ({XLSX_MAX_ROWS}): write it as .csv"
-                    );
+                    return Err(Error::WorksheetFull(XLSX_MAX_ROWS));
                 }
                 let sheet = workbook.worksheet_from_index(0)?;
                 for (col, (cell, kind)) in cells.iter().zip(kinds.iter()).enumerate() {
@@ -147,7 +144,7 @@ impl Output {
     }
 
     /// Finishes the file: the byte count and SHA-256 of what is on disk.
-    fn finish(self, partial: &Path) -> anyhow::Result<(u64, String)> {
+    fn finish(self, partial: &Path) -> Result<(u64, String)> {
         match self {
             Output::Csv {
                 mut file,
@@ -156,140 +153,119 @@ impl Output {
             } => {
                 file.flush()?;
                 file.get_ref().sync_all()?;
-                Ok((bytes, hex(&hash.finalize())))
+                Ok((bytes, hex::encode(hash.finalize())))
             }
             Output::Xlsx { mut workbook, .. } => {
                 workbook.save(partial)?;
                 let data = std::fs::read(partial)?;
-                Ok((data.len() as u64, hex(&Sha256::digest(&data))))
+                Ok((data.len() as u64, hex::encode(Sha256::digest(&data))))
             }
-        }
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A one-line progress bar on stderr, drawn only when stderr is a terminal.
-struct ProgressBar {
-    on: bool,
-    schools: u64,
-    drawn: Instant,
-}
-
-impl ProgressBar {
-    fn new(schools: u64) -> ProgressBar {
-        ProgressBar {
-            on: std::io::stderr().is_terminal(),
-            schools,
-            drawn: Instant::now(),
-        }
-    }
-
-    fn draw(&mut self, done: u64, rows: u64, force: bool) {
-        if !self.on || (!force && self.drawn.elapsed() < Duration::from_millis(100)) {
-            return;
-        }
-        self.drawn = Instant::now();
-        const WIDTH: u64 = 30;
-        let filled = (done * WIDTH).checked_div(self.schools).unwrap_or(WIDTH);
-        eprint!(
-            "\r[{}{}] {done}/{} schools, {rows} rows",
-            "#".repeat(filled as usize),
-            ".".repeat((WIDTH - filled) as usize),
-            self.schools
-        );
-    }
-
-    fn end(&mut self) {
-        if self.on {
-            eprintln!();
         }
     }
 }
 
 /// Writes the export arriving on `stream` to `path` (format from its extension) and its
 /// manifest beside it. `request` is what the user asked for, kept in the manifest with the
-/// parameters as the server resolved them.
+/// parameters as the server resolved them. `progress` is told the schools done and the rows
+/// received.
 pub async fn write(
     mut stream: tonic::Streaming<ExportChunk>,
     path: &Path,
     request: serde_json::Value,
-) -> anyhow::Result<Written> {
+    progress: &dyn Progress,
+) -> Result<Written> {
     let started = Instant::now();
     let format = Format::of(path)?;
     let partial = path.with_extension(format!("{}.partial", format.name()));
-    let result = receive(&mut stream, format, &partial, request, path, started).await;
+    let target = Target {
+        format,
+        partial: &partial,
+        path,
+    };
+    let result = receive(&mut stream, &target, request, progress, started).await;
+    progress.finish();
     if result.is_err() {
         let _ = std::fs::remove_file(&partial);
     }
     result
 }
 
+/// Where an export is written: first under its `.partial` name.
+struct Target<'a> {
+    format: Format,
+    partial: &'a Path,
+    path: &'a Path,
+}
+
 async fn receive(
     stream: &mut tonic::Streaming<ExportChunk>,
-    format: Format,
-    partial: &Path,
+    target: &Target<'_>,
     request: serde_json::Value,
-    path: &Path,
+    progress: &dyn Progress,
     started: Instant,
-) -> anyhow::Result<Written> {
-    let describe = |status: tonic::Status| anyhow::anyhow!(crate::describe(&status));
+) -> Result<Written> {
+    let Target {
+        format,
+        partial,
+        path,
+    } = *target;
     let header = match stream
         .message()
         .await
-        .map_err(describe)?
+        .map_err(status::error)?
         .and_then(|c| c.part)
     {
         Some(Part::Header(header)) => header,
-        _ => bail!("the export stream did not start with its header"),
+        _ => {
+            return Err(Error::Export(
+                "the export stream did not start with its header".into(),
+            ));
+        }
     };
     let mut output = Output::create(format, partial, &header)?;
-    let mut progress = ProgressBar::new(header.schools);
+    progress.start(header.schools);
     let mut rows = 0u64;
     let trailer = loop {
-        let chunk = stream.message().await.map_err(|status| {
-            progress.end();
-            describe(status)
-        })?;
+        let chunk = stream.message().await.map_err(status::error)?;
         match chunk.and_then(|c| c.part) {
             Some(Part::Rows(chunk)) => {
                 for row in &chunk.rows {
                     if row.cells.len() != header.columns.len() {
-                        bail!(
+                        return Err(Error::Export(format!(
                             "row {} has {} cells for {} columns",
                             rows + 1,
                             row.cells.len(),
                             header.columns.len()
-                        );
+                        )));
                     }
                     output.row(&row.cells)?;
                     rows += 1;
                 }
             }
-            Some(Part::Progress(p)) => progress.draw(p.schools_done, p.rows_sent, false),
+            Some(Part::Progress(p)) => progress.advance(p.schools_done, p.rows_sent),
             Some(Part::Trailer(trailer)) => break trailer,
-            Some(Part::Header(_)) => bail!("the export stream sent a second header"),
+            Some(Part::Header(_)) => {
+                return Err(Error::Export(
+                    "the export stream sent a second header".into(),
+                ));
+            }
             None => {
-                progress.end();
-                bail!(
+                return Err(Error::Export(
                     "the export stream ended before its trailer: the file is incomplete and was not kept"
-                )
+                        .into(),
+                ));
             }
         }
     };
-    progress.draw(header.schools, rows, true);
-    progress.end();
+    progress.advance(header.schools, rows);
     if trailer.rows != rows {
-        bail!(
+        return Err(Error::Export(format!(
             "the server sent {} rows but {rows} arrived: the file was not kept",
             trailer.rows
-        );
+        )));
     }
     let (bytes, sha256) = output.finish(partial)?;
-    std::fs::rename(partial, path)
-        .with_context(|| format!("cannot move the export to {}", path.display()))?;
+    std::fs::rename(partial, path).map_err(|err| Error::file("move the export to", path, err))?;
     let manifest_path = manifest_path(path);
     let file_name = path
         .file_name()
@@ -313,8 +289,9 @@ async fn receive(
         "columns": header.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
         "rollcall_version": env!("CARGO_PKG_VERSION"),
     });
-    std::fs::write(&manifest_path, serde_json::to_vec_pretty(&manifest)?)
-        .with_context(|| format!("cannot write {}", manifest_path.display()))?;
+    let manifest = serde_json::to_vec_pretty(&manifest).expect("json values serialise");
+    std::fs::write(&manifest_path, manifest)
+        .map_err(|err| Error::file("write", &manifest_path, err))?;
     Ok(Written {
         path: path.to_owned(),
         manifest: manifest_path,

@@ -1,0 +1,92 @@
+//! A feed's receipt, and waiting until the pipeline is done with many feeds.
+
+use std::time::{Duration, Instant};
+
+use rollcall_proto::feed::v1::{
+    FeedReceipt, FeedStatus, GetFeedReceiptRequest, feed_service_client::FeedServiceClient,
+};
+
+use crate::progress::{Progress, Silent};
+use crate::{AuthChannel, Error, Result, status};
+
+/// The feed's receipt as it stands now.
+pub async fn receipt(
+    client: &mut FeedServiceClient<AuthChannel>,
+    feed_id: &str,
+) -> Result<FeedReceipt, tonic::Status> {
+    client
+        .get_feed_receipt(GetFeedReceiptRequest {
+            feed_id: feed_id.to_owned(),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// Polls until the pipeline is done with every feed (processed, or parked because the database
+/// refused it) and returns their receipts in the same order. Feeds are checked in order, one at
+/// a time, so a long wait costs one call per poll rather than one per feed; on time-out the
+/// error says how many are still waiting and names the first.
+pub async fn wait_processed(
+    client: &mut FeedServiceClient<AuthChannel>,
+    feed_ids: &[String],
+    timeout: Duration,
+) -> Result<Vec<FeedReceipt>> {
+    wait_processed_with(client, feed_ids, timeout, &Silent).await
+}
+
+/// [`wait_processed`], telling `progress` how many feeds are done.
+pub async fn wait_processed_with(
+    client: &mut FeedServiceClient<AuthChannel>,
+    feed_ids: &[String],
+    timeout: Duration,
+    progress: &dyn Progress,
+) -> Result<Vec<FeedReceipt>> {
+    progress.start(feed_ids.len() as u64);
+    let waited = wait(client, feed_ids, timeout, progress).await;
+    progress.finish();
+    waited
+}
+
+async fn wait(
+    client: &mut FeedServiceClient<AuthChannel>,
+    feed_ids: &[String],
+    timeout: Duration,
+    progress: &dyn Progress,
+) -> Result<Vec<FeedReceipt>> {
+    let deadline = Instant::now() + timeout;
+    let mut receipts = Vec::with_capacity(feed_ids.len());
+    while receipts.len() < feed_ids.len() {
+        let next = receipt(client, &feed_ids[receipts.len()])
+            .await
+            .map_err(status::error)?;
+        if is_done(&next) {
+            receipts.push(next);
+            progress.advance(receipts.len() as u64, 0);
+            continue;
+        }
+        if Instant::now() >= deadline {
+            let mut waiting = Vec::new();
+            for id in &feed_ids[receipts.len()..] {
+                if !is_done(&receipt(client, id).await.map_err(status::error)?) {
+                    waiting.push(id.as_str());
+                }
+            }
+            if let Some(first) = waiting.first() {
+                return Err(Error::NotProcessed {
+                    waiting: waiting.len(),
+                    total: feed_ids.len(),
+                    seconds: timeout.as_secs(),
+                    first: (*first).to_owned(),
+                });
+            }
+            continue;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(receipts)
+}
+
+/// Whether the pipeline is done with a feed: stored, or parked with its refusal.
+fn is_done(receipt: &FeedReceipt) -> bool {
+    matches!(receipt.status(), FeedStatus::Processed | FeedStatus::Parked)
+}

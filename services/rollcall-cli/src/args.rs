@@ -1,0 +1,368 @@
+//! The command line: every subcommand, its arguments and their help text.
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "rollcall",
+    about = "Rollcall: school attendance feeds and LA queries",
+    version
+)]
+pub struct Cli {
+    /// The gateway (feed submission and receipts).
+    #[arg(
+        long,
+        global = true,
+        env = "ROLLCALL_GATEWAY",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub gateway: String,
+    /// The query service (LA queries and the school registry).
+    #[arg(
+        long,
+        global = true,
+        env = "ROLLCALL_QUERY",
+        default_value = "http://127.0.0.1:50052"
+    )]
+    pub query: String,
+    /// Your credential: an API key (`rc_...`) or, for LA users, a signed token from your identity
+    /// provider. Sent as `authorization: Bearer <token>`.
+    #[arg(long, global = true, env = "ROLLCALL_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// PEM CA certificate that signed the services' certificates (for https:// addresses).
+    #[arg(long, global = true, env = "ROLLCALL_CA_CERT")]
+    pub ca_cert: Option<std::path::PathBuf>,
+    /// PEM client certificate, for an MIS vendor on mutual TLS (with --client-key).
+    #[arg(long, global = true, env = "ROLLCALL_CLIENT_CERT")]
+    pub client_cert: Option<std::path::PathBuf>,
+    #[arg(long, global = true, env = "ROLLCALL_CLIENT_KEY")]
+    pub client_key: Option<std::path::PathBuf>,
+    /// Machine-readable output of the same data.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// The LA's school registry.
+    #[command(subcommand)]
+    Schools(SchoolsCommand),
+    /// Send one school's roll and marks (CSV) to the gateway.
+    Submit(SubmitArgs),
+    /// A feed's receipt and validation outcome.
+    Receipt {
+        feed_id: String,
+        /// Wait up to this many seconds for the pipeline to process the feed.
+        #[arg(long)]
+        wait: Option<u64>,
+    },
+    /// What LA attendance teams ask.
+    #[command(subcommand)]
+    Query(QueryCommand),
+    /// Files for the DfE and for spreadsheets, each with a manifest beside it
+    /// (`<file>.manifest.json`: parameters, row count, SHA-256, the time the data was read as of).
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// How far feeds have got through the pipeline (operations and admin keys).
+    Status,
+    /// API keys (admin keys only, except `bootstrap`).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// MIS vendors' registrations (admin keys only).
+    #[command(subcommand)]
+    Vendors(VendorsCommand),
+    /// Who viewed your pupils: every pupil-level query that returned any of them (LA and school
+    /// users).
+    Audit {
+        /// From this day, YYYY-MM-DD (default: the last 30 days).
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many events, newest first.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Generate a synthetic LA, send it through the gateway as vendors would, and summarise it.
+    Demo(DemoArgs),
+    /// Write a synthetic LA as CSV files, to try `schools import` and `submit` by hand.
+    Synth {
+        #[arg(long, default_value = "small", value_parser = ["demo", "small"])]
+        spec: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+}
+
+#[derive(Args)]
+pub struct SubmitArgs {
+    /// The school's six-digit URN.
+    #[arg(long)]
+    pub school: String,
+    #[arg(long)]
+    pub roll: std::path::PathBuf,
+    #[arg(long)]
+    pub marks: std::path::PathBuf,
+    /// Idempotency key; defaults to a hash of the two files, so re-sending them is a no-op.
+    #[arg(long)]
+    pub key: Option<String>,
+    /// When the register was extracted (RFC 3339); defaults to now.
+    #[arg(long)]
+    pub extracted_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    #[arg(long, default_value = "demo", value_parser = ["demo", "small"])]
+    pub spec: String,
+    /// Concurrent vendor streams.
+    #[arg(long, default_value_t = 4)]
+    pub streams: usize,
+    /// Seconds to wait for the pipeline to process every feed.
+    #[arg(long, default_value_t = 600)]
+    pub timeout: u64,
+    /// Also write the LA's DfE year-to-date export (CSV and manifest) into this directory.
+    #[arg(long)]
+    pub export_dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Make a key. Its token is printed once: only a hash of it is stored.
+    Create {
+        /// vendor, la, school, operations, exporter or admin.
+        #[arg(long)]
+        kind: String,
+        /// The vendor's name, the LA code or the school URN (none for the national kinds).
+        #[arg(long, default_value = "")]
+        org: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Days until it expires (default: the server's, 90).
+        #[arg(long)]
+        valid_days: Option<u32>,
+    },
+    /// Every key, newest first (never the secrets).
+    List,
+    /// Revoke a key at once.
+    Revoke { key_id: String },
+    /// Make the first admin key of a fresh install, straight in the database (no service call).
+    Bootstrap {
+        /// The services' database.
+        #[arg(long, env = "ROLLCALL__DATABASE__URL")]
+        database_url: String,
+        #[arg(long, default_value_t = 30)]
+        valid_days: u32,
+        #[arg(long, default_value = "bootstrap admin key")]
+        description: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum VendorsCommand {
+    /// Make these schools exactly the ones a vendor may send feeds for (none: cut it off).
+    SetSchools { vendor: String, urns: Vec<String> },
+}
+
+#[derive(Subcommand)]
+pub enum SchoolsCommand {
+    /// Import schools from CSV (urn,la_code,name,phase,school_type,independent).
+    Import { file: std::path::PathBuf },
+    /// List registered schools.
+    List {
+        #[arg(long)]
+        la: Option<String>,
+    },
+}
+
+#[derive(Args, Clone)]
+pub struct PeriodArgs {
+    /// First day, YYYY-MM-DD (default: start of the academic year).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last day, YYYY-MM-DD (default: today).
+    #[arg(long)]
+    pub to: Option<String>,
+}
+
+/// The pupils a pupil-level export covers: an LA or one school.
+#[derive(Args, Clone)]
+pub struct PupilScopeArgs {
+    #[arg(long, conflicts_with = "school", required_unless_present = "school")]
+    pub la: Option<String>,
+    #[arg(long)]
+    pub school: Option<String>,
+    /// Why you need these pupils' details: recorded in the audit trail with who asked and which
+    /// pupils were exported.
+    #[arg(long)]
+    pub purpose: String,
+}
+
+#[derive(Subcommand)]
+pub enum ExportCommand {
+    /// The DfE's published year-to-date layout: a row per phase (Primary, Secondary, Special,
+    /// Total) per LA, in the DfE's scope and method. The exporter role may also add regional and
+    /// national rows, or every LA.
+    EesYtd {
+        /// LA code; repeat for several.
+        #[arg(
+            long = "la",
+            required_unless_present = "all_las",
+            conflicts_with = "all_las"
+        )]
+        la: Vec<String>,
+        #[arg(long)]
+        all_las: bool,
+        #[arg(long)]
+        regional: bool,
+        #[arg(long)]
+        national: bool,
+        /// First day, YYYY-MM-DD (default: start of the academic year of --to).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD (default: the latest day with marks).
+        #[arg(long)]
+        to: Option<String>,
+        /// The file to write: .csv or .xlsx.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// One row per pupil per session, with the pupil's details (CSV only: a year of an LA is
+    /// tens of millions of rows).
+    PupilSessions {
+        #[command(flatten)]
+        scope: PupilScopeArgs,
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last day, YYYY-MM-DD, in the same academic year.
+        #[arg(long)]
+        to: String,
+        /// Only the DfE's scope: compulsory school age in state-funded primary, secondary and
+        /// special schools.
+        #[arg(long)]
+        dfe_scope: bool,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Per enrolment for one census term: sessions possible, authorised and unauthorised absence
+    /// by reason, with the census's term dates.
+    Census {
+        #[command(flatten)]
+        scope: PupilScopeArgs,
+        /// The academic year, 2025/26.
+        #[arg(long)]
+        year: String,
+        #[arg(long, value_parser = ["autumn", "spring", "summer"])]
+        term: String,
+        /// The file to write: .csv or .xlsx.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum QueryCommand {
+    /// One school's DfE measures.
+    School {
+        urn: String,
+        #[command(flatten)]
+        period: PeriodArgs,
+    },
+    /// One row per school in the LA, then the LA total.
+    La {
+        code: String,
+        #[command(flatten)]
+        period: PeriodArgs,
+    },
+    /// Pupils at persistent (10%+) or, with --severe, severe (50%+) absence.
+    AtRisk {
+        #[arg(long, conflicts_with = "school", required_unless_present = "school")]
+        la: Option<String>,
+        #[arg(long)]
+        school: Option<String>,
+        #[arg(long)]
+        severe: bool,
+        /// Why you need these pupils' details: recorded in the audit trail with who asked and
+        /// which pupils were returned.
+        #[arg(long)]
+        purpose: String,
+        #[command(flatten)]
+        period: PeriodArgs,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_parses_as_documented() {
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from([
+            "rollcall",
+            "--json",
+            "query",
+            "at-risk",
+            "--la",
+            "937",
+            "--severe",
+            "--purpose",
+            "weekly review",
+        ])
+        .unwrap();
+        assert!(cli.json);
+        assert!(matches!(
+            cli.command,
+            Command::Query(QueryCommand::AtRisk { severe: true, .. })
+        ));
+        assert!(
+            Cli::try_parse_from(["rollcall", "query", "at-risk"]).is_err(),
+            "--la or --school is required"
+        );
+        assert!(
+            Cli::try_parse_from(["rollcall", "query", "at-risk", "--la", "937"]).is_err(),
+            "--purpose is required"
+        );
+        assert!(
+            Cli::try_parse_from([
+                "rollcall",
+                "query",
+                "at-risk",
+                "--la",
+                "937",
+                "--school",
+                "140001",
+                "--purpose",
+                "p"
+            ])
+            .is_err()
+        );
+        let cli = Cli::try_parse_from([
+            "rollcall",
+            "submit",
+            "--school",
+            "140001",
+            "--roll",
+            "r.csv",
+            "--marks",
+            "m.csv",
+            "--extracted-at",
+            "2025-10-06T16:00:00Z",
+        ])
+        .unwrap();
+        let Command::Submit(SubmitArgs {
+            extracted_at, key, ..
+        }) = cli.command
+        else {
+            panic!("submit")
+        };
+        assert_eq!(
+            extracted_at.unwrap().to_rfc3339(),
+            "2025-10-06T16:00:00+00:00"
+        );
+        assert_eq!(key, None);
+    }
+}

@@ -1,0 +1,34 @@
+//! What the commands print, from plain data and without calling anything: each answer as text
+//! (a table, or lines) for a person and as JSON for `--json`.
+
+mod admin;
+mod at_risk;
+mod files;
+mod measures;
+mod receipt;
+mod table;
+
+#[cfg(test)]
+mod fixtures;
+
+pub use admin::{
+    audit_json, audit_text, counts_json, counts_text, key_json, keys_text, schools_json,
+    schools_text,
+};
+pub use at_risk::{at_risk_json, at_risk_text};
+pub use files::{
+    DemoSummary, SynthFiles, demo_json, demo_text, synth_json, synth_text, written_json,
+    written_text,
+};
+pub use measures::{la_json, la_text, school_summary_json, school_summary_text};
+pub use receipt::{receipt_json, receipt_text};
+
+/// JSON as `--json` prints it.
+pub fn pretty(value: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(value).expect("json values serialise")
+}
+
+/// A flag as the registry's CSV and the tables write it.
+pub fn yes_no(b: bool) -> String {
+    if b { "Y" } else { "N" }.to_owned()
+}

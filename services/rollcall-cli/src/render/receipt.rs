@@ -1,0 +1,213 @@
+//! A feed's receipt: its status, counts, any parking and every finding.
+
+use rollcall_proto::feed::v1::{FeedReceipt, FeedStatus};
+use serde_json::{Value, json};
+
+use super::table;
+
+pub fn receipt_json(r: &FeedReceipt) -> Value {
+    let outcome = r.outcome.as_ref().map(|o| {
+        json!({
+            "roll_accepted": o.roll_accepted, "roll_rejected": o.roll_rejected, "marks_accepted": o.marks_accepted,
+            "marks_rejected": o.marks_rejected, "records_warned": o.records_warned, "marks_written": o.marks_written,
+            "marks_superseded": o.marks_superseded, "findings_omitted": o.findings_omitted,
+            "findings": o.findings.iter().map(|f| json!({
+                "code": f.code, "severity": f.severity, "record_kind": f.record_kind, "record_index": f.record_index,
+                "field": f.field, "message": f.message,
+            })).collect::<Vec<_>>(),
+        })
+    });
+    let parking = r
+        .parking
+        .as_ref()
+        .map(|p| json!({"sqlstate": p.sqlstate, "reason": p.reason, "field": p.field}));
+    json!({
+        "feed_id": r.feed_id, "school_urn": r.school_urn, "status": status_name(r), "duplicate": r.duplicate,
+        "roll_records": r.roll_records, "mark_records": r.mark_records, "outcome": outcome,
+        "parking": parking,
+    })
+}
+
+fn status_name(r: &FeedReceipt) -> &'static str {
+    match r.status() {
+        FeedStatus::Enqueued => "enqueued",
+        FeedStatus::Processed => "processed",
+        FeedStatus::Parked => "parked",
+        FeedStatus::Unspecified => "unknown",
+    }
+}
+
+pub fn receipt_text(r: &FeedReceipt) -> String {
+    let mut out = format!(
+        "feed {} for school {}: {}{}\n{} roll records, {} marks\n",
+        r.feed_id,
+        r.school_urn,
+        status_name(r),
+        if r.duplicate {
+            " (already received under this idempotency key)"
+        } else {
+            ""
+        },
+        r.roll_records,
+        r.mark_records
+    );
+    if let Some(p) = &r.parking {
+        out.push_str(&format!(
+            "parked: the database refused the feed ({}{}{}); nothing of it was stored and later feeds went on. Ask the LA's operations team to replay it once fixed, or send a corrected feed under a new idempotency key\n",
+            if p.sqlstate.is_empty() { String::new() } else { format!("sqlstate {}: ", p.sqlstate) },
+            p.reason,
+            if p.field.is_empty() { String::new() } else { format!("; at {}", p.field) },
+        ));
+    }
+    if let Some(o) = &r.outcome {
+        out.push_str(&format!(
+            "roll: {} accepted, {} rejected; marks: {} accepted, {} rejected ({} stored, {} older than what is held); {} records with warnings\n",
+            o.roll_accepted, o.roll_rejected, o.marks_accepted, o.marks_rejected, o.marks_written, o.marks_superseded, o.records_warned
+        ));
+        if !o.findings.is_empty() {
+            let rows: Vec<Vec<String>> = o
+                .findings
+                .iter()
+                .map(|f| {
+                    vec![
+                        f.severity.clone(),
+                        f.code.clone(),
+                        f.record_kind.clone(),
+                        f.record_index.to_string(),
+                        f.field.clone(),
+                        f.message.clone(),
+                    ]
+                })
+                .collect();
+            out.push('\n');
+            out.push_str(&table::render(
+                &["severity", "code", "record", "index", "field", "message"],
+                &rows,
+            ));
+        }
+        if o.findings_omitted > 0 {
+            out.push_str(&format!(
+                "{} more findings not listed: fix the ones above and send the feed again\n",
+                o.findings_omitted
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use rollcall_proto::feed::v1::Parking;
+
+    use super::super::fixtures::{keys, outcome, receipt};
+    use super::*;
+    use crate::render::pretty;
+
+    #[test]
+    fn a_receipt_in_json_has_its_counts_and_every_finding() {
+        let value = receipt_json(&receipt(Some(outcome())));
+        assert_eq!(
+            keys(&value),
+            [
+                "duplicate",
+                "feed_id",
+                "mark_records",
+                "outcome",
+                "parking",
+                "roll_records",
+                "school_urn",
+                "status"
+            ]
+        );
+        assert_eq!(value["status"], "processed");
+        assert!(value["parking"].is_null());
+        let outcome = &value["outcome"];
+        assert_eq!(
+            keys(outcome),
+            [
+                "findings",
+                "findings_omitted",
+                "marks_accepted",
+                "marks_rejected",
+                "marks_superseded",
+                "marks_written",
+                "records_warned",
+                "roll_accepted",
+                "roll_rejected"
+            ]
+        );
+        assert_eq!(
+            outcome["findings"][0],
+            json!({"code": "UNKNOWN_CODE", "severity": "error", "record_kind": "mark", "record_index": 3, "field": "code", "message": "not a national attendance code"})
+        );
+        let enqueued = receipt_json(&receipt(None));
+        assert_eq!(
+            (&enqueued["status"], &enqueued["outcome"]),
+            (&json!("enqueued"), &Value::Null)
+        );
+        insta::assert_snapshot!("receipt_processed", pretty(&value));
+        insta::assert_snapshot!("receipt_enqueued", pretty(&enqueued));
+    }
+
+    #[test]
+    fn a_receipt_as_text_lists_every_finding() {
+        let text = receipt_text(&receipt(Some(outcome())));
+        assert!(
+            text.starts_with("feed f-1 for school 140001: processed\n2 roll records, 4 marks\n"),
+            "{text}"
+        );
+        assert!(text.contains("marks: 3 accepted, 1 rejected"), "{text}");
+        let header = text
+            .lines()
+            .find(|l| l.starts_with("severity"))
+            .expect("a findings table");
+        assert_eq!(
+            header.split_whitespace().collect::<Vec<_>>(),
+            ["severity", "code", "record", "index", "field", "message"]
+        );
+        assert!(
+            text.contains(
+                "error     UNKNOWN_CODE  mark        3  code   not a national attendance code"
+            ),
+            "{text}"
+        );
+        insta::assert_snapshot!("receipt_processed_text", text);
+    }
+
+    #[test]
+    fn a_parked_duplicate_says_why_and_what_to_do() {
+        let mut parked = receipt(Some(outcome()));
+        parked.status = FeedStatus::Parked as i32;
+        parked.duplicate = true;
+        parked.parking = Some(Parking {
+            sqlstate: "22001".into(),
+            reason: "a value is too long for its column".into(),
+            field: "enrolments.forename".into(),
+            ..Default::default()
+        });
+        if let Some(o) = parked.outcome.as_mut() {
+            o.findings_omitted = 7;
+        }
+        let text = receipt_text(&parked);
+        assert!(
+            text.starts_with(
+                "feed f-1 for school 140001: parked (already received under this idempotency key)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "(sqlstate 22001: a value is too long for its column; at enrolments.forename)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(
+                "7 more findings not listed: fix the ones above and send the feed again\n"
+            ),
+            "{text}"
+        );
+        insta::assert_snapshot!("receipt_parked_text", text);
+        insta::assert_snapshot!("receipt_parked", pretty(&receipt_json(&parked)));
+    }
+}
