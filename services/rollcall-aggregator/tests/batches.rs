@@ -9,7 +9,7 @@ use prost::Message as _;
 use rollcall_db::{Access, Pool, Principal, PrincipalKind, School, Scope};
 use rollcall_kafka::mock::MockBroker;
 use rollcall_proto::pipeline::v1::{Mark, Pupil, ValidatedFeed};
-use rollcall_server::Settings;
+use rollcall_aggregator::Settings;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 

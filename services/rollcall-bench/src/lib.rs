@@ -216,11 +216,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
 
     eprintln!("bench: broker floor");
     // The floor's consumer takes batches as the workers do (the validator's settings).
-    let settings = rollcall_server::Settings::defaults();
-    let batching = Batching {
-        max_messages: settings.validator.batch_max_feeds,
-        linger: Duration::from_millis(settings.validator.batch_linger_ms),
-    };
+    let batching = rollcall_validator::Settings::defaults().validator.batching();
     broker_floor(
         &kafka_config(&brokers),
         figures.feeds,
