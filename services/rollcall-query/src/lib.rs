@@ -6,10 +6,14 @@
 //! management (admins), pipeline counts (operations) and the audit trail of pupil-level reads (LAs and schools).
 
 pub mod config;
+mod export;
+mod figures;
 mod grpc;
 mod grpc_admin;
 mod grpc_export;
 mod measures;
+mod period;
+mod scope;
 
 use anyhow::Context as _;
 use rollcall_proto::admin::v1::key_service_server::KeyServiceServer;
