@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use rollcall_cli::AuthChannel;
+use rollcall_kafka::{BatchConfig, KafkaConfig};
 use rollcall_proto::admin::v1::{
     CreateKeyRequest, SetVendorSchoolsRequest, key_service_client::KeyServiceClient,
 };
@@ -18,7 +19,6 @@ use rollcall_proto::query::v1::{
     ImportSchoolsRequest, School, query_service_client::QueryServiceClient,
     registry_service_client::RegistryServiceClient,
 };
-use rollcall_kafka::{BatchConfig, KafkaConfig};
 use rollcall_server::ServiceSettings as _;
 use rollcall_server::config::{AuthConfig, DatabaseConfig, TlsConfig};
 use rollcall_telemetry::TelemetryConfig;

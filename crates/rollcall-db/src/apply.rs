@@ -14,10 +14,9 @@ use rollcall_domain::feed::ValidatedFeed;
 use rollcall_domain::validation::{Finding, RecordRef};
 use uuid::Uuid;
 
-use crate::{codebook, locks};
 use crate::register::{self, EncodedRow, MonthRegister, SlotMark};
 use crate::{Error, Pool, Result, totals};
-
+use crate::{codebook, locks};
 
 /// What one application of a feed did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

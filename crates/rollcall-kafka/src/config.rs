@@ -121,13 +121,6 @@ pub struct BatchConfig {
 pub const MAX_BATCH_FEEDS: usize = 1000;
 const MAX_BATCH_LINGER_MS: u64 = 10_000;
 
-/// The setting of a [`BatchConfig`] that is out of bounds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BatchField {
-    MaxFeeds,
-    Linger,
-}
-
 impl BatchConfig {
     pub fn batching(&self) -> Batching {
         Batching {
@@ -136,18 +129,20 @@ impl BatchConfig {
         }
     }
 
-    pub fn validate(&self) -> Result<(), (BatchField, String)> {
+    /// Checks the bounds; an error names the setting out of bounds (`fields`: the names of
+    /// `batch_max_feeds` and `batch_linger_ms` in the worker's section) and the rule.
+    pub fn validate(
+        &self,
+        [max_feeds, linger]: [&'static str; 2],
+    ) -> Result<(), (&'static str, String)> {
         if self.batch_max_feeds == 0 || self.batch_max_feeds > MAX_BATCH_FEEDS {
             return Err((
-                BatchField::MaxFeeds,
+                max_feeds,
                 format!("must be between 1 and {MAX_BATCH_FEEDS}"),
             ));
         }
         if self.batch_linger_ms > MAX_BATCH_LINGER_MS {
-            return Err((
-                BatchField::Linger,
-                format!("must be at most {MAX_BATCH_LINGER_MS}"),
-            ));
+            return Err((linger, format!("must be at most {MAX_BATCH_LINGER_MS}")));
         }
         Ok(())
     }

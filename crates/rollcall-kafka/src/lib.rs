@@ -12,9 +12,7 @@ pub mod mock;
 mod produce;
 
 pub use assemble::Message;
-pub use config::{
-    BatchConfig, BatchField, DEFAULTS, Groups, KafkaConfig, MAX_BATCH_FEEDS, Topics,
-};
+pub use config::{BatchConfig, DEFAULTS, Groups, KafkaConfig, MAX_BATCH_FEEDS, Topics};
 pub use consume::{Batching, Consumer, consume, consume_batches, consumer};
 pub use produce::{Producer, producer};
 

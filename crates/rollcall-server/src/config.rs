@@ -287,7 +287,10 @@ mod tests {
             ),
         )
         .unwrap_err();
-        assert!(err.to_string().contains("auth.requests_per_second"), "{err}");
+        assert!(
+            err.to_string().contains("auth.requests_per_second"),
+            "{err}"
+        );
     }
 
     #[test]

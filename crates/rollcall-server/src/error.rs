@@ -118,11 +118,7 @@ impl ApiError {
 
     /// A broker failure (`rollcall_kafka::Error`), answered by its kind as [`ApiError::database`]
     /// answers a database failure.
-    pub fn broker(
-        context: &'static str,
-        kind: ErrorKind,
-        err: &dyn std::error::Error,
-    ) -> ApiError {
+    pub fn broker(context: &'static str, kind: ErrorKind, err: &dyn std::error::Error) -> ApiError {
         Self::failure(context, "broker", kind, err, None)
     }
 

@@ -1,7 +1,7 @@
 //! The aggregator's settings: `[database]`, `[telemetry]`, `[kafka]` and its own `[aggregator]`
 //! (its batches, lanes and parking). It listens on nothing, so it reads no `[tls]` or `[auth]`.
 
-use rollcall_kafka::{BatchConfig, BatchField, KafkaConfig, MAX_BATCH_FEEDS};
+use rollcall_kafka::{BatchConfig, KafkaConfig, MAX_BATCH_FEEDS};
 use rollcall_server::ServiceSettings;
 use rollcall_server::config::{ConfigError, DatabaseConfig};
 use rollcall_telemetry::TelemetryConfig;
@@ -58,13 +58,10 @@ impl ServiceSettings for Settings {
     fn validate(&self) -> Result<(), ConfigError> {
         self.database.validate()?;
         let aggregator = &self.aggregator;
-        aggregator.batch_config().validate().map_err(|(field, rule)| {
-            let field = match field {
-                BatchField::MaxFeeds => "aggregator.batch_max_feeds",
-                BatchField::Linger => "aggregator.batch_linger_ms",
-            };
-            ConfigError::invalid(field, rule)
-        })?;
+        aggregator
+            .batch_config()
+            .validate(["aggregator.batch_max_feeds", "aggregator.batch_linger_ms"])
+            .map_err(|(field, rule)| ConfigError::invalid(field, rule))?;
         if aggregator.lanes == 0 || aggregator.lanes > MAX_BATCH_FEEDS {
             return Err(ConfigError::invalid(
                 "aggregator.lanes",

@@ -216,7 +216,9 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
 
     eprintln!("bench: broker floor");
     // The floor's consumer takes batches as the workers do (the validator's settings).
-    let batching = rollcall_validator::Settings::defaults().validator.batching();
+    let batching = rollcall_validator::Settings::defaults()
+        .validator
+        .batching();
     broker_floor(
         &kafka_config(&brokers),
         figures.feeds,
@@ -683,7 +685,10 @@ fn logged_peak(log: &str, field: &str) -> Option<u64> {
         .filter_map(|line| {
             let plain = strip_ansi(line);
             let at = plain.find(field)? + field.len();
-            let digits: String = plain[at..].chars().take_while(char::is_ascii_digit).collect();
+            let digits: String = plain[at..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
             digits.parse().ok()
         })
         .max()

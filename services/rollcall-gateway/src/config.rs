@@ -49,7 +49,8 @@ impl ServiceSettings for Settings {
                 "limits must be positive",
             ));
         }
-        self.tls.check_listener("gateway.listen", self.gateway.listen)?;
+        self.tls
+            .check_listener("gateway.listen", self.gateway.listen)?;
         self.auth.validate()?;
         self.kafka
             .validate()
@@ -99,7 +100,8 @@ mod tests {
             ),
             ("ROLLCALL__TLS__PLAINTEXT".to_owned(), "true".to_owned()),
         ];
-        let settings: Settings = rollcall_server::config::load_from(None, Some(env.into())).unwrap();
+        let settings: Settings =
+            rollcall_server::config::load_from(None, Some(env.into())).unwrap();
         assert_eq!(settings.kafka.brokers, "kafka-1:9092");
     }
 

@@ -1,7 +1,7 @@
 //! The validator's settings: `[database]`, `[telemetry]`, `[kafka]` and its own `[validator]`
 //! (its batches). It listens on nothing, so it reads no `[tls]` or `[auth]`.
 
-use rollcall_kafka::{BatchConfig, BatchField, KafkaConfig};
+use rollcall_kafka::{BatchConfig, KafkaConfig};
 use rollcall_server::ServiceSettings;
 use rollcall_server::config::{ConfigError, DatabaseConfig};
 use rollcall_telemetry::TelemetryConfig;
@@ -32,13 +32,9 @@ impl ServiceSettings for Settings {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.database.validate()?;
-        self.validator.validate().map_err(|(field, rule)| {
-            let field = match field {
-                BatchField::MaxFeeds => "validator.batch_max_feeds",
-                BatchField::Linger => "validator.batch_linger_ms",
-            };
-            ConfigError::invalid(field, rule)
-        })?;
+        self.validator
+            .validate(["validator.batch_max_feeds", "validator.batch_linger_ms"])
+            .map_err(|(field, rule)| ConfigError::invalid(field, rule))?;
         self.kafka
             .validate()
             .map_err(|rule| ConfigError::invalid("kafka", rule))
@@ -62,7 +58,8 @@ mod tests {
             "ROLLCALL__KAFKA__BROKERS".to_owned(),
             "kafka-1:9092".to_owned(),
         )];
-        let settings: Settings = rollcall_server::config::load_from(None, Some(env.into())).unwrap();
+        let settings: Settings =
+            rollcall_server::config::load_from(None, Some(env.into())).unwrap();
         assert_eq!(settings.kafka.brokers, "kafka-1:9092");
     }
 
