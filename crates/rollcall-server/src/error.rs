@@ -1,6 +1,6 @@
 //! The one closed set of error codes a Rollcall API answers with, and its mapping to gRPC status.
 //! A dependency's failure (the database's, the broker's) becomes a code by its kind
-//! ([`ErrorKind`]) in one place, [`ApiError::failure`]. Internal details are logged once, here,
+//! ([`ErrorKind`]) in one place, `ApiError::failure`. Internal details are logged once, here,
 //! where they become a status; the caller gets the code and a message that names no pupil.
 
 use rollcall_domain::failure::ErrorKind;
@@ -169,5 +169,29 @@ impl From<ApiError> for Status {
             tonic::metadata::MetadataValue::from_static(err.code.as_str()),
         );
         status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broker_failure_is_answered_by_its_kind() {
+        let err = std::io::Error::other("broker transport failure");
+        let transient = ApiError::broker("cannot enqueue the feed", ErrorKind::Transient, &err);
+        assert_eq!(transient.code, ErrorCode::Unavailable);
+        assert_eq!(
+            transient.message,
+            "cannot enqueue the feed: the broker is unavailable for now (transient); retry with backoff"
+        );
+        let internal = ApiError::broker("cannot enqueue the feed", ErrorKind::Internal, &err);
+        assert_eq!(internal.code, ErrorCode::Internal);
+        assert_eq!(internal.message, "cannot enqueue the feed");
+        assert_eq!(
+            Status::from(transient).code(),
+            tonic::Code::Unavailable,
+            "retry"
+        );
     }
 }
