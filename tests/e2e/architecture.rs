@@ -189,3 +189,80 @@ fn no_service_depends_on_another_service() {
         "services depending on services: move what they share into a crate under crates/"
     );
 }
+
+/// The packages `package` links (its normal dependencies, followed down; dev and build
+/// dependencies left out), from `cargo metadata`'s resolved graph of the workspace.
+fn linked_packages(package: &str) -> std::collections::BTreeSet<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--manifest-path"])
+        .arg(root.join("Cargo.toml"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let name_of = |id: &str| {
+        metadata["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    let nodes = metadata["resolve"]["nodes"].as_array().unwrap();
+    let start = nodes
+        .iter()
+        .find(|n| name_of(n["id"].as_str().unwrap()) == package)
+        .unwrap_or_else(|| panic!("{package} is not in the workspace"));
+    let mut seen = std::collections::BTreeSet::new();
+    let mut ids = std::collections::BTreeSet::new();
+    let mut todo = vec![start];
+    while let Some(node) = todo.pop() {
+        for dep in node["deps"].as_array().unwrap() {
+            let normal = dep["dep_kinds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k["kind"].is_null());
+            let id = dep["pkg"].as_str().unwrap();
+            if normal && ids.insert(id.to_owned()) {
+                seen.insert(name_of(id));
+                todo.push(nodes.iter().find(|n| n["id"] == id).unwrap());
+            }
+        }
+    }
+    seen
+}
+
+#[test]
+fn the_query_service_links_no_kafka_client() {
+    let linked = linked_packages("rollcall-query");
+    // The walk sees the crates it does link.
+    assert!(linked.contains("rollcall-server"), "{linked:?}");
+    assert!(linked.contains("sqlx"), "{linked:?}");
+    let kafka: Vec<&String> = linked
+        .iter()
+        .filter(|name| name.starts_with("rdkafka") || *name == "rollcall-kafka")
+        .collect();
+    assert_eq!(kafka, Vec::<&String>::new(), "rollcall-query links kafka");
+}
+
+/// The benchmark keeps its own copy of the validator's default batching for the broker floor
+/// (a service may not depend on another); the copy must say what the validator does.
+#[test]
+fn the_broker_floor_batches_as_the_validator_does() {
+    let validator = rollcall_validator::Settings::defaults()
+        .validator
+        .batching();
+    let floor = rollcall_bench::FLOOR_BATCHING;
+    assert_eq!(
+        (floor.max_messages, floor.linger),
+        (validator.max_messages, validator.linger)
+    );
+}

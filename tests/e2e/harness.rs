@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use rollcall_client::AuthChannel;
+use rollcall_kafka::{BatchConfig, KafkaConfig};
 use rollcall_proto::admin::v1::{
     CreateKeyRequest, SetVendorSchoolsRequest, key_service_client::KeyServiceClient,
 };
@@ -18,7 +19,9 @@ use rollcall_proto::query::v1::{
     ImportSchoolsRequest, School, query_service_client::QueryServiceClient,
     registry_service_client::RegistryServiceClient,
 };
-use rollcall_server::Settings;
+use rollcall_server::ServiceSettings as _;
+use rollcall_server::config::{AuthConfig, DatabaseConfig, TlsConfig};
+use rollcall_telemetry::TelemetryConfig;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -70,6 +73,86 @@ pub fn free_port() -> u16 {
 fn admin_database_url() -> String {
     std::env::var("ROLLCALL_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Every section the four services read, as one deployment's file would hold them: tests change
+/// these, and each service is started with its own settings taken from them.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub database: DatabaseConfig,
+    pub tls: TlsConfig,
+    pub auth: AuthConfig,
+    pub telemetry: TelemetryConfig,
+    pub kafka: KafkaConfig,
+    pub gateway: rollcall_gateway::config::GatewayConfig,
+    pub validator: BatchConfig,
+    pub aggregator: rollcall_aggregator::config::AggregatorConfig,
+    pub query: rollcall_query::config::QueryConfig,
+}
+
+impl Settings {
+    /// Each service's embedded defaults.
+    pub fn defaults() -> Settings {
+        let gateway = rollcall_gateway::Settings::defaults();
+        Settings {
+            database: gateway.database,
+            tls: gateway.tls,
+            auth: gateway.auth,
+            telemetry: gateway.telemetry,
+            kafka: gateway.kafka,
+            gateway: gateway.gateway,
+            validator: rollcall_validator::Settings::defaults().validator,
+            aggregator: rollcall_aggregator::Settings::defaults().aggregator,
+            query: rollcall_query::Settings::defaults().query,
+        }
+    }
+
+    pub fn gateway(&self) -> rollcall_gateway::Settings {
+        rollcall_gateway::Settings {
+            database: self.database.clone(),
+            tls: self.tls.clone(),
+            auth: self.auth.clone(),
+            telemetry: self.telemetry.clone(),
+            kafka: self.kafka.clone(),
+            gateway: self.gateway.clone(),
+        }
+    }
+
+    pub fn validator(&self) -> rollcall_validator::Settings {
+        rollcall_validator::Settings {
+            database: self.database.clone(),
+            telemetry: self.telemetry.clone(),
+            kafka: self.kafka.clone(),
+            validator: self.validator.clone(),
+        }
+    }
+
+    pub fn aggregator(&self) -> rollcall_aggregator::Settings {
+        rollcall_aggregator::Settings {
+            database: self.database.clone(),
+            telemetry: self.telemetry.clone(),
+            kafka: self.kafka.clone(),
+            aggregator: self.aggregator.clone(),
+        }
+    }
+
+    pub fn query(&self) -> rollcall_query::Settings {
+        rollcall_query::Settings {
+            database: self.database.clone(),
+            tls: self.tls.clone(),
+            auth: self.auth.clone(),
+            telemetry: self.telemetry.clone(),
+            query: self.query.clone(),
+        }
+    }
+
+    /// Each service's own checks.
+    pub fn validate(&self) -> Result<(), rollcall_server::config::ConfigError> {
+        self.gateway().validate()?;
+        self.validator().validate()?;
+        self.aggregator().validate()?;
+        self.query().validate()
+    }
 }
 
 /// One test's system. Call `stop` at the end: it stops the services and drops the database.
@@ -228,12 +311,12 @@ impl Pipeline {
         let gateway_addr = gateway_listener.local_addr().unwrap();
         let query_addr = query_listener.local_addr().unwrap();
         let gateway = tokio::spawn(rollcall_gateway::serve(
-            settings.clone(),
+            settings.gateway(),
             gateway_listener,
             services.child_token(),
         ));
         let query = tokio::spawn(rollcall_query::serve(
-            settings.clone(),
+            settings.query(),
             query_listener,
             services.child_token(),
         ));
@@ -261,11 +344,11 @@ impl Pipeline {
     /// Starts the validator and aggregator (again, after `crash_workers`).
     pub fn start_workers(&mut self) {
         self.validator = Some(tokio::spawn(rollcall_validator::run(
-            self.settings.clone(),
+            self.settings.validator(),
             self.services.child_token(),
         )));
         self.aggregator = Some(tokio::spawn(rollcall_aggregator::run(
-            self.settings.clone(),
+            self.settings.aggregator(),
             self.services.child_token(),
         )));
     }

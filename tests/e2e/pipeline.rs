@@ -386,7 +386,7 @@ async fn an_oversized_feed_is_refused_and_nothing_is_enqueued() {
     pipeline.gateway_addr = listener.local_addr().unwrap();
     let token = tokio_util::sync::CancellationToken::new();
     let small = tokio::spawn(rollcall_gateway::serve(
-        pipeline.settings.clone(),
+        pipeline.settings.gateway(),
         listener,
         token.clone(),
     ));

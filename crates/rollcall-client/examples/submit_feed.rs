@@ -69,7 +69,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Err(status) => return Err(describe(&status).into()),
         }
     };
-    println!("feed {} enqueued (duplicate: {})", first.feed_id, first.duplicate);
+    println!(
+        "feed {} enqueued (duplicate: {})",
+        first.feed_id, first.duplicate
+    );
 
     // The receipt says processed (or parked) once the pipeline is done with the feed.
     let done = loop {

@@ -14,13 +14,9 @@ use rollcall_domain::feed::ValidatedFeed;
 use rollcall_domain::validation::{Finding, RecordRef};
 use uuid::Uuid;
 
-use crate::codebook;
 use crate::register::{self, EncodedRow, MonthRegister, SlotMark};
 use crate::{Error, Pool, Result, totals};
-
-/// Advisory lock classes (the first key of `pg_advisory_xact_lock(int, int)`): "Roll" and "Code".
-pub(crate) const LOCK_CLASS_SCHOOL: i32 = 0x526f_6c6c;
-pub(crate) const LOCK_CLASS_CODES: i32 = 0x436f_6465;
+use crate::{codebook, locks};
 
 /// What one application of a feed did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -76,16 +72,11 @@ async fn apply_in_one_transaction(pool: &Pool, feeds: &[ValidatedFeed]) -> Resul
     let mut tx = pool.begin().await?;
 
     // One school's feeds are applied one at a time (feeds of other schools run in parallel):
-    // no deadlocks between two instances replaying the same school's partition. The array is
-    // sorted and `unnest` yields it in order, so every writer locks in URN order.
+    // no deadlocks between two instances replaying the same school's partition.
     let mut urns: Vec<i32> = feeds.iter().map(school_of).collect();
     urns.sort_unstable();
     urns.dedup();
-    sqlx::query("select pg_advisory_xact_lock($1, u) from unnest($2::int4[]) as u")
-        .bind(LOCK_CLASS_SCHOOL)
-        .bind(&urns)
-        .execute(&mut *tx)
-        .await?;
+    locks::lock_schools(&mut tx, &urns).await?;
 
     let mut stats = Vec::with_capacity(feeds.len());
     for feed in feeds {

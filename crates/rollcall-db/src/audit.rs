@@ -44,7 +44,7 @@ pub async fn record_audit_event(pool: &Pool, event: &NewAuditEvent<'_>) -> Resul
     .bind(event.purpose)
     .bind(&event.request_scope)
     .bind(event.enrolment_ids)
-    .fetch_one(pool)
+    .fetch_one(pool.pg())
     .await?;
     Ok(id)
 }
@@ -66,7 +66,7 @@ pub async fn append_audit_enrolments(
     )
     .bind(event_id)
     .bind(enrolment_ids)
-    .execute(pool)
+    .execute(pool.pg())
     .await?;
     Ok(())
 }
@@ -110,7 +110,7 @@ pub async fn list_audit_events(
     .bind(&access.la_codes)
     .bind(&access.urns)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(pool.pg())
     .await?;
     Ok(rows)
 }

@@ -30,7 +30,7 @@ pub async fn feed_times(pool: &Pool) -> Result<FeedTimes> {
                 max(processed_at) as last_processed
            from feeds",
     )
-    .fetch_one(pool)
+    .fetch_one(pool.pg())
     .await?)
 }
 
@@ -49,7 +49,7 @@ pub async fn wal_mark(pool: &Pool) -> Result<WalMark> {
         "select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::int8,
                 (select checkpoints_timed + checkpoints_req from pg_stat_bgwriter)",
     )
-    .fetch_one(pool)
+    .fetch_one(pool.pg())
     .await?;
     Ok(WalMark {
         lsn_bytes,
@@ -66,7 +66,7 @@ pub async fn server_settings(pool: &Pool) -> Result<Vec<(String, String)>> {
                         'shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'work_mem')
          order by name",
     )
-    .fetch_all(pool)
+    .fetch_all(pool.pg())
     .await?)
 }
 
@@ -94,7 +94,7 @@ pub async fn marks_size(pool: &Pool) -> Result<TableSize> {
         "select pg_total_relation_size('register'),
                 (select coalesce(sum(marks), 0)::int8 from school_totals)",
     )
-    .fetch_one(pool)
+    .fetch_one(pool.pg())
     .await?;
     Ok(TableSize { bytes, rows })
 }
@@ -106,7 +106,7 @@ pub async fn totals_size(pool: &Pool) -> Result<TableSize> {
         "select pg_total_relation_size('enrolment_totals') + pg_total_relation_size('school_totals'),
                 (select coalesce(sum(marks), 0)::int8 from school_totals)",
     )
-    .fetch_one(pool)
+    .fetch_one(pool.pg())
     .await?;
     Ok(TableSize { bytes, rows })
 }
@@ -116,7 +116,7 @@ pub async fn copy_floor_size(pool: &Pool) -> Result<TableSize> {
     let (bytes, rows): (i64, i64) = sqlx::query_as(
         "select pg_total_relation_size('bench_copy_floor'), (select count(*) from bench_copy_floor)",
     )
-    .fetch_one(pool)
+    .fetch_one(pool.pg())
     .await?;
     Ok(TableSize { bytes, rows })
 }
@@ -125,7 +125,7 @@ pub async fn copy_floor_size(pool: &Pool) -> Result<TableSize> {
 /// longer count.
 pub async fn vacuum_marks(pool: &Pool) -> Result<()> {
     sqlx::query("vacuum (analyze) register, enrolment_totals, school_totals")
-        .execute(pool)
+        .execute(pool.pg())
         .await?;
     Ok(())
 }
@@ -134,7 +134,7 @@ pub async fn vacuum_marks(pool: &Pool) -> Result<()> {
 /// size is what the live rows take with no free space left by rewritten rows.
 pub async fn vacuum_full_marks(pool: &Pool) -> Result<()> {
     sqlx::query("vacuum full register, enrolment_totals, school_totals")
-        .execute(pool)
+        .execute(pool.pg())
         .await?;
     Ok(())
 }
@@ -142,7 +142,7 @@ pub async fn vacuum_full_marks(pool: &Pool) -> Result<()> {
 /// A fresh, empty table with the marks' key and a code: what the COPY floor loads.
 pub async fn prepare_copy_floor(pool: &Pool) -> Result<()> {
     sqlx::query("drop table if exists bench_copy_floor")
-        .execute(pool)
+        .execute(pool.pg())
         .await?;
     sqlx::query(
         "create table bench_copy_floor (
@@ -153,7 +153,7 @@ pub async fn prepare_copy_floor(pool: &Pool) -> Result<()> {
              primary key (enrolment_id, date, session)
          )",
     )
-    .execute(pool)
+    .execute(pool.pg())
     .await?;
     Ok(())
 }

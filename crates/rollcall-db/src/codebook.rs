@@ -5,62 +5,47 @@
 //! code means; the table only numbers them.
 //!
 //! Because ids are only ever added, a book read once stays right for every id it holds: each
-//! pool keeps the book it last read ([`cached`]) and reads the table again only when it meets an
-//! id or a code the book does not hold ([`decode`], [`refresh`]), instead of once per feed
-//! applied and per query answered.
+//! [`Pool`] keeps the book it last read (its [`Cache`], shared by the pool's clones; see
+//! [`cached`]) and reads the table again only when it meets an id or a code the book does not
+//! hold ([`decode`], [`refresh`]), instead of once per feed applied and per query answered.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use rollcall_domain::Counters;
 use rollcall_domain::codes::{self, AttendanceCode};
 use sqlx::PgConnection;
-use sqlx::postgres::PgConnectOptions;
 
 use crate::{Error, Pool, Result};
 
-type Books = Vec<(Weak<PgConnectOptions>, Arc<CodeBook>)>;
+/// The book a pool last read, if any; a pool and its clones share one.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Cache(Arc<Mutex<Option<Arc<CodeBook>>>>);
 
-/// The book each live pool last read. A pool is known by its connect options (one allocation
-/// per pool, shared by its clones); the weak reference keeps that allocation's address from
-/// being reused by another pool while the entry exists, and entries of dropped pools are
-/// pruned when another is stored.
-static BOOKS: Mutex<Books> = Mutex::new(Vec::new());
-
-fn books() -> MutexGuard<'static, Books> {
-    // Entries are replaced whole, so a panicking holder leaves nothing half done.
-    BOOKS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn is_pool(key: &Weak<PgConnectOptions>, options: &Arc<PgConnectOptions>) -> bool {
-    std::ptr::eq(key.as_ptr(), Arc::as_ptr(options))
+impl Cache {
+    fn slot(&self) -> MutexGuard<'_, Option<Arc<CodeBook>>> {
+        // The book is replaced whole, so a panicking holder leaves nothing half done.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 /// The book cached for `pool`, if any.
 fn lookup(pool: &Pool) -> Option<Arc<CodeBook>> {
-    let options = pool.connect_options();
-    books()
-        .iter()
-        .find(|(key, _)| is_pool(key, &options))
-        .map(|(_, book)| book.clone())
+    pool.books().slot().clone()
 }
 
 /// Caches `book` for `pool`, replacing what it held.
 pub(crate) fn store(pool: &Pool, book: CodeBook) -> Arc<CodeBook> {
     let book = Arc::new(book);
-    let options = pool.connect_options();
-    let mut books = books();
-    books.retain(|(key, _)| key.strong_count() > 0 && !is_pool(key, &options));
-    books.push((Arc::downgrade(&options), book.clone()));
+    *pool.books().slot() = Some(book.clone());
     book
 }
 
 /// Forgets `pool`'s book: the next use reads the table again.
 pub(crate) fn forget(pool: &Pool) {
-    let options = pool.connect_options();
-    books().retain(|(key, _)| !is_pool(key, &options));
+    *pool.books().slot() = None;
 }
 
 /// The book of `pool`'s database: the cached one, or read from the table on first use.

@@ -9,6 +9,7 @@
 //! PostgreSQL names of the schema (SQLSTATE, table, column, constraint), never its message,
 //! which may quote the value refused.
 
+pub use rollcall_domain::failure::ErrorKind;
 use uuid::Uuid;
 
 use crate::register;
@@ -76,24 +77,8 @@ fn describe_sqlx(err: &sqlx::Error) -> String {
     out
 }
 
-/// What kind of failure an [`Error`] is, for whoever decides what to do next: retry, tell the
-/// caller its input was refused, or report a fault.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The same call may succeed if retried: the connection dropped or timed out, the server is
-    /// short of resources, shutting down or read-only (a failover), or aborted the transaction
-    /// (serialization failure, deadlock).
-    Transient,
-    /// The database refused the values sent (a data exception, a constraint, a limit): the same
-    /// values fail again, however often they are retried.
-    Refused,
-    /// Something the call needs is not there (a feed, a school).
-    NotFound,
-    /// A fault of Rollcall's own or of its schema: not the caller's input, not worth a retry.
-    Internal,
-}
-
 impl Error {
+    /// What kind of failure this is (the kind every Rollcall error reports).
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Sqlx(err) => sqlx_kind(err),

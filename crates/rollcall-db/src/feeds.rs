@@ -98,7 +98,7 @@ pub async fn register_feed(pool: &Pool, feed: &NewFeed) -> Result<Registered> {
     .bind(&feed.code_set)
     .bind(feed.roll_records)
     .bind(feed.mark_records)
-    .fetch_optional(pool)
+    .fetch_optional(pool.pg())
     .await?;
     if let Some(row) = inserted {
         return Ok(Registered::New(row));
@@ -113,7 +113,7 @@ pub async fn register_feed(pool: &Pool, feed: &NewFeed) -> Result<Registered> {
     .bind(feed.school_urn)
     .bind(&feed.idempotency_key)
     .bind(feed.feed_id)
-    .fetch_optional(pool)
+    .fetch_optional(pool.pg())
     .await?;
     // Only a concurrent delete could take the row away; feeds are never deleted.
     existing
@@ -135,7 +135,7 @@ pub async fn mark_feed_enqueued(pool: &Pool, feed_id: Uuid) -> Result<()> {
          select exists (select 1 from moved) from feeds where feed_id = $1",
     )
     .bind(feed_id)
-    .fetch_optional(pool)
+    .fetch_optional(pool.pg())
     .await?;
     match found {
         Some(_) => Ok(()),
@@ -146,7 +146,7 @@ pub async fn mark_feed_enqueued(pool: &Pool, feed_id: Uuid) -> Result<()> {
 pub async fn get_feed(pool: &Pool, feed_id: Uuid) -> Result<Option<FeedRow>> {
     let row = sqlx::query_as("select * from feeds where feed_id = $1")
         .bind(feed_id)
-        .fetch_optional(pool)
+        .fetch_optional(pool.pg())
         .await?;
     Ok(row)
 }

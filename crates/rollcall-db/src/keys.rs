@@ -60,7 +60,7 @@ pub async fn create_api_key(pool: &Pool, key: &NewApiKey) -> Result<ApiKeyRow> {
     .bind(&key.organisation)
     .bind(&key.description)
     .bind(key.expires_at)
-    .execute(pool)
+    .execute(pool.pg())
     .await?;
     let row = find_api_key(pool, &key.key_id).await?;
     Ok(row.expect("inserted above"))
@@ -71,7 +71,7 @@ pub async fn find_api_key(pool: &Pool, key_id: &str) -> Result<Option<ApiKeyRow>
     let sql = format!("select {KEY_COLUMNS} from api_keys k where k.key_id = $1");
     let row = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(key_id)
-        .fetch_optional(pool)
+        .fetch_optional(pool.pg())
         .await?;
     Ok(row)
 }
@@ -80,7 +80,7 @@ pub async fn find_api_key(pool: &Pool, key_id: &str) -> Result<Option<ApiKeyRow>
 pub async fn list_api_keys(pool: &Pool) -> Result<Vec<ApiKeyRow>> {
     let sql = format!("select {KEY_COLUMNS} from api_keys k order by k.created_at desc, k.key_id");
     let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .fetch_all(pool)
+        .fetch_all(pool.pg())
         .await?;
     Ok(rows)
 }
@@ -91,7 +91,7 @@ pub async fn revoke_api_key(pool: &Pool, key_id: &str) -> Result<bool> {
         "update api_keys set revoked_at = coalesce(revoked_at, now()) where key_id = $1",
     )
     .bind(key_id)
-    .execute(pool)
+    .execute(pool.pg())
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -123,7 +123,7 @@ pub async fn vendor_schools(pool: &Pool, vendor: &str) -> Result<Vec<i32>> {
         "select school_urn from vendor_schools where vendor = $1 order by school_urn",
     )
     .bind(vendor)
-    .fetch_all(pool)
+    .fetch_all(pool.pg())
     .await?;
     Ok(urns)
 }

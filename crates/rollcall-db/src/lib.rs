@@ -16,6 +16,7 @@ mod error;
 pub mod export;
 mod feeds;
 mod keys;
+mod locks;
 mod parked;
 mod queries;
 pub mod register;
@@ -49,8 +50,40 @@ pub use registry::{
 };
 pub use totals::{rebuild_pending_totals, rebuild_school_totals};
 
-/// The connection pool every service shares.
-pub type Pool = sqlx::PgPool;
+/// The connection pool every service shares, with the code book it last read
+/// ([`codebook`]'s cache). Cheap to clone: clones share the connections and the book. It
+/// dereferences to sqlx's pool; statements run on [`Pool::pg`].
+#[derive(Clone, Debug)]
+pub struct Pool {
+    pg: sqlx::PgPool,
+    books: codebook::Cache,
+}
+
+impl Pool {
+    fn new(pg: sqlx::PgPool) -> Pool {
+        Pool {
+            pg,
+            books: codebook::Cache::default(),
+        }
+    }
+
+    /// sqlx's pool, to run statements on.
+    pub fn pg(&self) -> &sqlx::PgPool {
+        &self.pg
+    }
+
+    pub(crate) fn books(&self) -> &codebook::Cache {
+        &self.books
+    }
+}
+
+impl std::ops::Deref for Pool {
+    type Target = sqlx::PgPool;
+
+    fn deref(&self) -> &sqlx::PgPool {
+        &self.pg
+    }
+}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -70,7 +103,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Pool> {
         .max_connections(max_connections)
         .connect_with(options)
         .await?;
-    Ok(pool)
+    Ok(Pool::new(pool))
 }
 
 /// Creates the database named in `url` if it does not exist, connecting to the `postgres`
@@ -125,7 +158,7 @@ pub async fn open(url: &str, max_connections: u32) -> Result<Pool> {
 /// start.
 async fn warn_if_autovacuum_is_off(pool: &Pool) -> Result<()> {
     let on: bool = sqlx::query_scalar("select current_setting('autovacuum')::bool")
-        .fetch_one(pool)
+        .fetch_one(pool.pg())
         .await?;
     if !on {
         tracing::warn!(
@@ -137,7 +170,7 @@ async fn warn_if_autovacuum_is_off(pool: &Pool) -> Result<()> {
 }
 
 pub async fn migrate(pool: &Pool) -> Result<()> {
-    MIGRATOR.run(pool).await?;
+    MIGRATOR.run(pool.pg()).await?;
     Ok(())
 }
 

@@ -108,7 +108,7 @@ pub async fn feed_parking(pool: &Pool, feed_id: Uuid) -> Result<Option<ParkedFee
          limit 1",
     )
     .bind(feed_id)
-    .fetch_optional(pool)
+    .fetch_optional(pool.pg())
     .await?;
     Ok(row)
 }

@@ -219,7 +219,7 @@ pub async fn school_year_totals(
     .bind(access.everything)
     .bind(&access.la_codes)
     .bind(&access.urns)
-    .fetch_all(pool)
+    .fetch_all(pool.pg())
     .await?;
     codebook::decode(pool, |book| {
         rows.iter()
@@ -340,7 +340,7 @@ pub async fn at_risk_year(
         severe_only,
         page,
     )
-    .fetch_all(pool)
+    .fetch_all(pool.pg())
     .await?;
     let more = rows.len() > page.size as usize;
     rows.truncate(page.size as usize);
@@ -379,7 +379,7 @@ pub(crate) async fn at_risk_year_plan(
         severe_only,
         page,
     )
-    .fetch_all(pool)
+    .fetch_all(pool.pg())
     .await?;
     Ok(lines
         .into_iter()
@@ -429,7 +429,7 @@ pub async fn enrolments_by_id(
     .bind(access.everything)
     .bind(&access.la_codes)
     .bind(&access.urns)
-    .fetch_all(pool)
+    .fetch_all(pool.pg())
     .await?;
     Ok(enrolments)
 }
@@ -464,7 +464,7 @@ pub async fn school_enrolment_counts(
         .bind(access.everything)
         .bind(&access.la_codes)
         .bind(&access.urns)
-        .fetch_all(pool)
+        .fetch_all(pool.pg())
         .await?)
 }
 
@@ -495,7 +495,7 @@ pub async fn pipeline_counts(pool: &Pool) -> Result<PipelineCounts> {
                 (select coalesce(sum(marks), 0)::int8 from school_totals) as marks_stored
          from feeds",
     )
-    .fetch_one(pool)
+    .fetch_one(pool.pg())
     .await?;
     Ok(counts)
 }

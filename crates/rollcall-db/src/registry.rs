@@ -64,10 +64,10 @@ pub async fn upsert_schools(pool: &Pool, schools: &[School]) -> Result<u64> {
     .bind(phase)
     .bind(school_type)
     .bind(independent)
-    .execute(pool)
+    .execute(pool.pg())
     .await?;
     if done.rows_affected() > 0 {
-        sqlx::query("analyze schools").execute(pool).await?;
+        sqlx::query("analyze schools").execute(pool.pg()).await?;
     }
     Ok(done.rows_affected())
 }
@@ -77,7 +77,7 @@ pub async fn get_school(pool: &Pool, urn: i32) -> Result<Option<School>> {
         "select urn, la_code, name, phase, school_type, independent from schools where urn = $1",
     )
     .bind(urn)
-    .fetch_optional(pool)
+    .fetch_optional(pool.pg())
     .await?;
     Ok(school)
 }
@@ -98,7 +98,7 @@ pub async fn list_schools(
     .bind(access.everything)
     .bind(&access.la_codes)
     .bind(&access.urns)
-    .fetch_all(pool)
+    .fetch_all(pool.pg())
     .await?;
     Ok(schools)
 }
@@ -140,10 +140,7 @@ pub(crate) async fn sync_codes_on(conn: &mut PgConnection, codes: &[CodeRow]) ->
     let code: Vec<&str> = codes.iter().map(|c| c.code.as_str()).collect();
     let category: Vec<&str> = codes.iter().map(|c| c.category.as_str()).collect();
     let possible: Vec<bool> = codes.iter().map(|c| c.counts_as_possible).collect();
-    sqlx::query("select pg_advisory_xact_lock($1, 0)")
-        .bind(crate::apply::LOCK_CLASS_CODES)
-        .execute(&mut *conn)
-        .await?;
+    crate::locks::lock_codes(conn).await?;
     sqlx::query(
         "with input as (
              select distinct on (code) *

@@ -220,11 +220,7 @@ pub(crate) async fn apply_changes(
 /// school's lock, so it can run beside the aggregator.
 pub async fn rebuild_school_totals(pool: &Pool, school_urn: i32) -> Result<()> {
     let mut tx = pool.begin().await?;
-    sqlx::query("select pg_advisory_xact_lock($1, $2)")
-        .bind(crate::apply::LOCK_CLASS_SCHOOL)
-        .bind(school_urn)
-        .execute(&mut *tx)
-        .await?;
+    crate::locks::lock_schools(&mut tx, &[school_urn]).await?;
     let book = crate::codebook::store(pool, CodeBook::load_complete(&mut tx).await?);
     sqlx::query("delete from enrolment_totals where school_urn = $1")
         .bind(school_urn)
@@ -263,7 +259,7 @@ pub async fn rebuild_school_totals(pool: &Pool, school_urn: i32) -> Result<()> {
 /// Rebuilds the totals of every school a migration left marked for it. Returns how many.
 pub async fn rebuild_pending_totals(pool: &Pool) -> Result<usize> {
     let pending: Vec<i32> = sqlx::query_scalar("select school_urn from pending_rebuilds")
-        .fetch_all(pool)
+        .fetch_all(pool.pg())
         .await?;
     for &urn in &pending {
         rebuild_school_totals(pool, urn).await?;

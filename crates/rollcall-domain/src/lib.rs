@@ -6,6 +6,7 @@
 //! - [`calendar`]: sessions, academic years, compulsory school age.
 //! - [`validation`]: the validation catalogue applied to a whole feed.
 //! - [`feed`]: a feed as received and as validated, between the pipeline's stages.
+//! - [`failure`]: the kind of a dependency's failure (transient, refused, not found, internal).
 //! - [`table`]: the strict reader for the embedded reference tables.
 //! - [`text`]: the characters, lengths and dates a field may hold.
 
@@ -13,6 +14,7 @@ pub mod calendar;
 pub mod census;
 pub mod codes;
 pub mod ees;
+pub mod failure;
 pub mod feed;
 pub mod identifiers;
 pub mod measures;

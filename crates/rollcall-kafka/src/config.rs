@@ -1,9 +1,17 @@
-//! The `[kafka]` configuration section and the librdkafka properties derived from it.
+//! The `[kafka]` configuration section, its embedded defaults and the librdkafka properties
+//! derived from it; and a worker's batches (`[validator]`, `[aggregator]`), as it takes them off
+//! its topic.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use rdkafka::ClientConfig;
 use serde::Deserialize;
+
+use crate::Batching;
+
+/// The `[kafka]` section's embedded defaults (TOML), layered by the services that read it.
+pub const DEFAULTS: &str = include_str!("defaults.toml");
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct KafkaConfig {
@@ -95,5 +103,47 @@ impl KafkaConfig {
             config.set(key, value);
         }
         config
+    }
+}
+
+/// How a worker takes feeds off its topic in batches: the validator writes a batch's outputs
+/// all in flight at once, the aggregator applies a batch in one transaction, and each commits
+/// the batch's offsets once, after that.
+#[derive(Clone, Debug, Deserialize)]
+pub struct BatchConfig {
+    /// The most feeds in a batch (1: one at a time).
+    pub batch_max_feeds: usize,
+    /// How long a batch waits for more feeds after its first arrived, in milliseconds.
+    pub batch_linger_ms: u64,
+}
+
+/// The largest batch and the longest linger [`BatchConfig::validate`] accepts.
+pub const MAX_BATCH_FEEDS: usize = 1000;
+const MAX_BATCH_LINGER_MS: u64 = 10_000;
+
+impl BatchConfig {
+    pub fn batching(&self) -> Batching {
+        Batching {
+            max_messages: self.batch_max_feeds,
+            linger: Duration::from_millis(self.batch_linger_ms),
+        }
+    }
+
+    /// Checks the bounds; an error names the setting out of bounds (`fields`: the names of
+    /// `batch_max_feeds` and `batch_linger_ms` in the worker's section) and the rule.
+    pub fn validate(
+        &self,
+        [max_feeds, linger]: [&'static str; 2],
+    ) -> Result<(), (&'static str, String)> {
+        if self.batch_max_feeds == 0 || self.batch_max_feeds > MAX_BATCH_FEEDS {
+            return Err((
+                max_feeds,
+                format!("must be between 1 and {MAX_BATCH_FEEDS}"),
+            ));
+        }
+        if self.batch_linger_ms > MAX_BATCH_LINGER_MS {
+            return Err((linger, format!("must be at most {MAX_BATCH_LINGER_MS}")));
+        }
+        Ok(())
     }
 }

@@ -12,7 +12,7 @@ pub mod mock;
 mod produce;
 
 pub use assemble::Message;
-pub use config::{Groups, KafkaConfig, Topics};
+pub use config::{BatchConfig, DEFAULTS, Groups, KafkaConfig, MAX_BATCH_FEEDS, Topics};
 pub use consume::{Batching, Consumer, consume, consume_batches, consumer};
 pub use produce::{Producer, producer};
 
@@ -22,6 +22,7 @@ use std::time::Duration;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
+pub use rollcall_domain::failure::ErrorKind;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -42,6 +43,42 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// What kind of failure this is: transient while the broker is unreachable, slow or
+    /// electing leaders (the same call works later); internal when the client's configuration,
+    /// the cluster's authorisation or limits, or Rollcall's own framing is at fault, which no
+    /// retry fixes.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Client(source) | Error::Delivery { source, .. } => client_kind(source),
+            Error::CreateTopic { .. } | Error::Frame(_) => ErrorKind::Internal,
+        }
+    }
+}
+
+fn client_kind(err: &rdkafka::error::KafkaError) -> ErrorKind {
+    use rdkafka::error::KafkaError;
+    match err {
+        KafkaError::ClientConfig(..) | KafkaError::ClientCreation(_) | KafkaError::Nul(_) => {
+            ErrorKind::Internal
+        }
+        _ => match err.rdkafka_error_code() {
+            Some(
+                RDKafkaErrorCode::MessageSizeTooLarge
+                | RDKafkaErrorCode::InvalidMessageSize
+                | RDKafkaErrorCode::TopicAuthorizationFailed
+                | RDKafkaErrorCode::ClusterAuthorizationFailed
+                | RDKafkaErrorCode::GroupAuthorizationFailed
+                | RDKafkaErrorCode::SaslAuthenticationFailed
+                | RDKafkaErrorCode::Authentication
+                | RDKafkaErrorCode::InvalidArgument
+                | RDKafkaErrorCode::UnsupportedCompressionType,
+            ) => ErrorKind::Internal,
+            _ => ErrorKind::Transient,
+        },
+    }
+}
 
 /// Creates each topic that does not exist yet, with the configured partitions, a record limit
 /// that takes Rollcall's largest record (`max.message.bytes`) and the configured retention.
@@ -140,4 +177,40 @@ pub async fn committed_offsets(
     .await
     .expect("committed offsets task panicked")?;
     Ok(offsets)
+}
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::error::KafkaError;
+
+    use super::*;
+
+    #[test]
+    fn a_broker_in_trouble_is_transient_and_a_misconfiguration_is_not() {
+        let delivery = |code| Error::Delivery {
+            topic: "feeds".into(),
+            source: KafkaError::MessageProduction(code),
+        };
+        for code in [
+            RDKafkaErrorCode::BrokerTransportFailure,
+            RDKafkaErrorCode::AllBrokersDown,
+            RDKafkaErrorCode::MessageTimedOut,
+            RDKafkaErrorCode::NotLeaderForPartition,
+            RDKafkaErrorCode::QueueFull,
+        ] {
+            assert_eq!(delivery(code).kind(), ErrorKind::Transient, "{code:?}");
+        }
+        for code in [
+            RDKafkaErrorCode::MessageSizeTooLarge,
+            RDKafkaErrorCode::TopicAuthorizationFailed,
+        ] {
+            assert_eq!(delivery(code).kind(), ErrorKind::Internal, "{code:?}");
+        }
+        let creation = Error::Client(KafkaError::ClientCreation("bad property".into()));
+        assert_eq!(creation.kind(), ErrorKind::Internal);
+        assert_eq!(
+            Error::Frame(frame::FrameError::IdTooLong).kind(),
+            ErrorKind::Internal
+        );
+    }
 }

@@ -1,8 +1,9 @@
 //! The one closed set of error codes a Rollcall API answers with, and its mapping to gRPC status.
-//! Internal details are logged once, here, where they become a status; the caller gets the code
-//! and a message that names no pupil.
+//! A dependency's failure (the database's, the broker's) becomes a code by its kind
+//! ([`ErrorKind`]) in one place, `ApiError::failure`. Internal details are logged once, here,
+//! where they become a status; the caller gets the code and a message that names no pupil.
 
-use rollcall_db::ErrorKind;
+use rollcall_domain::failure::ErrorKind;
 use tonic::{Code, Status};
 
 /// Metadata key carrying the stable error code beside the gRPC status.
@@ -111,38 +112,52 @@ impl ApiError {
     /// `NOT_FOUND`; anything else is a fault of ours (`INTERNAL`). The detail is logged here,
     /// once; the answer names the refusal's kind, never a value.
     pub fn database(context: &'static str, err: &rollcall_db::Error) -> ApiError {
-        match err.kind() {
+        let refusal = (err.kind() == ErrorKind::Refused).then(|| err.refusal());
+        Self::failure(context, "database", err.kind(), err, refusal)
+    }
+
+    /// A broker failure (`rollcall_kafka::Error`), answered by its kind as [`ApiError::database`]
+    /// answers a database failure.
+    pub fn broker(context: &'static str, kind: ErrorKind, err: &dyn std::error::Error) -> ApiError {
+        Self::failure(context, "broker", kind, err, None)
+    }
+
+    /// The one mapping from a dependency's failure kind to what the caller is told. A refusal
+    /// is logged and answered by what `refusal` says of it (never a value).
+    fn failure(
+        context: &'static str,
+        dependency: &'static str,
+        kind: ErrorKind,
+        err: &dyn std::error::Error,
+        refusal: Option<rollcall_db::Refusal>,
+    ) -> ApiError {
+        match kind {
             ErrorKind::Transient => {
-                tracing::warn!(error = %err, context, "database unavailable");
+                tracing::warn!(error = %err, context, dependency, "dependency unavailable");
                 ApiError::new(
                     ErrorCode::Unavailable,
                     format!(
-                        "{context}: the database is unavailable for now (transient); retry with backoff"
+                        "{context}: the {dependency} is unavailable for now (transient); retry with backoff"
                     ),
                 )
             }
             ErrorKind::Refused => {
-                let refusal = err.refusal();
+                let refusal = refusal.unwrap_or_default();
                 tracing::warn!(
                     sqlstate = refusal.sqlstate.as_deref().unwrap_or(""),
                     reason = %refusal.reason,
                     context,
-                    "database refused the values sent"
+                    dependency,
+                    "dependency refused the values sent"
                 );
                 ApiError::invalid(format!(
-                    "{context}: the database refused a value sent ({}); do not retry it unchanged",
+                    "{context}: the {dependency} refused a value sent ({}); do not retry it unchanged",
                     refusal.reason
                 ))
             }
             ErrorKind::NotFound => ApiError::new(ErrorCode::NotFound, context),
             ErrorKind::Internal => ApiError::internal(context, err),
         }
-    }
-
-    /// A dependency other than the database (the broker) is down: the caller should retry.
-    pub fn unavailable(context: &'static str, err: &dyn std::error::Error) -> ApiError {
-        tracing::warn!(error = %err, context, "dependency unavailable");
-        ApiError::new(ErrorCode::Unavailable, context)
     }
 }
 
@@ -154,5 +169,29 @@ impl From<ApiError> for Status {
             tonic::metadata::MetadataValue::from_static(err.code.as_str()),
         );
         status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broker_failure_is_answered_by_its_kind() {
+        let err = std::io::Error::other("broker transport failure");
+        let transient = ApiError::broker("cannot enqueue the feed", ErrorKind::Transient, &err);
+        assert_eq!(transient.code, ErrorCode::Unavailable);
+        assert_eq!(
+            transient.message,
+            "cannot enqueue the feed: the broker is unavailable for now (transient); retry with backoff"
+        );
+        let internal = ApiError::broker("cannot enqueue the feed", ErrorKind::Internal, &err);
+        assert_eq!(internal.code, ErrorCode::Internal);
+        assert_eq!(internal.message, "cannot enqueue the feed");
+        assert_eq!(
+            Status::from(transient).code(),
+            tonic::Code::Unavailable,
+            "retry"
+        );
     }
 }

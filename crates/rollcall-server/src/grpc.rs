@@ -8,8 +8,8 @@ use tonic::service::Routes;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::server::HealthReporter;
 
-use crate::Settings;
 use crate::auth::{AuthLayer, Authenticator};
+use crate::config::{AuthConfig, TlsConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -39,15 +39,17 @@ pub struct Guard {
 }
 
 impl Guard {
-    pub fn new(settings: &Settings, pool: rollcall_db::Pool) -> Result<Guard, ServeError> {
-        let tls = crate::tls::server_config(&settings.tls)?;
-        let authenticator = Authenticator::new(pool, settings).map_err(ServeError::Auth)?;
+    pub fn new(
+        tls: &TlsConfig,
+        auth: &AuthConfig,
+        pool: rollcall_db::Pool,
+    ) -> Result<Guard, ServeError> {
+        let authenticator = Authenticator::new(pool, auth).map_err(ServeError::Auth)?;
+        let vendor_certificates = crate::tls::vendor_certificates(tls);
+        let tls = crate::tls::server_config(tls)?;
         Ok(Guard {
             tls,
-            auth: AuthLayer::new(
-                authenticator,
-                crate::tls::vendor_certificates(&settings.tls),
-            ),
+            auth: AuthLayer::new(authenticator, vendor_certificates),
         })
     }
 }

@@ -1,4 +1,5 @@
-//! The parts every Rollcall service shares: layered configuration, gRPC server assembly with the
+//! The parts every Rollcall service shares: the layered configuration loader and the shared
+//! sections, gRPC server assembly with the
 //! standard health and reflection services, authentication and authorisation (`auth`), TLS, the
 //! one mapping from error codes to gRPC statuses,
 //! and shutdown on SIGTERM or Ctrl-C.
@@ -11,5 +12,5 @@ pub mod service;
 pub mod shutdown;
 pub mod tls;
 
-pub use config::Settings;
+pub use config::ServiceSettings;
 pub use error::{ApiError, ErrorCode};

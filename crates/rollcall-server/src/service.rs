@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
-use crate::Settings;
+use crate::ServiceSettings;
 
 #[derive(Parser)]
 struct Args {
@@ -17,17 +17,19 @@ struct Args {
     config: Option<PathBuf>,
 }
 
-/// Runs the service `name` (e.g. `rollcall-gateway`) with `run(settings, shutdown)`.
-pub async fn main<F, Fut>(name: &'static str, run: F) -> anyhow::Result<()>
+/// Runs the service `name` (e.g. `rollcall-gateway`) with `run(settings, shutdown)`, its settings
+/// loaded as `S`.
+pub async fn main<S, F, Fut>(name: &'static str, run: F) -> anyhow::Result<()>
 where
-    F: FnOnce(Settings, CancellationToken) -> Fut,
+    S: ServiceSettings,
+    F: FnOnce(S, CancellationToken) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
     let args = Args::parse();
-    let settings = Settings::load(args.config.as_deref()).unwrap_or_else(|err| {
+    let settings = crate::config::load::<S>(args.config.as_deref()).unwrap_or_else(|err| {
         eprintln!("{name}: {err}");
         std::process::exit(2)
     });
-    let _telemetry = rollcall_telemetry::init(name, &settings.telemetry)?;
+    let _telemetry = rollcall_telemetry::init(name, settings.telemetry())?;
     run(settings, crate::shutdown::on_signal()).await
 }

@@ -10,18 +10,18 @@
 //! with its refusal (`park.rs`), so its partition moves on; transient failures (connection,
 //! failover, deadlock) are retried for as long as they last. Replaying a feed changes nothing.
 
+pub mod config;
 mod park;
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use rollcall_db::Pool;
 use rollcall_domain::feed::ValidatedFeed;
-use rollcall_kafka::{Batching, Message};
-use rollcall_server::Settings;
+use rollcall_kafka::Message;
 use tokio_util::sync::CancellationToken;
 
+pub use crate::config::Settings;
 use crate::park::Parking;
 
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -45,10 +45,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     }
     let consumer = rollcall_kafka::consumer(kafka, &kafka.groups.aggregator)
         .context("cannot create kafka consumer")?;
-    let batching = Batching {
-        max_messages: settings.aggregator.batch_max_feeds,
-        linger: Duration::from_millis(settings.aggregator.batch_linger_ms),
-    };
+    let batching = settings.aggregator.batch_config().batching();
     let writer = Writer {
         pool,
         parking: Parking::new(settings.aggregator.park_after_attempts),

@@ -2,5 +2,9 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    rollcall_server::service::main("rollcall-aggregator", rollcall_aggregator::run).await
+    rollcall_server::service::main::<rollcall_aggregator::Settings, _, _>(
+        "rollcall-aggregator",
+        rollcall_aggregator::run,
+    )
+    .await
 }

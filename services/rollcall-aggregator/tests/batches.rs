@@ -6,10 +6,10 @@
 use std::time::{Duration, Instant};
 
 use prost::Message as _;
+use rollcall_aggregator::Settings;
 use rollcall_db::{Access, Pool, Principal, PrincipalKind, School, Scope};
 use rollcall_kafka::mock::MockBroker;
 use rollcall_proto::pipeline::v1::{Mark, Pupil, ValidatedFeed};
-use rollcall_server::Settings;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 

@@ -13,10 +13,12 @@ use rollcall_proto::feed::v1::{
     feed_service_server::FeedServiceServer, submit_feed_request::Part,
 };
 use rollcall_proto::pipeline::v1::FeedEnvelope;
-use rollcall_server::{ApiError, ErrorCode, Settings};
+use rollcall_server::{ApiError, ErrorCode};
 use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status, Streaming};
 use uuid::Uuid;
+
+use crate::Settings;
 
 /// Feed ids are UUIDv5 of `urn/idempotency_key` in this namespace: a resend gets the same id.
 const FEED_ID_NAMESPACE: Uuid = Uuid::from_u128(0x5f2b_9c1e_8a47_4d3b_9e61_0c7a_d2f4_1b88);
@@ -117,8 +119,9 @@ impl Gateway {
             )
             .await
             .map_err(|err| {
-                ApiError::unavailable(
+                ApiError::broker(
                     "cannot enqueue the feed; retry with the same idempotency key",
+                    err.kind(),
                     &err,
                 )
             })?;

@@ -4,12 +4,14 @@
 //! idempotency key, so a resend maps to the same feed everywhere downstream. Every call is
 //! authenticated, and a sender may send only for the schools it is registered for.
 
+pub mod config;
 mod grpc;
 
 use anyhow::Context as _;
-use rollcall_server::Settings;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+pub use crate::config::Settings;
 
 /// Binds the configured address and serves until `shutdown`.
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -40,7 +42,7 @@ pub async fn serve(
     let producer =
         rollcall_kafka::producer(&settings.kafka).context("cannot create kafka producer")?;
 
-    let guard = rollcall_server::grpc::Guard::new(&settings, pool.clone())?;
+    let guard = rollcall_server::grpc::Guard::new(&settings.tls, &settings.auth, pool.clone())?;
     let (reporter, health) = rollcall_server::grpc::health();
     let service = grpc::Gateway::new(pool, producer, &settings);
     let routes = tonic::service::Routes::new(service.into_server());

@@ -2,5 +2,9 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    rollcall_server::service::main("rollcall-gateway", rollcall_gateway::run).await
+    rollcall_server::service::main::<rollcall_gateway::Settings, _, _>(
+        "rollcall-gateway",
+        rollcall_gateway::run,
+    )
+    .await
 }

@@ -1,13 +1,13 @@
-//! The `QueryService` and `RegistryService` handlers: the only place in the query service that
-//! sees protobuf types.
+//! The `QueryService` and `RegistryService` handlers: each turns its request into the domain's
+//! terms, calls what answers it (`figures.rs`, `scope.rs`, `rollcall-db`) and turns the answer
+//! into messages. With `grpc_admin.rs` and `grpc_export.rs`, the only place in the query service
+//! that sees protobuf types.
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{NaiveDate, Utc};
-use rollcall_db::{
-    Access, EnrolmentCounts, NewAuditEvent, Pool, PupilAccess, SchoolYearTotals, Scope,
-};
-use rollcall_domain::{AcademicYear, LaCode, Rate, Urn, codes, text};
+use chrono::NaiveDate;
+use rollcall_db::{Access, NewAuditEvent, Pool, PupilAccess, Scope};
+use rollcall_domain::{LaCode, Rate, Urn, codes, text};
 use rollcall_proto::query::v1::{
     AtRiskPupil, AtRiskPupilsRequest, AtRiskPupilsResponse, ImportSchoolsRequest,
     ImportSchoolsResponse, LaSummaryRequest, LaSummaryResponse, ListSchoolsRequest,
@@ -19,10 +19,12 @@ use rollcall_server::auth::principal;
 use rollcall_server::{ApiError, ErrorCode};
 use tonic::{Request, Response, Status};
 
-use crate::measures::{Standing, WorstFirst, absence_perc};
+use crate::figures::{self, AtRiskPage};
+use crate::measures::{Standing, absence_perc};
+use crate::scope::{
+    parse_la, parse_urn, pupil_scope, required_purpose, scope_label, visible_school,
+};
 
-/// The longest purpose recorded with a pupil-level query.
-const MAX_PURPOSE: usize = 500;
 const AT_RISK_RPC: &str = "rollcall.query.v1.QueryService/AtRiskPupils";
 
 /// The longest school name or type the registry holds: room for any school's full name.
@@ -45,145 +47,6 @@ impl Query {
     pub fn new(pool: Pool) -> Query {
         Query { pool }
     }
-
-    /// Calls `each` with every enrolment's counters over the period, counted from the
-    /// registers as they stream past.
-    async fn for_each_enrolment(
-        &self,
-        access: &Access,
-        scope: Scope,
-        from: NaiveDate,
-        to: NaiveDate,
-        each: impl FnMut(EnrolmentCounts),
-    ) -> Result<(), Status> {
-        rollcall_db::for_each_enrolment(&self.pool, access, scope, (from, to), each)
-            .await
-            .map_err(|err| ApiError::database("cannot read attendance counts", &err).into())
-    }
-
-    /// The stored year totals of the schools in scope, when they answer the period exactly: it
-    /// starts on the first day of an academic year, stays within that year, and ends on or
-    /// after the last date any school in scope has marks for. Otherwise `None`, and the caller
-    /// counts the period from the registers.
-    async fn year_totals(
-        &self,
-        access: &Access,
-        scope: Scope,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<Option<(i16, Vec<SchoolYearTotals>)>, Status> {
-        let year = AcademicYear::of(from);
-        if from != year.first_day() || to > year.last_day() {
-            return Ok(None);
-        }
-        let start_year = year.start_year() as i16;
-        let totals = rollcall_db::school_year_totals(&self.pool, access, scope, start_year)
-            .await
-            .map_err(|err| ApiError::database("cannot read year totals", &err))?;
-        if totals.iter().any(|t| t.last_date.is_some_and(|d| d > to)) {
-            return Ok(None);
-        }
-        Ok(Some((start_year, totals)))
-    }
-
-    /// Per school, the standing over the period: from the year totals when they answer it,
-    /// otherwise summed from each enrolment's counts.
-    async fn standings(
-        &self,
-        access: &Access,
-        scope: Scope,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<HashMap<i32, Standing>, Status> {
-        if let Some((_, totals)) = self.year_totals(access, scope, from, to).await? {
-            return Ok(totals
-                .iter()
-                .map(|t| (t.school_urn, Standing::of_year(t)))
-                .collect());
-        }
-        let mut by_school: HashMap<i32, Standing> = HashMap::new();
-        self.for_each_enrolment(access, scope, from, to, |e| {
-            by_school
-                .entry(e.school_urn)
-                .or_default()
-                .add_enrolment(&e.counters)
-        })
-        .await?;
-        Ok(by_school)
-    }
-
-    /// One page of the enrolments at risk over the period, worst first, the token of the next
-    /// page, and the persistent and severe counts in scope. A whole academic year is paged by
-    /// PostgreSQL from the year totals' index; any other period is counted here as the registers
-    /// stream past, keeping only the enrolments up to the page's end.
-    async fn at_risk(
-        &self,
-        access: &PupilAccess,
-        scope: Scope,
-        (from, to): (NaiveDate, NaiveDate),
-        severe_only: bool,
-        page: rollcall_db::Page,
-    ) -> Result<AtRiskPage, Status> {
-        if let Some((year, totals)) = self.year_totals(access.schools(), scope, from, to).await? {
-            let persistent = totals.iter().map(|t| t.persistent.max(0) as u64).sum();
-            let severe = totals.iter().map(|t| t.severe.max(0) as u64).sum();
-            let found =
-                rollcall_db::at_risk_year(&self.pool, access, scope, year, severe_only, page)
-                    .await
-                    .map_err(|err| ApiError::database("cannot read year totals", &err))?;
-            let next = if found.more {
-                (page.offset + found.rows.len() as u64).to_string()
-            } else {
-                String::new()
-            };
-            return Ok(AtRiskPage {
-                pupils: found.rows,
-                next,
-                persistent,
-                severe,
-            });
-        }
-        // Counted here: only the enrolments up to the end of the page are kept as they pass.
-        let offset = usize::try_from(page.offset).unwrap_or(usize::MAX);
-        let end = offset.saturating_add(page.size as usize);
-        let (mut persistent, mut severe) = (0u64, 0u64);
-        let mut worst = WorstFirst::new(end);
-        self.for_each_enrolment(access.schools(), scope, from, to, |e| {
-            let (is_persistent, is_severe) = (e.counters.is_persistent(), e.counters.is_severe());
-            persistent += u64::from(is_persistent);
-            severe += u64::from(is_severe);
-            if if severe_only {
-                is_severe
-            } else {
-                is_persistent
-            } {
-                worst.push(e);
-            }
-        })
-        .await?;
-        let listed = if severe_only { severe } else { persistent };
-        let next = if (end as u64) < listed {
-            end.to_string()
-        } else {
-            String::new()
-        };
-        let pupils = worst.into_sorted().into_iter().skip(offset).collect();
-        Ok(AtRiskPage {
-            pupils,
-            next,
-            persistent,
-            severe,
-        })
-    }
-}
-
-/// A page of the at-risk list as [`Query::at_risk`] finds it.
-struct AtRiskPage {
-    pupils: Vec<EnrolmentCounts>,
-    /// The next page's token, empty on the last page.
-    next: String,
-    persistent: u64,
-    severe: u64,
 }
 
 #[tonic::async_trait]
@@ -197,13 +60,13 @@ impl QueryService for Query {
         let urn = parse_urn("school_urn", &request.school_urn)?;
         let (from, to) = period(request.period.as_ref())?;
         let school = visible_school(&self.pool, &access, urn).await?;
-        let standing = self
-            .standings(&access, Scope::School(urn.get() as i32), from, to)
-            .await?
-            .remove(&(urn.get() as i32))
-            .unwrap_or_default();
+        let standing =
+            figures::standings(&self.pool, &access, Scope::School(school.urn), (from, to))
+                .await?
+                .remove(&school.urn)
+                .unwrap_or_default();
         Ok(Response::new(SchoolSummaryResponse {
-            school: Some(school),
+            school: Some(school_message(school)),
             from: from.to_string(),
             to: to.to_string(),
             measures: Some(measures(&standing)),
@@ -224,9 +87,8 @@ impl QueryService for Query {
         let schools = rollcall_db::list_schools(&self.pool, &access, Some(la.get() as i16))
             .await
             .map_err(|err| ApiError::database("cannot read the school registry", &err))?;
-        let standings = self
-            .standings(&access, Scope::La(la.get() as i16), from, to)
-            .await?;
+        let standings =
+            figures::standings(&self.pool, &access, Scope::La(la.get() as i16), (from, to)).await?;
         let mut total = Standing::default();
         let rows = schools
             .into_iter()
@@ -272,9 +134,15 @@ impl QueryService for Query {
             next: next_page_token,
             persistent: persistent_count,
             severe: severe_count,
-        } = self
-            .at_risk(&pupils_access, scope, (from, to), severe_only, page)
-            .await?;
+        } = figures::at_risk(
+            &self.pool,
+            &pupils_access,
+            scope,
+            (from, to),
+            severe_only,
+            page,
+        )
+        .await?;
         let ids: Vec<i64> = page.iter().map(|e| e.enrolment_id).collect();
         let details: HashMap<i64, rollcall_db::Enrolment> =
             rollcall_db::enrolments_by_id(&self.pool, &pupils_access, &ids)
@@ -432,76 +300,6 @@ fn school_message(s: rollcall_db::School) -> School {
     }
 }
 
-/// The purpose a pupil-level request must give, trimmed.
-pub(crate) fn required_purpose(purpose: &str) -> Result<&str, Status> {
-    let purpose = purpose.trim();
-    if purpose.is_empty() || text::check(purpose, MAX_PURPOSE).is_err() {
-        return Err(ApiError::invalid(format!(
-            "purpose: required, at most {MAX_PURPOSE} characters and no control characters: why you need these pupils' details"
-        ))
-        .into());
-    }
-    Ok(purpose)
-}
-
-/// The scope of a pupil-level request naming exactly one of an LA and a school, checked
-/// against the caller's access.
-pub(crate) async fn pupil_scope(
-    pool: &Pool,
-    access: &Access,
-    la_code: &str,
-    school_urn: &str,
-) -> Result<Scope, Status> {
-    match (la_code.trim(), school_urn.trim()) {
-        (la, "") if !la.is_empty() => {
-            let la = parse_la("la_code", la)?.get() as i16;
-            if !access.covers_la(la) {
-                return Err(ApiError::outside_organisation().into());
-            }
-            Ok(Scope::La(la))
-        }
-        ("", urn) if !urn.is_empty() => {
-            let urn = parse_urn("school_urn", urn)?;
-            visible_school(pool, access, urn).await?;
-            Ok(Scope::School(urn.get() as i32))
-        }
-        _ => Err(ApiError::invalid("exactly one of la_code and school_urn is required").into()),
-    }
-}
-
-/// How an audit record names a scope.
-pub(crate) fn scope_label(scope: Scope) -> String {
-    match scope {
-        Scope::La(la) => format!("la {la:03}"),
-        Scope::School(urn) => format!("school {urn:06}"),
-    }
-}
-
-/// The school, when it is in the registry and within `access`.
-async fn visible_school(pool: &Pool, access: &Access, urn: Urn) -> Result<School, Status> {
-    let school = rollcall_db::get_school(pool, urn.get() as i32)
-        .await
-        .map_err(|err| ApiError::database("cannot read the school registry", &err))?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::NotFound,
-                "no school with this urn in the registry",
-            )
-        })?;
-    if !access.covers(school.urn, school.la_code) {
-        return Err(ApiError::outside_organisation().into());
-    }
-    Ok(school_message(school))
-}
-
-fn parse_urn(field: &str, s: &str) -> Result<Urn, Status> {
-    Urn::parse(s.trim()).map_err(|err| ApiError::invalid(format!("{field}: {err}")).into())
-}
-
-pub(crate) fn parse_la(field: &str, s: &str) -> Result<LaCode, Status> {
-    LaCode::parse(s.trim()).map_err(|err| ApiError::invalid(format!("{field}: {err}")).into())
-}
-
 /// Pupils per page of the at-risk list when the request does not say, and the most it may ask.
 const DEFAULT_PAGE_SIZE: usize = 500;
 const MAX_PAGE_SIZE: usize = 5000;
@@ -531,33 +329,9 @@ fn page_request(page_size: u32, page_token: &str) -> Result<rollcall_db::Page, S
 }
 
 /// The requested period, or the current academic year to date.
-fn period(period: Option<&Period>) -> Result<(NaiveDate, NaiveDate), Status> {
-    let today = Utc::now().date_naive();
-    let parse = |field: &str, s: &str| {
-        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
-            Status::from(ApiError::invalid(format!(
-                "period.{field}: must be a date YYYY-MM-DD"
-            )))
-        })
-    };
-    let (from, to) = match period {
-        None => ("", ""),
-        Some(p) => (p.from.as_str(), p.to.as_str()),
-    };
-    let to = if to.trim().is_empty() {
-        today
-    } else {
-        parse("to", to)?
-    };
-    let from = if from.trim().is_empty() {
-        AcademicYear::of(to).first_day()
-    } else {
-        parse("from", from)?
-    };
-    if from > to {
-        return Err(ApiError::invalid("period: from is after to").into());
-    }
-    Ok((from, to))
+fn period(period: Option<&Period>) -> Result<(NaiveDate, NaiveDate), ApiError> {
+    let (from, to) = period.map_or(("", ""), |p| (p.from.as_str(), p.to.as_str()));
+    crate::period::requested(from, to)
 }
 
 /// A standing as the API's `Measures`.

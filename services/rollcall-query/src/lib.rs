@@ -5,10 +5,15 @@
 //! are applied by the domain crate, so every service agrees to the session. It also serves key
 //! management (admins), pipeline counts (operations) and the audit trail of pupil-level reads (LAs and schools).
 
+pub mod config;
+mod export;
+mod figures;
 mod grpc;
 mod grpc_admin;
 mod grpc_export;
 mod measures;
+mod period;
+mod scope;
 
 use anyhow::Context as _;
 use rollcall_proto::admin::v1::key_service_server::KeyServiceServer;
@@ -17,9 +22,10 @@ use rollcall_proto::query::v1::{
     audit_service_server::AuditServiceServer, pipeline_service_server::PipelineServiceServer,
     query_service_server::QueryServiceServer, registry_service_server::RegistryServiceServer,
 };
-use rollcall_server::Settings;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+pub use crate::config::Settings;
 
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
     let listener = TcpListener::bind(settings.query.listen)
@@ -36,7 +42,7 @@ pub async fn serve(
     let pool = rollcall_db::open(&settings.database.url, settings.database.max_connections)
         .await
         .context("cannot open the database")?;
-    let guard = rollcall_server::grpc::Guard::new(&settings, pool.clone())?;
+    let guard = rollcall_server::grpc::Guard::new(&settings.tls, &settings.auth, pool.clone())?;
     let (reporter, health) = rollcall_server::grpc::health();
     let routes =
         tonic::service::Routes::new(QueryServiceServer::new(grpc::Query::new(pool.clone())))

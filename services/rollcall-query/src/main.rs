@@ -2,5 +2,9 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    rollcall_server::service::main("rollcall-query", rollcall_query::run).await
+    rollcall_server::service::main::<rollcall_query::Settings, _, _>(
+        "rollcall-query",
+        rollcall_query::run,
+    )
+    .await
 }

@@ -7,7 +7,7 @@
 //! all acknowledged. A feed whose writes failed is handed back with its partition's later feeds
 //! and written again; the aggregator makes a second copy harmless.
 
-use std::time::Duration;
+pub mod config;
 
 use anyhow::Context as _;
 use chrono::Utc;
@@ -15,10 +15,11 @@ use rollcall_db::Pool;
 use rollcall_domain::Urn;
 use rollcall_domain::feed::{Outcome, ReceivedFeed, ValidatedFeed};
 use rollcall_domain::validation::{self, Context, Finding, RecordRef, Severity};
-use rollcall_kafka::{Batching, Message, Producer};
+use rollcall_kafka::{Message, Producer};
 use rollcall_pipeline::{DeadLetter, Rejected};
-use rollcall_server::Settings;
 use tokio_util::sync::CancellationToken;
+
+pub use crate::config::Settings;
 
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
     let pool = rollcall_db::open(&settings.database.url, settings.database.max_connections)
@@ -45,10 +46,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         producer,
         settings: &settings,
     };
-    let batching = Batching {
-        max_messages: settings.validator.batch_max_feeds,
-        linger: Duration::from_millis(settings.validator.batch_linger_ms),
-    };
+    let batching = settings.validator.batching();
     rollcall_kafka::consume_batches(
         &consumer,
         &kafka.topics.feeds,

@@ -2,5 +2,9 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    rollcall_server::service::main("rollcall-validator", rollcall_validator::run).await
+    rollcall_server::service::main::<rollcall_validator::Settings, _, _>(
+        "rollcall-validator",
+        rollcall_validator::run,
+    )
+    .await
 }

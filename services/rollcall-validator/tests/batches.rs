@@ -14,8 +14,8 @@ use rollcall_kafka::mock::MockBroker;
 use rollcall_pipeline::{DeadLetter, Rejected};
 use rollcall_proto::feed::v1::FeedHeader;
 use rollcall_proto::pipeline::v1::FeedEnvelope;
-use rollcall_server::Settings;
 use rollcall_synth::{LaSpec, SyntheticLa};
+use rollcall_validator::Settings;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 

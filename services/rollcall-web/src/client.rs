@@ -9,9 +9,9 @@ use rollcall_proto::query::v1::{
     audit_service_client::AuditServiceClient, pipeline_service_client::PipelineServiceClient,
     query_service_client::QueryServiceClient, registry_service_client::RegistryServiceClient,
 };
-use rollcall_server::config::WebConfig;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
+use crate::config::WebConfig;
 use crate::error::WebError;
 use crate::session::{Credential, Role};
 

@@ -9,6 +9,7 @@
 mod assets;
 mod chart;
 mod client;
+pub mod config;
 mod error;
 mod format;
 mod layout;
@@ -27,9 +28,10 @@ use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::{HeaderValue, header};
-use rollcall_server::Settings;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+pub use crate::config::Settings;
 
 /// What every handler shares.
 pub(crate) struct App {

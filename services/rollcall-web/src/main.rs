@@ -2,5 +2,9 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    rollcall_server::service::main("rollcall-web", rollcall_web::run).await
+    rollcall_server::service::main::<rollcall_web::Settings, _, _>(
+        "rollcall-web",
+        rollcall_web::run,
+    )
+    .await
 }

@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use rollcall_server::config::OidcConfig;
 use serde::Deserialize;
 use sha2::Digest as _;
 use tokio::sync::OnceCell;
 
+use crate::config::OidcConfig;
 use crate::session::PendingSignIn;
 
 #[derive(Debug, thiserror::Error)]

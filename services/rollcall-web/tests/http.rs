@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use rollcall_server::Settings;
+use rollcall_web::Settings;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 

@@ -67,7 +67,7 @@ fn stats(written: u64, superseded: u64) -> ApplyStats {
 async fn stored_year_group(db: &TestDb, name: &str) -> Option<String> {
     sqlx::query_scalar("select year_group from enrolments where upn = $1")
         .bind(upn_text(name))
-        .fetch_one(&db.pool)
+        .fetch_one(db.pool.pg())
         .await
         .unwrap()
 }
@@ -251,7 +251,7 @@ async fn replaying_feeds_leaves_identical_tables() {
     // Even without the processed shortcut (the receipt reset by hand), the version rule alone
     // rewrites no enrolment or mark.
     sqlx::query("update feeds set status = 'enqueued'")
-        .execute(&db.pool)
+        .execute(db.pool.pg())
         .await
         .unwrap();
     assert_eq!(apply(&db, &monday()).await, stats(0, 4));
@@ -542,7 +542,7 @@ async fn every_connection_plans_each_statement_for_its_own_values() {
     let db = TestDb::new().await;
     for _ in 0..3 {
         let mode: String = sqlx::query_scalar("select current_setting('plan_cache_mode')")
-            .fetch_one(&db.pool)
+            .fetch_one(db.pool.pg())
             .await
             .unwrap();
         assert_eq!(mode, "force_custom_plan");

@@ -68,7 +68,7 @@ async fn load(db: &TestDb) {
 /// Each fixture pupil's enrolment id, by the pupil's name in `absences`.
 async fn ids(db: &TestDb) -> BTreeMap<String, i64> {
     let rows: Vec<(String, i64)> = sqlx::query_as("select upn, id from enrolments")
-        .fetch_all(&db.pool)
+        .fetch_all(db.pool.pg())
         .await
         .unwrap();
     let stored: BTreeMap<String, i64> = rows.into_iter().collect();
@@ -217,7 +217,7 @@ async fn an_la_page_is_read_from_the_index_in_order_without_a_sort() {
          from generate_series(1, 30000) as n;
          analyze enrolment_totals;",
     )
-    .execute(&db.pool)
+    .execute(db.pool.pg())
     .await
     .unwrap();
     let access = pupils_of(Scope::La(937));
@@ -270,7 +270,7 @@ async fn migration_0005_fills_the_rate_of_totals_stored_before_it() {
     sqlx::migrate::Migrator::new(dir.as_path())
         .await
         .unwrap()
-        .run(&db.pool)
+        .run(db.pool.pg())
         .await
         .unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
@@ -282,7 +282,7 @@ async fn migration_0005_fills_the_rate_of_totals_stored_before_it() {
         .unwrap();
     let code_ids: BTreeMap<String, i16> =
         sqlx::query_as::<_, (String, i16)>("select code, id from attendance_codes")
-            .fetch_all(&db.pool)
+            .fetch_all(db.pool.pg())
             .await
             .unwrap()
             .into_iter()
@@ -323,7 +323,7 @@ async fn migration_0005_fills_the_rate_of_totals_stored_before_it() {
         .bind(PRIMARY)
         .bind(&sessions)
         .bind(risk)
-        .execute(&db.pool)
+        .execute(db.pool.pg())
         .await
         .unwrap();
         let rate = (risk > 0).then(|| counters.overall_absence_rate().unwrap().percent());
@@ -338,7 +338,7 @@ async fn migration_0005_fills_the_rate_of_totals_stored_before_it() {
     rollcall_db::migrate(&db.pool).await.unwrap();
     let stored: BTreeMap<i64, Option<f64>> =
         sqlx::query_as("select enrolment_id, absence_rate from enrolment_totals")
-            .fetch_all(&db.pool)
+            .fetch_all(db.pool.pg())
             .await
             .unwrap()
             .into_iter()

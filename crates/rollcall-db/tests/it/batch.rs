@@ -73,7 +73,7 @@ async fn tables(pool: &Pool) -> Vec<String> {
          from feeds
          order by 1",
     )
-    .fetch_all(pool)
+    .fetch_all(pool.pg())
     .await
     .unwrap()
 }
@@ -171,7 +171,7 @@ async fn writers_with_overlapping_batches_do_not_deadlock() {
             // Not enrolment_totals: which writer went first decides the enrolment ids.
             "select t::text from school_totals t order by 1",
         )
-        .fetch_all(&pool)
+        .fetch_all(pool.pg())
         .await
         .unwrap()
     };

@@ -16,7 +16,7 @@ async fn totals_dump(pool: &Pool) -> Vec<String> {
          select 's' || t::text from school_totals t
          order by 1",
     )
-    .fetch_all(pool)
+    .fetch_all(pool.pg())
     .await
     .unwrap()
 }
@@ -122,7 +122,7 @@ async fn codes_numbered_by_another_process_are_read_when_first_met() {
     // Once read, the book is not read per call: with the table emptied behind its back (which
     // Rollcall never does), the reader still decodes, while a new pool cannot.
     sqlx::query("delete from attendance_codes")
-        .execute(&other)
+        .execute(other.pg())
         .await
         .unwrap();
     assert_eq!(count(&reader, "N").await, 2);

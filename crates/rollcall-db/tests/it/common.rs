@@ -265,7 +265,7 @@ pub struct Dump {
 pub async fn dump(pool: &Pool) -> Dump {
     let rows = |sql: &'static str| async move {
         sqlx::query_scalar::<_, String>(sql)
-            .fetch_all(pool)
+            .fetch_all(pool.pg())
             .await
             .expect("dump table")
     };
@@ -276,7 +276,7 @@ pub async fn dump(pool: &Pool) -> Dump {
         next_enrolment_id: sqlx::query_scalar(
             "select last_value from pg_sequences where sequencename like 'enrolments_id%'",
         )
-        .fetch_one(pool)
+        .fetch_one(pool.pg())
         .await
         .expect("enrolment identity"),
     }
@@ -291,7 +291,7 @@ pub async fn row_versions(pool: &Pool) -> Vec<String> {
          select 'r' || enrolment_id || month || ':' || xmin::text from register
          order by 1",
     )
-    .fetch_all(pool)
+    .fetch_all(pool.pg())
     .await
     .expect("row versions")
 }

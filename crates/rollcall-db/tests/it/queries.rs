@@ -95,11 +95,11 @@ async fn codes_sync_keeps_every_id_once_given() {
         category: category.to_owned(),
         counts_as_possible: possible,
     };
-    let stored = |pool| async move {
+    let stored = |pool: rollcall_db::Pool| async move {
         sqlx::query_as::<_, (i16, String, String, bool)>(
             "select id, code, category, counts_as_possible from attendance_codes order by id",
         )
-        .fetch_all(pool)
+        .fetch_all(pool.pg())
         .await
         .unwrap()
     };
@@ -113,7 +113,7 @@ async fn codes_sync_keeps_every_id_once_given() {
     ];
     rollcall_db::sync_codes(&db.pool, &first).await.unwrap();
     assert_eq!(
-        stored(&db.pool).await,
+        stored(db.pool.clone()).await,
         vec![
             row(1, "/", "present", true),
             row(2, "J", "aea", true),
@@ -131,7 +131,7 @@ async fn codes_sync_keeps_every_id_once_given() {
     rollcall_db::sync_codes(&db.pool, &second).await.unwrap();
     rollcall_db::sync_codes(&db.pool, &second).await.unwrap();
     assert_eq!(
-        stored(&db.pool).await,
+        stored(db.pool.clone()).await,
         vec![
             row(1, "/", "present", true),
             row(2, "J", "authorised", true),
@@ -308,7 +308,7 @@ async fn enrolments_by_id_and_per_school() {
     );
 
     let ids: Vec<i64> = sqlx::query_scalar("select id from enrolments order by id desc")
-        .fetch_all(&db.pool)
+        .fetch_all(db.pool.pg())
         .await
         .unwrap();
     let mut asked = ids.clone();

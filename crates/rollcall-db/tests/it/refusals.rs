@@ -42,7 +42,7 @@ async fn a_value_postgresql_would_quote_stays_out_of_the_message() {
     // PostgreSQL's own message is `invalid input syntax for type date: "Ada Lovelace"`.
     let err: Error = sqlx::query("select $1::text::date")
         .bind("Ada Lovelace")
-        .execute(&db.pool)
+        .execute(db.pool.pg())
         .await
         .unwrap_err()
         .into();
@@ -53,7 +53,7 @@ async fn a_value_postgresql_would_quote_stays_out_of_the_message() {
     assert!(std::error::Error::source(&err).is_none());
 
     let unique: Error = sqlx::query("insert into schools (urn, la_code, name, phase, school_type, independent) values (1, 937, 'x', 'primary', 'x', false), (1, 937, 'y', 'primary', 'x', false)")
-        .execute(&db.pool)
+        .execute(db.pool.pg())
         .await
         .unwrap_err()
         .into();
@@ -76,7 +76,7 @@ async fn a_connection_ended_by_the_server_is_transient() {
     let killer = rollcall_db::connect(&db.url, 1).await.unwrap();
     sqlx::query("select pg_terminate_backend($1)")
         .bind(pid)
-        .execute(&killer)
+        .execute(killer.pg())
         .await
         .unwrap();
     let err: Error = sqlx::query("select 1")

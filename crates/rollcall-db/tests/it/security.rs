@@ -108,7 +108,7 @@ async fn reads_never_leave_the_callers_organisation() {
 
     // Pupil rows of another LA's school are left out even when their ids are asked for.
     let all: Vec<i64> = sqlx::query_scalar("select id from enrolments")
-        .fetch_all(&db.pool)
+        .fetch_all(db.pool.pg())
         .await
         .unwrap();
     let school = PupilAccess::of(&user(PrincipalKind::School(PRIMARY))).unwrap();
@@ -124,7 +124,7 @@ async fn the_audit_shows_each_viewer_only_its_own_pupils_and_cannot_be_changed()
     let db = TestDb::with_schools().await;
     la_fixture(&db).await;
     let ids: Vec<(i64, i32)> = sqlx::query_as("select id, school_urn from enrolments order by id")
-        .fetch_all(&db.pool)
+        .fetch_all(db.pool.pg())
         .await
         .unwrap();
     let all: Vec<i64> = ids.iter().map(|(id, _)| *id).collect();
@@ -179,7 +179,7 @@ async fn the_audit_shows_each_viewer_only_its_own_pupils_and_cannot_be_changed()
         "delete from audit_enrolments",
         "truncate audit_events cascade",
     ] {
-        let err = sqlx::query(sql).execute(&db.pool).await.unwrap_err();
+        let err = sqlx::query(sql).execute(db.pool.pg()).await.unwrap_err();
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }
     db.close().await;

@@ -285,7 +285,7 @@ async fn stored_rates(db: &TestDb, year: i16) -> BTreeMap<String, Option<f64>> {
          where t.academic_year = $1",
     )
     .bind(year)
-    .fetch_all(&db.pool)
+    .fetch_all(db.pool.pg())
     .await
     .unwrap();
     rows.into_iter().collect()
@@ -315,7 +315,7 @@ async fn totals_dump(db: &TestDb) -> Vec<String> {
          select 's' || t::text from school_totals t
          order by 1",
     )
-    .fetch_all(&db.pool)
+    .fetch_all(db.pool.pg())
     .await
     .unwrap()
 }
@@ -334,7 +334,7 @@ async fn marks_in_the_first_layout_move_into_registers() {
     sqlx::migrate::Migrator::new(first.as_path())
         .await
         .unwrap()
-        .run(&db.pool)
+        .run(db.pool.pg())
         .await
         .unwrap();
     std::fs::remove_dir_all(&first).unwrap();
@@ -357,7 +357,7 @@ async fn marks_in_the_first_layout_move_into_registers() {
                 (1, '2025-10-01T16:00:00Z', '00000000-0000-0000-0000-000000000002', '2025-10-01', 0, null, '/');",
         upn = upn_text("A000000000001")
     )))
-    .execute(&db.pool)
+    .execute(db.pool.pg())
     .await
     .unwrap();
     // The rest of the migrations, as a service would run them at start.
@@ -387,7 +387,7 @@ async fn marks_in_the_first_layout_move_into_registers() {
         sqlx::query_as(
             "select codes, slot_feeds, feeds, minutes from register where month = '2025-09-01'",
         )
-        .fetch_one(&db.pool)
+        .fetch_one(db.pool.pg())
         .await
         .unwrap();
     assert_eq!(codes.len(), 60);

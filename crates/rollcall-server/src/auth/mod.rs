@@ -20,7 +20,7 @@ use chrono::Utc;
 use rollcall_db::{ApiKeyRow, Pool, Principal, PrincipalKind};
 use tonic::Status;
 
-use crate::config::Settings;
+use crate::config::AuthConfig;
 use crate::{ApiError, ErrorCode};
 
 pub use layer::AuthLayer;
@@ -47,20 +47,17 @@ pub enum Credential {
 }
 
 impl Authenticator {
-    pub fn new(pool: Pool, settings: &Settings) -> Result<Authenticator, String> {
-        let jwt = if settings.auth.jwt.jwks_file.as_os_str().is_empty() {
+    pub fn new(pool: Pool, auth: &AuthConfig) -> Result<Authenticator, String> {
+        let jwt = if auth.jwt.jwks_file.as_os_str().is_empty() {
             None
         } else {
-            Some(jwt::JwtVerifier::load(&settings.auth.jwt)?)
+            Some(jwt::JwtVerifier::load(&auth.jwt)?)
         };
         Ok(Authenticator {
             inner: Arc::new(Inner {
                 pool,
                 jwt,
-                limiter: limit::RateLimiter::new(
-                    settings.auth.requests_per_second,
-                    settings.auth.burst,
-                ),
+                limiter: limit::RateLimiter::new(auth.requests_per_second, auth.burst),
             }),
         })
     }

@@ -1,0 +1,90 @@
+//! The validator's settings: `[database]`, `[telemetry]`, `[kafka]` and its own `[validator]`
+//! (its batches). It listens on nothing, so it reads no `[tls]` or `[auth]`.
+
+use rollcall_kafka::{BatchConfig, KafkaConfig};
+use rollcall_server::ServiceSettings;
+use rollcall_server::config::{ConfigError, DatabaseConfig};
+use rollcall_telemetry::TelemetryConfig;
+use serde::Deserialize;
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Settings {
+    pub database: DatabaseConfig,
+    pub telemetry: TelemetryConfig,
+    pub kafka: KafkaConfig,
+    pub validator: BatchConfig,
+}
+
+impl Settings {
+    /// The embedded defaults alone (see [`rollcall_server::config::defaults`]).
+    pub fn defaults() -> Settings {
+        rollcall_server::config::defaults()
+    }
+}
+
+impl ServiceSettings for Settings {
+    const DEFAULTS: &'static [&'static str] =
+        &[rollcall_kafka::DEFAULTS, include_str!("defaults.toml")];
+
+    fn telemetry(&self) -> &TelemetryConfig {
+        &self.telemetry
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.database.validate()?;
+        self.validator
+            .validate(["validator.batch_max_feeds", "validator.batch_linger_ms"])
+            .map_err(|(field, rule)| ConfigError::invalid(field, rule))?;
+        self.kafka
+            .validate()
+            .map_err(|rule| ConfigError::invalid("kafka", rule))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_defaults_validate_without_tls() {
+        let settings = Settings::defaults();
+        assert_eq!(settings.kafka.groups.validator, "rollcall-validator");
+        settings.validate().unwrap();
+    }
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let env = [(
+            "ROLLCALL__KAFKA__BROKERS".to_owned(),
+            "kafka-1:9092".to_owned(),
+        )];
+        let settings: Settings =
+            rollcall_server::config::load_from(None, Some(env.into())).unwrap();
+        assert_eq!(settings.kafka.brokers, "kafka-1:9092");
+    }
+
+    #[test]
+    fn batches_are_bounded() {
+        let settings = Settings::defaults();
+        assert_eq!(settings.validator.batch_max_feeds, 16);
+        assert_eq!(settings.validator.batch_linger_ms, 5);
+        for (feeds, linger, field) in [
+            (0, 20, "batch_max_feeds"),
+            (1001, 20, "batch_max_feeds"),
+            (16, 10_001, "batch_linger_ms"),
+        ] {
+            let mut settings = Settings::defaults();
+            settings.validator.batch_max_feeds = feeds;
+            settings.validator.batch_linger_ms = linger;
+            let err = settings.validate().unwrap_err();
+            assert!(
+                err.to_string().contains(&format!("validator.{field}")),
+                "{err}"
+            );
+        }
+        let mut one_at_a_time = Settings::defaults();
+        one_at_a_time.validator.batch_max_feeds = 1;
+        one_at_a_time.validator.batch_linger_ms = 0;
+        one_at_a_time.validate().unwrap();
+    }
+}
