@@ -147,3 +147,34 @@ impl BatchConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_are_bounded_and_the_error_names_the_setting() {
+        let fields = ["w.batch_max_feeds", "w.batch_linger_ms"];
+        for (feeds, linger, field) in [
+            (0, 20, fields[0]),
+            (MAX_BATCH_FEEDS + 1, 20, fields[0]),
+            (16, MAX_BATCH_LINGER_MS + 1, fields[1]),
+        ] {
+            let config = BatchConfig {
+                batch_max_feeds: feeds,
+                batch_linger_ms: linger,
+            };
+            assert_eq!(config.validate(fields).unwrap_err().0, field);
+        }
+        let one_at_a_time = BatchConfig {
+            batch_max_feeds: 1,
+            batch_linger_ms: 0,
+        };
+        one_at_a_time.validate(fields).unwrap();
+        let largest = BatchConfig {
+            batch_max_feeds: MAX_BATCH_FEEDS,
+            batch_linger_ms: MAX_BATCH_LINGER_MS,
+        };
+        largest.validate(fields).unwrap();
+    }
+}

@@ -64,27 +64,18 @@ mod tests {
     }
 
     #[test]
-    fn batches_are_bounded() {
+    fn batches_are_checked_under_this_section() {
         let settings = Settings::defaults();
         assert_eq!(settings.validator.batch_max_feeds, 16);
         assert_eq!(settings.validator.batch_linger_ms, 5);
-        for (feeds, linger, field) in [
-            (0, 20, "batch_max_feeds"),
-            (1001, 20, "batch_max_feeds"),
-            (16, 10_001, "batch_linger_ms"),
-        ] {
-            let mut settings = Settings::defaults();
-            settings.validator.batch_max_feeds = feeds;
-            settings.validator.batch_linger_ms = linger;
-            let err = settings.validate().unwrap_err();
-            assert!(
-                err.to_string().contains(&format!("validator.{field}")),
-                "{err}"
-            );
-        }
-        let mut one_at_a_time = Settings::defaults();
-        one_at_a_time.validator.batch_max_feeds = 1;
-        one_at_a_time.validator.batch_linger_ms = 0;
-        one_at_a_time.validate().unwrap();
+        // The bounds are rollcall-kafka's (`BatchConfig::validate`); the error names this
+        // section's setting.
+        let mut settings = Settings::defaults();
+        settings.validator.batch_max_feeds = 0;
+        let err = settings.validate().unwrap_err();
+        assert!(
+            err.to_string().contains("validator.batch_max_feeds"),
+            "{err}"
+        );
     }
 }
