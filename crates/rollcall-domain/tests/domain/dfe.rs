@@ -265,3 +265,11 @@ fn published_rounding() {
     assert_eq!(published(0.0), 0.0);
     assert_eq!(published(1.557_570_775_237_238e-5), 1.55757077523724e-05);
 }
+
+/// The `ees-ytd` export's columns, one a line, so that a change to the layout is a reviewed diff
+/// (`cargo insta review`) rather than a silent one; the test above checks them against the DfE's
+/// own file.
+#[test]
+fn the_ees_columns_are_the_reviewed_ones() {
+    insta::assert_snapshot!(rollcall_domain::ees::columns().join("\n"));
+}
