@@ -212,3 +212,108 @@ async fn an_independent_school_sends_csv_files_and_the_la_sees_them() {
     );
     pipeline.stop().await;
 }
+
+#[tokio::test]
+async fn a_dry_run_finds_what_the_pipeline_would_and_stores_nothing() {
+    let pipeline = Pipeline::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    std::fs::write(
+        path("schools.csv"),
+        "urn,la_code,name,phase,school_type,independent\n\
+         100001,937,Kenilworth Primary School,primary,academy,N\n\
+         100009,937,Rugby House School,secondary,independent,Y\n",
+    )
+    .unwrap();
+    let (a, b) = (crate::harness::upn(937, 1), crate::harness::upn(937, 2));
+    std::fs::write(
+        path("roll.csv"),
+        format!(
+            "upn,forename,surname,date_of_birth,year_group,admission_date\n\
+             {a},Ada,Pupil,2012-05-01,8,2024-09-04\n\
+             {b},Ben,Pupil,2012-06-01,8,2024-09-04\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        path("marks.csv"),
+        format!(
+            "upn,date,session,code\n\
+             {a},2025-10-06,AM,/\n{a},2025-10-06,PM,/\n\
+             {b},2025-10-06,AM,N\n{b},2025-10-06,PM,7\n"
+        ),
+    )
+    .unwrap();
+    let admin = pipeline.admin_token.clone();
+    json_as(
+        &pipeline,
+        &admin,
+        &["schools", "import", &path("schools.csv")],
+    )
+    .await;
+    let school_key = pipeline.key("school", "100009").await;
+    let submit = |dry_run: bool| {
+        let mut args = vec![
+            "submit".to_owned(),
+            "--school".to_owned(),
+            "100009".to_owned(),
+            "--roll".to_owned(),
+            path("roll.csv"),
+            "--marks".to_owned(),
+            path("marks.csv"),
+        ];
+        if dry_run {
+            args.push("--dry-run".to_owned());
+        }
+        args
+    };
+    let args = submit(true);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let checked = json_as(&pipeline, &school_key, &args).await;
+    assert_eq!(checked["dry_run"], true);
+    let outcome = &checked["outcome"];
+    assert_eq!(
+        (
+            outcome["marks_accepted"].as_u64(),
+            outcome["marks_rejected"].as_u64(),
+            outcome["marks_written"].as_u64()
+        ),
+        (Some(3), Some(1), Some(0))
+    );
+    let finding = &outcome["findings"][0];
+    assert_eq!(
+        (
+            finding["code"].as_str(),
+            finding["record_kind"].as_str(),
+            finding["record_index"].as_u64(),
+            finding["field"].as_str()
+        ),
+        (Some("UNKNOWN_CODE"), Some("mark"), Some(3), Some("code"))
+    );
+
+    // Nothing was stored: the same files sent for real are a new feed under their key, and the
+    // pipeline finds what the dry run said.
+    let args = submit(false);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let receipt = json_as(&pipeline, &school_key, &args).await;
+    assert_eq!(receipt["duplicate"], false);
+    let feed_id = receipt["feed_id"].as_str().unwrap().to_owned();
+    let processed = json_as(
+        &pipeline,
+        &school_key,
+        &["receipt", &feed_id, "--wait", "60"],
+    )
+    .await;
+    assert_eq!(processed["outcome"]["findings"], outcome["findings"]);
+    assert_eq!(
+        processed["outcome"]["marks_accepted"],
+        outcome["marks_accepted"]
+    );
+
+    // The same authorisation as sending: another school's key may not check this school's feed.
+    let other = pipeline.key("school", "100001").await;
+    let args = submit(true);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, _, stderr) = rollcall_as(&pipeline, &other, &args).await;
+    assert!(!ok && stderr.contains("OUTSIDE_ORGANISATION"), "{stderr}");
+}

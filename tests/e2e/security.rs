@@ -34,6 +34,7 @@ const VENDOR: &str = "matrix-mis";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Rpc {
     SubmitFeed,
+    ValidateFeed,
     GetFeedReceipt,
     SchoolSummary,
     LaSummary,
@@ -64,6 +65,7 @@ const PD: Code = Code::PermissionDenied;
 const MATRIX: &[(Rpc, [(Code, Code); 6])] = &[
     //                      vendor     la         school     operations exporter   admin
     (Rpc::SubmitFeed,       [(OK, PD), (PD, PD), (OK, PD), (PD, PD), (PD, PD), (PD, PD)]),
+    (Rpc::ValidateFeed,     [(OK, PD), (PD, PD), (OK, PD), (PD, PD), (PD, PD), (PD, PD)]),
     (Rpc::GetFeedReceipt,   [(OK, PD), (OK, PD), (OK, PD), (OK, OK), (PD, PD), (PD, PD)]),
     (Rpc::SchoolSummary,    [(PD, PD), (OK, PD), (OK, PD), (PD, PD), (OK, OK), (PD, PD)]),
     (Rpc::LaSummary,        [(PD, PD), (OK, PD), (PD, PD), (PD, PD), (OK, OK), (PD, PD)]),
@@ -136,6 +138,14 @@ async fn call(pipeline: &Pipeline, rpc: Rpc, token: &str, target: &Target, n: us
             let feed = one_pupil_feed(target.urn, la, &format!("matrix-{n}"));
             let result = FeedServiceClient::new(gateway)
                 .submit_feed(tokio_stream::iter(feed.requests()))
+                .await;
+            code_of(result)
+        }
+        Rpc::ValidateFeed => {
+            let la: u16 = target.la.parse().unwrap();
+            let feed = one_pupil_feed(target.urn, la, &format!("matrix-dry-{n}"));
+            let result = FeedServiceClient::new(gateway)
+                .validate_feed(tokio_stream::iter(feed.requests()))
                 .await;
             code_of(result)
         }

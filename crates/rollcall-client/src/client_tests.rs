@@ -45,6 +45,14 @@ fn with_code(mut status: Status, code: &'static str) -> Status {
 
 #[tonic::async_trait]
 impl FeedService for Fake {
+    /// The dry run is tested against the real gateway (tests/e2e/cli.rs), not this fake.
+    async fn validate_feed(
+        &self,
+        _request: Request<Streaming<SubmitFeedRequest>>,
+    ) -> Result<Response<ValidationOutcome>, Status> {
+        Err(Status::unimplemented("the fake gateway does no dry runs"))
+    }
+
     async fn submit_feed(
         &self,
         request: Request<Streaming<SubmitFeedRequest>>,

@@ -25,7 +25,7 @@ pub use error::{Error, Result};
 pub use queries::all_at_risk_pupils;
 pub use receipts::{receipt, wait_processed, wait_processed_with};
 pub use status::{code_words, describe};
-pub use submit::{CHUNK_RECORDS, Submission, mark_record, requests, roll_record, submit};
+pub use submit::{CHUNK_RECORDS, Submission, mark_record, requests, roll_record, submit, validate};
 pub use synthetic::{
     SyntheticKeys, import_synthetic_schools, registry_school, submit_feed, synthetic_keys,
 };

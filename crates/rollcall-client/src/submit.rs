@@ -4,7 +4,7 @@
 use rollcall_domain::validation::{RawMark, RawPupil};
 use rollcall_proto::feed::v1::{
     FeedHeader, FeedReceipt, MarkChunk, MarkRecord, RollChunk, RollRecord, SubmitFeedRequest,
-    feed_service_client::FeedServiceClient, submit_feed_request::Part,
+    ValidationOutcome, feed_service_client::FeedServiceClient, submit_feed_request::Part,
 };
 
 use crate::AuthChannel;
@@ -29,6 +29,18 @@ pub async fn submit(
 ) -> Result<FeedReceipt, tonic::Status> {
     client
         .submit_feed(tokio_stream::iter(requests(feed)))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// A dry run: streams the feed as [`submit`] does and returns what validation finds, with
+/// nothing stored or enqueued (the idempotency key is not used up).
+pub async fn validate(
+    client: &mut FeedServiceClient<AuthChannel>,
+    feed: &Submission<'_>,
+) -> Result<ValidationOutcome, tonic::Status> {
+    client
+        .validate_feed(tokio_stream::iter(requests(feed)))
         .await
         .map(tonic::Response::into_inner)
 }

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use rollcall_domain::Session;
 use rollcall_domain::feed::ValidatedFeed;
-use rollcall_domain::validation::{Finding, RecordRef};
+use rollcall_domain::validation::Finding;
 use uuid::Uuid;
 
 use crate::register::{self, EncodedRow, MonthRegister, SlotMark};
@@ -525,11 +525,7 @@ pub fn findings_json(findings: &[Finding]) -> serde_json::Value {
         findings
             .iter()
             .map(|f| {
-                let (kind, index) = match f.record {
-                    RecordRef::Feed => ("feed", 0),
-                    RecordRef::Roll(i) => ("roll", i),
-                    RecordRef::Mark(i) => ("mark", i),
-                };
+                let (kind, index) = f.record.kind_and_index();
                 serde_json::json!({
                     "code": f.code.as_str(),
                     "severity": f.severity.as_str(),

@@ -109,6 +109,9 @@ pub struct SubmitArgs {
     /// When the register was extracted (RFC 3339); defaults to now.
     #[arg(long)]
     pub extracted_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Check the files as the pipeline would and print the findings; store and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Args)]

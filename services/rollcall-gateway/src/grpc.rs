@@ -5,7 +5,7 @@ use prost::Message as _;
 use rollcall_db::{Access, FeedRow, NewFeed, Pool, Principal, Registered};
 use rollcall_domain::Urn;
 use rollcall_domain::feed::ReceivedFeed;
-use rollcall_domain::validation::{RawMark, RawPupil};
+use rollcall_domain::validation::{self, RawMark, RawPupil};
 use rollcall_kafka::Producer;
 use rollcall_proto::feed::v1::{
     FeedHeader, FeedReceipt, FeedStatus, Finding, GetFeedReceiptRequest, MarkRecord, Parking,
@@ -226,6 +226,48 @@ impl FeedService for Gateway {
         }))
     }
 
+    async fn validate_feed(
+        &self,
+        request: Request<Streaming<SubmitFeedRequest>>,
+    ) -> Result<Response<ValidationOutcome>, Status> {
+        let sender = rollcall_server::auth::principal(&request)?;
+        let (header, roll, marks) = self.read_feed(&sender, request.into_inner()).await?;
+        let checked = check_header(&header)?;
+        let school_registered = rollcall_db::get_school(&self.pool, checked.urn.get() as i32)
+            .await
+            .map_err(|err| ApiError::database("cannot read the school registry", &err))?
+            .is_some();
+        let roll: Vec<RawPupil> = roll.into_iter().map(raw_pupil).collect();
+        let marks: Vec<RawMark> = marks.into_iter().map(raw_mark).collect();
+        let context = validation::Context {
+            today: rollcall_domain::calendar::london_date(Utc::now()),
+            school_registered,
+        };
+        let mut validated = validation::validate(&roll, &marks, &context);
+        let summary = validated.summary();
+        let findings_omitted =
+            validation::fit_findings(&mut validated.findings, validation::ANSWER_FINDINGS_BYTES);
+        tracing::info!(
+            school = checked.urn.get(),
+            roll = roll.len(),
+            marks = marks.len(),
+            findings = validated.findings.len(),
+            findings_omitted,
+            "feed checked in a dry run; nothing stored"
+        );
+        Ok(Response::new(ValidationOutcome {
+            roll_accepted: summary.roll_accepted as u32,
+            roll_rejected: summary.roll_rejected as u32,
+            marks_accepted: summary.marks_accepted as u32,
+            marks_rejected: summary.marks_rejected as u32,
+            records_warned: summary.records_warned as u32,
+            marks_written: 0,
+            marks_superseded: 0,
+            findings: validated.findings.iter().map(finding).collect(),
+            findings_omitted,
+        }))
+    }
+
     async fn get_feed_receipt(
         &self,
         request: Request<GetFeedReceiptRequest>,
@@ -396,6 +438,19 @@ fn raw_mark(m: MarkRecord) -> RawMark {
         session: m.session,
         code: m.code,
         minutes_late: m.minutes_late,
+    }
+}
+
+/// A finding as the feed API carries it.
+fn finding(f: &validation::Finding) -> Finding {
+    let (kind, index) = f.record.kind_and_index();
+    Finding {
+        code: f.code.as_str().to_owned(),
+        severity: f.severity.as_str().to_owned(),
+        record_kind: kind.to_owned(),
+        record_index: index as u32,
+        field: f.field.to_owned(),
+        message: f.message.clone(),
     }
 }
 

@@ -195,7 +195,7 @@ impl Worker<'_> {
                 )
             })
             .collect();
-        let findings_omitted = fit_findings(&mut validated.findings, RECEIPT_BYTES);
+        let findings_omitted = fit_findings(&mut validated.findings);
         let out = ValidatedFeed {
             feed_id: feed.feed_id,
             school: feed.school,
@@ -247,41 +247,20 @@ impl Worker<'_> {
     }
 }
 
-/// The most bytes a feed's receipt may take with its findings: under gRPC's default limit of
-/// 4 MiB on an answer, so `GetFeedReceipt` always reaches the sender.
-const RECEIPT_BYTES: usize = 3 * 1024 * 1024;
-
-/// What a finding costs a receipt at most: its texts and the framing of its six fields.
-fn receipt_bytes(finding: &Finding) -> usize {
-    finding.code.as_str().len() + finding.field.len() + finding.message.len() + 32
-}
-
-/// Keeps the first findings that fit `limit` bytes of a receipt (those of the feed's first
-/// records: findings are in record order) and returns how many were left out. Only a very
-/// large number of findings can outgrow it; then the receipt carries the first of them and the
-/// count of the rest, and every rejected record's dead letter still has all of its own.
-fn fit_findings(findings: &mut Vec<Finding>, limit: usize) -> u32 {
-    let mut room = limit;
-    let keep = findings
-        .iter()
-        .take_while(|f| {
-            let size = receipt_bytes(f);
-            let fits = size <= room;
-            room = room.saturating_sub(size);
-            fits
-        })
-        .count();
-    let omitted = findings.len() - keep;
+/// Keeps the findings that fit one answer to the sender (`validation::fit_findings`) and says
+/// so in the log when some were left out; every rejected record's dead letter keeps all of its
+/// own.
+fn fit_findings(findings: &mut Vec<Finding>) -> u32 {
+    let omitted = validation::fit_findings(findings, validation::ANSWER_FINDINGS_BYTES);
     if omitted > 0 {
-        findings.truncate(keep);
         tracing::warn!(
-            kept = keep,
+            kept = findings.len(),
             omitted,
-            limit,
+            limit = validation::ANSWER_FINDINGS_BYTES,
             "findings left out so the receipt fits a gRPC answer"
         );
     }
-    omitted as u32
+    omitted
 }
 
 /// One dead letter per rejected record (the record as sent and all its findings), or one for the
@@ -297,7 +276,7 @@ fn dead_letters(feed: &ReceivedFeed, validated: &validation::Validated) -> Vec<D
             .collect::<Vec<_>>()
     };
     let letter = |record, mut findings: Vec<Finding>| {
-        let findings_omitted = fit_findings(&mut findings, RECEIPT_BYTES);
+        let findings_omitted = fit_findings(&mut findings);
         DeadLetter {
             feed_id: Some(feed.feed_id),
             school: Some(feed.school),

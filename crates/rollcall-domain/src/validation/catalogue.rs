@@ -15,6 +15,18 @@ pub enum RecordRef {
     Mark(usize),
 }
 
+impl RecordRef {
+    /// The record's kind as findings name it (`feed`, `roll` or `mark`) and its position among
+    /// the feed's records of that kind (0 for the feed).
+    pub fn kind_and_index(self) -> (&'static str, usize) {
+        match self {
+            RecordRef::Feed => ("feed", 0),
+            RecordRef::Roll(i) => ("roll", i),
+            RecordRef::Mark(i) => ("mark", i),
+        }
+    }
+}
+
 impl fmt::Display for RecordRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -281,4 +293,33 @@ impl Validated {
             records_warned,
         }
     }
+}
+
+/// The most bytes a feed's findings may take in one answer to the sender: under gRPC's default
+/// limit of 4 MiB on a message, so a receipt or a dry run always reaches it.
+pub const ANSWER_FINDINGS_BYTES: usize = 3 * 1024 * 1024;
+
+/// What a finding costs an answer at most: its texts and the framing of its six fields.
+fn answer_bytes(finding: &Finding) -> usize {
+    finding.code.as_str().len() + finding.field.len() + finding.message.len() + 32
+}
+
+/// Keeps the first findings that fit `limit` bytes of an answer (those of the feed's first
+/// records: findings are in record order) and returns how many were left out. Only a very
+/// large number of findings can outgrow it; then the answer carries the first of them and the
+/// count of the rest.
+pub fn fit_findings(findings: &mut Vec<Finding>, limit: usize) -> u32 {
+    let mut room = limit;
+    let keep = findings
+        .iter()
+        .take_while(|f| {
+            let size = answer_bytes(f);
+            let fits = size <= room;
+            room = room.saturating_sub(size);
+            fits
+        })
+        .count();
+    let omitted = findings.len() - keep;
+    findings.truncate(keep);
+    omitted as u32
 }

@@ -16,7 +16,10 @@ mod checks;
 mod input;
 mod pupil;
 
-pub use catalogue::{Finding, FindingCode, RecordRef, Severity, Summary, Validated};
+pub use catalogue::{
+    ANSWER_FINDINGS_BYTES, Finding, FindingCode, RecordRef, Severity, Summary, Validated,
+    fit_findings,
+};
 pub use checks::validate;
 pub use input::{
     Context, MARK_FIELDS, MAX_MINUTES_LATE, ROLL_FIELDS, RawMark, RawPupil, field_name, parse_date,

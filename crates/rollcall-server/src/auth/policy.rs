@@ -42,6 +42,7 @@ pub fn allowed(path: &str) -> Option<&'static [Kind]> {
     let kinds: &'static [Kind] = match path.strip_prefix('/')? {
         // Vendors send for their registered schools; an independent school sends its own files.
         "rollcall.feed.v1.FeedService/SubmitFeed" => &[Vendor, School],
+        "rollcall.feed.v1.FeedService/ValidateFeed" => &[Vendor, School],
         // Receipts carry counts and findings (no personal data): the sender, the school's LA,
         // and operations watching the pipeline.
         "rollcall.feed.v1.FeedService/GetFeedReceipt" => &[Vendor, School, La, Operations],

@@ -18,6 +18,7 @@ pub async fn submit(context: &Context, args: SubmitArgs) -> anyhow::Result<()> {
         marks,
         key,
         extracted_at,
+        dry_run,
     } = args;
     let roll_bytes =
         std::fs::read(&roll).with_context(|| format!("cannot read {}", roll.display()))?;
@@ -28,22 +29,29 @@ pub async fn submit(context: &Context, args: SubmitArgs) -> anyhow::Result<()> {
     let key = key.unwrap_or_else(|| idempotency_key(&roll_bytes, &marks_bytes));
     let mut client = FeedServiceClient::new(context.gateway().await?);
     let sending = progress::spinner(format!(
-        "sending {} roll records and {} marks for school {school}",
+        "{} {} roll records and {} marks for school {school}",
+        if dry_run { "checking" } else { "sending" },
         roll_records.len(),
         mark_records.len()
     ));
-    let receipt = rollcall_client::submit(
-        &mut client,
-        &Submission {
-            school_urn: school,
-            extracted_at: extracted_at.unwrap_or_else(chrono::Utc::now),
-            idempotency_key: key,
-            code_set: "2024",
-            roll: &roll_records,
-            marks: &mark_records,
-        },
-    )
-    .await;
+    let feed = Submission {
+        school_urn: school,
+        extracted_at: extracted_at.unwrap_or_else(chrono::Utc::now),
+        idempotency_key: key,
+        code_set: "2024",
+        roll: &roll_records,
+        marks: &mark_records,
+    };
+    if dry_run {
+        let outcome = rollcall_client::validate(&mut client, &feed).await;
+        sending.finish_and_clear();
+        let outcome = outcome.map_err(status::error)?;
+        context.print(render::dry_run_json(&outcome), || {
+            render::dry_run_text(&outcome)
+        });
+        return Ok(());
+    }
+    let receipt = rollcall_client::submit(&mut client, &feed).await;
     sending.finish_and_clear();
     let receipt = receipt.map_err(status::error)?;
     context.print(render::receipt_json(&receipt), || {

@@ -1,22 +1,12 @@
 //! A feed's receipt: its status, counts, any parking and every finding.
 
-use rollcall_proto::feed::v1::{FeedReceipt, FeedStatus};
+use rollcall_proto::feed::v1::{FeedReceipt, FeedStatus, ValidationOutcome};
 use serde_json::{Value, json};
 
 use super::table;
 
 pub fn receipt_json(r: &FeedReceipt) -> Value {
-    let outcome = r.outcome.as_ref().map(|o| {
-        json!({
-            "roll_accepted": o.roll_accepted, "roll_rejected": o.roll_rejected, "marks_accepted": o.marks_accepted,
-            "marks_rejected": o.marks_rejected, "records_warned": o.records_warned, "marks_written": o.marks_written,
-            "marks_superseded": o.marks_superseded, "findings_omitted": o.findings_omitted,
-            "findings": o.findings.iter().map(|f| json!({
-                "code": f.code, "severity": f.severity, "record_kind": f.record_kind, "record_index": f.record_index,
-                "field": f.field, "message": f.message,
-            })).collect::<Vec<_>>(),
-        })
-    });
+    let outcome = r.outcome.as_ref().map(outcome_json);
     let parking = r
         .parking
         .as_ref()
@@ -25,6 +15,23 @@ pub fn receipt_json(r: &FeedReceipt) -> Value {
         "feed_id": r.feed_id, "school_urn": r.school_urn, "status": status_name(r), "duplicate": r.duplicate,
         "roll_records": r.roll_records, "mark_records": r.mark_records, "outcome": outcome,
         "parking": parking,
+    })
+}
+
+/// A dry run's answer: what the feed's records would give, nothing stored.
+pub fn dry_run_json(o: &ValidationOutcome) -> Value {
+    json!({"dry_run": true, "outcome": outcome_json(o)})
+}
+
+fn outcome_json(o: &ValidationOutcome) -> Value {
+    json!({
+        "roll_accepted": o.roll_accepted, "roll_rejected": o.roll_rejected, "marks_accepted": o.marks_accepted,
+        "marks_rejected": o.marks_rejected, "records_warned": o.records_warned, "marks_written": o.marks_written,
+        "marks_superseded": o.marks_superseded, "findings_omitted": o.findings_omitted,
+        "findings": o.findings.iter().map(|f| json!({
+            "code": f.code, "severity": f.severity, "record_kind": f.record_kind, "record_index": f.record_index,
+            "field": f.field, "message": f.message,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -64,35 +71,50 @@ pub fn receipt_text(r: &FeedReceipt) -> String {
             "roll: {} accepted, {} rejected; marks: {} accepted, {} rejected ({} stored, {} older than what is held); {} records with warnings\n",
             o.roll_accepted, o.roll_rejected, o.marks_accepted, o.marks_rejected, o.marks_written, o.marks_superseded, o.records_warned
         ));
-        if !o.findings.is_empty() {
-            let rows: Vec<Vec<String>> = o
-                .findings
-                .iter()
-                .map(|f| {
-                    vec![
-                        f.severity.clone(),
-                        f.code.clone(),
-                        f.record_kind.clone(),
-                        f.record_index.to_string(),
-                        f.field.clone(),
-                        f.message.clone(),
-                    ]
-                })
-                .collect();
-            out.push('\n');
-            out.push_str(&table::render(
-                &["severity", "code", "record", "index", "field", "message"],
-                &rows,
-            ));
-        }
-        if o.findings_omitted > 0 {
-            out.push_str(&format!(
-                "{} more findings not listed: fix the ones above and send the feed again\n",
-                o.findings_omitted
-            ));
-        }
+        findings_text(o, &mut out);
     }
     out
+}
+
+/// A dry run's answer as text.
+pub fn dry_run_text(o: &ValidationOutcome) -> String {
+    let mut out = format!(
+        "dry run: nothing was stored or enqueued\nroll: {} accepted, {} rejected; marks: {} accepted, {} rejected; {} records with warnings\n",
+        o.roll_accepted, o.roll_rejected, o.marks_accepted, o.marks_rejected, o.records_warned
+    );
+    findings_text(o, &mut out);
+    out
+}
+
+/// The findings as a table, and how many were left out.
+fn findings_text(o: &ValidationOutcome, out: &mut String) {
+    if !o.findings.is_empty() {
+        let rows: Vec<Vec<String>> = o
+            .findings
+            .iter()
+            .map(|f| {
+                vec![
+                    f.severity.clone(),
+                    f.code.clone(),
+                    f.record_kind.clone(),
+                    f.record_index.to_string(),
+                    f.field.clone(),
+                    f.message.clone(),
+                ]
+            })
+            .collect();
+        out.push('\n');
+        out.push_str(&table::render(
+            &["severity", "code", "record", "index", "field", "message"],
+            &rows,
+        ));
+    }
+    if o.findings_omitted > 0 {
+        out.push_str(&format!(
+            "{} more findings not listed: fix the ones above and send the feed again\n",
+            o.findings_omitted
+        ));
+    }
 }
 
 #[cfg(test)]
@@ -147,6 +169,24 @@ mod tests {
         );
         insta::assert_snapshot!("receipt_processed", pretty(&value));
         insta::assert_snapshot!("receipt_enqueued", pretty(&enqueued));
+    }
+
+    #[test]
+    fn a_dry_run_says_nothing_was_stored_and_lists_every_finding() {
+        let text = dry_run_text(&outcome());
+        assert!(
+            text.starts_with("dry run: nothing was stored or enqueued\n"),
+            "{text}"
+        );
+        assert!(text.contains("UNKNOWN_CODE"), "{text}");
+        let value = dry_run_json(&outcome());
+        assert_eq!(value["dry_run"], true);
+        assert_eq!(
+            value["outcome"],
+            receipt_json(&receipt(Some(outcome())))["outcome"]
+        );
+        insta::assert_snapshot!("dry_run_text", text);
+        insta::assert_snapshot!("dry_run", pretty(&value));
     }
 
     #[test]
