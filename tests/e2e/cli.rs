@@ -310,10 +310,47 @@ async fn a_dry_run_finds_what_the_pipeline_would_and_stores_nothing() {
         outcome["marks_accepted"]
     );
 
-    // The same authorisation as sending: another school's key may not check this school's feed.
+    // The school's feeds: the one sent, not the dry run.
+    let listed = json_as(
+        &pipeline,
+        &school_key,
+        &[
+            "feeds",
+            "list",
+            "--school",
+            "100009",
+            "--since",
+            "2000-01-01",
+        ],
+    )
+    .await;
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(
+        (listed[0]["feed_id"].as_str(), listed[0]["status"].as_str()),
+        (Some(feed_id.as_str()), Some("processed"))
+    );
+    assert_eq!(listed[0]["marks_accepted"], 3);
+    // The LA sees it among its schools'; with no school named, a school sees only its own.
+    let la = json_as(&pipeline, &pipeline.la_token, &["feeds", "list"]).await;
+    assert!(
+        la.as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["feed_id"] == feed_id.as_str()),
+        "{la}"
+    );
+
+    // The same authorisation as sending: another school's key may not check this school's
+    // feed, nor list its feeds.
     let other = pipeline.key("school", "100001").await;
+    let mine = json_as(&pipeline, &other, &["feeds", "list"]).await;
+    assert_eq!(mine, serde_json::json!([]));
     let args = submit(true);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (ok, _, stderr) = rollcall_as(&pipeline, &other, &args).await;
+    assert!(!ok && stderr.contains("OUTSIDE_ORGANISATION"), "{stderr}");
+    let (ok, _, stderr) =
+        rollcall_as(&pipeline, &other, &["feeds", "list", "--school", "100009"]).await;
     assert!(!ok && stderr.contains("OUTSIDE_ORGANISATION"), "{stderr}");
 }

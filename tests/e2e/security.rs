@@ -14,7 +14,9 @@ use rollcall_proto::export::v1::{
     CensusTermRequest, EesYearToDateRequest, PupilSessionsRequest, Term,
     export_service_client::ExportServiceClient,
 };
-use rollcall_proto::feed::v1::{GetFeedReceiptRequest, feed_service_client::FeedServiceClient};
+use rollcall_proto::feed::v1::{
+    GetFeedReceiptRequest, ListFeedsRequest, feed_service_client::FeedServiceClient,
+};
 use rollcall_proto::query::v1::{
     AtRiskPupilsRequest, ImportSchoolsRequest, LaSummaryRequest, ListAuditEventsRequest,
     ListSchoolsRequest, Period, PipelineCountsRequest, SchoolSummaryRequest,
@@ -36,6 +38,7 @@ enum Rpc {
     SubmitFeed,
     ValidateFeed,
     GetFeedReceipt,
+    ListFeeds,
     SchoolSummary,
     LaSummary,
     AtRiskPupils,
@@ -67,6 +70,7 @@ const MATRIX: &[(Rpc, [(Code, Code); 6])] = &[
     (Rpc::SubmitFeed,       [(OK, PD), (PD, PD), (OK, PD), (PD, PD), (PD, PD), (PD, PD)]),
     (Rpc::ValidateFeed,     [(OK, PD), (PD, PD), (OK, PD), (PD, PD), (PD, PD), (PD, PD)]),
     (Rpc::GetFeedReceipt,   [(OK, PD), (OK, PD), (OK, PD), (OK, OK), (PD, PD), (PD, PD)]),
+    (Rpc::ListFeeds,        [(OK, PD), (OK, PD), (OK, PD), (OK, OK), (PD, PD), (PD, PD)]),
     (Rpc::SchoolSummary,    [(PD, PD), (OK, PD), (OK, PD), (PD, PD), (OK, OK), (PD, PD)]),
     (Rpc::LaSummary,        [(PD, PD), (OK, PD), (PD, PD), (PD, PD), (OK, OK), (PD, PD)]),
     (Rpc::AtRiskPupils,     [(PD, PD), (OK, PD), (OK, PD), (PD, PD), (PD, PD), (PD, PD)]),
@@ -149,6 +153,14 @@ async fn call(pipeline: &Pipeline, rpc: Rpc, token: &str, target: &Target, n: us
                 .await;
             code_of(result)
         }
+        Rpc::ListFeeds => code_of(
+            FeedServiceClient::new(gateway)
+                .list_feeds(ListFeedsRequest {
+                    school_urn: target.urn.to_owned(),
+                    ..ListFeedsRequest::default()
+                })
+                .await,
+        ),
         Rpc::GetFeedReceipt => code_of(
             FeedServiceClient::new(gateway)
                 .get_feed_receipt(GetFeedReceiptRequest {

@@ -9,8 +9,8 @@ use rollcall_proto::feed::v1::feed_service_client::FeedServiceClient;
 use rollcall_proto::feed::v1::feed_service_server::{FeedService, FeedServiceServer};
 use rollcall_proto::feed::v1::submit_feed_request::Part;
 use rollcall_proto::feed::v1::{
-    FeedHeader, FeedReceipt, FeedStatus, GetFeedReceiptRequest, MarkRecord, RollRecord,
-    SubmitFeedRequest, ValidationOutcome,
+    FeedHeader, FeedReceipt, FeedStatus, GetFeedReceiptRequest, ListFeedsRequest,
+    ListFeedsResponse, MarkRecord, RollRecord, SubmitFeedRequest, ValidationOutcome,
 };
 use tokio_stream::StreamExt as _;
 use tonic::{Request, Response, Status, Streaming};
@@ -45,6 +45,14 @@ fn with_code(mut status: Status, code: &'static str) -> Status {
 
 #[tonic::async_trait]
 impl FeedService for Fake {
+    /// Listing is tested against the real gateway (tests/e2e/cli.rs), not this fake.
+    async fn list_feeds(
+        &self,
+        _request: Request<ListFeedsRequest>,
+    ) -> Result<Response<ListFeedsResponse>, Status> {
+        Err(Status::unimplemented("the fake gateway lists no feeds"))
+    }
+
     /// The dry run is tested against the real gateway (tests/e2e/cli.rs), not this fake.
     async fn validate_feed(
         &self,

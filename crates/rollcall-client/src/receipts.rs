@@ -3,7 +3,8 @@
 use std::time::{Duration, Instant};
 
 use rollcall_proto::feed::v1::{
-    FeedReceipt, FeedStatus, GetFeedReceiptRequest, feed_service_client::FeedServiceClient,
+    FeedReceipt, FeedStatus, GetFeedReceiptRequest, ListFeedsRequest,
+    feed_service_client::FeedServiceClient,
 };
 
 use crate::progress::{Progress, Silent};
@@ -20,6 +21,39 @@ pub async fn receipt(
         })
         .await
         .map(tonic::Response::into_inner)
+}
+
+/// Every feed `ListFeeds` gives for `school` (`None`: every school the caller may see) received
+/// from `since` to `until`, newest first, reading page after page.
+pub async fn list_feeds(
+    client: &mut FeedServiceClient<AuthChannel>,
+    school: Option<&str>,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Vec<FeedReceipt>, tonic::Status> {
+    let time = |t: chrono::DateTime<chrono::Utc>| prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    };
+    let mut feeds = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .list_feeds(ListFeedsRequest {
+                school_urn: school.unwrap_or_default().to_owned(),
+                since: since.map(time),
+                until: until.map(time),
+                page_size: 0,
+                page_token,
+            })
+            .await?
+            .into_inner();
+        feeds.extend(page.feeds);
+        if page.next_page_token.is_empty() {
+            return Ok(feeds);
+        }
+        page_token = page.next_page_token;
+    }
 }
 
 /// Polls until the pipeline is done with every feed (processed, or parked because the database

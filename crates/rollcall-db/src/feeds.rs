@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::{Error, Pool, Result};
+use crate::{Access, Error, Pool, Result};
 
 /// A feed as the gateway received it, before it is enqueued.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -149,4 +149,53 @@ pub async fn get_feed(pool: &Pool, feed_id: Uuid) -> Result<Option<FeedRow>> {
         .fetch_optional(pool.pg())
         .await?;
     Ok(row)
+}
+
+/// Where a page of [`list_feeds`] ended: the last feed's receipt time and id. The next page
+/// starts after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FeedCursor {
+    pub received_at: DateTime<Utc>,
+    pub feed_id: Uuid,
+}
+
+/// Feeds within `access`, of one school or of every school it covers, received from `since`
+/// (included) to `until` (excluded), newest first, after `after`, at most `limit` of them.
+/// Rows carry their counts but not their findings (those are in each feed's receipt).
+pub async fn list_feeds(
+    pool: &Pool,
+    access: &Access,
+    school: Option<i32>,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    after: Option<FeedCursor>,
+    limit: i64,
+) -> Result<Vec<FeedRow>> {
+    let rows = sqlx::query_as(
+        "select f.feed_id, f.school_urn, f.idempotency_key, f.payload_sha256, f.extracted_at,
+                f.code_set, f.received_at, f.status, f.roll_records, f.mark_records,
+                f.processed_at, f.roll_accepted, f.roll_rejected, f.marks_accepted,
+                f.marks_rejected, f.records_warned, f.marks_written, f.marks_superseded,
+                null::jsonb as findings, f.findings_omitted
+         from feeds f
+         left join schools s on s.urn = f.school_urn
+         where ($1 or f.school_urn = any($2) or s.la_code = any($3))
+           and ($4::int is null or f.school_urn = $4)
+           and f.received_at >= $5 and f.received_at < $6
+           and ($7::timestamptz is null or (f.received_at, f.feed_id) < ($7, $8))
+         order by f.received_at desc, f.feed_id desc
+         limit $9",
+    )
+    .bind(access.everything)
+    .bind(&access.urns)
+    .bind(&access.la_codes)
+    .bind(school)
+    .bind(since)
+    .bind(until)
+    .bind(after.map(|c| c.received_at))
+    .bind(after.map(|c| c.feed_id))
+    .bind(limit)
+    .fetch_all(pool.pg())
+    .await?;
+    Ok(rows)
 }

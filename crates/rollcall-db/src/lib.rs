@@ -34,7 +34,10 @@ pub use audit::{
     AuditEventRow, NewAuditEvent, append_audit_enrolments, list_audit_events, record_audit_event,
 };
 pub use error::{Error, ErrorKind, Refusal, describe_sqlstate, sqlstate_kind};
-pub use feeds::{FeedRow, NewFeed, Registered, get_feed, mark_feed_enqueued, register_feed};
+pub use feeds::{
+    FeedCursor, FeedRow, NewFeed, Registered, get_feed, list_feeds, mark_feed_enqueued,
+    register_feed,
+};
 pub use keys::{
     ApiKeyRow, NewApiKey, create_api_key, find_api_key, list_api_keys, revoke_api_key,
     set_vendor_schools, vendor_schools,

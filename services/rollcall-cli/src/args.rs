@@ -58,6 +58,9 @@ pub enum Command {
         #[arg(long)]
         wait: Option<u64>,
     },
+    /// The feeds a school (or every school you may see) sent.
+    #[command(subcommand)]
+    Feeds(FeedsCommand),
     /// What LA attendance teams ask.
     #[command(subcommand)]
     Query(QueryCommand),
@@ -112,6 +115,32 @@ pub struct SubmitArgs {
     /// Check the files as the pipeline would and print the findings; store and send nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Subcommand)]
+pub enum FeedsCommand {
+    /// Feeds received in a time range, newest first, with their status and counts.
+    List {
+        /// One school's six-digit URN (default: every school you may see).
+        #[arg(long)]
+        school: Option<String>,
+        /// Received from this time (RFC 3339, or a day YYYY-MM-DD; default: 7 days ago).
+        #[arg(long, value_parser = parse_time)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// Received before this time (RFC 3339, or a day YYYY-MM-DD, excluded; default: now).
+        #[arg(long, value_parser = parse_time)]
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    },
+}
+
+/// An RFC 3339 time, or a day (its start, UTC).
+fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(day.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.to_utc())
+        .map_err(|_| "expected YYYY-MM-DD or an RFC 3339 time".to_owned())
 }
 
 #[derive(Args)]

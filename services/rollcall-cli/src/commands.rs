@@ -15,7 +15,7 @@ use rollcall_client::{AuthChannel, Credentials};
 use rollcall_synth::LaSpec;
 use serde_json::Value;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, FeedsCommand};
 
 /// What every command is run with: where the services are, who we are, how to print.
 pub struct Context {
@@ -63,6 +63,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Schools(command) => schools::run(context, command).await,
         Command::Submit(args) => submit::submit(context, args).await,
         Command::Receipt { feed_id, wait } => submit::receipt(context, feed_id, wait).await,
+        Command::Feeds(FeedsCommand::List {
+            school,
+            since,
+            until,
+        }) => submit::list(context, school, since, until).await,
         Command::Query(command) => query::run(context, command).await,
         Command::Export(command) => export::run(context, command).await,
         Command::Keys(command) => keys::run(context, command).await,

@@ -21,7 +21,7 @@ pub use files::{
     written_text,
 };
 pub use measures::{la_json, la_text, school_summary_json, school_summary_text};
-pub use receipt::{dry_run_json, dry_run_text, receipt_json, receipt_text};
+pub use receipt::{dry_run_json, dry_run_text, feeds_json, feeds_text, receipt_json, receipt_text};
 
 /// JSON as `--json` prints it.
 pub fn pretty(value: &serde_json::Value) -> String {

@@ -8,9 +8,10 @@ use rollcall_domain::feed::ReceivedFeed;
 use rollcall_domain::validation::{self, RawMark, RawPupil};
 use rollcall_kafka::Producer;
 use rollcall_proto::feed::v1::{
-    FeedHeader, FeedReceipt, FeedStatus, Finding, GetFeedReceiptRequest, MarkRecord, Parking,
-    RollRecord, SubmitFeedRequest, ValidationOutcome, feed_service_server::FeedService,
-    feed_service_server::FeedServiceServer, submit_feed_request::Part,
+    FeedHeader, FeedReceipt, FeedStatus, Finding, GetFeedReceiptRequest, ListFeedsRequest,
+    ListFeedsResponse, MarkRecord, Parking, RollRecord, SubmitFeedRequest, ValidationOutcome,
+    feed_service_server::FeedService, feed_service_server::FeedServiceServer,
+    submit_feed_request::Part,
 };
 use rollcall_proto::pipeline::v1::FeedEnvelope;
 use rollcall_server::{ApiError, ErrorCode};
@@ -268,6 +269,64 @@ impl FeedService for Gateway {
         }))
     }
 
+    async fn list_feeds(
+        &self,
+        request: Request<ListFeedsRequest>,
+    ) -> Result<Response<ListFeedsResponse>, Status> {
+        let caller = rollcall_server::auth::principal(&request)?;
+        let request = request.into_inner();
+        let school = match request.school_urn.trim() {
+            "" => None,
+            urn => Some(
+                Urn::parse(urn)
+                    .map_err(|err| ApiError::invalid(format!("school_urn: {err}")))?
+                    .get() as i32,
+            ),
+        };
+        let now = Utc::now();
+        let time = |t: Option<prost_types::Timestamp>, field: &str, default| match t {
+            None => Ok(default),
+            Some(t) => DateTime::from_timestamp(t.seconds, t.nanos.try_into().unwrap_or(u32::MAX))
+                .ok_or_else(|| ApiError::invalid(format!("{field}: not a valid time"))),
+        };
+        let since = time(request.since, "since", now - chrono::Duration::days(7))?;
+        let until = time(request.until, "until", now)?;
+        let size = match request.page_size {
+            0 => DEFAULT_FEED_PAGE,
+            n => n.min(MAX_FEED_PAGE),
+        };
+        let after = match request.page_token.as_str() {
+            "" => None,
+            token => Some(parse_page_token(token)?),
+        };
+        if let Some(urn) = school {
+            self.check_may_see(&caller, urn).await?;
+        }
+        let access = Access::of(&caller);
+        // One more than the page, to know whether another page follows.
+        let mut rows = rollcall_db::list_feeds(
+            &self.pool,
+            &access,
+            school,
+            since,
+            until,
+            after,
+            i64::from(size) + 1,
+        )
+        .await
+        .map_err(|err| ApiError::database("cannot list the feeds", &err))?;
+        let next_page_token = if rows.len() > size as usize {
+            rows.truncate(size as usize);
+            rows.last().map(page_token).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(ListFeedsResponse {
+            feeds: rows.iter().map(receipt_from_row).collect(),
+            next_page_token,
+        }))
+    }
+
     async fn get_feed_receipt(
         &self,
         request: Request<GetFeedReceiptRequest>,
@@ -278,22 +337,27 @@ impl FeedService for Gateway {
             .await
             .map_err(|err| ApiError::database("cannot read the feed", &err))?
             .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no feed with this id"))?;
-        // A receipt is for the school's sender, the school itself, its LA, and operations.
-        let la_code = rollcall_db::get_school(&self.pool, row.school_urn)
-            .await
-            .map_err(|err| ApiError::database("cannot read the school registry", &err))?
-            .map(|school| school.la_code);
-        let visible = caller.may_submit_for(row.school_urn)
-            || la_code.is_some_and(|la| Access::of(&caller).covers(row.school_urn, la))
-            || matches!(caller.kind(), rollcall_db::PrincipalKind::Operations);
-        if !visible {
-            return Err(ApiError::outside_organisation().into());
-        }
+        self.check_may_see(&caller, row.school_urn).await?;
         Ok(Response::new(self.receipt(&row).await?))
     }
 }
 
 impl Gateway {
+    /// A school's feeds are for its senders, the school itself, its LA, and operations.
+    async fn check_may_see(&self, caller: &Principal, urn: i32) -> Result<(), Status> {
+        let la_code = rollcall_db::get_school(&self.pool, urn)
+            .await
+            .map_err(|err| ApiError::database("cannot read the school registry", &err))?
+            .map(|school| school.la_code);
+        let visible = caller.may_submit_for(urn)
+            || la_code.is_some_and(|la| Access::of(caller).covers(urn, la))
+            || matches!(caller.kind(), rollcall_db::PrincipalKind::Operations);
+        if !visible {
+            return Err(ApiError::outside_organisation().into());
+        }
+        Ok(())
+    }
+
     /// The receipt for a feed's row, with why it was parked when it was.
     async fn receipt(&self, row: &FeedRow) -> Result<FeedReceipt, Status> {
         let mut receipt = receipt_from_row(row);
@@ -409,6 +473,9 @@ fn receipt_from_row(row: &FeedRow) -> FeedReceipt {
         outcome,
         duplicate: false,
         parking: None,
+        idempotency_key: row.idempotency_key.clone(),
+        extracted_at: Some(timestamp(row.extracted_at)),
+        processed_at: row.processed_at.map(timestamp),
     }
 }
 
@@ -439,6 +506,31 @@ fn raw_mark(m: MarkRecord) -> RawMark {
         code: m.code,
         minutes_late: m.minutes_late,
     }
+}
+
+/// Feeds in a page of `ListFeeds` unless the caller asks otherwise, and the most it may ask.
+const DEFAULT_FEED_PAGE: u32 = 100;
+const MAX_FEED_PAGE: u32 = 1000;
+
+/// Where a page ended, for the caller to hand back: the last feed's receipt time (microseconds
+/// since the epoch) and id. Names no school and no pupil.
+fn page_token(row: &FeedRow) -> String {
+    format!("{}.{}", row.received_at.timestamp_micros(), row.feed_id)
+}
+
+fn parse_page_token(token: &str) -> Result<rollcall_db::FeedCursor, Status> {
+    let invalid = || Status::from(ApiError::invalid("page_token: not one this service gave"));
+    let (micros, id) = token.split_once('.').ok_or_else(invalid)?;
+    let received_at = micros
+        .parse()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or_else(invalid)?;
+    let feed_id = Uuid::parse_str(id).map_err(|_| invalid())?;
+    Ok(rollcall_db::FeedCursor {
+        received_at,
+        feed_id,
+    })
 }
 
 /// A finding as the feed API carries it.

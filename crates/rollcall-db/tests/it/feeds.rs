@@ -264,3 +264,70 @@ async fn ensure_database_is_idempotent() {
     assert!(matches!(missing, Err(Error::NoDatabaseName)));
     db.close().await;
 }
+
+#[tokio::test]
+async fn feeds_are_listed_newest_first_in_pages_within_the_callers_schools() {
+    let db = TestDb::with_schools().await;
+    let schools = [PRIMARY, PRIMARY, INDEPENDENT, BIRMINGHAM, PRIMARY];
+    for (i, urn) in schools.into_iter().enumerate() {
+        let feed = NewFeed {
+            school_urn: urn,
+            ..new_feed(i as u128 + 1, &format!("key-{i}"))
+        };
+        rollcall_db::register_feed(&db.pool, &feed).await.unwrap();
+    }
+    let access = |kind| rollcall_db::Access::of(&rollcall_db::Principal::authenticated("t", kind));
+    let la = access(rollcall_db::PrincipalKind::La(937));
+    let (since, until) = (at("2000-01-01T00:00:00Z"), at("2100-01-01T00:00:00Z"));
+    let ids = |rows: &[FeedRow]| rows.iter().map(|r| r.feed_id).collect::<Vec<_>>();
+
+    let all = rollcall_db::list_feeds(&db.pool, &la, None, since, until, None, 10)
+        .await
+        .unwrap();
+    // Birmingham's feed is another LA's; newest first.
+    assert_eq!(ids(&all), [id(5), id(3), id(2), id(1)]);
+    assert!(all.iter().all(|r| r.findings.is_none()));
+    let first = rollcall_db::list_feeds(&db.pool, &la, None, since, until, None, 2)
+        .await
+        .unwrap();
+    let last = first.last().unwrap();
+    let cursor = rollcall_db::FeedCursor {
+        received_at: last.received_at,
+        feed_id: last.feed_id,
+    };
+    let second = rollcall_db::list_feeds(&db.pool, &la, None, since, until, Some(cursor), 2)
+        .await
+        .unwrap();
+    assert_eq!([ids(&first), ids(&second)].concat(), ids(&all));
+
+    let one_school = rollcall_db::list_feeds(&db.pool, &la, Some(PRIMARY), since, until, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&one_school), [id(5), id(2), id(1)]);
+    let elsewhere =
+        rollcall_db::list_feeds(&db.pool, &la, Some(BIRMINGHAM), since, until, None, 10)
+            .await
+            .unwrap();
+    assert!(elsewhere.is_empty());
+    let vendor = access(rollcall_db::PrincipalKind::Vendor {
+        vendor: "mis".into(),
+        schools: vec![INDEPENDENT],
+    });
+    let vendors = rollcall_db::list_feeds(&db.pool, &vendor, None, since, until, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&vendors), [id(3)]);
+    let before = rollcall_db::list_feeds(
+        &db.pool,
+        &la,
+        None,
+        since,
+        at("2001-01-01T00:00:00Z"),
+        None,
+        10,
+    )
+    .await
+    .unwrap();
+    assert!(before.is_empty());
+    db.close().await;
+}

@@ -1,4 +1,5 @@
-//! `rollcall submit` (one school's CSV files to the gateway) and `rollcall receipt`.
+//! `rollcall submit` (one school's CSV files to the gateway), `rollcall receipt` and
+//! `rollcall feeds list`.
 
 use std::time::Duration;
 
@@ -57,6 +58,20 @@ pub async fn submit(context: &Context, args: SubmitArgs) -> anyhow::Result<()> {
     context.print(render::receipt_json(&receipt), || {
         render::receipt_text(&receipt)
     });
+    Ok(())
+}
+
+pub async fn list(
+    context: &Context,
+    school: Option<String>,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+) -> anyhow::Result<()> {
+    let mut client = FeedServiceClient::new(context.gateway().await?);
+    let feeds = rollcall_client::list_feeds(&mut client, school.as_deref(), since, until)
+        .await
+        .map_err(status::error)?;
+    context.print(render::feeds_json(&feeds), || render::feeds_text(&feeds));
     Ok(())
 }
 

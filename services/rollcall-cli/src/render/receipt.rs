@@ -18,6 +18,73 @@ pub fn receipt_json(r: &FeedReceipt) -> Value {
     })
 }
 
+/// A list of feeds (`rollcall feeds list`), newest first.
+pub fn feeds_json(feeds: &[FeedReceipt]) -> Value {
+    let time = |t: &Option<prost_types::Timestamp>| {
+        t.as_ref()
+            .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    };
+    Value::Array(
+        feeds
+            .iter()
+            .map(|f| {
+                let o = f.outcome.as_ref();
+                json!({
+                    "feed_id": f.feed_id, "school_urn": f.school_urn,
+                    "idempotency_key": f.idempotency_key, "status": status_name(f),
+                    "roll_records": f.roll_records, "mark_records": f.mark_records,
+                    "marks_accepted": o.map(|o| o.marks_accepted), "marks_rejected": o.map(|o| o.marks_rejected),
+                    "extracted_at": time(&f.extracted_at), "received_at": time(&f.received_at),
+                    "processed_at": time(&f.processed_at),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// A list of feeds as a table.
+pub fn feeds_text(feeds: &[FeedReceipt]) -> String {
+    if feeds.is_empty() {
+        return "no feeds in this time range\n".to_owned();
+    }
+    let rows: Vec<Vec<String>> = feeds_json(feeds)
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            let cell = |key: &str| match &f[key] {
+                Value::String(s) => s.clone(),
+                Value::Null => "-".to_owned(),
+                other => other.to_string(),
+            };
+            vec![
+                cell("received_at"),
+                cell("school_urn"),
+                cell("status"),
+                cell("mark_records"),
+                cell("marks_accepted"),
+                cell("marks_rejected"),
+                cell("idempotency_key"),
+                cell("feed_id"),
+            ]
+        })
+        .collect();
+    table::render(
+        &[
+            "received",
+            "school",
+            "status",
+            "marks",
+            "accepted",
+            "rejected",
+            "idempotency key",
+            "feed id",
+        ],
+        &rows,
+    )
+}
+
 /// A dry run's answer: what the feed's records would give, nothing stored.
 pub fn dry_run_json(o: &ValidationOutcome) -> Value {
     json!({"dry_run": true, "outcome": outcome_json(o)})
@@ -169,6 +236,27 @@ mod tests {
         );
         insta::assert_snapshot!("receipt_processed", pretty(&value));
         insta::assert_snapshot!("receipt_enqueued", pretty(&enqueued));
+    }
+
+    #[test]
+    fn a_list_of_feeds_has_a_row_each_newest_first() {
+        let mut processed = receipt(Some(outcome()));
+        processed.idempotency_key = "mis-2025-10-06".into();
+        processed.received_at = Some(prost_types::Timestamp {
+            seconds: 1_759_737_600,
+            nanos: 0,
+        });
+        let enqueued = FeedReceipt {
+            feed_id: "f-2".into(),
+            ..receipt(None)
+        };
+        let feeds = [enqueued, processed];
+        let value = feeds_json(&feeds);
+        assert_eq!(value[1]["received_at"], "2025-10-06T08:00:00Z");
+        assert_eq!(value[0]["marks_accepted"], Value::Null);
+        insta::assert_snapshot!("feeds_text", feeds_text(&feeds));
+        insta::assert_snapshot!("feeds", pretty(&value));
+        assert_eq!(feeds_text(&[]), "no feeds in this time range\n");
     }
 
     #[test]
