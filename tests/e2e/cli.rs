@@ -354,3 +354,79 @@ async fn a_dry_run_finds_what_the_pipeline_would_and_stores_nothing() {
         rollcall_as(&pipeline, &other, &["feeds", "list", "--school", "100009"]).await;
     assert!(!ok && stderr.contains("OUTSIDE_ORGANISATION"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_folder_of_feeds_is_sent_in_order_and_a_second_run_sends_only_the_rest() {
+    let pipeline = Pipeline::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = dir.path().join("feeds");
+    std::fs::create_dir(&feeds).unwrap();
+    std::fs::write(
+        dir.path().join("schools.csv"),
+        "urn,la_code,name,phase,school_type,independent\n\
+         100009,937,Rugby House School,secondary,independent,Y\n",
+    )
+    .unwrap();
+    let admin = pipeline.admin_token.clone();
+    json_as(
+        &pipeline,
+        &admin,
+        &[
+            "schools",
+            "import",
+            dir.path().join("schools.csv").to_str().unwrap(),
+        ],
+    )
+    .await;
+    let school_key = pipeline.key("school", "100009").await;
+    let a = crate::harness::upn(937, 1);
+    let write_day = |day: &str| {
+        std::fs::write(
+            feeds.join(format!("{day}.roll.csv")),
+            format!(
+                "upn,forename,surname,date_of_birth,year_group,admission_date\n\
+                 {a},Ada,Pupil,2012-05-01,8,2024-09-04\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            feeds.join(format!("{day}.marks.csv")),
+            format!("upn,date,session,code\n{a},{day},AM,/\n{a},{day},PM,/\n"),
+        )
+        .unwrap();
+    };
+    write_day("2025-10-06");
+    write_day("2025-10-07");
+    let folder = feeds.to_str().unwrap().to_owned();
+    let send = ["submit", "--school", "100009", "--dir", &folder];
+
+    let first = json_as(&pipeline, &school_key, &send).await;
+    assert_eq!(first["sent"].as_array().unwrap().len(), 2, "{first}");
+    assert_eq!(first["sent"][0]["feed"], "2025-10-06");
+    // Run again (as after an interruption): nothing is sent twice.
+    let again = json_as(&pipeline, &school_key, &send).await;
+    assert_eq!(again["sent"], serde_json::json!([]));
+    assert_eq!(
+        again["skipped"],
+        serde_json::json!(["2025-10-06", "2025-10-07"])
+    );
+    write_day("2025-10-08");
+    let more = json_as(&pipeline, &school_key, &send).await;
+    assert_eq!(more["sent"].as_array().unwrap().len(), 1, "{more}");
+    assert_eq!(more["sent"][0]["feed"], "2025-10-08");
+
+    let listed = json_as(
+        &pipeline,
+        &school_key,
+        &[
+            "feeds",
+            "list",
+            "--school",
+            "100009",
+            "--since",
+            "2000-01-01",
+        ],
+    )
+    .await;
+    assert_eq!(listed.as_array().unwrap().len(), 3, "{listed}");
+}

@@ -102,10 +102,15 @@ pub struct SubmitArgs {
     /// The school's six-digit URN.
     #[arg(long)]
     pub school: String,
-    #[arg(long)]
-    pub roll: std::path::PathBuf,
-    #[arg(long)]
-    pub marks: std::path::PathBuf,
+    #[arg(long, required_unless_present = "dir", requires = "marks")]
+    pub roll: Option<std::path::PathBuf>,
+    #[arg(long, required_unless_present = "dir", requires = "roll")]
+    pub marks: Option<std::path::PathBuf>,
+    /// Send every feed in this folder, in name order: each `NAME.roll.csv` with its
+    /// `NAME.marks.csv`. Feeds the gateway already holds (by their idempotency key, the files'
+    /// hash) are skipped, so an interrupted run is resumed by running it again.
+    #[arg(long, conflicts_with_all = ["roll", "marks", "key", "dry_run"])]
+    pub dir: Option<std::path::PathBuf>,
     /// Idempotency key; defaults to a hash of the two files, so re-sending them is a no-op.
     #[arg(long)]
     pub key: Option<String>,

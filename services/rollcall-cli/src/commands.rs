@@ -2,6 +2,7 @@
 //! `--json`, as JSON. One module per group of subcommands.
 
 mod audit;
+mod bulk;
 mod demo;
 mod export;
 mod keys;

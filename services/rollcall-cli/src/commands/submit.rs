@@ -8,7 +8,7 @@ use rollcall_client::{Submission, csvfile, status};
 use rollcall_proto::feed::v1::feed_service_client::FeedServiceClient;
 use sha2::{Digest, Sha256};
 
-use super::Context;
+use super::{Context, bulk};
 use crate::args::SubmitArgs;
 use crate::{progress, render};
 
@@ -20,7 +20,13 @@ pub async fn submit(context: &Context, args: SubmitArgs) -> anyhow::Result<()> {
         key,
         extracted_at,
         dry_run,
+        dir,
     } = args;
+    let (roll, marks) = match (dir, roll, marks) {
+        (Some(dir), _, _) => return bulk::submit_dir(context, school, &dir).await,
+        (None, Some(roll), Some(marks)) => (roll, marks),
+        _ => anyhow::bail!("give --roll and --marks, or --dir"),
+    };
     let roll_bytes =
         std::fs::read(&roll).with_context(|| format!("cannot read {}", roll.display()))?;
     let marks_bytes =
@@ -76,7 +82,7 @@ pub async fn list(
 }
 
 /// The key a pair of files is sent under by default: the same files again are the same feed.
-fn idempotency_key(roll: &[u8], marks: &[u8]) -> String {
+pub fn idempotency_key(roll: &[u8], marks: &[u8]) -> String {
     let digest = Sha256::new()
         .chain_update(roll)
         .chain_update(marks)
