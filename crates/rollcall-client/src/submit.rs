@@ -3,9 +3,11 @@
 
 use rollcall_domain::validation::{RawMark, RawPupil};
 use rollcall_proto::feed::v1::{
-    FeedHeader, FeedReceipt, MarkChunk, MarkRecord, RollChunk, RollRecord, SubmitFeedRequest,
-    ValidationOutcome, feed_service_client::FeedServiceClient, submit_feed_request::Part,
+    FeedHeader, FeedReceipt, MarkChunk, RollChunk, SubmitFeedRequest, ValidationOutcome,
+    feed_service_client::FeedServiceClient, submit_feed_request::Part,
 };
+
+pub use rollcall_pipeline::records::{mark_record, roll_record};
 
 use crate::AuthChannel;
 
@@ -73,35 +75,6 @@ pub fn requests(feed: &Submission<'_>) -> Vec<SubmitFeedRequest> {
         });
     }
     requests
-}
-
-/// A pupil as the feed API carries it.
-pub fn roll_record(p: &RawPupil) -> RollRecord {
-    RollRecord {
-        upn: p.upn.clone(),
-        forename: p.forename.clone(),
-        surname: p.surname.clone(),
-        date_of_birth: p.date_of_birth.clone(),
-        sex: p.sex.clone(),
-        year_group: p.year_group.clone(),
-        admission_date: p.admission_date.clone(),
-        leaving_date: p.leaving_date.clone(),
-        fsm: p.fsm.clone(),
-        sen_provision: p.sen_provision.clone(),
-        ethnicity: p.ethnicity.clone(),
-        looked_after: p.looked_after.clone(),
-    }
-}
-
-/// A mark as the feed API carries it.
-pub fn mark_record(m: &RawMark) -> MarkRecord {
-    MarkRecord {
-        upn: m.upn.clone(),
-        date: m.date.clone(),
-        session: m.session.clone(),
-        code: m.code.clone(),
-        minutes_late: m.minutes_late.clone(),
-    }
 }
 
 #[cfg(test)]

@@ -14,10 +14,8 @@ use rollcall_proto::pipeline::v2::RejectedRecordExtension;
 use uuid::Uuid;
 
 use crate::error::{DecodeError, invalid, missing};
-use crate::v1::{
-    domain_finding, envelope, feed_id, finding, mark_record, raw_mark, raw_pupil, received,
-    roll_record,
-};
+use crate::records::{finding, mark_record, raw_mark, raw_pupil, roll_record};
+use crate::v1::{domain_finding, envelope, feed_id, received};
 use crate::wire::{read_timestamp, timestamp};
 
 /// A record the pipeline could not accept, kept as it arrived.

@@ -14,12 +14,14 @@
 //! of the old version remain. `decode_received(&encode_received(feed)) == feed` for any texts:
 //! a value not in its canonical form travels as an exception, as it was sent.
 //!
-//! Errors name the field that could not be read, never its value.
+//! Errors name the field that could not be read, never its value. [`records`] converts the feed
+//! API's records and findings to and from the domain's, for every crate that handles them.
 
 mod column;
 mod dead_letter;
 mod error;
 mod received;
+pub mod records;
 mod v1;
 mod validated;
 mod wire;

@@ -3,71 +3,18 @@
 
 use rollcall_domain::feed::{Outcome, ReceivedFeed, ValidatedFeed};
 use rollcall_domain::validation::{
-    Finding as DomainFinding, FindingCode, Mark as DomainMark, Pupil as DomainPupil, RawMark,
-    RawPupil, RecordRef, SenProvision, Severity, Sex, Summary, YearGroup, field_name,
+    Finding as DomainFinding, FindingCode, Mark as DomainMark, Pupil as DomainPupil, RecordRef,
+    SenProvision, Severity, Sex, Summary, YearGroup, field_name,
 };
 use rollcall_domain::{Session, Upn, Urn, codes};
-use rollcall_proto::feed::v1::{FeedHeader, Finding, MarkRecord, RollRecord, ValidationOutcome};
+use rollcall_proto::feed::v1::{FeedHeader, Finding, ValidationOutcome};
 use rollcall_proto::pipeline::v1 as pb;
 use rollcall_proto::pipeline::v1::{FeedEnvelope, Mark, Pupil};
 use uuid::Uuid;
 
 use crate::error::{DecodeError, invalid, missing};
+use crate::records::{finding, mark_record, raw_mark, raw_pupil, roll_record};
 use crate::wire::{day, read_date, read_timestamp, timestamp};
-
-pub(crate) fn roll_record(p: &RawPupil) -> RollRecord {
-    RollRecord {
-        upn: p.upn.clone(),
-        forename: p.forename.clone(),
-        surname: p.surname.clone(),
-        date_of_birth: p.date_of_birth.clone(),
-        sex: p.sex.clone(),
-        year_group: p.year_group.clone(),
-        admission_date: p.admission_date.clone(),
-        leaving_date: p.leaving_date.clone(),
-        fsm: p.fsm.clone(),
-        sen_provision: p.sen_provision.clone(),
-        ethnicity: p.ethnicity.clone(),
-        looked_after: p.looked_after.clone(),
-    }
-}
-
-pub(crate) fn raw_pupil(r: RollRecord) -> RawPupil {
-    RawPupil {
-        upn: r.upn,
-        forename: r.forename,
-        surname: r.surname,
-        date_of_birth: r.date_of_birth,
-        sex: r.sex,
-        year_group: r.year_group,
-        admission_date: r.admission_date,
-        leaving_date: r.leaving_date,
-        fsm: r.fsm,
-        sen_provision: r.sen_provision,
-        ethnicity: r.ethnicity,
-        looked_after: r.looked_after,
-    }
-}
-
-pub(crate) fn mark_record(m: &RawMark) -> MarkRecord {
-    MarkRecord {
-        upn: m.upn.clone(),
-        date: m.date.clone(),
-        session: m.session.clone(),
-        code: m.code.clone(),
-        minutes_late: m.minutes_late.clone(),
-    }
-}
-
-pub(crate) fn raw_mark(m: MarkRecord) -> RawMark {
-    RawMark {
-        upn: m.upn,
-        date: m.date,
-        session: m.session,
-        code: m.code,
-        minutes_late: m.minutes_late,
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Feeds topic
@@ -111,22 +58,6 @@ pub(crate) fn received(envelope: FeedEnvelope) -> Result<ReceivedFeed, DecodeErr
 
 // ---------------------------------------------------------------------------------------------
 // Findings
-
-pub(crate) fn finding(f: &DomainFinding) -> Finding {
-    let (record_kind, record_index) = match f.record {
-        RecordRef::Feed => ("feed", 0),
-        RecordRef::Roll(i) => ("roll", i as u32),
-        RecordRef::Mark(i) => ("mark", i as u32),
-    };
-    Finding {
-        code: f.code.as_str().to_owned(),
-        severity: f.severity.as_str().to_owned(),
-        record_kind: record_kind.to_owned(),
-        record_index,
-        field: f.field.to_owned(),
-        message: f.message.clone(),
-    }
-}
 
 pub(crate) fn domain_finding(f: Finding) -> Result<DomainFinding, DecodeError> {
     let index = f.record_index as usize;

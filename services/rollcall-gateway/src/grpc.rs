@@ -7,6 +7,7 @@ use rollcall_domain::Urn;
 use rollcall_domain::feed::ReceivedFeed;
 use rollcall_domain::validation::{self, RawMark, RawPupil};
 use rollcall_kafka::Producer;
+use rollcall_pipeline::records::{finding, raw_mark, raw_pupil};
 use rollcall_proto::feed::v1::{
     FeedHeader, FeedReceipt, FeedStatus, Finding, GetFeedReceiptRequest, ListFeedsRequest,
     ListFeedsResponse, MarkRecord, Parking, RollRecord, SubmitFeedRequest, ValidationOutcome,
@@ -479,35 +480,6 @@ fn receipt_from_row(row: &FeedRow) -> FeedReceipt {
     }
 }
 
-/// A roll record as the domain holds it: the text as sent, for validation to judge.
-fn raw_pupil(r: RollRecord) -> RawPupil {
-    RawPupil {
-        upn: r.upn,
-        forename: r.forename,
-        surname: r.surname,
-        date_of_birth: r.date_of_birth,
-        sex: r.sex,
-        year_group: r.year_group,
-        admission_date: r.admission_date,
-        leaving_date: r.leaving_date,
-        fsm: r.fsm,
-        sen_provision: r.sen_provision,
-        ethnicity: r.ethnicity,
-        looked_after: r.looked_after,
-    }
-}
-
-/// A mark record as the domain holds it: the text as sent.
-fn raw_mark(m: MarkRecord) -> RawMark {
-    RawMark {
-        upn: m.upn,
-        date: m.date,
-        session: m.session,
-        code: m.code,
-        minutes_late: m.minutes_late,
-    }
-}
-
 /// Feeds in a page of `ListFeeds` unless the caller asks otherwise, and the most it may ask.
 const DEFAULT_FEED_PAGE: u32 = 100;
 const MAX_FEED_PAGE: u32 = 1000;
@@ -531,19 +503,6 @@ fn parse_page_token(token: &str) -> Result<rollcall_db::FeedCursor, Status> {
         received_at,
         feed_id,
     })
-}
-
-/// A finding as the feed API carries it.
-fn finding(f: &validation::Finding) -> Finding {
-    let (kind, index) = f.record.kind_and_index();
-    Finding {
-        code: f.code.as_str().to_owned(),
-        severity: f.severity.as_str().to_owned(),
-        record_kind: kind.to_owned(),
-        record_index: index as u32,
-        field: f.field.to_owned(),
-        message: f.message.clone(),
-    }
 }
 
 /// The findings stored with a feed (`rollcall_db::findings_json`) as the receipt carries them;
