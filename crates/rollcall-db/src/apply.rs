@@ -14,7 +14,7 @@ use rollcall_domain::feed::ValidatedFeed;
 use rollcall_domain::validation::Finding;
 use uuid::Uuid;
 
-use crate::register::{self, EncodedRow, MonthRegister, SlotMark};
+use crate::register::{self, EncodedRow, MonthRegister};
 use crate::{Error, Pool, Result, totals};
 use crate::{codebook, locks};
 
@@ -146,6 +146,7 @@ type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
 
 /// Existing enrolments whose stored version is older take the feed's attributes; new ones are
 /// inserted. New rows only are offered to the insert so that replays consume no identity values.
+/// An enrolment whose attributes change keeps the row it had in `enrolment_history`.
 async fn upsert_enrolments(tx: &mut Tx, feed: &ValidatedFeed) -> Result<()> {
     let n = feed.pupils.len();
     let mut upn = Vec::with_capacity(n);
@@ -184,6 +185,26 @@ async fn upsert_enrolments(tx: &mut Tx, feed: &ValidatedFeed) -> Result<()> {
                                        admission_date, leaving_date, fsm, sen_provision,
                                        ethnicity, looked_after, ord)
              order by upn, ord desc
+         ),
+         replaced as (
+             insert into enrolment_history (enrolment_id, recorded_at, feed_id, forename,
+                                            surname, date_of_birth, sex, year_group,
+                                            admission_date, leaving_date, fsm, sen_provision,
+                                            ethnicity, looked_after, replaced_at)
+             select e.id, e.recorded_at, e.feed_id, e.forename, e.surname, e.date_of_birth,
+                    e.sex, e.year_group, e.admission_date, e.leaving_date, e.fsm,
+                    e.sen_provision, e.ethnicity, e.looked_after, $2
+             from enrolments e join input i on e.upn = i.upn
+             where e.school_urn = $1
+               and (e.recorded_at, e.feed_id) < ($2::timestamptz, $3::uuid)
+               and (e.forename, e.surname, e.date_of_birth, e.sex, e.year_group,
+                    e.admission_date, e.leaving_date, e.fsm, e.sen_provision, e.ethnicity,
+                    e.looked_after)
+                   is distinct from
+                   (i.forename, i.surname, i.date_of_birth, i.sex, i.year_group,
+                    i.admission_date, i.leaving_date, i.fsm, i.sen_provision, i.ethnicity,
+                    i.looked_after)
+             on conflict do nothing
          ),
          updated as (
              update enrolments e
@@ -327,14 +348,7 @@ async fn upsert_marks(
                 }
             };
             if newer {
-                after.set(
-                    m.slot,
-                    SlotMark {
-                        code_id: m.code_id,
-                        feed_seq: seq,
-                        minutes_late: m.minutes_late,
-                    },
-                );
+                after.write(m.slot, m.code_id, seq, m.minutes_late);
             }
         }
         if after == before {
@@ -360,7 +374,7 @@ async fn upsert_marks(
         changed_rows.push((enrolment_id, month, after.encode()));
     }
     write_rows(tx, &changed_rows).await?;
-    totals::apply_changes(tx, &book, school_of(feed), &changes).await?;
+    totals::apply_changes(tx, &book, school_of(feed), Some((feed.recorded_at, seq)), &changes).await?;
 
     let n = feed.marks.len() as u64;
     Ok(ApplyStats {
@@ -389,11 +403,13 @@ async fn stored_rows<'a>(
     keys: impl Iterator<Item = &'a (i64, NaiveDate)>,
 ) -> Result<HashMap<(i64, NaiveDate), MonthRegister>> {
     let (ids, months): (Vec<i64>, Vec<NaiveDate>) = keys.copied().unzip();
-    let rows: Vec<register::StoredRow> = sqlx::query_as(
-        "select r.enrolment_id, r.month, r.codes, r.slot_feeds, r.feeds, r.minutes
+    let rows: Vec<register::StoredRow> = sqlx::query_as(concat!(
+        "select ",
+        register::columns!(),
+        "
          from unnest($1::int8[], $2::date[]) as k(enrolment_id, month)
-         join register r on r.enrolment_id = k.enrolment_id and r.month = k.month",
-    )
+         join register r on r.enrolment_id = k.enrolment_id and r.month = k.month"
+    ))
     .bind(&ids)
     .bind(&months)
     .fetch_all(&mut **tx)
@@ -436,6 +452,7 @@ async fn write_rows(tx: &mut Tx, rows: &[(i64, NaiveDate, EncodedRow)]) -> Resul
     let (mut ids, mut months) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let (mut codes, mut slot_feeds) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let (mut feeds, mut minutes) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut since_feeds, mut history) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for (id, month, row) in rows {
         ids.push(*id);
         months.push(*month);
@@ -443,14 +460,18 @@ async fn write_rows(tx: &mut Tx, rows: &[(i64, NaiveDate, EncodedRow)]) -> Resul
         slot_feeds.push(row.slot_feeds.as_slice());
         feeds.push(row.feeds.as_slice());
         minutes.push(row.minutes.as_deref());
+        since_feeds.push(row.since_feeds.as_deref());
+        history.push(row.history.as_deref());
     }
     sqlx::query(
-        "insert into register as r (enrolment_id, month, codes, slot_feeds, feeds, minutes)
+        "insert into register as r (enrolment_id, month, codes, slot_feeds, feeds, minutes,
+                                    since_feeds, history)
          select * from unnest($1::int8[], $2::date[], $3::bytea[], $4::bytea[], $5::bytea[],
-                              $6::bytea[])
+                              $6::bytea[], $7::bytea[], $8::bytea[])
          on conflict (enrolment_id, month) do update
          set codes = excluded.codes, slot_feeds = excluded.slot_feeds, feeds = excluded.feeds,
-             minutes = excluded.minutes",
+             minutes = excluded.minutes, since_feeds = excluded.since_feeds,
+             history = excluded.history",
     )
     .bind(&ids)
     .bind(&months)
@@ -458,6 +479,8 @@ async fn write_rows(tx: &mut Tx, rows: &[(i64, NaiveDate, EncodedRow)]) -> Resul
     .bind(&slot_feeds)
     .bind(&feeds)
     .bind(&minutes)
+    .bind(&since_feeds)
+    .bind(&history)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -165,14 +165,16 @@ impl ExportReader {
         to: NaiveDate,
         births: Option<Births>,
     ) -> Result<Vec<EnrolmentRegister>> {
-        let rows: Vec<register::StoredRow> = sqlx::query_as(
-            "select r.enrolment_id, r.month, r.codes, r.slot_feeds, r.feeds, r.minutes
+        let rows: Vec<register::StoredRow> = sqlx::query_as(concat!(
+            "select ",
+            register::columns!(),
+            "
                  from enrolments e
                  join register r on r.enrolment_id = e.id
                  where e.school_urn = $1 and r.month between $2 and $3
                    and ($4::date is null or e.date_of_birth between $4 and $5)
-                 order by r.enrolment_id, r.month",
-        )
+                 order by r.enrolment_id, r.month"
+        ))
         .bind(school.urn)
         .bind(register::month_of(from))
         .bind(register::month_of(to))

@@ -10,12 +10,33 @@
 //! - `feeds`: the distinct feeds (`feeds.seq`, 4 bytes each, big-endian) that wrote a live slot.
 //!   A slot's version is its feed's `(recorded_at, feed_id)`;
 //! - `minutes`: minutes late, 2 bytes each, big-endian, `-1` for none; the column is null when
-//!   no slot has any.
+//!   no slot has any;
+//! - `since_feeds`: which of the row's `feeds` first recorded the slot's current code (an index
+//!   into it, like `slot_feeds`): a re-send of the same code moves the slot's version on but not
+//!   the moment its code was first recorded. Null when every slot's code was first recorded by
+//!   the feed that wrote it last (a feed sent once), so a row never re-sent pays nothing;
+//! - `history`: the codes each slot held before its current one, 6 bytes an entry: the slot, the
+//!   code id, and the `feeds.seq` (4 bytes, big-endian) of the feed that first recorded it, in
+//!   the order they were replaced. Null when no slot was ever corrected. [`history`] reads it.
 //!
 //! Byte strings stop at the last slot in use, so a row written on the 3rd of the month is short.
 //! This module is pure: it encodes, decodes and edits one row; [`crate::apply`] does the I/O.
 
 use chrono::{Datelike, NaiveDate};
+
+pub mod history;
+
+pub use history::{Correction, Superseded};
+
+/// The register columns every read of whole rows selects, in [`StoredRow`]'s order, for a
+/// `register` aliased `r`: a macro so that queries stay `&'static str` (`concat!`).
+macro_rules! columns {
+    () => {
+        "r.enrolment_id, r.month, r.codes, r.slot_feeds, r.feeds, r.minutes, r.since_feeds, \
+         r.history"
+    };
+}
+pub(crate) use columns;
 
 /// Sessions in a month row: 31 days, AM and PM.
 pub const SLOTS: usize = 62;
@@ -54,37 +75,55 @@ pub struct MalformedRow {
 pub struct SlotMark {
     /// `attendance_codes.id`, never 0.
     pub code_id: u8,
-    /// `feeds.seq` of the version that wrote it.
+    /// `feeds.seq` of the version that wrote it: the newest feed to send this code for the
+    /// session, which a feed must be newer than to replace it.
     pub feed_seq: i32,
+    /// `feeds.seq` of the feed that first recorded this code for the session (the same as
+    /// `feed_seq` until the code is re-sent unchanged): when the LA first knew it.
+    pub since_seq: i32,
     pub minutes_late: Option<i16>,
 }
 
-/// One enrolment's month, decoded: every slot's mark, if any.
+/// One enrolment's month, decoded: every slot's mark, if any, and the codes they replaced.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MonthRegister {
     slots: [Option<SlotMark>; SLOTS],
+    history: Vec<Superseded>,
 }
 
 impl Default for MonthRegister {
     fn default() -> Self {
         MonthRegister {
             slots: [None; SLOTS],
+            history: Vec::new(),
         }
     }
 }
 
-/// A stored row with its key, as selected: enrolment, month, codes, slot feeds, feeds, minutes.
-pub(crate) type StoredRow = (i64, NaiveDate, Vec<u8>, Vec<u8>, Vec<u8>, Option<Vec<u8>>);
+/// A stored row with its key, as selected by [`columns!`]: enrolment, month, codes, slot feeds,
+/// feeds, minutes, since feeds, history.
+pub(crate) type StoredRow = (
+    i64,
+    NaiveDate,
+    Vec<u8>,
+    Vec<u8>,
+    Vec<u8>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+);
 
 /// Decodes a row as selected, with its key.
 pub(crate) fn decode_stored(
-    (enrolment_id, month, codes, slot_feeds, feeds, minutes): StoredRow,
+    (enrolment_id, month, codes, slot_feeds, feeds, minutes, since_feeds, history): StoredRow,
 ) -> Result<(i64, NaiveDate, MonthRegister), MalformedRow> {
     let row = EncodedRow {
         codes,
         slot_feeds,
         feeds,
         minutes,
+        since_feeds,
+        history,
     };
     let decoded = MonthRegister::decode(enrolment_id, month, &row)?;
     Ok((enrolment_id, month, decoded))
@@ -97,6 +136,8 @@ pub struct EncodedRow {
     pub slot_feeds: Vec<u8>,
     pub feeds: Vec<u8>,
     pub minutes: Option<Vec<u8>>,
+    pub since_feeds: Option<Vec<u8>>,
+    pub history: Option<Vec<u8>>,
 }
 
 impl MonthRegister {
@@ -104,9 +145,46 @@ impl MonthRegister {
         self.slots[slot]
     }
 
+    /// Puts `mark` in the slot as it is, keeping no history: for building rows in tests and
+    /// decoding; a feed's marks go through [`MonthRegister::write`].
     pub fn set(&mut self, slot: usize, mark: SlotMark) {
         debug_assert_ne!(mark.code_id, 0, "code id 0 means no mark");
         self.slots[slot] = Some(mark);
+    }
+
+    /// Stores feed `seq`'s mark for the slot, which the caller has found newer than the stored
+    /// one. The same code again moves the slot's version on and keeps when it was first
+    /// recorded; another code is a correction: the code it replaces goes into the history with
+    /// the feed that first recorded it. A feed's own earlier mark for the same session (a
+    /// duplicate in one feed) is replaced without history: it was never a version of its own.
+    pub fn write(&mut self, slot: usize, code_id: u8, seq: i32, minutes_late: Option<i16>) {
+        let since_seq = match self.slots[slot] {
+            None => seq,
+            Some(old) if old.code_id == code_id => old.since_seq,
+            Some(old) if old.since_seq == seq => seq,
+            Some(old) => {
+                self.history.push(Superseded {
+                    slot: slot as u8,
+                    code_id: old.code_id,
+                    since_seq: old.since_seq,
+                });
+                seq
+            }
+        };
+        self.set(
+            slot,
+            SlotMark {
+                code_id,
+                feed_seq: seq,
+                since_seq,
+                minutes_late,
+            },
+        );
+    }
+
+    /// The codes the slots held before their current ones, in the order they were replaced.
+    pub fn history(&self) -> &[Superseded] {
+        &self.history
     }
 
     /// The stored marks, by slot.
@@ -115,6 +193,14 @@ impl MonthRegister {
             .iter()
             .enumerate()
             .filter_map(|(slot, mark)| mark.map(|m| (slot, m)))
+    }
+
+    /// Every feed the row names: the feeds behind the stored marks, those that first recorded
+    /// them, and those behind the codes they replaced (what as-at reads need the times of).
+    pub fn all_seqs(&self) -> impl Iterator<Item = i32> + '_ {
+        self.marks()
+            .flat_map(|(_, m)| [m.feed_seq, m.since_seq])
+            .chain(self.history.iter().map(|h| h.since_seq))
     }
 
     /// The distinct feeds that wrote a stored mark.
@@ -151,23 +237,31 @@ impl MonthRegister {
             ..EncodedRow::default()
         };
         let mut seqs: Vec<i32> = Vec::new();
+        let mut index_of = |seq: i32| match seqs.iter().position(|&s| s == seq) {
+            Some(index) => index as u8,
+            None => {
+                seqs.push(seq);
+                (seqs.len() - 1) as u8
+            }
+        };
         let mut minutes = vec![NO_MINUTES; used];
+        let mut since = vec![0; used];
+        let mut any_since = false;
         for (slot, mark) in self.marks() {
-            let index = match seqs.iter().position(|&s| s == mark.feed_seq) {
-                Some(index) => index,
-                None => {
-                    seqs.push(mark.feed_seq);
-                    seqs.len() - 1
-                }
-            };
             row.codes[slot] = mark.code_id;
-            row.slot_feeds[slot] = index as u8;
+            row.slot_feeds[slot] = index_of(mark.feed_seq);
+            since[slot] = index_of(mark.since_seq);
+            any_since |= mark.since_seq != mark.feed_seq;
             minutes[slot] = mark.minutes_late.unwrap_or(NO_MINUTES);
         }
         row.feeds = seqs.iter().flat_map(|s| s.to_be_bytes()).collect();
         if minutes.iter().any(|&m| m != NO_MINUTES) {
             row.minutes = Some(minutes.iter().flat_map(|m| m.to_be_bytes()).collect());
         }
+        if any_since {
+            row.since_feeds = Some(since);
+        }
+        row.history = history::encode(&self.history);
         row
     }
 
@@ -205,11 +299,25 @@ impl MonthRegister {
             ),
             Some(_) => return Err(malformed("minutes is not 2 bytes per slot")),
         };
+        if row
+            .since_feeds
+            .as_ref()
+            .is_some_and(|s| s.len() != row.codes.len())
+        {
+            return Err(malformed("since_feeds is not 1 byte per slot"));
+        }
+        let seq_at = |index: u8| {
+            seqs.get(index as usize)
+                .copied()
+                .ok_or_else(|| malformed("a slot names a feed past the end of feeds"))
+        };
         let mut register = MonthRegister::default();
         for (slot, code_id) in Self::code_ids(&row.codes) {
-            let feed_seq = *seqs
-                .get(row.slot_feeds[slot] as usize)
-                .ok_or_else(|| malformed("a slot names a feed past the end of feeds"))?;
+            let feed_seq = seq_at(row.slot_feeds[slot])?;
+            let since_seq = match &row.since_feeds {
+                Some(since) => seq_at(since[slot])?,
+                None => feed_seq,
+            };
             let minutes_late = minutes
                 .as_ref()
                 .map(|m| m[slot])
@@ -217,9 +325,16 @@ impl MonthRegister {
             register.slots[slot] = Some(SlotMark {
                 code_id,
                 feed_seq,
+                since_seq,
                 minutes_late,
             });
         }
+        register.history = match &row.history {
+            None => Vec::new(),
+            Some(bytes) => history::decode(bytes).ok_or_else(|| {
+                malformed("history is not 6 bytes an entry, or names a slot past the end")
+            })?,
+        };
         Ok(register)
     }
 }
@@ -236,6 +351,7 @@ mod tests {
         SlotMark {
             code_id,
             feed_seq,
+            since_seq: feed_seq,
             minutes_late,
         }
     }
@@ -265,6 +381,7 @@ mod tests {
         assert_eq!(row.slot_feeds, vec![0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
         assert_eq!(row.feeds, vec![0, 0, 0, 17, 0, 0, 0, 18]);
         assert_eq!(row.minutes, None);
+        assert_eq!((row.since_feeds.as_ref(), row.history.as_ref()), (None, None));
         assert_eq!(MonthRegister::decode(1, d("2025-10-01"), &row).unwrap(), r);
         assert_eq!(r.feed_seqs().collect::<Vec<_>>(), vec![17, 18]);
     }
@@ -300,6 +417,8 @@ mod tests {
             slot_feeds: vec![0],
             feeds: vec![0, 0, 0, 1],
             minutes: None,
+            since_feeds: None,
+            history: None,
         };
         assert!(MonthRegister::decode(7, month, &ok).is_ok());
         assert!(

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use rollcall_domain::{AcademicYear, Counters};
 use sqlx::PgConnection;
 
@@ -115,11 +115,14 @@ fn array_literal(values: &[i64]) -> String {
     format!("{{{}}}", items.join(","))
 }
 
-/// Applies `changes` to the school's enrolment and school totals.
+/// Applies `changes` to the school's enrolment and school totals. A feed's changes (`version`
+/// its recorded time and sequence number) also keep the school's new totals in
+/// `school_totals_history`, for answers as at a moment; a rebuild's (`None`) do not.
 pub(crate) async fn apply_changes(
     conn: &mut PgConnection,
     book: &CodeBook,
     school_urn: i32,
+    version: Option<(DateTime<Utc>, i32)>,
     changes: &BTreeMap<i16, YearChange>,
 ) -> Result<()> {
     for (&year, change) in changes {
@@ -191,16 +194,27 @@ pub(crate) async fn apply_changes(
         let mut after = before;
         add_into(&mut after, &school_sessions);
         sqlx::query(
-            "insert into school_totals as t (school_urn, academic_year, sessions, marks, enrolments,
-                                             persistent, severe, last_date)
-             values ($1, $2, $3, $4, $5, $6, $7, $8)
-             on conflict (school_urn, academic_year) do update
-             set sessions = excluded.sessions,
-                 marks = t.marks + excluded.marks,
-                 enrolments = t.enrolments + excluded.enrolments,
-                 persistent = t.persistent + excluded.persistent,
-                 severe = t.severe + excluded.severe,
-                 last_date = greatest(t.last_date, excluded.last_date)",
+            "with t as (
+                 insert into school_totals as t (school_urn, academic_year, sessions, marks,
+                                                 enrolments, persistent, severe, last_date)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8)
+                 on conflict (school_urn, academic_year) do update
+                 set sessions = excluded.sessions,
+                     marks = t.marks + excluded.marks,
+                     enrolments = t.enrolments + excluded.enrolments,
+                     persistent = t.persistent + excluded.persistent,
+                     severe = t.severe + excluded.severe,
+                     last_date = greatest(t.last_date, excluded.last_date)
+                 returning *
+             )
+             insert into school_totals_history (school_urn, academic_year, recorded_at, feed_seq,
+                                                sessions, marks, enrolments, persistent, severe,
+                                                last_date)
+             select school_urn, academic_year, $9, $10, sessions, marks, enrolments, persistent,
+                    severe, last_date
+             from t
+             where $9::timestamptz is not null
+             on conflict do nothing",
         )
         .bind(school_urn)
         .bind(year)
@@ -210,6 +224,8 @@ pub(crate) async fn apply_changes(
         .bind(persistent as i32)
         .bind(severe as i32)
         .bind(change.last_date)
+        .bind(version.map(|v| v.0))
+        .bind(version.map(|v| v.1))
         .execute(&mut *conn)
         .await?;
     }
@@ -230,11 +246,13 @@ pub async fn rebuild_school_totals(pool: &Pool, school_urn: i32) -> Result<()> {
         .bind(school_urn)
         .execute(&mut *tx)
         .await?;
-    let rows: Vec<register::StoredRow> = sqlx::query_as(
-        "select r.enrolment_id, r.month, r.codes, r.slot_feeds, r.feeds, r.minutes
+    let rows: Vec<register::StoredRow> = sqlx::query_as(concat!(
+        "select ",
+        register::columns!(),
+        "
          from enrolments e join register r on r.enrolment_id = e.id
-         where e.school_urn = $1",
-    )
+         where e.school_urn = $1"
+    ))
     .bind(school_urn)
     .fetch_all(&mut *tx)
     .await?;
@@ -247,7 +265,7 @@ pub async fn rebuild_school_totals(pool: &Pool, school_urn: i32) -> Result<()> {
             change.record(enrolment_id, date, 0, mark.code_id);
         }
     }
-    apply_changes(&mut tx, &book, school_urn, &changes).await?;
+    apply_changes(&mut tx, &book, school_urn, None, &changes).await?;
     sqlx::query("delete from pending_rebuilds where school_urn = $1")
         .bind(school_urn)
         .execute(&mut *tx)
