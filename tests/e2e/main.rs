@@ -8,6 +8,7 @@ mod architecture;
 mod cli;
 mod export;
 mod harness;
+mod hostile;
 mod la;
 mod lifecycle;
 mod logs;

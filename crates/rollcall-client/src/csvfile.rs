@@ -62,14 +62,17 @@ impl Rows {
             .from_reader(bytes);
         let headers = reader
             .headers()
-            .map_err(|err| format!("cannot read the header line: {err}"))?
+            .map_err(|err| format!("line 1: {}", short(&err)))?
             .clone();
         let mut columns = HashMap::new();
         for (i, name) in headers.iter().enumerate() {
             let name = name.trim().to_ascii_lowercase();
+            // Named by position, never quoted: in a file without its header line, the first
+            // line is a pupil's record.
             if !known.contains(&name.as_str()) {
                 return Err(format!(
-                    "line 1: unknown column {name:?}; expected some of {}",
+                    "line 1: column {} is not a known column; expected some of {}",
+                    i + 1,
                     known.join(",")
                 ));
             }
@@ -260,9 +263,37 @@ mod tests {
         .unwrap()
         .to_string();
         assert!(
-            err.starts_with("line 1: unknown column \"comment\""),
+            err.starts_with("line 1: column 5 is not a known column; expected some of upn,"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_file_without_its_header_line_is_refused_without_quoting_the_record() {
+        let csv = "H801200001001,2025-10-06,AM,/\nH801200001001,2025-10-06,PM,/\n";
+        let err = Rows::parse(csv.as_bytes(), MARK_COLUMNS, MARK_REQUIRED)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.starts_with("line 1: column 1 is not a known column;"),
+            "{err}"
+        );
+        assert!(!err.to_ascii_uppercase().contains("H801200001001"), "{err}");
+    }
+
+    #[test]
+    fn a_header_line_that_is_not_utf8_is_named_as_the_rows_are() {
+        for bytes in [
+            &b"up\xffn,date,session,code\n"[..],
+            b"\xff\xfeu\x00p\x00n\x00\n\x00",
+        ] {
+            let err = Rows::parse(bytes, MARK_COLUMNS, MARK_REQUIRED)
+                .err()
+                .unwrap()
+                .to_string();
+            assert_eq!(err, "line 1: is not valid utf-8");
+        }
     }
 
     #[test]

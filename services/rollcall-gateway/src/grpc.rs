@@ -27,6 +27,9 @@ const FEED_ID_NAMESPACE: Uuid = Uuid::from_u128(0x5f2b_9c1e_8a47_4d3b_9e61_0c7a_
 /// Code sets a sender may declare. Marks are still checked against the set in force on their date.
 const CODE_SETS: &[&str] = &["2024"];
 const MAX_IDEMPOTENCY_KEY: usize = 128;
+/// The largest stream message the gateway reads: gRPC's default, set here so that the refusal
+/// can name it.
+const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
 pub struct Gateway {
     pool: Pool,
@@ -48,7 +51,7 @@ impl Gateway {
     }
 
     pub fn into_server(self) -> FeedServiceServer<Gateway> {
-        FeedServiceServer::new(self)
+        FeedServiceServer::new(self).max_decoding_message_size(MAX_MESSAGE_BYTES)
     }
 
     /// Reads the whole stream, enforcing the limits as it goes so an oversized feed is refused
@@ -60,9 +63,13 @@ impl Gateway {
         sender: &Principal,
         mut stream: Streaming<SubmitFeedRequest>,
     ) -> Result<(FeedHeader, Vec<RollRecord>, Vec<MarkRecord>), Status> {
-        let first = stream.message().await?.ok_or_else(|| {
-            ApiError::invalid("empty stream: the first message must be the feed header")
-        })?;
+        let first = stream
+            .message()
+            .await
+            .map_err(stream_error)?
+            .ok_or_else(|| {
+                ApiError::invalid("empty stream: the first message must be the feed header")
+            })?;
         let mut bytes = first.encoded_len();
         let Some(Part::Header(header)) = first.part else {
             return Err(ApiError::invalid("the first message must be the feed header").into());
@@ -81,7 +88,7 @@ impl Gateway {
             .into());
         }
         let (mut roll, mut marks) = (Vec::new(), Vec::new());
-        while let Some(message) = stream.message().await? {
+        while let Some(message) = stream.message().await.map_err(stream_error)? {
             bytes += message.encoded_len();
             match message.part {
                 Some(Part::Roll(chunk)) => roll.extend(chunk.records),
@@ -540,11 +547,46 @@ fn too_large(message: String) -> Status {
     ApiError::new(ErrorCode::FeedTooLarge, message).into()
 }
 
+/// A failure reading the stream, as the sender should hear it. tonic answers a message over the
+/// size limit with `OUT_OF_RANGE` and no Rollcall code, which reads as a bad value; it is a size
+/// limit like the feed's own, so it is answered as one: `RESOURCE_EXHAUSTED` / `FEED_TOO_LARGE`,
+/// saying what to do.
+fn stream_error(status: Status) -> Status {
+    if status.code() == tonic::Code::OutOfRange {
+        return too_large(format!(
+            "a stream message exceeds {MAX_MESSAGE_BYTES} bytes; send the records in smaller chunks (about 5,000 a message)"
+        ));
+    }
+    status
+}
+
 #[cfg(test)]
 mod tests {
     use rollcall_domain::validation::{Finding as DomainFinding, FindingCode, RecordRef};
 
     use super::*;
+
+    #[test]
+    fn a_message_over_the_size_limit_is_feed_too_large_and_other_stream_errors_pass() {
+        let status = stream_error(Status::out_of_range(
+            "Error, decoded message length too large: found 5000000 bytes, the limit is: 4194304 bytes",
+        ));
+        assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+        assert_eq!(
+            status
+                .metadata()
+                .get(rollcall_server::error::ERROR_CODE_METADATA)
+                .unwrap(),
+            "FEED_TOO_LARGE"
+        );
+        assert!(
+            status
+                .message()
+                .starts_with("a stream message exceeds 4194304 bytes")
+        );
+        let status = stream_error(Status::cancelled("client went away"));
+        assert_eq!(status.code(), tonic::Code::Cancelled);
+    }
 
     #[test]
     fn stored_findings_come_back_as_the_receipt_carries_them() {

@@ -98,6 +98,9 @@ impl JwtVerifier {
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        // A token whose `nbf` is still ahead must not be accepted yet (RFC 7519 4.1.5); the
+        // library checks it only when asked.
+        validation.validate_nbf = true;
         let claims = jsonwebtoken::decode::<HashMap<String, Value>>(token, key, &validation)
             .map_err(|err| match err.kind() {
                 ErrorKind::ExpiredSignature => JwtError::Expired,
@@ -140,5 +143,57 @@ impl JwtVerifier {
             subject,
             acts_for: ActsFor::La(la.get() as i16),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KID: &str = "idp-1";
+
+    /// A verifier holding one ES256 key, and a signer with its private half.
+    fn verifier() -> (JwtVerifier, jsonwebtoken::EncodingKey) {
+        let pair = rcgen::KeyPair::generate().unwrap(); // ECDSA P-256
+        let public = DecodingKey::from_ec_pem(pair.public_key_pem().as_bytes()).unwrap();
+        let verifier = JwtVerifier {
+            keys: HashMap::from([(KID.to_owned(), (Algorithm::ES256, public))]),
+            issuer: "https://idp.test".into(),
+            audience: "rollcall".into(),
+            la_claim: "la_code".into(),
+            school_claim: "school_urn".into(),
+        };
+        let signer =
+            jsonwebtoken::EncodingKey::from_ec_pem(pair.serialize_pem().as_bytes()).unwrap();
+        (verifier, signer)
+    }
+
+    fn token(signer: &jsonwebtoken::EncodingKey, extra: serde_json::Value) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let mut claims = serde_json::json!({
+            "iss": "https://idp.test", "aud": "rollcall", "sub": "officer",
+            "exp": now + 600, "la_code": "937",
+        });
+        claims
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let mut header = jsonwebtoken::Header::new(Algorithm::ES256);
+        header.kid = Some(KID.into());
+        jsonwebtoken::encode(&header, &claims, signer).unwrap()
+    }
+
+    #[test]
+    fn a_token_not_yet_valid_is_refused_until_its_nbf() {
+        let (verifier, signer) = verifier();
+        let now = chrono::Utc::now().timestamp();
+        let user = verifier
+            .verify(&token(&signer, serde_json::json!({"nbf": now - 60})))
+            .unwrap();
+        assert_eq!(user.acts_for, ActsFor::La(937));
+        assert_eq!(
+            verifier.verify(&token(&signer, serde_json::json!({"nbf": now + 3600}))),
+            Err(JwtError::Invalid)
+        );
     }
 }
