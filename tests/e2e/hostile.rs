@@ -391,6 +391,7 @@ pub async fn check_landing(
         .query_as(la)
         .await
         .school_summary(SchoolSummaryRequest {
+            as_at: String::new(),
             school_urn: urn.into(),
             period: autumn(),
         })

@@ -110,6 +110,7 @@ async fn check_la(pipeline: &Pipeline, la: &SyntheticLa) {
         .query()
         .await
         .la_summary(LaSummaryRequest {
+            as_at: String::new(),
             la_code: la_code.clone(),
             period: period.clone(),
         })
@@ -130,6 +131,7 @@ async fn check_la(pipeline: &Pipeline, la: &SyntheticLa) {
         .query()
         .await
         .la_summary(LaSummaryRequest {
+            as_at: String::new(),
             la_code: la_code.clone(),
             period: year_period,
         })

@@ -24,6 +24,7 @@ pub(crate) async fn sessions_by_code(
         .query()
         .await
         .school_summary(SchoolSummaryRequest {
+            as_at: String::new(),
             school_urn: urn.into(),
             period: Some(Period {
                 from: "2025-09-01".into(),

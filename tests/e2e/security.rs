@@ -173,6 +173,7 @@ async fn call(pipeline: &Pipeline, rpc: Rpc, token: &str, target: &Target, n: us
                 .query_as(token)
                 .await
                 .school_summary(SchoolSummaryRequest {
+                    as_at: String::new(),
                     school_urn: target.urn.into(),
                     period: period(),
                 })
@@ -183,6 +184,7 @@ async fn call(pipeline: &Pipeline, rpc: Rpc, token: &str, target: &Target, n: us
                 .query_as(token)
                 .await
                 .la_summary(LaSummaryRequest {
+                    as_at: String::new(),
                     la_code: target.la.into(),
                     period: period(),
                 })
@@ -413,6 +415,7 @@ async fn bad_credentials_are_each_unauthenticated_with_their_own_code() {
                 .await
                 .unwrap();
         let mut request = tonic::Request::new(LaSummaryRequest {
+            as_at: String::new(),
             la_code: OWN_LA.into(),
             period: period(),
         });

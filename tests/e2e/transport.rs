@@ -130,6 +130,7 @@ async fn every_call_runs_over_tls_and_plaintext_clients_get_nothing() {
         .query()
         .await
         .la_summary(LaSummaryRequest {
+            as_at: String::new(),
             la_code: "937".into(),
             period: Some(Period {
                 from: "2025-09-01".into(),
@@ -309,6 +310,7 @@ async fn la_users_sign_in_with_their_identity_providers_tokens() {
             .query_as(token)
             .await
             .la_summary(LaSummaryRequest {
+                as_at: String::new(),
                 la_code: la.into(),
                 period: None,
             })

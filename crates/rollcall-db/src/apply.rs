@@ -374,7 +374,14 @@ async fn upsert_marks(
         changed_rows.push((enrolment_id, month, after.encode()));
     }
     write_rows(tx, &changed_rows).await?;
-    totals::apply_changes(tx, &book, school_of(feed), Some((feed.recorded_at, seq)), &changes).await?;
+    totals::apply_changes(
+        tx,
+        &book,
+        school_of(feed),
+        Some((feed.recorded_at, seq)),
+        &changes,
+    )
+    .await?;
 
     let n = feed.marks.len() as u64;
     Ok(ApplyStats {

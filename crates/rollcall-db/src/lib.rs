@@ -9,6 +9,7 @@
 
 pub mod access;
 mod apply;
+mod as_at;
 mod audit;
 pub mod bench;
 mod codebook;
@@ -18,6 +19,7 @@ mod feeds;
 mod keys;
 mod locks;
 mod parked;
+mod pupils;
 mod queries;
 pub mod register;
 mod registry;
@@ -30,6 +32,7 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 pub use access::{Access, Principal, PrincipalKind, PupilAccess};
 pub use apply::{ApplyStats, apply_validated_feed, apply_validated_feeds, findings_json};
+pub use as_at::school_year_totals_as_at;
 pub use audit::{
     AuditEventRow, NewAuditEvent, append_audit_enrolments, list_audit_events, record_audit_event,
 };
@@ -43,10 +46,14 @@ pub use keys::{
     set_vendor_schools, vendor_schools,
 };
 pub use parked::{NewParkedFeed, ParkedFeedRow, feed_parking, park_feed};
+pub use pupils::{
+    AttributeVersion, MAX_FOUND, PupilRecord, PupilSearch, PupilSession, SessionCorrection,
+    find_pupils, pupil_record,
+};
 pub use queries::{
     Enrolment, EnrolmentCodeCount, EnrolmentCounts, Page, PageOf, PipelineCounts, SchoolYearTotals,
     Scope, at_risk_year, enrolment_code_counts, enrolments_by_id, for_each_enrolment,
-    pipeline_counts, school_enrolment_counts, school_year_totals,
+    for_each_enrolment_as_at, pipeline_counts, school_enrolment_counts, school_year_totals,
 };
 pub use registry::{
     CodeRow, School, domain_codes, get_school, list_schools, sync_codes, upsert_schools,

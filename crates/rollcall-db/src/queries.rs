@@ -1,6 +1,6 @@
 //! Reads for LA teams and for watching the pipeline: session counts, enrolments, progress.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use futures::TryStreamExt;
 use rollcall_domain::Counters;
 
@@ -20,7 +20,7 @@ pub enum Scope {
 
 impl Scope {
     /// `(la_code, urn)` for queries that bind both and filter on whichever is set.
-    fn bounds(self) -> (Option<i16>, Option<i32>) {
+    pub(crate) fn bounds(self) -> (Option<i16>, Option<i32>) {
         match self {
             Scope::La(la_code) => (Some(la_code), None),
             Scope::School(urn) => (None, Some(urn)),
@@ -77,34 +77,57 @@ pub async fn for_each_enrolment(
     pool: &Pool,
     access: &Access,
     scope: Scope,
+    period: (NaiveDate, NaiveDate),
+    each: impl FnMut(EnrolmentCounts),
+) -> Result<()> {
+    for_each_enrolment_as_at(pool, access, scope, period, None, each).await
+}
+
+/// [`for_each_enrolment`], with each register row as the LA knew it at `as_at` when given: only
+/// the feeds recorded (their extract time) by then count, later corrections are ignored.
+pub async fn for_each_enrolment_as_at(
+    pool: &Pool,
+    access: &Access,
+    scope: Scope,
     (from, to): (NaiveDate, NaiveDate),
+    as_at: Option<DateTime<Utc>>,
     mut each: impl FnMut(EnrolmentCounts),
 ) -> Result<()> {
     let mut book = codebook::cached(pool).await?;
-    let mut conn = pool.acquire().await?;
-    let query = match scope {
-        Scope::La(la_code) => sqlx::query_as(
-            "select r.enrolment_id, e.school_urn, r.month, r.codes
-             from schools s
-             join enrolments e on e.school_urn = s.urn
-             join register r on r.enrolment_id = e.id
-             where s.la_code = $1 and r.month between $2 and $3
-               and ($4 or s.la_code = any($5) or s.urn = any($6))
-             order by r.enrolment_id",
-        )
-        .bind(la_code),
-        Scope::School(urn) => sqlx::query_as(
-            "select r.enrolment_id, e.school_urn, r.month, r.codes
-             from schools s
-             join enrolments e on e.school_urn = s.urn
-             join register r on r.enrolment_id = e.id
-             where e.school_urn = $1 and r.month between $2 and $3
-               and ($4 or s.la_code = any($5) or s.urn = any($6))
-             order by r.enrolment_id",
-        )
-        .bind(urn),
+    let recorded = match as_at {
+        Some(at) => Some(crate::as_at::recorded_feeds(pool, access, scope, at).await?),
+        None => None,
     };
-    let mut rows = query
+    let mut conn = pool.acquire().await?;
+    let (la_code, urn) = scope.bounds();
+    // Today's counts need only the codes; as at a moment, the whole row.
+    let sql = if as_at.is_some() {
+        concat!(
+            "select ",
+            register::columns!(),
+            ", e.school_urn
+             from schools s
+             join enrolments e on e.school_urn = s.urn
+             join register r on r.enrolment_id = e.id
+             where ($1::int2 is null or s.la_code = $1) and ($2::int is null or e.school_urn = $2)
+               and r.month between $3 and $4
+               and ($5 or s.la_code = any($6) or s.urn = any($7))
+             order by r.enrolment_id"
+        )
+    } else {
+        "select r.enrolment_id, r.month, r.codes, null::bytea, null::bytea, null::bytea,
+                null::bytea, null::bytea, e.school_urn
+         from schools s
+         join enrolments e on e.school_urn = s.urn
+         join register r on r.enrolment_id = e.id
+         where ($1::int2 is null or s.la_code = $1) and ($2::int is null or e.school_urn = $2)
+           and r.month between $3 and $4
+           and ($5 or s.la_code = any($6) or s.urn = any($7))
+         order by r.enrolment_id"
+    };
+    let mut rows = sqlx::query_as(sql)
+        .bind(la_code)
+        .bind(urn)
         .bind(register::month_of(from))
         .bind(register::month_of(to))
         .bind(access.everything)
@@ -113,11 +136,9 @@ pub async fn for_each_enrolment(
         .fetch(&mut *conn);
     // The enrolment being counted: its id, school and sessions per code id (`[id - 1]`).
     let mut current: Option<(i64, i32, Vec<i64>)> = None;
-    while let Some((enrolment_id, school_urn, month, codes)) = rows
-        .try_next()
-        .await?
-        .map(|row: (i64, i32, NaiveDate, Vec<u8>)| row)
-    {
+    while let Some(row) = rows.try_next().await? {
+        let (stored, school_urn): (register::StoredRow, i32) = split_school(row);
+        let (enrolment_id, month) = (stored.0, stored.1);
         if current.as_ref().is_some_and(|(id, ..)| *id != enrolment_id)
             && let Some((id, urn, sessions)) = current.take()
             && let Some(counts) = counted(pool, &mut book, id, urn, &sessions).await?
@@ -126,6 +147,13 @@ pub async fn for_each_enrolment(
         }
         let (_, _, sessions) =
             current.get_or_insert_with(|| (enrolment_id, school_urn, Vec::new()));
+        let codes: Vec<u8> = match &recorded {
+            None => stored.2,
+            Some(recorded) => {
+                let (_, _, row) = register::decode_stored(stored)?;
+                row.codes_as_at(|seq| recorded.contains(&seq)).to_vec()
+            }
+        };
         for (slot, code_id) in MonthRegister::code_ids(&codes) {
             let (date, _) = register::session_of(month, slot);
             if date < from || date > to {
@@ -144,6 +172,35 @@ pub async fn for_each_enrolment(
         each(counts);
     }
     Ok(())
+}
+
+/// A register row as selected with its school appended.
+type RowWithSchool = (
+    i64,
+    NaiveDate,
+    Vec<u8>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    i32,
+);
+
+fn split_school(
+    (id, month, codes, slot_feeds, feeds, minutes, since, history, urn): RowWithSchool,
+) -> (register::StoredRow, i32) {
+    let stored = (
+        id,
+        month,
+        codes,
+        slot_feeds.unwrap_or_default(),
+        feeds.unwrap_or_default(),
+        minutes,
+        since,
+        history,
+    );
+    (stored, urn)
 }
 
 /// An enrolment's counters from its sessions per code id, or `None` when it has no session in

@@ -381,7 +381,10 @@ mod tests {
         assert_eq!(row.slot_feeds, vec![0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
         assert_eq!(row.feeds, vec![0, 0, 0, 17, 0, 0, 0, 18]);
         assert_eq!(row.minutes, None);
-        assert_eq!((row.since_feeds.as_ref(), row.history.as_ref()), (None, None));
+        assert_eq!(
+            (row.since_feeds.as_ref(), row.history.as_ref()),
+            (None, None)
+        );
         assert_eq!(MonthRegister::decode(1, d("2025-10-01"), &row).unwrap(), r);
         assert_eq!(r.feed_seqs().collect::<Vec<_>>(), vec![17, 18]);
     }

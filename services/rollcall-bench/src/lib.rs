@@ -431,6 +431,7 @@ async fn query_latencies(
         let t = Instant::now();
         client
             .la_summary(LaSummaryRequest {
+                as_at: String::new(),
                 la_code: la_code.clone(),
                 period: period.clone(),
             })
@@ -440,6 +441,7 @@ async fn query_latencies(
         let t = Instant::now();
         client
             .school_summary(SchoolSummaryRequest {
+                as_at: String::new(),
                 school_urn: largest.to_owned(),
                 period: period.clone(),
             })

@@ -252,6 +252,7 @@ async fn latencies(
             let t = Instant::now();
             client
                 .la_summary(LaSummaryRequest {
+                    as_at: String::new(),
                     la_code: la_code.clone(),
                     period: Some(period.clone()),
                 })
@@ -261,6 +262,7 @@ async fn latencies(
             let t = Instant::now();
             client
                 .school_summary(SchoolSummaryRequest {
+                    as_at: String::new(),
                     school_urn: largest.clone(),
                     period: Some(period.clone()),
                 })

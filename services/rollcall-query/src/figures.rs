@@ -1,10 +1,12 @@
 //! The figures the queries answer with, over a period: per school standings and one page of the
 //! pupils at risk. A whole academic year comes from the stored year totals when they answer it
 //! exactly ([`year_totals`]); any other period is counted from the registers as they stream past.
+//! As at a moment (`as_at`), the year totals are the ones kept after the last feed recorded by
+//! then, and the registers are read as they were.
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use rollcall_db::{Access, EnrolmentCounts, Pool, PupilAccess, SchoolYearTotals, Scope};
 use rollcall_server::ApiError;
 
@@ -17,9 +19,10 @@ async fn for_each_enrolment(
     access: &Access,
     scope: Scope,
     (from, to): (NaiveDate, NaiveDate),
+    as_at: Option<DateTime<Utc>>,
     each: impl FnMut(EnrolmentCounts),
 ) -> Result<(), ApiError> {
-    rollcall_db::for_each_enrolment(pool, access, scope, (from, to), each)
+    rollcall_db::for_each_enrolment_as_at(pool, access, scope, (from, to), as_at, each)
         .await
         .map_err(|err| ApiError::database("cannot read attendance counts", &err))
 }
@@ -33,14 +36,19 @@ async fn year_totals(
     access: &Access,
     scope: Scope,
     (from, to): (NaiveDate, NaiveDate),
+    as_at: Option<DateTime<Utc>>,
 ) -> Result<Option<(i16, Vec<SchoolYearTotals>)>, ApiError> {
     let Some(year) = crate::period::whole_year(from, to) else {
         return Ok(None);
     };
     let start_year = year.start_year() as i16;
-    let totals = rollcall_db::school_year_totals(pool, access, scope, start_year)
-        .await
-        .map_err(|err| ApiError::database("cannot read year totals", &err))?;
+    let totals = match as_at {
+        None => rollcall_db::school_year_totals(pool, access, scope, start_year).await,
+        Some(at) => {
+            rollcall_db::school_year_totals_as_at(pool, access, scope, start_year, at).await
+        }
+    }
+    .map_err(|err| ApiError::database("cannot read year totals", &err))?;
     if totals.iter().any(|t| t.last_date.is_some_and(|d| d > to)) {
         return Ok(None);
     }
@@ -54,15 +62,16 @@ pub async fn standings(
     access: &Access,
     scope: Scope,
     period: (NaiveDate, NaiveDate),
+    as_at: Option<DateTime<Utc>>,
 ) -> Result<HashMap<i32, Standing>, ApiError> {
-    if let Some((_, totals)) = year_totals(pool, access, scope, period).await? {
+    if let Some((_, totals)) = year_totals(pool, access, scope, period, as_at).await? {
         return Ok(totals
             .iter()
             .map(|t| (t.school_urn, Standing::of_year(t)))
             .collect());
     }
     let mut by_school: HashMap<i32, Standing> = HashMap::new();
-    for_each_enrolment(pool, access, scope, period, |e| {
+    for_each_enrolment(pool, access, scope, period, as_at, |e| {
         by_school
             .entry(e.school_urn)
             .or_default()
@@ -84,16 +93,22 @@ pub struct AtRiskPage {
 /// One page of the enrolments at risk over the period, worst first, the token of the next page,
 /// and the persistent and severe counts in scope. A whole academic year is paged by PostgreSQL
 /// from the year totals' index; any other period is counted here as the registers stream past,
-/// keeping only the enrolments up to the page's end.
+/// keeping only the enrolments up to the page's end. As at a moment, every period is counted
+/// from the registers as they were (the index orders today's rates only).
 pub async fn at_risk(
     pool: &Pool,
     access: &PupilAccess,
     scope: Scope,
     period: (NaiveDate, NaiveDate),
+    as_at: Option<DateTime<Utc>>,
     severe_only: bool,
     page: rollcall_db::Page,
 ) -> Result<AtRiskPage, ApiError> {
-    if let Some((year, totals)) = year_totals(pool, access.schools(), scope, period).await? {
+    let today = match as_at {
+        None => year_totals(pool, access.schools(), scope, period, None).await?,
+        Some(_) => None,
+    };
+    if let Some((year, totals)) = today {
         let persistent = totals.iter().map(|t| t.persistent.max(0) as u64).sum();
         let severe = totals.iter().map(|t| t.severe.max(0) as u64).sum();
         let found = rollcall_db::at_risk_year(pool, access, scope, year, severe_only, page)
@@ -116,7 +131,7 @@ pub async fn at_risk(
     let end = offset.saturating_add(page.size as usize);
     let (mut persistent, mut severe) = (0u64, 0u64);
     let mut worst = WorstFirst::new(end);
-    for_each_enrolment(pool, access.schools(), scope, period, |e| {
+    for_each_enrolment(pool, access.schools(), scope, period, as_at, |e| {
         let (is_persistent, is_severe) = (e.counters.is_persistent(), e.counters.is_severe());
         persistent += u64::from(is_persistent);
         severe += u64::from(is_severe);

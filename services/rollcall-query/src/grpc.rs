@@ -9,9 +9,10 @@ use chrono::NaiveDate;
 use rollcall_db::{Access, NewAuditEvent, Pool, PupilAccess, Scope};
 use rollcall_domain::{LaCode, Rate, Urn, codes, text};
 use rollcall_proto::query::v1::{
-    AtRiskPupil, AtRiskPupilsRequest, AtRiskPupilsResponse, ImportSchoolsRequest,
-    ImportSchoolsResponse, LaSummaryRequest, LaSummaryResponse, ListSchoolsRequest,
-    ListSchoolsResponse, Measures, Period, RiskLevel, School, SchoolRow, SchoolSummaryRequest,
+    AtRiskPupil, AtRiskPupilsRequest, AtRiskPupilsResponse, FindPupilsRequest, FindPupilsResponse,
+    ImportSchoolsRequest, ImportSchoolsResponse, LaSummaryRequest, LaSummaryResponse,
+    ListSchoolsRequest, ListSchoolsResponse, Measures, Period, PupilTimelineRequest,
+    PupilTimelineResponse, RiskLevel, School, SchoolRow, SchoolSummaryRequest,
     SchoolSummaryResponse, query_service_server::QueryService,
     registry_service_server::RegistryService,
 };
@@ -59,12 +60,18 @@ impl QueryService for Query {
         let request = request.into_inner();
         let urn = parse_urn("school_urn", &request.school_urn)?;
         let (from, to) = period(request.period.as_ref())?;
+        let as_at = crate::period::as_at("as_at", &request.as_at)?;
         let school = visible_school(&self.pool, &access, urn).await?;
-        let standing =
-            figures::standings(&self.pool, &access, Scope::School(school.urn), (from, to))
-                .await?
-                .remove(&school.urn)
-                .unwrap_or_default();
+        let standing = figures::standings(
+            &self.pool,
+            &access,
+            Scope::School(school.urn),
+            (from, to),
+            as_at,
+        )
+        .await?
+        .remove(&school.urn)
+        .unwrap_or_default();
         Ok(Response::new(SchoolSummaryResponse {
             school: Some(school_message(school)),
             from: from.to_string(),
@@ -84,11 +91,18 @@ impl QueryService for Query {
             return Err(ApiError::outside_organisation().into());
         }
         let (from, to) = period(request.period.as_ref())?;
+        let as_at = crate::period::as_at("as_at", &request.as_at)?;
         let schools = rollcall_db::list_schools(&self.pool, &access, Some(la.get() as i16))
             .await
             .map_err(|err| ApiError::database("cannot read the school registry", &err))?;
-        let standings =
-            figures::standings(&self.pool, &access, Scope::La(la.get() as i16), (from, to)).await?;
+        let standings = figures::standings(
+            &self.pool,
+            &access,
+            Scope::La(la.get() as i16),
+            (from, to),
+            as_at,
+        )
+        .await?;
         let mut total = Standing::default();
         let rows = schools
             .into_iter()
@@ -127,6 +141,7 @@ impl QueryService for Query {
         let purpose = required_purpose(&request.purpose)?;
         let scope = pupil_scope(&self.pool, access, &request.la_code, &request.school_urn).await?;
         let (from, to) = period(request.period.as_ref())?;
+        let as_at = crate::period::as_at("as_at", &request.as_at)?;
         let severe_only = request.level() == RiskLevel::Severe;
         let page = page_request(request.page_size, &request.page_token)?;
         let AtRiskPage {
@@ -139,6 +154,7 @@ impl QueryService for Query {
             &pupils_access,
             scope,
             (from, to),
+            as_at,
             severe_only,
             page,
         )
@@ -204,6 +220,20 @@ impl QueryService for Query {
             severe_count,
             next_page_token,
         }))
+    }
+
+    async fn find_pupils(
+        &self,
+        request: Request<FindPupilsRequest>,
+    ) -> Result<Response<FindPupilsResponse>, Status> {
+        crate::grpc_pupil::find_pupils(&self.pool, request).await
+    }
+
+    async fn pupil_timeline(
+        &self,
+        request: Request<PupilTimelineRequest>,
+    ) -> Result<Response<PupilTimelineResponse>, Status> {
+        crate::grpc_pupil::pupil_timeline(&self.pool, request).await
     }
 }
 
@@ -289,7 +319,7 @@ fn school_row(s: &School) -> Result<rollcall_db::School, String> {
     })
 }
 
-fn school_message(s: rollcall_db::School) -> School {
+pub(crate) fn school_message(s: rollcall_db::School) -> School {
     School {
         urn: format!("{:06}", s.urn),
         la_code: format!("{:03}", s.la_code),
@@ -329,13 +359,13 @@ fn page_request(page_size: u32, page_token: &str) -> Result<rollcall_db::Page, S
 }
 
 /// The requested period, or the current academic year to date.
-fn period(period: Option<&Period>) -> Result<(NaiveDate, NaiveDate), ApiError> {
+pub(crate) fn period(period: Option<&Period>) -> Result<(NaiveDate, NaiveDate), ApiError> {
     let (from, to) = period.map_or(("", ""), |p| (p.from.as_str(), p.to.as_str()));
     crate::period::requested(from, to)
 }
 
 /// A standing as the API's `Measures`.
-fn measures(standing: &Standing) -> Measures {
+pub(crate) fn measures(standing: &Standing) -> Measures {
     let total = &standing.total;
     let perc = |rate: Option<Rate>| rate.map(Rate::percent).unwrap_or_default();
     let share = |n: u64| {

@@ -11,9 +11,11 @@ mod figures;
 mod grpc;
 mod grpc_admin;
 mod grpc_export;
+mod grpc_pupil;
 mod measures;
 mod period;
 mod scope;
+mod timeline;
 
 use anyhow::Context as _;
 use rollcall_proto::admin::v1::key_service_server::KeyServiceServer;

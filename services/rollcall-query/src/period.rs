@@ -1,7 +1,7 @@
 //! Which days a request covers: the periods the handlers are asked for, parsed and checked, and
 //! their defaults (the current academic year to date; an export's year to the latest marks).
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rollcall_domain::AcademicYear;
 use rollcall_server::ApiError;
 
@@ -9,6 +9,20 @@ use rollcall_server::ApiError;
 pub fn parse_date(field: &str, s: &str) -> Result<NaiveDate, ApiError> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
         .map_err(|_| ApiError::invalid(format!("{field}: must be a date YYYY-MM-DD")))
+}
+
+/// The moment a request asks its answer as at (`as_at`, RFC 3339), or `None` for today's.
+pub fn as_at(field: &str, s: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
+    match s.trim() {
+        "" => Ok(None),
+        s => DateTime::parse_from_rfc3339(s)
+            .map(|t| Some(t.with_timezone(&Utc)))
+            .map_err(|_| {
+                ApiError::invalid(format!(
+                    "{field}: must be an RFC 3339 time, e.g. 2025-10-06T16:00:00Z"
+                ))
+            }),
+    }
 }
 
 /// A query's period (`period.from`, `period.to`, either empty): `to` defaults to today, `from`

@@ -114,6 +114,7 @@ pub async fn identify(channel: &Channel, credential: &Credential) -> Result<Role
         .la_summary(request(
             credential,
             LaSummaryRequest {
+                as_at: String::new(),
                 la_code: first.la_code.clone(),
                 // A day the LA cannot have marks for: only whether it may ask matters here.
                 period: Some(rollcall_proto::query::v1::Period {

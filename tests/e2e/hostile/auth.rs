@@ -393,6 +393,7 @@ async fn call(stack: &Stack, case: &AuthCase, keys: &Keys, n: usize) -> Result<(
         }
         Call::LaSummary => {
             let mut request = tonic::Request::new(LaSummaryRequest {
+                as_at: String::new(),
                 la_code: "937".into(),
                 period: None,
             });

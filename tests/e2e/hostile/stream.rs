@@ -182,8 +182,8 @@ fn catalogue() -> Vec<StreamCase> {
         case("receipt-id-unknown", "a `feed_id` no feed has", Receipt(uuid::Uuid::new_v4().to_string()), Answer::Refused(refusal(Code::NotFound, "NOT_FOUND", "no feed with this id"))),
         case("list-feeds-forged-page-token", "a `page_token` the service never gave", ListFeeds(ListFeedsRequest { page_token: SQL.into(), ..Default::default() }), invalid("page_token: not one this service gave")),
         case("list-feeds-school-markup", "markup as `ListFeeds`' `school_urn`", ListFeeds(ListFeedsRequest { school_urn: MARKUP.into(), ..Default::default() }), invalid("school_urn:")),
-        case("summary-school-urn-sql", "SQL text after a summary's `school_urn`", SchoolSummary(SchoolSummaryRequest { school_urn: format!("{URN}{SQL}"), period: None }), invalid("school_urn:")),
-        case("summary-period-impossible-date", "a summary from 2025-02-30", SchoolSummary(SchoolSummaryRequest { school_urn: URN.into(), period: autumn_from("2025-02-30") }), invalid("period.from:")),
+        case("summary-school-urn-sql", "SQL text after a summary's `school_urn`", SchoolSummary(SchoolSummaryRequest { as_at: String::new(), school_urn: format!("{URN}{SQL}"), period: None }), invalid("school_urn:")),
+        case("summary-period-impossible-date", "a summary from 2025-02-30", SchoolSummary(SchoolSummaryRequest { as_at: String::new(), school_urn: URN.into(), period: autumn_from("2025-02-30") }), invalid("period.from:")),
         case("at-risk-without-purpose", "the at-risk list with no purpose", AtRisk(AtRiskPupilsRequest { school_urn: URN.into(), period: autumn_from("2025-09-01"), ..Default::default() }), invalid("purpose:")),
         case("header-key-markup", "markup as the `idempotency_key` (printable ASCII: a valid key)", Submit(good(AFTER, MARKUP, 8).requests()), Answer::Lands(AFTER)),
     ]

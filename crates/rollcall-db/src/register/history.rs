@@ -72,17 +72,33 @@ impl MonthRegister {
     /// ignored.
     pub fn codes_as_at(&self, recorded: impl Fn(i32) -> bool) -> [u8; SLOTS] {
         let mut codes = [0u8; SLOTS];
+        for (slot, mark) in self.as_at(recorded).marks() {
+            codes[slot] = mark.code_id;
+        }
+        codes
+    }
+
+    /// The row as the LA knew it when only the feeds for which `recorded` is true had been
+    /// recorded ([`MonthRegister::codes_as_at`]), with no history: what every reader of current
+    /// rows can read unchanged. A slot keeps its minutes late where its code then is its code now.
+    pub fn as_at(&self, recorded: impl Fn(i32) -> bool) -> MonthRegister {
+        let mut out = MonthRegister::default();
         for h in &self.history {
             if recorded(h.since_seq) {
-                codes[h.slot as usize] = h.code_id;
+                out.slots[h.slot as usize] = Some(super::SlotMark {
+                    code_id: h.code_id,
+                    feed_seq: h.since_seq,
+                    since_seq: h.since_seq,
+                    minutes_late: None,
+                });
             }
         }
         for (slot, mark) in self.marks() {
             if recorded(mark.since_seq) {
-                codes[slot] = mark.code_id;
+                out.slots[slot] = Some(mark);
             }
         }
-        codes
+        out
     }
 
     /// Every change of a code in the row, slot by slot, each slot's in the order recorded.
@@ -134,7 +150,10 @@ mod tests {
         r.write(4, m, 4, None);
         r.write(4, i, 5, None);
         let at = |last: i32| r.codes_as_at(|seq| seq <= last)[4];
-        assert_eq!([at(0), at(1), at(2), at(3), at(4), at(5)], [0, n, n, i, m, i]);
+        assert_eq!(
+            [at(0), at(1), at(2), at(3), at(4), at(5)],
+            [0, n, n, i, m, i]
+        );
         let mark = r.get(4).unwrap();
         assert_eq!((mark.code_id, mark.feed_seq, mark.since_seq), (i, 5, 5));
         let changes: Vec<(u8, u8, i32)> = r

@@ -51,7 +51,9 @@ pub fn allowed(path: &str) -> Option<&'static [Kind]> {
         "rollcall.query.v1.QueryService/SchoolSummary" => &[La, School, Exporter],
         "rollcall.query.v1.QueryService/LaSummary" => &[La, Exporter],
         // Named pupils: only those responsible for them, and audited.
-        "rollcall.query.v1.QueryService/AtRiskPupils" => &[La, School],
+        "rollcall.query.v1.QueryService/AtRiskPupils"
+        | "rollcall.query.v1.QueryService/FindPupils"
+        | "rollcall.query.v1.QueryService/PupilTimeline" => &[La, School],
         "rollcall.query.v1.AuditService/ListAuditEvents" => &[La, School],
         // The DfE layout is aggregate: an LA's own rows, or any rows for the national exporter.
         "rollcall.export.v1.ExportService/EesYearToDate" => &[La, Exporter],

@@ -116,6 +116,7 @@ pub async fn run(context: &Context, args: DemoArgs) -> anyhow::Result<()> {
     let mut client = QueryServiceClient::new(query_channel.clone());
     let summary = client
         .la_summary(LaSummaryRequest {
+            as_at: String::new(),
             la_code: la_code.clone(),
             period: Some(period.clone()),
         })

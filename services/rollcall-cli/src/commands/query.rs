@@ -16,6 +16,7 @@ pub async fn run(context: &Context, command: QueryCommand) -> anyhow::Result<()>
         QueryCommand::School { urn, period } => {
             let r = client
                 .school_summary(SchoolSummaryRequest {
+                    as_at: String::new(),
                     school_urn: urn,
                     period: Some(period_of(&period)),
                 })
@@ -29,6 +30,7 @@ pub async fn run(context: &Context, command: QueryCommand) -> anyhow::Result<()>
         QueryCommand::La { code, period } => {
             let r = client
                 .la_summary(LaSummaryRequest {
+                    as_at: String::new(),
                     la_code: code,
                     period: Some(period_of(&period)),
                 })

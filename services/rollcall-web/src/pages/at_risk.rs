@@ -86,6 +86,7 @@ async fn list(
             Scope::School(urn) => (String::new(), urn.clone()),
         };
         AtRiskPupilsRequest {
+            as_at: String::new(),
             la_code,
             school_urn,
             period: Some(period.proto()),

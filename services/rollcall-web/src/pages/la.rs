@@ -61,6 +61,7 @@ pub async fn overview(
         .la_summary(client::request(
             &signed.user.credential,
             LaSummaryRequest {
+                as_at: String::new(),
                 la_code: la.clone(),
                 period: Some(period.proto()),
             },

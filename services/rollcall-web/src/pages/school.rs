@@ -41,6 +41,7 @@ pub async fn page(
         .school_summary(client::request(
             &signed.user.credential,
             SchoolSummaryRequest {
+                as_at: String::new(),
                 school_urn: urn.clone(),
                 period: Some(period.proto()),
             },
