@@ -13,6 +13,7 @@ mod la;
 mod lifecycle;
 mod logs;
 mod pipeline;
+mod pupils;
 mod refusals;
 mod security;
 mod transport;

@@ -18,10 +18,10 @@ use rollcall_proto::feed::v1::{
     GetFeedReceiptRequest, ListFeedsRequest, feed_service_client::FeedServiceClient,
 };
 use rollcall_proto::query::v1::{
-    AtRiskPupilsRequest, ImportSchoolsRequest, LaSummaryRequest, ListAuditEventsRequest,
-    ListSchoolsRequest, Period, PipelineCountsRequest, SchoolSummaryRequest,
-    audit_service_client::AuditServiceClient, pipeline_service_client::PipelineServiceClient,
-    registry_service_client::RegistryServiceClient,
+    AtRiskPupilsRequest, FindPupilsRequest, ImportSchoolsRequest, LaSummaryRequest,
+    ListAuditEventsRequest, ListSchoolsRequest, Period, PipelineCountsRequest,
+    PupilTimelineRequest, SchoolSummaryRequest, audit_service_client::AuditServiceClient,
+    pipeline_service_client::PipelineServiceClient, registry_service_client::RegistryServiceClient,
 };
 use tonic::Code;
 
@@ -42,6 +42,8 @@ enum Rpc {
     SchoolSummary,
     LaSummary,
     AtRiskPupils,
+    FindPupils,
+    PupilTimeline,
     ListAuditEvents,
     ImportSchools,
     ListSchools,
@@ -60,6 +62,8 @@ const KINDS: [&str; 6] = ["vendor", "la", "school", "operations", "exporter", "a
 
 const OK: Code = Code::Ok;
 const PD: Code = Code::PermissionDenied;
+/// A pupil of a school the caller may not see is not found, as if it did not exist.
+const NF: Code = Code::NotFound;
 
 /// The expected status of each RPC for each kind of caller, asking about its own organisation and
 /// about another one. Operations, exporter and admin act for no organisation, so both cells are
@@ -74,6 +78,8 @@ const MATRIX: &[(Rpc, [(Code, Code); 6])] = &[
     (Rpc::SchoolSummary,    [(PD, PD), (OK, PD), (OK, PD), (PD, PD), (OK, OK), (PD, PD)]),
     (Rpc::LaSummary,        [(PD, PD), (OK, PD), (PD, PD), (PD, PD), (OK, OK), (PD, PD)]),
     (Rpc::AtRiskPupils,     [(PD, PD), (OK, PD), (OK, PD), (PD, PD), (PD, PD), (PD, PD)]),
+    (Rpc::FindPupils,       [(PD, PD), (OK, NF), (OK, NF), (PD, PD), (PD, PD), (PD, PD)]),
+    (Rpc::PupilTimeline,    [(PD, PD), (OK, NF), (OK, NF), (PD, PD), (PD, PD), (PD, PD)]),
     (Rpc::ListAuditEvents,  [(PD, PD), (OK, OK), (OK, OK), (PD, PD), (PD, PD), (PD, PD)]),
     (Rpc::ImportSchools,    [(PD, PD), (PD, PD), (PD, PD), (PD, PD), (PD, PD), (OK, OK)]),
     (Rpc::ListSchools,      [(OK, OK), (OK, OK), (OK, OK), (OK, OK), (OK, OK), (OK, OK)]),
@@ -198,6 +204,32 @@ async fn call(pipeline: &Pipeline, rpc: Rpc, token: &str, target: &Target, n: us
                     school_urn: target.urn.into(),
                     period: period(),
                     purpose: "authorisation matrix".into(),
+                    ..Default::default()
+                })
+                .await,
+        ),
+        // Found nothing is NOT_FOUND here, so the cell says the pupil stayed hidden.
+        Rpc::FindPupils => match pipeline
+            .query_as(token)
+            .await
+            .find_pupils(FindPupilsRequest {
+                upn: upn(target.la.parse().unwrap(), 1),
+                purpose: "authorisation matrix".into(),
+                ..Default::default()
+            })
+            .await
+        {
+            Ok(found) if found.get_ref().pupils.is_empty() => Code::NotFound,
+            other => code_of(other),
+        },
+        Rpc::PupilTimeline => code_of(
+            pipeline
+                .query_as(token)
+                .await
+                .pupil_timeline(PupilTimelineRequest {
+                    upn: upn(target.la.parse().unwrap(), 1),
+                    purpose: "authorisation matrix".into(),
+                    period: period(),
                     ..Default::default()
                 })
                 .await,
