@@ -64,6 +64,9 @@ pub enum Command {
     /// What LA attendance teams ask.
     #[command(subcommand)]
     Query(QueryCommand),
+    /// One pupil across the LA (LA and school users; audited with your purpose).
+    #[command(subcommand)]
+    Pupil(PupilCommand),
     /// Files for the DfE and for spreadsheets, each with a manifest beside it
     /// (`<file>.manifest.json`: parameters, row count, SHA-256, the time the data was read as of).
     #[command(subcommand)]
@@ -298,6 +301,45 @@ pub enum ExportCommand {
     },
 }
 
+/// The moment an answer is read as at.
+#[derive(Args, Clone, Default)]
+pub struct AsAtArgs {
+    /// The answer as it was from what had been recorded by then (RFC 3339, e.g.
+    /// 2025-10-06T16:00:00Z), corrections since ignored (default: now).
+    #[arg(long)]
+    pub as_at: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum PupilCommand {
+    /// Find a pupil by UPN (whole), by surname and date of birth, or by forename and surname.
+    Find {
+        #[arg(long, conflicts_with_all = ["surname", "forename", "dob"], required_unless_present = "surname")]
+        upn: Option<String>,
+        #[arg(long)]
+        surname: Option<String>,
+        /// Date of birth, YYYY-MM-DD (with --surname).
+        #[arg(long, requires = "surname", conflicts_with = "forename")]
+        dob: Option<String>,
+        #[arg(long, requires = "surname")]
+        forename: Option<String>,
+        /// Why you need this pupil's details: recorded in the audit trail.
+        #[arg(long)]
+        purpose: String,
+    },
+    /// A pupil's enrolments, sessions week by week, absence spells, corrections and measures.
+    Timeline {
+        upn: String,
+        /// Why you need this pupil's details: recorded in the audit trail.
+        #[arg(long)]
+        purpose: String,
+        #[command(flatten)]
+        period: PeriodArgs,
+        #[command(flatten)]
+        as_at: AsAtArgs,
+    },
+}
+
 #[derive(Subcommand)]
 pub enum QueryCommand {
     /// One school's DfE measures.
@@ -305,12 +347,16 @@ pub enum QueryCommand {
         urn: String,
         #[command(flatten)]
         period: PeriodArgs,
+        #[command(flatten)]
+        as_at: AsAtArgs,
     },
     /// One row per school in the LA, then the LA total.
     La {
         code: String,
         #[command(flatten)]
         period: PeriodArgs,
+        #[command(flatten)]
+        as_at: AsAtArgs,
     },
     /// Pupils at persistent (10%+) or, with --severe, severe (50%+) absence.
     AtRisk {
@@ -326,6 +372,8 @@ pub enum QueryCommand {
         purpose: String,
         #[command(flatten)]
         period: PeriodArgs,
+        #[command(flatten)]
+        as_at: AsAtArgs,
     },
 }
 

@@ -6,6 +6,7 @@ mod bulk;
 mod demo;
 mod export;
 mod keys;
+mod pupil;
 mod query;
 mod schools;
 mod status;
@@ -70,6 +71,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             until,
         }) => submit::list(context, school, since, until).await,
         Command::Query(command) => query::run(context, command).await,
+        Command::Pupil(command) => pupil::run(context, command).await,
         Command::Export(command) => export::run(context, command).await,
         Command::Keys(command) => keys::run(context, command).await,
         Command::Vendors(command) => keys::vendors(context, command).await,

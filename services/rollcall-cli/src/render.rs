@@ -5,6 +5,7 @@ mod admin;
 mod at_risk;
 mod files;
 mod measures;
+mod pupil;
 mod receipt;
 mod table;
 
@@ -21,6 +22,7 @@ pub use files::{
     written_text,
 };
 pub use measures::{la_json, la_text, school_summary_json, school_summary_text};
+pub use pupil::{found_json, found_text, timeline_json, timeline_text};
 pub use receipt::{dry_run_json, dry_run_text, feeds_json, feeds_text, receipt_json, receipt_text};
 
 /// JSON as `--json` prints it.

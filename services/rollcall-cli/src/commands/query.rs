@@ -13,10 +13,10 @@ use crate::render;
 pub async fn run(context: &Context, command: QueryCommand) -> anyhow::Result<()> {
     let mut client = QueryServiceClient::new(context.query().await?);
     match command {
-        QueryCommand::School { urn, period } => {
+        QueryCommand::School { urn, period, as_at } => {
             let r = client
                 .school_summary(SchoolSummaryRequest {
-                    as_at: String::new(),
+                    as_at: as_at.as_at.unwrap_or_default(),
                     school_urn: urn,
                     period: Some(period_of(&period)),
                 })
@@ -27,10 +27,14 @@ pub async fn run(context: &Context, command: QueryCommand) -> anyhow::Result<()>
                 render::school_summary_text(&r)
             });
         }
-        QueryCommand::La { code, period } => {
+        QueryCommand::La {
+            code,
+            period,
+            as_at,
+        } => {
             let r = client
                 .la_summary(LaSummaryRequest {
-                    as_at: String::new(),
+                    as_at: as_at.as_at.unwrap_or_default(),
                     la_code: code,
                     period: Some(period_of(&period)),
                 })
@@ -45,6 +49,7 @@ pub async fn run(context: &Context, command: QueryCommand) -> anyhow::Result<()>
             severe,
             purpose,
             period,
+            as_at,
         } => {
             let level = if severe {
                 RiskLevel::Severe
@@ -57,6 +62,7 @@ pub async fn run(context: &Context, command: QueryCommand) -> anyhow::Result<()>
                 period: Some(period_of(&period)),
                 level: level as i32,
                 purpose,
+                as_at: as_at.as_at.unwrap_or_default(),
                 ..Default::default()
             };
             let r = rollcall_client::all_at_risk_pupils(&mut client, request)
@@ -68,7 +74,7 @@ pub async fn run(context: &Context, command: QueryCommand) -> anyhow::Result<()>
     Ok(())
 }
 
-fn period_of(p: &PeriodArgs) -> Period {
+pub(super) fn period_of(p: &PeriodArgs) -> Period {
     Period {
         from: p.from.clone().unwrap_or_default(),
         to: p.to.clone().unwrap_or_default(),

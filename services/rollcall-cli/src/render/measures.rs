@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::table::{self, perc};
 use super::yes_no;
 
-const MEASURE_HEADERS: &[&str] = &[
+pub(super) const MEASURE_HEADERS: &[&str] = &[
     "enrolments",
     "possible",
     "attendance",
@@ -19,7 +19,7 @@ const MEASURE_HEADERS: &[&str] = &[
     "sa",
 ];
 
-fn measure_cells(m: &Measures) -> Vec<String> {
+pub(super) fn measure_cells(m: &Measures) -> Vec<String> {
     vec![
         m.enrolments.to_string(),
         m.possible_sessions.to_string(),
@@ -44,7 +44,7 @@ fn codes_line(m: &Measures) -> String {
         .join(" ")
 }
 
-fn measures_json(m: &Measures) -> Value {
+pub(super) fn measures_json(m: &Measures) -> Value {
     json!({
         "enrolments": m.enrolments, "possible_sessions": m.possible_sessions, "present_sessions": m.present_sessions,
         "approved_educational_activity": m.approved_educational_activity, "authorised_absence": m.authorised_absence,
