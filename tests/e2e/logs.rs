@@ -1,8 +1,8 @@
 //! No personal data in any log line: the four service binaries run at debug level with their
 //! output captured while pupils with distinctive names go through the whole flow (registry, keys,
 //! feeds with a rejected record, receipts, the at-risk list, the audit trail); then not one UPN,
-//! forename, surname or date of birth of those pupils may appear in what they wrote. Span fields
-//! are part of every log line, so this covers what traces carry too.
+//! forename, surname, date of birth or household key of those pupils may appear in what they
+//! wrote. Span fields are part of every log line, so this covers what traces carry too.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -12,9 +12,12 @@ use rollcall_proto::feed::v1::feed_service_client::FeedServiceClient;
 
 use crate::harness::{Pipeline, bin, free_port, upn};
 
+const HOUSEHOLD: &str = "hh-Vermilion-77310";
+const BAD_HOUSEHOLD: &str = "hh Saffron 5521!";
+
 /// Pupils no log line could mention by accident.
 fn pupils() -> Vec<RawPupil> {
-    let pupil = |upn: String, forename: &str, surname: &str, dob: &str| RawPupil {
+    let pupil = |upn: String, forename: &str, surname: &str, dob: &str, key: &str| RawPupil {
         upn,
         forename: forename.into(),
         surname: surname.into(),
@@ -22,6 +25,7 @@ fn pupils() -> Vec<RawPupil> {
         sex: "F".into(),
         year_group: "5".into(),
         admission_date: "2025-09-03".into(),
+        household_key: key.into(),
         ..Default::default()
     };
     let valid = upn(937, 424);
@@ -30,9 +34,17 @@ fn pupils() -> Vec<RawPupil> {
     let other = if check == 'Z' { 'Y' } else { 'Z' };
     let broken = format!("{other}{}", &valid[1..]);
     vec![
-        pupil(valid, "Zephyrine", "Marchbanks", "2014-07-19"),
-        pupil(upn(937, 425), "Quillon", "Thistlewood", "2013-02-11"),
-        pupil(broken, "Oriabel", "Fennimore", "2015-12-03"),
+        // Sisters, by their household key.
+        pupil(valid, "Zephyrine", "Marchbanks", "2014-07-19", HOUSEHOLD),
+        pupil(
+            upn(937, 425),
+            "Quillon",
+            "Thistlewood",
+            "2013-02-11",
+            HOUSEHOLD,
+        ),
+        // A key the validator refuses (HOUSEHOLD_KEY_INVALID), which no finding may quote.
+        pupil(broken, "Oriabel", "Fennimore", "2015-12-03", BAD_HOUSEHOLD),
     ]
 }
 
@@ -193,6 +205,19 @@ async fn no_upn_name_or_date_of_birth_reaches_any_log() {
     .unwrap();
     let outcome = processed[0].outcome.clone().unwrap();
     assert_eq!(outcome.roll_rejected, 1, "the broken upn is rejected");
+    let key_finding = outcome
+        .findings
+        .iter()
+        .find(|f| f.code == "HOUSEHOLD_KEY_INVALID")
+        .expect("the refused household key has its finding");
+    assert_eq!(key_finding.field, "household_key");
+    assert!(
+        outcome
+            .findings
+            .iter()
+            .all(|f| !f.message.contains(BAD_HOUSEHOLD.trim())),
+        "no finding quotes the key"
+    );
 
     // The LA and the school read their pupils (names in the answer), then the audit trail.
     let at_risk = cli(
@@ -232,6 +257,25 @@ async fn no_upn_name_or_date_of_birth_reaches_any_log() {
         ],
     )
     .await;
+    // The timeline shows the sister (the household), never the key.
+    let timeline = cli(
+        la.trim(),
+        &[
+            "--json",
+            "pupil",
+            "timeline",
+            &roll[0].upn,
+            "--from",
+            "2025-09-01",
+            "--to",
+            "2025-12-31",
+            "--purpose",
+            "family support",
+        ],
+    )
+    .await;
+    assert!(timeline.contains("Quillon"), "the household: {timeline}");
+    assert!(!timeline.contains(HOUSEHOLD), "the key is never sent back");
     cli(la.trim(), &["audit"]).await;
     cli(school.trim(), &["query", "school", "100001"]).await;
     // Refusals are logged too: a wrong key and another LA.
@@ -270,7 +314,13 @@ async fn no_upn_name_or_date_of_birth_reaches_any_log() {
     assert!(all.contains("call authorised") && all.contains("call refused"));
     let mut leaked = Vec::new();
     for p in &roll {
-        for value in [&p.upn, &p.forename, &p.surname, &p.date_of_birth] {
+        for value in [
+            &p.upn,
+            &p.forename,
+            &p.surname,
+            &p.date_of_birth,
+            &p.household_key,
+        ] {
             if all.contains(value.as_str()) {
                 leaked.push(value.clone());
             }

@@ -5,12 +5,14 @@
 //! topics and consumer groups, so tests run in parallel.
 
 mod architecture;
+mod as_at;
 mod cli;
 mod export;
 mod harness;
 mod hostile;
 mod la;
 mod lifecycle;
+mod lists;
 mod logs;
 mod pipeline;
 mod pupils;

@@ -498,3 +498,101 @@ async fn a_pupil_is_followed_across_schools_and_hidden_from_those_who_may_not_se
     assert!(events.iter().all(|e| !e.request_scope.contains(&mover)));
     pipeline.stop().await;
 }
+
+#[tokio::test]
+async fn a_pupils_household_shows_their_siblings_in_schools_the_caller_may_see() {
+    let pipeline = Pipeline::start().await;
+    pipeline
+        .import_schools(vec![
+            school(A, "937", false),
+            school(INDEPENDENT, "937", true),
+        ])
+        .await;
+    let (elder, younger, alone) = (upn(937, 31), upn(937, 32), upn(937, 33));
+    let key = "mis-household-4f2a91";
+    let with_key = |upn: &str| {
+        let mut p = pupil(upn, "2025-09-03");
+        p.household_key = key.into();
+        p
+    };
+    // The elder sister at A, the younger at the independent school; a third pupil with no key.
+    send(
+        &pipeline,
+        feed(
+            A,
+            "a",
+            at(6, 16),
+            vec![with_key(&elder), pupil(&alone, "2025-09-03")],
+            vec![
+                mark(&elder, "2025-10-06", "AM", "/"),
+                mark(&elder, "2025-10-06", "PM", "/"),
+                mark(&alone, "2025-10-06", "AM", "/"),
+                mark(&alone, "2025-10-06", "PM", "/"),
+            ],
+        ),
+    )
+    .await;
+    send(
+        &pipeline,
+        feed(
+            INDEPENDENT,
+            "i",
+            at(6, 16),
+            vec![with_key(&younger)],
+            vec![
+                mark(&younger, "2025-10-06", "AM", "N"),
+                mark(&younger, "2025-10-06", "PM", "/"),
+            ],
+        ),
+    )
+    .await;
+    let la = pipeline_la_token(&pipeline).await;
+
+    let t = timeline(&pipeline, &la, &elder, "").await.unwrap();
+    let household = t.household.unwrap();
+    assert!(household.has_key);
+    assert_eq!(household.members.len(), 1);
+    let sister = &household.members[0];
+    assert_eq!(sister.upn, younger);
+    assert_eq!(
+        sister.enrolments[0].school.as_ref().unwrap().urn,
+        INDEPENDENT
+    );
+    let measures = sister.overall.as_ref().unwrap();
+    assert_eq!(
+        (measures.possible_sessions, measures.overall_absence),
+        (2, 1)
+    );
+
+    // No key: the answer says so, with nobody in it.
+    let none = timeline(&pipeline, &la, &alone, "")
+        .await
+        .unwrap()
+        .household
+        .unwrap();
+    assert!(!none.has_key && none.members.is_empty());
+
+    // School A's user sees that a household exists but not the sister at another school.
+    let school_a = pipeline.key("school", A).await;
+    let own = timeline(&pipeline, &school_a, &elder, "")
+        .await
+        .unwrap()
+        .household
+        .unwrap();
+    assert!(own.has_key && own.members.is_empty());
+
+    // The sister's enrolment is in the audit event of the LA's timeline.
+    let events = AuditServiceClient::new(pipeline.channel(pipeline.query_addr, Some(&la)).await)
+        .list_audit_events(ListAuditEventsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .events;
+    let first = events
+        .iter()
+        .filter(|e| e.rpc.ends_with("/PupilTimeline"))
+        .min_by_key(|e| e.id)
+        .unwrap();
+    assert_eq!(first.enrolment_ids.len(), 2);
+    pipeline.stop().await;
+}

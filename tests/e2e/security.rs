@@ -18,8 +18,8 @@ use rollcall_proto::feed::v1::{
     GetFeedReceiptRequest, ListFeedsRequest, feed_service_client::FeedServiceClient,
 };
 use rollcall_proto::query::v1::{
-    AtRiskPupilsRequest, FindPupilsRequest, ImportSchoolsRequest, LaSummaryRequest,
-    ListAuditEventsRequest, ListSchoolsRequest, Period, PipelineCountsRequest,
+    ApproachingPersistentRequest, AtRiskPupilsRequest, FindPupilsRequest, ImportSchoolsRequest,
+    LaSummaryRequest, ListAuditEventsRequest, ListSchoolsRequest, Period, PipelineCountsRequest,
     PupilTimelineRequest, SchoolSummaryRequest, audit_service_client::AuditServiceClient,
     pipeline_service_client::PipelineServiceClient, registry_service_client::RegistryServiceClient,
 };
@@ -42,6 +42,7 @@ enum Rpc {
     SchoolSummary,
     LaSummary,
     AtRiskPupils,
+    ApproachingPersistent,
     FindPupils,
     PupilTimeline,
     ListAuditEvents,
@@ -78,6 +79,8 @@ const MATRIX: &[(Rpc, [(Code, Code); 6])] = &[
     (Rpc::SchoolSummary,    [(PD, PD), (OK, PD), (OK, PD), (PD, PD), (OK, OK), (PD, PD)]),
     (Rpc::LaSummary,        [(PD, PD), (OK, PD), (PD, PD), (PD, PD), (OK, OK), (PD, PD)]),
     (Rpc::AtRiskPupils,     [(PD, PD), (OK, PD), (OK, PD), (PD, PD), (PD, PD), (PD, PD)]),
+    (Rpc::ApproachingPersistent,
+                            [(PD, PD), (OK, PD), (OK, PD), (PD, PD), (PD, PD), (PD, PD)]),
     (Rpc::FindPupils,       [(PD, PD), (OK, NF), (OK, NF), (PD, PD), (PD, PD), (PD, PD)]),
     (Rpc::PupilTimeline,    [(PD, PD), (OK, NF), (OK, NF), (PD, PD), (PD, PD), (PD, PD)]),
     (Rpc::ListAuditEvents,  [(PD, PD), (OK, OK), (OK, OK), (PD, PD), (PD, PD), (PD, PD)]),
@@ -201,6 +204,18 @@ async fn call(pipeline: &Pipeline, rpc: Rpc, token: &str, target: &Target, n: us
                 .query_as(token)
                 .await
                 .at_risk_pupils(AtRiskPupilsRequest {
+                    school_urn: target.urn.into(),
+                    period: period(),
+                    purpose: "authorisation matrix".into(),
+                    ..Default::default()
+                })
+                .await,
+        ),
+        Rpc::ApproachingPersistent => code_of(
+            pipeline
+                .query_as(token)
+                .await
+                .approaching_persistent(ApproachingPersistentRequest {
                     school_urn: target.urn.into(),
                     period: period(),
                     purpose: "authorisation matrix".into(),

@@ -181,6 +181,7 @@ fn roll_from(rows: &Rows) -> Vec<RawPupil> {
             sen_provision: rows.get(r, "sen_provision").to_owned(),
             ethnicity: rows.get(r, "ethnicity").to_owned(),
             looked_after: rows.get(r, "looked_after").to_owned(),
+            household_key: rows.get(r, "household_key").to_owned(),
         })
         .collect()
 }
@@ -200,6 +201,7 @@ pub fn pupil_field<'a>(p: &'a RawPupil, column: &str) -> &'a str {
         "sen_provision" => &p.sen_provision,
         "ethnicity" => &p.ethnicity,
         "looked_after" => &p.looked_after,
+        "household_key" => &p.household_key,
         _ => "",
     }
 }

@@ -161,6 +161,7 @@ async fn upsert_enrolments(tx: &mut Tx, feed: &ValidatedFeed) -> Result<()> {
     let mut sen_provision = Vec::with_capacity(n);
     let mut ethnicity = Vec::with_capacity(n);
     let mut looked_after = Vec::with_capacity(n);
+    let mut household_key = Vec::with_capacity(n);
     for p in &feed.pupils {
         upn.push(p.upn.as_str());
         forename.push(p.forename.as_str());
@@ -174,36 +175,38 @@ async fn upsert_enrolments(tx: &mut Tx, feed: &ValidatedFeed) -> Result<()> {
         sen_provision.push(p.sen_provision.map(|s| s.as_str()));
         ethnicity.push(p.ethnicity.as_deref());
         looked_after.push(p.looked_after);
+        household_key.push(p.household_key.as_deref());
     }
     sqlx::query(
         "with input as (
              select distinct on (upn) *
              from unnest($4::text[], $5::text[], $6::text[], $7::date[], $8::text[], $9::text[],
                          $10::date[], $11::date[], $12::bool[], $13::text[], $14::text[],
-                         $15::bool[])
+                         $15::bool[], $16::text[])
                   with ordinality as i(upn, forename, surname, date_of_birth, sex, year_group,
                                        admission_date, leaving_date, fsm, sen_provision,
-                                       ethnicity, looked_after, ord)
+                                       ethnicity, looked_after, household_key, ord)
              order by upn, ord desc
          ),
          replaced as (
              insert into enrolment_history (enrolment_id, recorded_at, feed_id, forename,
                                             surname, date_of_birth, sex, year_group,
                                             admission_date, leaving_date, fsm, sen_provision,
-                                            ethnicity, looked_after, replaced_at)
+                                            ethnicity, looked_after, household_key,
+                                            replaced_at)
              select e.id, e.recorded_at, e.feed_id, e.forename, e.surname, e.date_of_birth,
                     e.sex, e.year_group, e.admission_date, e.leaving_date, e.fsm,
-                    e.sen_provision, e.ethnicity, e.looked_after, $2
+                    e.sen_provision, e.ethnicity, e.looked_after, e.household_key, $2
              from enrolments e join input i on e.upn = i.upn
              where e.school_urn = $1
                and (e.recorded_at, e.feed_id) < ($2::timestamptz, $3::uuid)
                and (e.forename, e.surname, e.date_of_birth, e.sex, e.year_group,
                     e.admission_date, e.leaving_date, e.fsm, e.sen_provision, e.ethnicity,
-                    e.looked_after)
+                    e.looked_after, e.household_key)
                    is distinct from
                    (i.forename, i.surname, i.date_of_birth, i.sex, i.year_group,
                     i.admission_date, i.leaving_date, i.fsm, i.sen_provision, i.ethnicity,
-                    i.looked_after)
+                    i.looked_after, i.household_key)
              on conflict do nothing
          ),
          updated as (
@@ -212,17 +215,17 @@ async fn upsert_enrolments(tx: &mut Tx, feed: &ValidatedFeed) -> Result<()> {
                  sex = i.sex, year_group = i.year_group, admission_date = i.admission_date,
                  leaving_date = i.leaving_date, fsm = i.fsm, sen_provision = i.sen_provision,
                  ethnicity = i.ethnicity, looked_after = i.looked_after,
-                 recorded_at = $2, feed_id = $3
+                 household_key = i.household_key, recorded_at = $2, feed_id = $3
              from input i
              where e.school_urn = $1 and e.upn = i.upn
                and (e.recorded_at, e.feed_id) < ($2::timestamptz, $3::uuid)
          )
          insert into enrolments as e (school_urn, upn, forename, surname, date_of_birth, sex,
                                       year_group, admission_date, leaving_date, fsm,
-                                      sen_provision, ethnicity, looked_after, recorded_at,
-                                      feed_id)
+                                      sen_provision, ethnicity, looked_after, household_key,
+                                      recorded_at, feed_id)
          select $1, upn, forename, surname, date_of_birth, sex, year_group, admission_date,
-                leaving_date, fsm, sen_provision, ethnicity, looked_after, $2, $3
+                leaving_date, fsm, sen_provision, ethnicity, looked_after, household_key, $2, $3
          from input i
          where not exists (select 1 from enrolments e where e.school_urn = $1 and e.upn = i.upn)
          order by upn
@@ -232,8 +235,8 @@ async fn upsert_enrolments(tx: &mut Tx, feed: &ValidatedFeed) -> Result<()> {
              year_group = excluded.year_group, admission_date = excluded.admission_date,
              leaving_date = excluded.leaving_date, fsm = excluded.fsm,
              sen_provision = excluded.sen_provision, ethnicity = excluded.ethnicity,
-             looked_after = excluded.looked_after, recorded_at = excluded.recorded_at,
-             feed_id = excluded.feed_id
+             looked_after = excluded.looked_after, household_key = excluded.household_key,
+             recorded_at = excluded.recorded_at, feed_id = excluded.feed_id
          where (e.recorded_at, e.feed_id) < (excluded.recorded_at, excluded.feed_id)",
     )
     .bind(school_of(feed))
@@ -251,6 +254,7 @@ async fn upsert_enrolments(tx: &mut Tx, feed: &ValidatedFeed) -> Result<()> {
     .bind(sen_provision)
     .bind(ethnicity)
     .bind(looked_after)
+    .bind(household_key)
     .execute(&mut **tx)
     .await?;
     Ok(())

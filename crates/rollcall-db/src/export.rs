@@ -7,6 +7,8 @@
 //!
 //! Every read of one export runs in one `repeatable read, read only` transaction, so a file
 //! written while feeds keep arriving still adds up: it is the data as of [`ExportReader::as_of`].
+//! Asked as at an earlier moment ([`ExportReader::as_at`]), the same reads give what the LA knew
+//! then: the registers and pupils' details from the feeds recorded by that moment.
 //! Schools are listed through an [`Access`] (aggregate exports) or a [`PupilAccess`]
 //! (pupil-level exports); the per-school reads take the listed school, so they cannot reach a
 //! school the caller was not given.
@@ -58,12 +60,13 @@ pub type Births = (NaiveDate, NaiveDate);
 pub struct ExportReader {
     tx: Transaction<'static, Postgres>,
     as_of: DateTime<Utc>,
+    as_at: Option<DateTime<Utc>>,
     book: CodeBook,
 }
 
 impl ExportReader {
-    /// Starts the snapshot.
-    pub async fn begin(pool: &Pool) -> Result<ExportReader> {
+    /// Starts the snapshot; with `as_at`, every read answers as the LA knew it at that moment.
+    pub async fn begin(pool: &Pool, as_at: Option<DateTime<Utc>>) -> Result<ExportReader> {
         let mut tx = pool.begin().await?;
         sqlx::query("set transaction isolation level repeatable read, read only")
             .execute(&mut *tx)
@@ -73,12 +76,23 @@ impl ExportReader {
             .fetch_one(&mut *tx)
             .await?;
         let book = CodeBook::load(&mut tx).await?;
-        Ok(ExportReader { tx, as_of, book })
+        Ok(ExportReader {
+            tx,
+            as_of,
+            as_at,
+            book,
+        })
     }
 
     /// When the snapshot was taken: later feeds are not in the export.
     pub fn as_of(&self) -> DateTime<Utc> {
         self.as_of
+    }
+
+    /// The moment the reads answer as at (`None`: as of the snapshot): feeds recorded after it,
+    /// and the corrections they made, are not in the export.
+    pub fn as_at(&self) -> Option<DateTime<Utc>> {
+        self.as_at
     }
 
     /// The national code a stored code id stands for.
@@ -144,12 +158,21 @@ impl ExportReader {
             .collect())
     }
 
-    /// The latest date any of `schools` has a mark for, from the year totals.
+    /// The latest date any of `schools` has a mark for, from the year totals (as at the moment
+    /// asked, from the totals kept after each feed recorded by then).
     pub async fn last_marked_date(&mut self, urns: &[i32]) -> Result<Option<NaiveDate>> {
-        let last = sqlx::query_scalar(
-            "select max(last_date) from school_totals where school_urn = any($1)",
-        )
-        .bind(urns)
+        let last = match self.as_at {
+            None => sqlx::query_scalar(
+                "select max(last_date) from school_totals where school_urn = any($1)",
+            )
+            .bind(urns),
+            Some(at) => sqlx::query_scalar(
+                "select max(last_date) from school_totals_history
+                 where school_urn = any($1) and recorded_at <= $2",
+            )
+            .bind(urns)
+            .bind(at),
+        }
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(last)
@@ -182,9 +205,16 @@ impl ExportReader {
         .bind(births.map(|b| b.1))
         .fetch_all(&mut *self.tx)
         .await?;
+        let recorded = match self.as_at {
+            Some(at) => Some((at, self.school_feed_times(school.urn).await?)),
+            None => None,
+        };
         let mut out: Vec<EnrolmentRegister> = Vec::new();
         for row in rows {
-            let (enrolment_id, month, register) = register::decode_stored(row)?;
+            let (enrolment_id, month, mut register) = register::decode_stored(row)?;
+            if let Some((at, times)) = &recorded {
+                register = register.as_at(|seq| times.get(&seq).is_some_and(|t| t <= at));
+            }
             match out.last_mut() {
                 Some(last) if last.enrolment_id == enrolment_id => {
                     last.months.push((month, register))
@@ -198,16 +228,28 @@ impl ExportReader {
         Ok(out)
     }
 
-    /// The pupils on a school's roll, with their latest recorded details, by enrolment id.
+    /// The pupils on a school's roll, with their latest recorded details (as at the moment
+    /// asked: the version recorded by then, and no pupil first sent later), by enrolment id.
     pub async fn enrolments(&mut self, school: &PupilSchool) -> Result<HashMap<i64, Enrolment>> {
+        // The current row where it was recorded by then, else the version that held then (a
+        // history row is valid from its recorded_at until the next version replaced it).
         let rows: Vec<Enrolment> = sqlx::query_as(
             "select e.id, e.school_urn, e.upn, e.forename, e.surname, e.date_of_birth, e.sex,
                     e.year_group, e.admission_date, e.leaving_date, e.fsm, e.sen_provision,
                     e.ethnicity, e.looked_after
              from enrolments e
-             where e.school_urn = $1",
+             where e.school_urn = $1 and ($2::timestamptz is null or e.recorded_at <= $2)
+             union all
+             select e.id, e.school_urn, e.upn, h.forename, h.surname, h.date_of_birth, h.sex,
+                    h.year_group, h.admission_date, h.leaving_date, h.fsm, h.sen_provision,
+                    h.ethnicity, h.looked_after
+             from enrolment_history h
+             join enrolments e on e.id = h.enrolment_id
+             where $2::timestamptz is not null and e.school_urn = $1
+               and h.recorded_at <= $2 and h.replaced_at > $2",
         )
         .bind(school.0.urn)
+        .bind(self.as_at)
         .fetch_all(&mut *self.tx)
         .await?;
         Ok(rows.into_iter().map(|e| (e.id, e)).collect())
@@ -219,10 +261,14 @@ impl ExportReader {
         &mut self,
         school: &PupilSchool,
     ) -> Result<HashMap<i32, DateTime<Utc>>> {
+        self.school_feed_times(school.0.urn).await
+    }
+
+    async fn school_feed_times(&mut self, urn: i32) -> Result<HashMap<i32, DateTime<Utc>>> {
         let rows: Vec<(i32, DateTime<Utc>)> = sqlx::query_as(
             "select seq, recorded_at from feeds where school_urn = $1 and recorded_at is not null",
         )
-        .bind(school.0.urn)
+        .bind(urn)
         .fetch_all(&mut *self.tx)
         .await?;
         Ok(rows.into_iter().collect())

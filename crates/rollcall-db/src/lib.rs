@@ -9,6 +9,7 @@
 
 pub mod access;
 mod apply;
+mod approaching;
 mod as_at;
 mod audit;
 pub mod bench;
@@ -32,6 +33,7 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 pub use access::{Access, Principal, PrincipalKind, PupilAccess};
 pub use apply::{ApplyStats, apply_validated_feed, apply_validated_feeds, findings_json};
+pub use approaching::{ApproachingPage, approaching_year};
 pub use as_at::school_year_totals_as_at;
 pub use audit::{
     AuditEventRow, NewAuditEvent, append_audit_enrolments, list_audit_events, record_audit_event,
@@ -48,7 +50,7 @@ pub use keys::{
 pub use parked::{NewParkedFeed, ParkedFeedRow, feed_parking, park_feed};
 pub use pupils::{
     AttributeVersion, MAX_FOUND, PupilRecord, PupilSearch, PupilSession, SessionCorrection,
-    find_pupils, pupil_record,
+    enrolment_sessions, find_pupils, household, pupil_record,
 };
 pub use queries::{
     Enrolment, EnrolmentCodeCount, EnrolmentCounts, Page, PageOf, PipelineCounts, SchoolYearTotals,
@@ -58,7 +60,7 @@ pub use queries::{
 pub use registry::{
     CodeRow, School, domain_codes, get_school, list_schools, sync_codes, upsert_schools,
 };
-pub use totals::{rebuild_pending_totals, rebuild_school_totals};
+pub use totals::{APPROACHING_HORIZON, rebuild_pending_totals, rebuild_school_totals};
 
 /// The connection pool every service shares, with the code book it last read
 /// ([`codebook`]'s cache). Cheap to clone: clones share the connections and the book. It

@@ -6,12 +6,14 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rollcall_domain::codes::AttendanceCode;
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::access::PupilAccess;
+use crate::codebook::{self, CodeBook};
 use crate::queries::Enrolment;
 use crate::register::{self, MonthRegister};
-use crate::{Pool, Result, codebook};
+use crate::{Pool, Result};
 
 /// How a pupil is looked for. Every comparison is whole (no partial UPN, no prefix of a name)
 /// and names ignore case.
@@ -186,6 +188,88 @@ pub async fn pupil_record(
     enrolments.sort_by_key(|e| (e.admission_date, e.id));
     let known: Vec<i64> = enrolments.iter().map(|e| e.id).collect();
 
+    let book = codebook::cached(pool).await?;
+    let (sessions, corrections) = registers_of(&mut conn, &book, &known, (from, to), as_at).await?;
+    drop(conn);
+    Ok(PupilRecord {
+        enrolments,
+        sessions,
+        corrections,
+        attributes: attributes
+            .into_iter()
+            .map(
+                |((_, recorded_at, replaced_at), enrolment)| AttributeVersion {
+                    enrolment,
+                    recorded_at,
+                    replaced_at,
+                },
+            )
+            .collect(),
+    })
+}
+
+/// The pupil's household: whether any of the enrolments `ids` carries a household key, and the
+/// enrolments of the other pupils with the same key in schools within `access`, by UPN and
+/// admission date. The key itself never leaves this function.
+pub async fn household(
+    pool: &Pool,
+    access: &PupilAccess,
+    ids: &[i64],
+) -> Result<(bool, Vec<Enrolment>)> {
+    let access = access.schools();
+    let has_key: Option<bool> = sqlx::query_scalar(
+        "select bool_or(household_key is not null) from enrolments where id = any($1)",
+    )
+    .bind(ids)
+    .fetch_one(pool.pg())
+    .await?;
+    if has_key != Some(true) {
+        return Ok((false, Vec::new()));
+    }
+    let sql = format!(
+        "select distinct {ENROLMENT_COLUMNS}
+         from enrolments own
+         join enrolments e on e.household_key = own.household_key and e.upn <> own.upn
+         join schools s on s.urn = e.school_urn
+         where own.id = any($1) and own.household_key is not null
+           and ($2 or s.la_code = any($3) or s.urn = any($4))
+         order by e.upn, e.admission_date nulls first, e.id
+         limit $5"
+    );
+    let members = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(ids)
+        .bind(access.everything)
+        .bind(&access.la_codes)
+        .bind(&access.urns)
+        .bind(MAX_FOUND)
+        .fetch_all(pool.pg())
+        .await?;
+    Ok((true, members))
+}
+
+/// The sessions of the enrolments `ids` over `from..=to` as recorded by `as_at` (now when
+/// `None`), by date, session and enrolment. Pupil-level: `ids` must come from a read within the
+/// caller's access (an at-risk page, a pupil's enrolments), and the caller audits what it shows.
+pub async fn enrolment_sessions(
+    pool: &Pool,
+    ids: &[i64],
+    period: (NaiveDate, NaiveDate),
+    as_at: Option<DateTime<Utc>>,
+) -> Result<Vec<PupilSession>> {
+    let book = codebook::cached(pool).await?;
+    let mut conn = pool.acquire().await?;
+    Ok(registers_of(&mut conn, &book, ids, period, as_at).await?.0)
+}
+
+/// The sessions and the corrections of `ids` over `from..=to` as recorded by `as_at`, each in
+/// the order [`PupilRecord`] gives.
+async fn registers_of(
+    conn: &mut PgConnection,
+    book: &CodeBook,
+    ids: &[i64],
+    (from, to): (NaiveDate, NaiveDate),
+    as_at: Option<DateTime<Utc>>,
+) -> Result<(Vec<PupilSession>, Vec<SessionCorrection>)> {
     let rows: Vec<register::StoredRow> = sqlx::query_as(concat!(
         "select ",
         register::columns!(),
@@ -193,7 +277,7 @@ pub async fn pupil_record(
          where r.enrolment_id = any($1) and r.month between $2 and $3
          order by r.month, r.enrolment_id"
     ))
-    .bind(&known)
+    .bind(ids)
     .bind(register::month_of(from))
     .bind(register::month_of(to))
     .fetch_all(&mut *conn)
@@ -211,7 +295,6 @@ pub async fn pupil_record(
     .bind(&seqs)
     .fetch_all(&mut *conn)
     .await?;
-    drop(conn);
     let feeds: HashMap<i32, (DateTime<Utc>, Uuid)> = feeds
         .into_iter()
         .map(|(seq, at, id)| (seq, (at, id)))
@@ -222,7 +305,6 @@ pub async fn pupil_record(
         (Some(at), Some((recorded, _))) => *recorded <= at,
     };
 
-    let book = codebook::cached(pool).await?;
     let mut sessions = Vec::new();
     let mut corrections = Vec::new();
     for (enrolment_id, month, row) in &decoded {
@@ -259,21 +341,9 @@ pub async fn pupil_record(
     }
     sessions.sort_by_key(|s| (s.date, s.session, s.enrolment_id));
     corrections.sort_by_key(|c| (c.recorded_at, c.date, c.session, c.enrolment_id));
-    Ok(PupilRecord {
-        enrolments,
-        sessions,
-        corrections,
-        attributes: attributes
-            .into_iter()
-            .map(
-                |((_, recorded_at, replaced_at), enrolment)| AttributeVersion {
-                    enrolment,
-                    recorded_at,
-                    replaced_at,
-                },
-            )
-            .collect(),
-    })
+    sessions.sort_by_key(|s| (s.date, s.session, s.enrolment_id));
+    corrections.sort_by_key(|c| (c.recorded_at, c.date, c.session, c.enrolment_id));
+    Ok((sessions, corrections))
 }
 
 /// An `enrolment_history` row as selected, with the enrolment's school and UPN.

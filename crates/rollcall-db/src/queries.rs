@@ -401,7 +401,16 @@ pub async fn at_risk_year(
     .await?;
     let more = rows.len() > page.size as usize;
     rows.truncate(page.size as usize);
-    let rows = codebook::decode(pool, |book| {
+    let rows = decode_totals(pool, &rows).await?;
+    Ok(PageOf { rows, more })
+}
+
+/// `enrolment_totals` rows as selected (enrolment, school, sessions per code id) as counters.
+pub(crate) async fn decode_totals(
+    pool: &Pool,
+    rows: &[(i64, i32, Vec<i32>)],
+) -> Result<Vec<EnrolmentCounts>> {
+    codebook::decode(pool, |book| {
         rows.iter()
             .map(|(enrolment_id, school_urn, sessions)| {
                 let sessions: Vec<i64> = sessions.iter().copied().map(i64::from).collect();
@@ -413,8 +422,7 @@ pub async fn at_risk_year(
             })
             .collect()
     })
-    .await?;
-    Ok(PageOf { rows, more })
+    .await
 }
 
 /// The plan PostgreSQL chooses for [`at_risk_year`]'s page (`EXPLAIN`, not run), as text:

@@ -94,6 +94,21 @@ fn at_risk_rate(standing: Standing, counters: &Counters) -> Option<f64> {
     counters.overall_absence_rate().map(|r| r.percent())
 }
 
+/// The longest horizon of the approaching-persistent list, in further absent sessions (two
+/// school weeks): `enrolment_totals.to_persistent` is stored only up to it.
+pub const APPROACHING_HORIZON: u32 = 20;
+
+/// `enrolment_totals.to_persistent`: the further absent sessions that would make the enrolment
+/// persistently absent, stored only while it is not at risk, has an absence and is within
+/// [`APPROACHING_HORIZON`] (see migration 0009).
+fn to_persistent(standing: Standing, counters: &Counters) -> Option<i16> {
+    if standing.risk() != 0 || counters.overall_absence() == 0 {
+        return None;
+    }
+    let k = counters.sessions_to_persistent();
+    (k <= u64::from(APPROACHING_HORIZON)).then_some(k as i16)
+}
+
 /// Adds `delta` into `total` element by element, then drops trailing zeros, so that equal
 /// counts are always stored as equal arrays however they were reached.
 fn add_into(total: &mut Vec<i64>, delta: &[i64]) {
@@ -146,6 +161,7 @@ pub(crate) async fn apply_changes(
         let mut sessions_text = Vec::with_capacity(ids.len());
         let mut risks = Vec::with_capacity(ids.len());
         let mut rates = Vec::with_capacity(ids.len());
+        let mut nearness = Vec::with_capacity(ids.len());
         for (&id, delta) in &change.sessions {
             let before: Vec<i64> = stored
                 .get(&id)
@@ -163,16 +179,18 @@ pub(crate) async fn apply_changes(
             sessions_text.push(array_literal(&after));
             risks.push(now.risk());
             rates.push(at_risk_rate(now, &counters));
+            nearness.push(to_persistent(now, &counters));
         }
         sqlx::query(
             "insert into enrolment_totals as t (enrolment_id, academic_year, school_urn, sessions,
-                                                risk, absence_rate)
-             select i.enrolment_id, $1, $2, i.sessions::int4[], i.risk, i.absence_rate
-             from unnest($3::int8[], $4::text[], $5::int2[], $6::float8[])
-                  as i(enrolment_id, sessions, risk, absence_rate)
+                                                risk, absence_rate, to_persistent)
+             select i.enrolment_id, $1, $2, i.sessions::int4[], i.risk, i.absence_rate,
+                    i.to_persistent
+             from unnest($3::int8[], $4::text[], $5::int2[], $6::float8[], $7::int2[])
+                  as i(enrolment_id, sessions, risk, absence_rate, to_persistent)
              on conflict (enrolment_id, academic_year) do update
              set sessions = excluded.sessions, risk = excluded.risk,
-                 absence_rate = excluded.absence_rate",
+                 absence_rate = excluded.absence_rate, to_persistent = excluded.to_persistent",
         )
         .bind(year)
         .bind(school_urn)
@@ -180,6 +198,7 @@ pub(crate) async fn apply_changes(
         .bind(&sessions_text)
         .bind(&risks)
         .bind(&rates)
+        .bind(&nearness)
         .execute(&mut *conn)
         .await?;
 

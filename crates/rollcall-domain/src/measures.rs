@@ -199,6 +199,19 @@ impl Counters {
         self.overall_absence_rate()
             .is_some_and(|r| r.at_least_percent(SEVERE_ABSENCE_PERCENT))
     }
+
+    /// How many further absent sessions (each also a possible session) would make this
+    /// enrolment persistently absent: 0 when it already is. The fewest `k` with
+    /// `(absent + k) / (possible + k) >= 10%`, that is `k >= (10 possible - 100 absent) / 90`.
+    pub fn sessions_to_persistent(&self) -> u64 {
+        let (absent, possible) = (self.overall_absence(), self.possible());
+        if possible == 0 {
+            return 1;
+        }
+        let p = PERSISTENT_ABSENCE_PERCENT;
+        let short = (p * possible).saturating_sub(100 * absent);
+        short.div_ceil(100 - p)
+    }
 }
 
 impl std::ops::AddAssign<&Counters> for Counters {
@@ -307,6 +320,27 @@ mod tests {
             c.add(code(m), n);
         }
         c
+    }
+
+    #[test]
+    fn sessions_to_persistent_is_the_fewest_further_absences_that_reach_ten_percent() {
+        for possible in 0..120u64 {
+            for absent in 0..=possible {
+                let c = counters(&[("/", possible - absent), ("N", absent)]);
+                let k = c.sessions_to_persistent();
+                let mut after = c.clone();
+                after.add(code("O"), k);
+                assert!(after.is_persistent(), "{absent}/{possible} + {k}");
+                if k > 0 {
+                    let mut short = c.clone();
+                    short.add(code("O"), k - 1);
+                    assert!(!short.is_persistent(), "{absent}/{possible} + {k} - 1");
+                }
+                assert_eq!(k == 0, c.is_persistent());
+            }
+        }
+        // 9 absent in 100: 10 in 101 is 9.9%, 11 in 102 is 10.8%.
+        assert_eq!(counters(&[("/", 91), ("I", 9)]).sessions_to_persistent(), 2);
     }
 
     #[test]

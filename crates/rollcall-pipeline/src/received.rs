@@ -49,6 +49,7 @@ fn roll(roll: &[RawPupil]) -> pb::RawRoll {
         sen_provision: column(|p| &p.sen_provision),
         ethnicity: column(|p| &p.ethnicity),
         looked_after: column(|p| &p.looked_after),
+        household_key: column(|p| &p.household_key),
     }
 }
 
@@ -150,6 +151,7 @@ fn decode_roll(r: &pb::RawRoll) -> Result<(Vec<RawPupil>, Vec<String>), DecodeEr
         column(&r.sen_provision, "roll.sen_provision")?,
         column(&r.ethnicity, "roll.ethnicity")?,
         column(&r.looked_after, "roll.looked_after")?,
+        column(&r.household_key, "roll.household_key")?,
     ]
     .map(Vec::into_iter);
     let mut next = |c: usize| columns[c].next().expect("every column has n texts");
@@ -168,6 +170,7 @@ fn decode_roll(r: &pb::RawRoll) -> Result<(Vec<RawPupil>, Vec<String>), DecodeEr
             sen_provision: next(8),
             ethnicity: next(9),
             looked_after: next(10),
+            household_key: next(11),
         })
         .collect();
     Ok((roll, upns))

@@ -20,6 +20,7 @@ pub fn roll_record(p: &RawPupil) -> RollRecord {
         sen_provision: p.sen_provision.clone(),
         ethnicity: p.ethnicity.clone(),
         looked_after: p.looked_after.clone(),
+        household_key: p.household_key.clone(),
     }
 }
 
@@ -38,6 +39,7 @@ pub fn raw_pupil(r: RollRecord) -> RawPupil {
         sen_provision: r.sen_provision,
         ethnicity: r.ethnicity,
         looked_after: r.looked_after,
+        household_key: r.household_key,
     }
 }
 

@@ -170,6 +170,8 @@ pub(crate) fn validated(feed: pb::ValidatedFeed) -> Result<ValidatedFeed, Decode
                 )?,
                 ethnicity: p.ethnicity,
                 looked_after: p.looked_after,
+                // v1 messages predate the household key.
+                household_key: None,
             })
         })
         .collect::<Result<Vec<_>, DecodeError>>()?;

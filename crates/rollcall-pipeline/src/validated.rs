@@ -83,6 +83,11 @@ fn pupils(pupils: &[Pupil]) -> pb::Pupils {
         .enumerate()
         .filter_map(|(i, p)| p.leaving_date.map(|d| (i, day(d))))
         .collect();
+    let households: Vec<(usize, &str)> = pupils
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.household_key.as_deref().map(|k| (i, k)))
+        .collect();
     let mut ethnicity_index: HashMap<&str, u32> = HashMap::new();
     let mut ethnicity_codes = Vec::new();
     let ethnicity: Vec<u32> = pupils
@@ -117,6 +122,8 @@ fn pupils(pupils: &[Pupil]) -> pb::Pupils {
         } else {
             ethnicity
         },
+        household_at: gaps(households.iter().map(|(i, _)| *i)),
+        household_keys: text_list(households.iter().map(|(_, k)| *k)),
     }
 }
 
@@ -255,6 +262,15 @@ fn decode_pupils(p: &pb::Pupils) -> Result<Vec<Pupil>, DecodeError> {
                 .ok_or_else(|| invalid("pupils.ethnicity")),
         }
     };
+    let household_at = read_gaps(&p.household_at, n, "pupils.household_key")?;
+    let household_keys = read_texts(&p.household_keys, "pupils.household_key")?;
+    if household_keys.len() != household_at.len() {
+        return Err(invalid("pupils.household_key"));
+    }
+    let mut household = vec![None; n];
+    for (i, key) in household_at.into_iter().zip(household_keys) {
+        household[i] = Some(key);
+    }
     let mut names = forenames.into_iter().zip(surnames);
     (0..n)
         .map(|i| {
@@ -273,6 +289,7 @@ fn decode_pupils(p: &pb::Pupils) -> Result<Vec<Pupil>, DecodeError> {
                 sen_provision: sen[i],
                 ethnicity: ethnicity(i)?,
                 looked_after: looked_after[i],
+                household_key: household[i].take(),
             })
         })
         .collect()

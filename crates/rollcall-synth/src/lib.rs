@@ -431,6 +431,7 @@ fn pupil(
             .to_owned(),
             ethnicity: names::ETHNICITIES[rng.random_range(0..names::ETHNICITIES.len())].to_owned(),
             looked_after: yes_no(rng.random_bool(0.01)),
+            household_key: household_key(la, estab, n),
         }
     };
     PupilPlan {
@@ -439,6 +440,17 @@ fn pupil(
         leaving,
         sessions,
     }
+}
+
+/// One pupil in four of a state school shares a household with the pupil of the same number at
+/// the school's neighbour (establishments 2k and 2k + 1): siblings across two schools, without
+/// drawing from the generator (so the rest of the data is as it was). Independent schools send
+/// no key.
+fn household_key(la: LaCode, estab: u16, n: usize) -> String {
+    if n % 4 != 0 {
+        return String::new();
+    }
+    format!("hh-{:03}-{:04}-{n:06}", la.get(), estab / 2)
 }
 
 fn year_group_label(year_group: u8) -> String {

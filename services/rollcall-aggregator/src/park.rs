@@ -153,6 +153,10 @@ fn unstorable_field(feed: &ValidatedFeed) -> Option<String> {
             ("forename", refused(&p.forename)),
             ("surname", refused(&p.surname)),
             ("ethnicity", p.ethnicity.as_deref().is_some_and(refused)),
+            (
+                "household_key",
+                p.household_key.as_deref().is_some_and(refused),
+            ),
         ]
         .into_iter()
         .find_map(|(field, bad)| bad.then_some(field))?;

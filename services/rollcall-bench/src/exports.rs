@@ -94,6 +94,7 @@ pub async fn run(
         to: to.to_string(),
         dfe_scope: false,
         purpose: "bench: export throughput".into(),
+        as_at: String::new(),
     };
     let mut out = Vec::new();
     let steps: Vec<(String, Step)> = vec![

@@ -19,7 +19,8 @@ use rollcall_domain::AcademicYear;
 use rollcall_domain::feed::{Outcome, ValidatedFeed};
 use rollcall_domain::validation::{self, Context, RawMark, RawPupil};
 use rollcall_proto::query::v1::{
-    AtRiskPupilsRequest, LaSummaryRequest, Period, RiskLevel, SchoolSummaryRequest,
+    ApproachingPersistentRequest, AtRiskPupilsRequest, FindPupilsRequest, LaSummaryRequest, Period,
+    PupilTimelineRequest, RiskLevel, SchoolSummaryRequest,
     query_service_client::QueryServiceClient,
 };
 use rollcall_synth::Plan;
@@ -120,7 +121,8 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     processes.spawn("query", &program, &[], &env, &logs)?;
     procs::wait_port(query_port, &mut processes).await?;
     pool.close().await;
-    let latencies = latencies(&plan, query_port, &la_token, options.queries).await?;
+    let mut latencies = latencies(&plan, query_port, &la_token, options.queries).await?;
+    latencies.extend(pupil_latencies(&plan, query_port, &la_token, options.queries).await?);
     processes.check_running()?;
 
     // Exports, against a query service of their own so its memory is theirs alone.
@@ -247,7 +249,7 @@ async fn latencies(
         ("year to date", &year, requests),
         ("last 4 weeks", &four_weeks, requests.min(10)),
     ] {
-        let mut samples = [Vec::new(), Vec::new(), Vec::new()];
+        let mut samples = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
         for _ in 0..n {
             let t = Instant::now();
             client
@@ -281,6 +283,17 @@ async fn latencies(
                 .await
                 .map_err(grpc)?;
             samples[2].push(t.elapsed().as_secs_f64() * 1e3);
+            let t = Instant::now();
+            client
+                .approaching_persistent(ApproachingPersistentRequest {
+                    la_code: la_code.clone(),
+                    period: Some(period.clone()),
+                    purpose: "bench: approaching latency".into(),
+                    ..Default::default()
+                })
+                .await
+                .map_err(grpc)?;
+            samples[3].push(t.elapsed().as_secs_f64() * 1e3);
         }
         out.push(Latency::from_samples(
             &format!("la summary, {label}"),
@@ -294,8 +307,89 @@ async fn latencies(
             &format!("la at-risk list, {label}"),
             &samples[2],
         ));
+        out.push(Latency::from_samples(
+            &format!("la approaching-persistent list, {label}"),
+            &samples[3],
+        ));
     }
     Ok(out)
+}
+
+/// p50 and p99 of the answers as at a moment half way through the year (the LA summary and the
+/// at-risk list, year to date), and of one pupil's find by UPN and timeline (the first pupil of
+/// the largest school), `requests` of each.
+async fn pupil_latencies(
+    plan: &Plan,
+    port: u16,
+    token: &str,
+    requests: usize,
+) -> anyhow::Result<Vec<Latency>> {
+    let days = plan.days();
+    let middle = days[days.len() / 2];
+    let as_at = format!("{middle}T18:00:00Z");
+    let year = Period {
+        from: AcademicYear::of(days[0]).first_day().to_string(),
+        to: days[days.len() - 1].to_string(),
+    };
+    let la_code = format!("{:03}", plan.spec.la_code);
+    let largest = (0..plan.schools.len())
+        .max_by_key(|&i| plan.feed(0, i).roll.len())
+        .context("a plan has schools")?;
+    let upn = plan.feed(0, largest).roll[0].upn.clone();
+    let mut client = QueryServiceClient::new(channel(port, token).await?);
+    let grpc = rollcall_client::status::error;
+    let mut samples = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+    for _ in 0..requests {
+        let t = Instant::now();
+        client
+            .la_summary(LaSummaryRequest {
+                as_at: as_at.clone(),
+                la_code: la_code.clone(),
+                period: Some(year.clone()),
+            })
+            .await
+            .map_err(grpc)?;
+        samples[0].push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        client
+            .at_risk_pupils(AtRiskPupilsRequest {
+                la_code: la_code.clone(),
+                period: Some(year.clone()),
+                purpose: "bench: at-risk as at".into(),
+                as_at: as_at.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(grpc)?;
+        samples[1].push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        client
+            .find_pupils(FindPupilsRequest {
+                upn: upn.clone(),
+                purpose: "bench: find".into(),
+                ..Default::default()
+            })
+            .await
+            .map_err(grpc)?;
+        samples[2].push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        client
+            .pupil_timeline(PupilTimelineRequest {
+                upn: upn.clone(),
+                purpose: "bench: timeline".into(),
+                period: Some(year.clone()),
+                ..Default::default()
+            })
+            .await
+            .map_err(grpc)?;
+        samples[3].push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    Ok(vec![
+        Latency::from_samples("la summary as at mid-year", &samples[0]),
+        Latency::from_samples("la at-risk list as at mid-year", &samples[1]),
+        Latency::from_samples("find a pupil by upn", &samples[2]),
+        Latency::from_samples("pupil timeline, full year", &samples[3]),
+    ])
 }
 
 /// The largest school: the one with the most pupils on its first day's roll.

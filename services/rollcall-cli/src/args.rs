@@ -263,6 +263,8 @@ pub enum ExportCommand {
         /// Last day, YYYY-MM-DD (default: the latest day with marks).
         #[arg(long)]
         to: Option<String>,
+        #[command(flatten)]
+        as_at: AsAtArgs,
         /// The file to write: .csv or .xlsx.
         #[arg(long)]
         out: std::path::PathBuf,
@@ -282,6 +284,8 @@ pub enum ExportCommand {
         /// special schools.
         #[arg(long)]
         dfe_scope: bool,
+        #[command(flatten)]
+        as_at: AsAtArgs,
         #[arg(long)]
         out: std::path::PathBuf,
     },
@@ -295,6 +299,8 @@ pub enum ExportCommand {
         year: String,
         #[arg(long, value_parser = ["autumn", "spring", "summer"])]
         term: String,
+        #[command(flatten)]
+        as_at: AsAtArgs,
         /// The file to write: .csv or .xlsx.
         #[arg(long)]
         out: std::path::PathBuf,
@@ -366,6 +372,25 @@ pub enum QueryCommand {
         school: Option<String>,
         #[arg(long)]
         severe: bool,
+        /// Why you need these pupils' details: recorded in the audit trail with who asked and
+        /// which pupils were returned.
+        #[arg(long)]
+        purpose: String,
+        #[command(flatten)]
+        period: PeriodArgs,
+        #[command(flatten)]
+        as_at: AsAtArgs,
+    },
+    /// Pupils not yet persistently absent whom a few more absent sessions would make so,
+    /// nearest first: the early-intervention list.
+    Approaching {
+        #[arg(long, conflicts_with = "school", required_unless_present = "school")]
+        la: Option<String>,
+        #[arg(long)]
+        school: Option<String>,
+        /// Pupils within this many further absent sessions of 10% (at most 20).
+        #[arg(long, default_value_t = 4)]
+        within: u32,
         /// Why you need these pupils' details: recorded in the audit trail with who asked and
         /// which pupils were returned.
         #[arg(long)]

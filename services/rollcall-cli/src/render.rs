@@ -16,7 +16,7 @@ pub use admin::{
     audit_json, audit_text, counts_json, counts_text, key_json, keys_text, schools_json,
     schools_text,
 };
-pub use at_risk::{at_risk_json, at_risk_text};
+pub use at_risk::{approaching_json, approaching_text, at_risk_json, at_risk_text};
 pub use files::{
     DemoSummary, SynthFiles, demo_json, demo_text, synth_json, synth_text, written_json,
     written_text,

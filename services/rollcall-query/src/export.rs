@@ -78,6 +78,8 @@ pub struct EesRequest<'a> {
     pub national: bool,
     pub from: &'a str,
     pub to: &'a str,
+    /// RFC 3339, or empty: as in the query requests.
+    pub as_at: &'a str,
 }
 
 /// The pupils a pupil-level export covers (exactly one of an LA and a school) and why.
@@ -85,6 +87,8 @@ pub struct PupilRequest<'a> {
     pub la_code: &'a str,
     pub school_urn: &'a str,
     pub purpose: &'a str,
+    /// RFC 3339, or empty: as in the query requests.
+    pub as_at: &'a str,
 }
 
 /// Opens the DfE year-to-date layout.
@@ -123,7 +127,7 @@ pub async fn ees_year_to_date(
             ));
         }
     };
-    let mut reader = begin(pool).await?;
+    let mut reader = begin(pool, request.as_at).await?;
     let schools = reader
         .schools(&access, la_codes.as_deref())
         .await
@@ -294,7 +298,7 @@ async fn open_pupil_export(
     })?;
     let purpose = required_purpose(request.purpose)?;
     let scope = pupil_scope(pool, pupils.schools(), request.la_code, request.school_urn).await?;
-    let mut reader = begin(pool).await?;
+    let mut reader = begin(pool, request.as_at).await?;
     let schools = reader
         .pupil_schools(&pupils, scope)
         .await
@@ -308,8 +312,9 @@ async fn open_pupil_export(
     })
 }
 
-async fn begin(pool: &Pool) -> Result<ExportReader, ApiError> {
-    ExportReader::begin(pool)
+async fn begin(pool: &Pool, as_at: &str) -> Result<ExportReader, ApiError> {
+    let as_at = period::as_at("as_at", as_at)?;
+    ExportReader::begin(pool, as_at)
         .await
         .map_err(|err| ApiError::database("cannot open a snapshot to export", &err))
 }
@@ -354,9 +359,15 @@ fn las_label(las: &[i16]) -> String {
 fn header(
     columns: Vec<(String, ColumnKind)>,
     reader: &ExportReader,
-    parameters: Vec<(&'static str, String)>,
+    mut parameters: Vec<(&'static str, String)>,
     schools: usize,
 ) -> Header {
+    if let Some(at) = reader.as_at() {
+        parameters.push((
+            "as_at",
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        ));
+    }
     Header {
         columns,
         as_of: reader.as_of(),

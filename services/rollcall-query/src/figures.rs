@@ -158,3 +158,59 @@ pub async fn at_risk(
         severe,
     })
 }
+
+/// One page of the approaching-persistent list over the period, nearest first: enrolments not
+/// persistently absent, with at least one absence, that `within` further absent sessions would
+/// make so. A whole academic year today is paged by PostgreSQL from the stored distance's index;
+/// any other period, and every answer as at a moment, is counted from the registers.
+pub async fn approaching(
+    pool: &Pool,
+    access: &PupilAccess,
+    scope: Scope,
+    period: (NaiveDate, NaiveDate),
+    as_at: Option<DateTime<Utc>>,
+    within: u32,
+    page: rollcall_db::Page,
+) -> Result<(Vec<EnrolmentCounts>, String, u64), ApiError> {
+    let today = match as_at {
+        None => year_totals(pool, access.schools(), scope, period, None).await?,
+        Some(_) => None,
+    };
+    if let Some((year, _)) = today {
+        let found = rollcall_db::approaching_year(pool, access, scope, year, within, page)
+            .await
+            .map_err(|err| ApiError::database("cannot read year totals", &err))?;
+        let next = if found.page.more {
+            (page.offset + found.page.rows.len() as u64).to_string()
+        } else {
+            String::new()
+        };
+        return Ok((found.page.rows, next, found.total));
+    }
+    let offset = usize::try_from(page.offset).unwrap_or(usize::MAX);
+    let end = offset.saturating_add(page.size as usize);
+    let mut total = 0u64;
+    let mut nearest = WorstFirst::nearest_persistent(end);
+    for_each_enrolment(pool, access.schools(), scope, period, as_at, |e| {
+        if is_approaching(&e.counters, within) {
+            total += 1;
+            nearest.push(e);
+        }
+    })
+    .await?;
+    let next = if (end as u64) < total {
+        end.to_string()
+    } else {
+        String::new()
+    };
+    let pupils = nearest.into_sorted().into_iter().skip(offset).collect();
+    Ok((pupils, next, total))
+}
+
+/// On the approaching list within `within` sessions: as `enrolment_totals.to_persistent` stores
+/// it (not persistent, an absence, close enough).
+pub fn is_approaching(counters: &rollcall_domain::Counters, within: u32) -> bool {
+    counters.overall_absence() > 0
+        && !counters.is_persistent()
+        && counters.sessions_to_persistent() <= u64::from(within)
+}

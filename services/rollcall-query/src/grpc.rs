@@ -3,30 +3,26 @@
 //! into messages. With `grpc_admin.rs` and `grpc_export.rs`, the only place in the query service
 //! that sees protobuf types.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use rollcall_db::{Access, NewAuditEvent, Pool, PupilAccess, Scope};
+use rollcall_db::{Access, Pool, Scope};
 use rollcall_domain::{LaCode, Rate, Urn, codes, text};
 use rollcall_proto::query::v1::{
-    AtRiskPupil, AtRiskPupilsRequest, AtRiskPupilsResponse, FindPupilsRequest, FindPupilsResponse,
-    ImportSchoolsRequest, ImportSchoolsResponse, LaSummaryRequest, LaSummaryResponse,
-    ListSchoolsRequest, ListSchoolsResponse, Measures, Period, PupilTimelineRequest,
-    PupilTimelineResponse, RiskLevel, School, SchoolRow, SchoolSummaryRequest,
-    SchoolSummaryResponse, query_service_server::QueryService,
+    ApproachingPersistentRequest, ApproachingPersistentResponse, AtRiskPupilsRequest,
+    AtRiskPupilsResponse, FindPupilsRequest, FindPupilsResponse, ImportSchoolsRequest,
+    ImportSchoolsResponse, LaSummaryRequest, LaSummaryResponse, ListSchoolsRequest,
+    ListSchoolsResponse, Measures, Period, PupilTimelineRequest, PupilTimelineResponse, School,
+    SchoolRow, SchoolSummaryRequest, SchoolSummaryResponse, query_service_server::QueryService,
     registry_service_server::RegistryService,
 };
+use rollcall_server::ApiError;
 use rollcall_server::auth::principal;
-use rollcall_server::{ApiError, ErrorCode};
 use tonic::{Request, Response, Status};
 
-use crate::figures::{self, AtRiskPage};
-use crate::measures::{Standing, absence_perc};
-use crate::scope::{
-    parse_la, parse_urn, pupil_scope, required_purpose, scope_label, visible_school,
-};
-
-const AT_RISK_RPC: &str = "rollcall.query.v1.QueryService/AtRiskPupils";
+use crate::figures;
+use crate::measures::Standing;
+use crate::scope::{parse_la, parse_urn, visible_school};
 
 /// The longest school name or type the registry holds: room for any school's full name.
 const SCHOOL_TEXT_CHARS: usize = 200;
@@ -129,97 +125,14 @@ impl QueryService for Query {
         &self,
         request: Request<AtRiskPupilsRequest>,
     ) -> Result<Response<AtRiskPupilsResponse>, Status> {
-        let caller = principal(&request)?;
-        let pupils_access = PupilAccess::of(&caller).ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::PermissionDenied,
-                "this credential may not see pupil-level data",
-            )
-        })?;
-        let access = pupils_access.schools();
-        let request = request.into_inner();
-        let purpose = required_purpose(&request.purpose)?;
-        let scope = pupil_scope(&self.pool, access, &request.la_code, &request.school_urn).await?;
-        let (from, to) = period(request.period.as_ref())?;
-        let as_at = crate::period::as_at("as_at", &request.as_at)?;
-        let severe_only = request.level() == RiskLevel::Severe;
-        let page = page_request(request.page_size, &request.page_token)?;
-        let AtRiskPage {
-            pupils: page,
-            next: next_page_token,
-            persistent: persistent_count,
-            severe: severe_count,
-        } = figures::at_risk(
-            &self.pool,
-            &pupils_access,
-            scope,
-            (from, to),
-            as_at,
-            severe_only,
-            page,
-        )
-        .await?;
-        let ids: Vec<i64> = page.iter().map(|e| e.enrolment_id).collect();
-        let details: HashMap<i64, rollcall_db::Enrolment> =
-            rollcall_db::enrolments_by_id(&self.pool, &pupils_access, &ids)
-                .await
-                .map_err(|err| ApiError::database("cannot read enrolments", &err))?
-                .into_iter()
-                .map(|e| (e.id, e))
-                .collect();
-        let returned: Vec<i64> = ids
-            .iter()
-            .copied()
-            .filter(|id| details.contains_key(id))
-            .collect();
-        let pupils: Vec<AtRiskPupil> = page
-            .into_iter()
-            .filter_map(|e| {
-                let d = details.get(&e.enrolment_id)?;
-                let c = &e.counters;
-                Some(AtRiskPupil {
-                    school_urn: format!("{:06}", e.school_urn),
-                    upn: d.upn.clone(),
-                    forename: d.forename.clone().unwrap_or_default(),
-                    surname: d.surname.clone().unwrap_or_default(),
-                    year_group: d.year_group.clone().unwrap_or_default(),
-                    possible_sessions: c.possible(),
-                    overall_absence: c.overall_absence(),
-                    authorised_absence: c.authorised(),
-                    unauthorised_absence: c.unauthorised(),
-                    overall_absence_perc: absence_perc(c),
-                    severe: c.is_severe(),
-                })
-            })
-            .collect();
-        // Recorded, and committed, before a single name leaves: no audit row, no answer.
-        let request_scope = scope_label(scope);
-        rollcall_db::record_audit_event(
-            &self.pool,
-            &NewAuditEvent {
-                principal: &caller,
-                rpc: AT_RISK_RPC,
-                purpose,
-                request_scope,
-                enrolment_ids: &returned,
-            },
-        )
-        .await
-        .map_err(|err| ApiError::database("cannot record the audit event", &err))?;
-        tracing::info!(
-            key_id = caller.key_id(),
-            kind = caller.kind().name(),
-            pupils = returned.len(),
-            "pupil-level query answered and audited"
-        );
-        Ok(Response::new(AtRiskPupilsResponse {
-            from: from.to_string(),
-            to: to.to_string(),
-            pupils,
-            persistent_count,
-            severe_count,
-            next_page_token,
-        }))
+        crate::grpc_lists::at_risk_pupils(&self.pool, request).await
+    }
+
+    async fn approaching_persistent(
+        &self,
+        request: Request<ApproachingPersistentRequest>,
+    ) -> Result<Response<ApproachingPersistentResponse>, Status> {
+        crate::grpc_lists::approaching_persistent(&self.pool, request).await
     }
 
     async fn find_pupils(
@@ -336,7 +249,7 @@ const MAX_PAGE_SIZE: usize = 5000;
 
 /// The page a request asks for: its size (default, at most the maximum) and the offset its
 /// token carries (the first page has none).
-fn page_request(page_size: u32, page_token: &str) -> Result<rollcall_db::Page, Status> {
+pub(crate) fn page_request(page_size: u32, page_token: &str) -> Result<rollcall_db::Page, Status> {
     let size = match page_size as usize {
         0 => DEFAULT_PAGE_SIZE,
         n if n > MAX_PAGE_SIZE => {

@@ -57,6 +57,7 @@ impl ExportService for Export {
                 national: request.national,
                 from: &request.from,
                 to: &request.to,
+                as_at: &request.as_at,
             },
         )
         .await?;
@@ -72,7 +73,12 @@ impl ExportService for Export {
         let opened = export::pupil_sessions(
             &self.pool,
             &caller,
-            pupils(&request.la_code, &request.school_urn, &request.purpose),
+            pupils(
+                &request.la_code,
+                &request.school_urn,
+                &request.purpose,
+                &request.as_at,
+            ),
             (&request.from, &request.to),
             request.dfe_scope,
         )
@@ -102,7 +108,12 @@ impl ExportService for Export {
         let opened = export::census_term(
             &self.pool,
             &caller,
-            pupils(&request.la_code, &request.school_urn, &request.purpose),
+            pupils(
+                &request.la_code,
+                &request.school_urn,
+                &request.purpose,
+                &request.as_at,
+            ),
             year,
             term,
         )
@@ -111,12 +122,18 @@ impl ExportService for Export {
     }
 }
 
-/// The pupils a pupil-level request names, and why.
-fn pupils<'a>(la_code: &'a str, school_urn: &'a str, purpose: &'a str) -> PupilRequest<'a> {
+/// The pupils a pupil-level request names, why, and as at when.
+fn pupils<'a>(
+    la_code: &'a str,
+    school_urn: &'a str,
+    purpose: &'a str,
+    as_at: &'a str,
+) -> PupilRequest<'a> {
     PupilRequest {
         la_code,
         school_urn,
         purpose,
+        as_at,
     }
 }
 

@@ -10,8 +10,8 @@ use rollcall_db::{Enrolment, NewAuditEvent, Pool, PupilAccess, PupilSearch};
 use rollcall_domain::Upn;
 use rollcall_proto::query::v1::{
     AbsenceSpell, AttributeChange, EnrolmentTimeline, FindPupilsRequest, FindPupilsResponse,
-    FoundPupil, PupilEnrolment, PupilTimelineRequest, PupilTimelineResponse, SessionCorrection,
-    TimelineSession, TimelineWeek,
+    FoundPupil, Household, HouseholdMember, PupilEnrolment, PupilTimelineRequest,
+    PupilTimelineResponse, SessionCorrection, TimelineSession, TimelineWeek,
 };
 use rollcall_server::auth::principal;
 use rollcall_server::{ApiError, ErrorCode};
@@ -118,17 +118,28 @@ pub async fn pupil_timeline(
             ApiError::new(ErrorCode::NotFound, "no pupil with this upn you may see").into(),
         );
     };
-    let schools = schools_of(pool, &record.enrolments).await?;
     let ids: Vec<i64> = record.enrolments.iter().map(|e| e.id).collect();
+    let (has_key, members) = rollcall_db::household(pool, &access, &ids)
+        .await
+        .map_err(|err| ApiError::database("cannot read the pupil's household", &err))?;
+    let member_ids: Vec<i64> = members.iter().map(|e| e.id).collect();
+    let member_sessions = rollcall_db::enrolment_sessions(pool, &member_ids, (from, to), as_at)
+        .await
+        .map_err(|err| ApiError::database("cannot read the household's registers", &err))?;
+    let everyone: Vec<Enrolment> = record.enrolments.iter().chain(&members).cloned().collect();
+    let schools = schools_of(pool, &everyone).await?;
+    // The household's pupils are pupil-level data too: audited with the pupil's.
+    let audited: Vec<i64> = ids.iter().chain(&member_ids).copied().collect();
     audit(
         pool,
         &caller,
         TIMELINE_RPC,
         purpose,
         "pupil".to_owned(),
-        &ids,
+        &audited,
     )
     .await?;
+    let household = household_message(has_key, &members, &member_sessions, &schools);
 
     let urn_of: HashMap<i64, i32> = record
         .enrolments
@@ -171,21 +182,8 @@ pub async fn pupil_timeline(
         })
         .collect();
     let spells = timeline::spells(&record.sessions)
-        .into_iter()
-        .map(|s| AbsenceSpell {
-            school_urn: urn(urn_of[&s.enrolment_id]),
-            first_date: s.first.0.to_string(),
-            first_session: session_name(s.first.1).to_owned(),
-            last_date: s.last.0.to_string(),
-            last_session: session_name(s.last.1).to_owned(),
-            sessions: s.sessions(),
-            sessions_by_code: s
-                .by_code
-                .iter()
-                .map(|(code, n)| ((*code).to_owned(), *n))
-                .collect(),
-            current: s.current,
-        })
+        .iter()
+        .map(|s| spell_message(s, urn_of[&s.enrolment_id]))
         .collect();
     let corrections = record
         .corrections
@@ -224,10 +222,77 @@ pub async fn pupil_timeline(
         spells,
         corrections,
         attribute_changes,
+        household: Some(household),
     }))
 }
 
-fn pupil_access(caller: &rollcall_db::Principal) -> Result<PupilAccess, ApiError> {
+/// The household's other pupils, each with their enrolments and measures over the period.
+fn household_message(
+    has_key: bool,
+    members: &[Enrolment],
+    sessions: &[rollcall_db::PupilSession],
+    schools: &HashMap<i32, rollcall_db::School>,
+) -> Household {
+    let counters = timeline::counters(sessions);
+    let mut out: Vec<(HouseholdMember, Standing)> = Vec::new();
+    for e in members {
+        let c = counters
+            .get(&e.id)
+            .map(|(c, _)| c.clone())
+            .unwrap_or_default();
+        let enrolment = enrolment_message(e, schools);
+        match out.last_mut() {
+            Some((m, standing)) if m.upn == e.upn => {
+                m.enrolments.push(enrolment);
+                standing.add_enrolment(&c);
+            }
+            _ => {
+                let mut standing = Standing::default();
+                standing.add_enrolment(&c);
+                out.push((
+                    HouseholdMember {
+                        upn: e.upn.clone(),
+                        forename: e.forename.clone().unwrap_or_default(),
+                        surname: e.surname.clone().unwrap_or_default(),
+                        date_of_birth: date(e.date_of_birth),
+                        enrolments: vec![enrolment],
+                        overall: None,
+                    },
+                    standing,
+                ));
+            }
+        }
+    }
+    Household {
+        has_key,
+        members: out
+            .into_iter()
+            .map(|(mut m, standing)| {
+                m.overall = Some(measures(&standing));
+                m
+            })
+            .collect(),
+    }
+}
+
+pub(crate) fn spell_message(s: &timeline::Spell, school_urn: i32) -> AbsenceSpell {
+    AbsenceSpell {
+        school_urn: urn(school_urn),
+        first_date: s.first.0.to_string(),
+        first_session: session_name(s.first.1).to_owned(),
+        last_date: s.last.0.to_string(),
+        last_session: session_name(s.last.1).to_owned(),
+        sessions: s.sessions(),
+        sessions_by_code: s
+            .by_code
+            .iter()
+            .map(|(code, n)| ((*code).to_owned(), *n))
+            .collect(),
+        current: s.current,
+    }
+}
+
+pub(crate) fn pupil_access(caller: &rollcall_db::Principal) -> Result<PupilAccess, ApiError> {
     PupilAccess::of(caller).ok_or_else(|| {
         ApiError::new(
             ErrorCode::PermissionDenied,
@@ -258,7 +323,7 @@ fn search_label(search: PupilSearch<'_>) -> String {
 }
 
 /// Records the pupil-level read, committed before a single name leaves.
-async fn audit(
+pub(crate) async fn audit(
     pool: &Pool,
     caller: &rollcall_db::Principal,
     rpc: &str,
@@ -322,7 +387,7 @@ fn enrolment_message(e: &Enrolment, schools: &HashMap<i32, rollcall_db::School>)
     }
 }
 
-fn urn(urn: i32) -> String {
+pub(crate) fn urn(urn: i32) -> String {
     format!("{urn:06}")
 }
 
@@ -335,6 +400,6 @@ fn time(t: Option<DateTime<Utc>>) -> String {
         .unwrap_or_default()
 }
 
-fn session_name(session: i16) -> &'static str {
+pub(crate) fn session_name(session: i16) -> &'static str {
     if session == 0 { "AM" } else { "PM" }
 }

@@ -6,11 +6,13 @@
 //! management (admins), pipeline counts (operations) and the audit trail of pupil-level reads (LAs and schools).
 
 pub mod config;
+mod explain;
 mod export;
 mod figures;
 mod grpc;
 mod grpc_admin;
 mod grpc_export;
+mod grpc_lists;
 mod grpc_pupil;
 mod measures;
 mod period;

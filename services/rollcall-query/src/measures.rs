@@ -1,16 +1,19 @@
 //! Folding stored counts into DfE measures: per-enrolment counters from the database, summed per
 //! school and LA, with persistent and severe absence judged on each enrolment's own sessions.
 
+use std::cmp::Ordering;
+
 use rollcall_db::EnrolmentCounts;
 use rollcall_domain::Counters;
 
-/// The worst enrolments of an at-risk list seen so far, in the list's order (overall absence
-/// rate worst first, ties by school, then enrolment: the order `at_risk_year` reads from the
-/// index). It holds at most twice the `keep` it was made for, so an LA's period is paged while
+/// The first enrolments of a pupil list seen so far, in the list's order (for the at-risk list,
+/// overall absence rate worst first, ties by school, then enrolment: the order `at_risk_year`
+/// reads from the index). It holds at most twice the `keep` it was made for, so an LA's period is paged while
 /// its enrolments stream past: memory grows with the page asked for, not with the LA.
 pub struct WorstFirst {
     keep: usize,
     held: Vec<EnrolmentCounts>,
+    order: fn(&EnrolmentCounts, &EnrolmentCounts) -> Ordering,
 }
 
 impl WorstFirst {
@@ -18,6 +21,25 @@ impl WorstFirst {
         WorstFirst {
             keep,
             held: Vec::new(),
+            order: |a, b| {
+                absence_perc(&b.counters)
+                    .total_cmp(&absence_perc(&a.counters))
+                    .then_with(|| by_school(a, b))
+            },
+        }
+    }
+
+    /// In the approaching-persistent list's order instead: fewest further absent sessions to
+    /// persistent absence first, ties by school, then enrolment (as `approaching_year` reads).
+    pub fn nearest_persistent(keep: usize) -> WorstFirst {
+        WorstFirst {
+            order: |a, b| {
+                a.counters
+                    .sessions_to_persistent()
+                    .cmp(&b.counters.sessions_to_persistent())
+                    .then_with(|| by_school(a, b))
+            },
+            ..WorstFirst::new(keep)
         }
     }
 
@@ -35,14 +57,15 @@ impl WorstFirst {
     }
 
     fn trim(&mut self) {
-        self.held.sort_by(|a, b| {
-            absence_perc(&b.counters)
-                .total_cmp(&absence_perc(&a.counters))
-                .then_with(|| a.school_urn.cmp(&b.school_urn))
-                .then_with(|| a.enrolment_id.cmp(&b.enrolment_id))
-        });
+        self.held.sort_by(self.order);
         self.held.truncate(self.keep);
     }
+}
+
+fn by_school(a: &EnrolmentCounts, b: &EnrolmentCounts) -> Ordering {
+    a.school_urn
+        .cmp(&b.school_urn)
+        .then_with(|| a.enrolment_id.cmp(&b.enrolment_id))
 }
 
 /// The overall absence rate in percent, 0 without a possible session.

@@ -293,6 +293,7 @@ fn set_roll(p: &mut RollRecord, field: &str, value: &str) {
         "sen_provision" => &mut p.sen_provision,
         "ethnicity" => &mut p.ethnicity,
         "looked_after" => &mut p.looked_after,
+        "household_key" => &mut p.household_key,
         _ => panic!("no roll field {field}"),
     };
     *slot = value.to_owned();

@@ -196,6 +196,7 @@ pub fn pupil(name: &str) -> Pupil {
         sen_provision: None,
         ethnicity: Some("WBRI".to_owned()),
         looked_after: Some(false),
+        household_key: None,
     }
 }
 

@@ -120,6 +120,7 @@ finding_codes! {
     SenProvisionInvalid = "SEN_PROVISION_INVALID", Warning;
     EthnicityInvalid = "ETHNICITY_INVALID", Warning;
     LookedAfterInvalid = "LOOKED_AFTER_INVALID", Warning;
+    HouseholdKeyInvalid = "HOUSEHOLD_KEY_INVALID", Warning;
     // marks
     PupilNotOnRoll = "PUPIL_NOT_ON_ROLL", Error;
     PupilRollRejected = "PUPIL_ROLL_REJECTED", Error;

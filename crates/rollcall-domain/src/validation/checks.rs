@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use super::{
     Context, Finding, FindingCode, MAX_MINUTES_LATE, Mark, Pupil, RawMark, RawPupil, RecordRef,
     SenProvision, Severity, Sex, Validated, YearGroup, parse_date, parse_ethnicity, parse_flag,
+    parse_household_key,
 };
 use crate::calendar::{Session, is_weekend};
 use crate::codes::{self, CodeError};
@@ -242,6 +243,15 @@ fn check_pupil(
             parse_flag,
         )
     });
+    let household_key = c.short("household_key", &raw.household_key).and_then(|v| {
+        c.optional(
+            "household_key",
+            v,
+            F::HouseholdKeyInvalid,
+            "8 to 32 letters, digits, '-' or '_'",
+            parse_household_key,
+        )
+    });
 
     let pupil = match (
         c.failed,
@@ -272,6 +282,7 @@ fn check_pupil(
             sen_provision,
             ethnicity,
             looked_after,
+            household_key,
         }),
         _ => None,
     };
@@ -294,6 +305,7 @@ fn same_pupil(a: &RawPupil, b: &RawPupil) -> bool {
             p.sen_provision.trim().to_owned(),
             p.ethnicity.trim().to_owned(),
             p.looked_after.trim().to_owned(),
+            p.household_key.trim().to_owned(),
         ]
     };
     fields(a) == fields(b)

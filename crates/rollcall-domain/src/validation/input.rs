@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 pub const MAX_MINUTES_LATE: u16 = 300;
 
 /// The fields of a roll record, as they are named in findings (and in the CSV files' headers).
-pub const ROLL_FIELDS: [&str; 12] = [
+pub const ROLL_FIELDS: [&str; 13] = [
     "upn",
     "forename",
     "surname",
@@ -22,6 +22,7 @@ pub const ROLL_FIELDS: [&str; 12] = [
     "sen_provision",
     "ethnicity",
     "looked_after",
+    "household_key",
 ];
 
 /// The fields of a mark record, as they are named in findings.
@@ -53,6 +54,8 @@ pub struct RawPupil {
     pub sen_provision: String,
     pub ethnicity: String,
     pub looked_after: String,
+    /// Pseudonymous, but it links a family: kept out of `Debug` and every message.
+    pub household_key: String,
 }
 
 /// Debug leaves out the personal data (UPN, names, date of birth).
@@ -124,6 +127,15 @@ pub fn parse_flag(s: &str) -> Option<bool> {
         "n" | "no" | "false" | "0" => Some(false),
         _ => None,
     }
+}
+
+/// A household key: 8 to 32 ASCII letters, digits, `-` or `_`, as sent (keys compare exactly).
+pub fn parse_household_key(s: &str) -> Option<String> {
+    let s = s.trim();
+    ((8..=32).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    .then(|| s.to_owned())
 }
 
 /// A four-letter census ethnicity code, returned upper case.

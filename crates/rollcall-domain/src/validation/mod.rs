@@ -23,6 +23,6 @@ pub use catalogue::{
 pub use checks::validate;
 pub use input::{
     Context, MARK_FIELDS, MAX_MINUTES_LATE, ROLL_FIELDS, RawMark, RawPupil, field_name, parse_date,
-    parse_ethnicity, parse_flag,
+    parse_ethnicity, parse_flag, parse_household_key,
 };
 pub use pupil::{Mark, Pupil, SenProvision, Sex, YearGroup};

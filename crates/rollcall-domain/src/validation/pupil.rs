@@ -174,6 +174,8 @@ pub struct Pupil {
     /// Four-letter census code, upper case.
     pub ethnicity: Option<String>,
     pub looked_after: Option<bool>,
+    /// The household's pseudonymous key ([`super::parse_household_key`]); never in `Debug`.
+    pub household_key: Option<String>,
 }
 
 impl Pupil {

@@ -39,6 +39,7 @@ fn pupil(serial: u16) -> RawPupil {
         sen_provision: "K".into(),
         ethnicity: "WBRI".into(),
         looked_after: "false".into(),
+        household_key: String::new(),
     }
 }
 

@@ -90,10 +90,10 @@ pub fn upn_text() -> impl Strategy<Value = String> {
 pub fn raw_pupil() -> impl Strategy<Value = RawPupil> {
     (
         (upn_text(), text(), text(), text(), text(), text()),
-        (text(), text(), text(), text(), text(), text()),
+        (text(), text(), text(), text(), text(), text(), text()),
     )
         .prop_map(
-            |((upn, forename, surname, dob, sex, year), (adm, leave, fsm, sen, eth, la))| {
+            |((upn, forename, surname, dob, sex, year), (adm, leave, fsm, sen, eth, la, hh))| {
                 RawPupil {
                     upn,
                     forename,
@@ -107,6 +107,7 @@ pub fn raw_pupil() -> impl Strategy<Value = RawPupil> {
                     sen_provision: sen,
                     ethnicity: eth,
                     looked_after: la,
+                    household_key: hh,
                 }
             },
         )
@@ -195,12 +196,13 @@ pub fn pupil() -> impl Strategy<Value = Pupil> {
             prop::option::of(prop::sample::select(SenProvision::ALL.to_vec())),
             prop::option::of(prop_oneof!["[A-Z]{4}", any::<String>()]),
             prop::option::of(any::<bool>()),
+            prop::option::of(prop_oneof!["[A-Za-z0-9_-]{8,32}", any::<String>()]),
         ),
     )
         .prop_map(
             |(
                 (record, upn, forename, surname, dob, adm),
-                (sex, year, leave, fsm, sen, eth, la),
+                (sex, year, leave, fsm, sen, eth, la, hh),
             )| {
                 Pupil {
                     record,
@@ -216,6 +218,7 @@ pub fn pupil() -> impl Strategy<Value = Pupil> {
                     sen_provision: sen,
                     ethnicity: eth,
                     looked_after: la,
+                    household_key: hh,
                 }
             },
         )

@@ -40,6 +40,7 @@ fn roll_record(p: &RawPupil) -> RollRecord {
         sen_provision: p.sen_provision.clone(),
         ethnicity: p.ethnicity.clone(),
         looked_after: p.looked_after.clone(),
+        household_key: p.household_key.clone(),
     }
 }
 

@@ -52,6 +52,7 @@ pub fn allowed(path: &str) -> Option<&'static [Kind]> {
         "rollcall.query.v1.QueryService/LaSummary" => &[La, Exporter],
         // Named pupils: only those responsible for them, and audited.
         "rollcall.query.v1.QueryService/AtRiskPupils"
+        | "rollcall.query.v1.QueryService/ApproachingPersistent"
         | "rollcall.query.v1.QueryService/FindPupils"
         | "rollcall.query.v1.QueryService/PupilTimeline" => &[La, School],
         "rollcall.query.v1.AuditService/ListAuditEvents" => &[La, School],

@@ -28,6 +28,7 @@ pub async fn run(context: &Context, command: ExportCommand) -> anyhow::Result<()
             national,
             from,
             to,
+            as_at,
             out,
         } => {
             let request = EesYearToDateRequest {
@@ -37,9 +38,11 @@ pub async fn run(context: &Context, command: ExportCommand) -> anyhow::Result<()
                 national,
                 from: from.unwrap_or_default(),
                 to: to.unwrap_or_default(),
+                as_at: as_at.as_at.unwrap_or_default(),
             };
             let echo = json!({"export": "ees-ytd", "la_codes": request.la_codes, "all_las": all_las,
-                "regional": regional, "national": national, "from": request.from, "to": request.to});
+                "regional": regional, "national": national, "from": request.from, "to": request.to,
+                "as_at": request.as_at});
             (client.ees_year_to_date(request).await, out, echo)
         }
         ExportCommand::PupilSessions {
@@ -47,6 +50,7 @@ pub async fn run(context: &Context, command: ExportCommand) -> anyhow::Result<()
             from,
             to,
             dfe_scope,
+            as_at,
             out,
         } => {
             if Format::of(&out)? != Format::Csv {
@@ -61,16 +65,18 @@ pub async fn run(context: &Context, command: ExportCommand) -> anyhow::Result<()
                 to,
                 dfe_scope,
                 purpose: scope.purpose.clone(),
+                as_at: as_at.as_at.unwrap_or_default(),
             };
             let echo = json!({"export": "pupil-sessions", "la_code": request.la_code,
                 "school_urn": request.school_urn, "from": request.from, "to": request.to,
-                "dfe_scope": dfe_scope, "purpose": request.purpose});
+                "dfe_scope": dfe_scope, "purpose": request.purpose, "as_at": request.as_at});
             (client.pupil_sessions(request).await, out, echo)
         }
         ExportCommand::Census {
             scope,
             year,
             term,
+            as_at,
             out,
         } => {
             let term_value = match term.as_str() {
@@ -84,10 +90,11 @@ pub async fn run(context: &Context, command: ExportCommand) -> anyhow::Result<()
                 academic_year: year,
                 term: term_value as i32,
                 purpose: scope.purpose.clone(),
+                as_at: as_at.as_at.unwrap_or_default(),
             };
             let echo = json!({"export": "census-term", "la_code": request.la_code,
                 "school_urn": request.school_urn, "academic_year": request.academic_year,
-                "term": term, "purpose": request.purpose});
+                "term": term, "purpose": request.purpose, "as_at": request.as_at});
             (client.census_term(request).await, out, echo)
         }
     };

@@ -1,9 +1,9 @@
-//! `rollcall query`: one school, the LA, the pupils at risk.
+//! `rollcall query`: one school, the LA, the pupils at risk and approaching persistent absence.
 
 use rollcall_client::status;
 use rollcall_proto::query::v1::{
-    AtRiskPupilsRequest, LaSummaryRequest, Period, RiskLevel, SchoolSummaryRequest,
-    query_service_client::QueryServiceClient,
+    ApproachingPersistentRequest, AtRiskPupilsRequest, LaSummaryRequest, Period, RiskLevel,
+    SchoolSummaryRequest, query_service_client::QueryServiceClient,
 };
 
 use super::Context;
@@ -69,6 +69,30 @@ pub async fn run(context: &Context, command: QueryCommand) -> anyhow::Result<()>
                 .await
                 .map_err(status::error)?;
             context.print(render::at_risk_json(&r), || render::at_risk_text(&r));
+        }
+        QueryCommand::Approaching {
+            la,
+            school,
+            within,
+            purpose,
+            period,
+            as_at,
+        } => {
+            let request = ApproachingPersistentRequest {
+                la_code: la.unwrap_or_default(),
+                school_urn: school.unwrap_or_default(),
+                period: Some(period_of(&period)),
+                within_sessions: within,
+                purpose,
+                as_at: as_at.as_at.unwrap_or_default(),
+                ..Default::default()
+            };
+            let r = rollcall_client::all_approaching_pupils(&mut client, request)
+                .await
+                .map_err(status::error)?;
+            context.print(render::approaching_json(&r), || {
+                render::approaching_text(&r)
+            });
         }
     }
     Ok(())

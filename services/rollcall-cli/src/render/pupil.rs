@@ -9,7 +9,7 @@ use rollcall_proto::query::v1::{
 use serde_json::{Value, json};
 
 use super::measures::{MEASURE_HEADERS, measure_cells, measures_json, school_json};
-use super::table;
+use super::table::{self, perc};
 use super::yes_no;
 
 fn enrolment_json(e: &PupilEnrolment) -> Value {
@@ -102,7 +102,55 @@ pub fn timeline_json(r: &PupilTimelineResponse) -> Value {
             "school_urn": c.school_urn, "field": c.field, "before": c.before, "after": c.after,
             "recorded_at": c.recorded_at,
         })).collect::<Vec<_>>(),
+        "household": r.household.as_ref().map(|h| json!({
+            "has_key": h.has_key,
+            "members": h.members.iter().map(|m| json!({
+                "upn": m.upn, "forename": m.forename, "surname": m.surname,
+                "date_of_birth": m.date_of_birth,
+                "enrolments": m.enrolments.iter().map(enrolment_json).collect::<Vec<_>>(),
+                "overall": measures_json(&m.overall.clone().unwrap_or_default()),
+            })).collect::<Vec<_>>(),
+        })),
     })
+}
+
+/// The household section: who else the pupil lives with, where the school sent a key.
+fn household_text(r: &PupilTimelineResponse) -> String {
+    let mut out = "\nhousehold\n".to_owned();
+    match &r.household {
+        Some(h) if !h.members.is_empty() => {
+            let rows: Vec<Vec<String>> = h
+                .members
+                .iter()
+                .map(|m| {
+                    let overall = m.overall.clone().unwrap_or_default();
+                    let schools: Vec<String> = m
+                        .enrolments
+                        .iter()
+                        .filter_map(|e| e.school.as_ref().map(|s| s.urn.clone()))
+                        .collect();
+                    vec![
+                        m.upn.clone(),
+                        format!("{} {}", m.forename, m.surname),
+                        schools.join(" "),
+                        overall.possible_sessions.to_string(),
+                        perc(overall.overall_absence_perc),
+                    ]
+                })
+                .collect();
+            out.push_str(&table::render(
+                &["upn", "name", "schools", "possible", "absence"],
+                &rows,
+            ));
+        }
+        Some(h) if h.has_key => {
+            out.push_str("no other pupil of the household in schools you may see\n")
+        }
+        _ => out.push_str(
+            "no household key: the school did not send one, so the household is not known\n",
+        ),
+    }
+    out
 }
 
 /// A week as one line per school: each weekday's AM and PM codes, `.` where none is recorded.
@@ -242,14 +290,15 @@ pub fn timeline_text(r: &PupilTimelineResponse) -> String {
             &rows,
         ));
     }
+    out.push_str(&household_text(r));
     out
 }
 
 #[cfg(test)]
 mod tests {
     use rollcall_proto::query::v1::{
-        AbsenceSpell, EnrolmentTimeline, FoundPupil, Measures, School, SessionCorrection,
-        TimelineSession,
+        AbsenceSpell, EnrolmentTimeline, FoundPupil, Household, HouseholdMember, Measures, School,
+        SessionCorrection, TimelineSession,
     };
 
     use super::*;
@@ -363,6 +412,25 @@ mod tests {
                 feed_id: "00000000-0000-0000-0000-000000000001".into(),
             }],
             attribute_changes: Vec::new(),
+            household: Some(Household {
+                has_key: true,
+                members: vec![HouseholdMember {
+                    upn: "H801200001002".into(),
+                    forename: "Grace".into(),
+                    surname: "Example".into(),
+                    date_of_birth: "2015-01-09".into(),
+                    enrolments: vec![PupilEnrolment {
+                        school: Some(school()),
+                        ..Default::default()
+                    }],
+                    overall: Some(Measures {
+                        possible_sessions: 2,
+                        overall_absence: 1,
+                        overall_absence_perc: 50.0,
+                        ..Default::default()
+                    }),
+                }],
+            }),
         };
         insta::assert_snapshot!(timeline_text(&r));
         insta::assert_snapshot!(pretty(&timeline_json(&r)));

@@ -11,7 +11,8 @@ use axum::extract::{OriginalUri, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use rollcall_proto::query::v1::{
-    AtRiskPupil, AtRiskPupilsRequest, AtRiskPupilsResponse, ListSchoolsRequest, RiskLevel,
+    AtRiskPupil, AtRiskPupilsRequest, AtRiskPupilsResponse, FlagExplanation, ListSchoolsRequest,
+    RiskLevel, Trend,
 };
 use serde::Deserialize;
 
@@ -305,8 +306,8 @@ async fn school_names(
 }
 
 fn pupil_cells(p: &AtRiskPupil, names: &HashMap<String, String>) -> Vec<Cell> {
-    let why = format!(
-        "Missed {} of {} possible sessions ({}): {}",
+    let mut why = format!(
+        "Missed {} of {} possible sessions ({}): {}.",
         count(p.overall_absence),
         count(p.possible_sessions),
         percent(p.overall_absence_perc),
@@ -316,6 +317,10 @@ fn pupil_cells(p: &AtRiskPupil, names: &HashMap<String, String>) -> Vec<Cell> {
             "10% or more is persistent absence"
         }
     );
+    if let Some(x) = &p.explanation {
+        why.push(' ');
+        why.push_str(&explanation_words(x));
+    }
     vec![
         Cell::text(format!("{} {}", p.forename, p.surname).trim().to_owned()),
         Cell::text(p.upn.clone()),
@@ -338,6 +343,47 @@ fn pupil_cells(p: &AtRiskPupil, names: &HashMap<String, String>) -> Vec<Cell> {
         },
         Cell::text(why),
     ]
+}
+
+/// The explanation of a flag in words: the spell running now, the last four weeks against the
+/// period, and the absences by code, most first.
+fn explanation_words(x: &FlagExplanation) -> String {
+    let mut words = Vec::new();
+    if let Some(spell) = &x.current_spell {
+        words.push(format!(
+            "Absent for the last {} sessions, since {} {}.",
+            count(spell.sessions),
+            spell.first_date,
+            spell.first_session
+        ));
+    }
+    let trend = match x.trend() {
+        Trend::Worsening => ", worse than before",
+        Trend::Improving => ", better than before",
+        Trend::Steady => ", about as before",
+        Trend::TooSoon | Trend::Unspecified => "",
+    };
+    words.push(format!(
+        "Last 4 weeks: {} of {} missed ({}){trend}.",
+        count(x.recent_overall_absence),
+        count(x.recent_possible_sessions),
+        percent(x.recent_overall_absence_perc),
+    ));
+    let mut codes: Vec<(&String, &u64)> = x.absence_by_code.iter().collect();
+    codes.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    if !codes.is_empty() {
+        let reasons: Vec<String> = codes
+            .iter()
+            .map(|(code, n)| {
+                let meaning = rollcall_domain::codes::get(code)
+                    .map(|c| c.meaning())
+                    .unwrap_or("");
+                format!("{} {code} ({meaning})", count(**n))
+            })
+            .collect();
+        words.push(format!("Absences by reason: {}.", reasons.join("; ")));
+    }
+    words.join(" ")
 }
 
 fn pagination(previous: Option<&str>, next: Option<&str>) -> Markup {
@@ -501,6 +547,7 @@ mod tests {
             unauthorised_absence: 3,
             overall_absence_perc: 55.0,
             severe: true,
+            ..Default::default()
         };
         let names = HashMap::from([("140001".to_owned(), "Kenilworth Primary School".to_owned())]);
         let cells = pupil_cells(&pupil, &names);
@@ -509,7 +556,30 @@ mod tests {
         assert_eq!(cells[9], Cell::Tag("Severe".into(), "red"));
         assert_eq!(
             cells[10],
-            Cell::text("Missed 33 of 60 possible sessions (55.0%): 50% or more is severe absence")
+            Cell::text("Missed 33 of 60 possible sessions (55.0%): 50% or more is severe absence.")
         );
+        let explained = AtRiskPupil {
+            explanation: Some(FlagExplanation {
+                absence_by_code: HashMap::from([("I".to_owned(), 30), ("N".to_owned(), 3)]),
+                current_spell: Some(rollcall_proto::query::v1::AbsenceSpell {
+                    first_date: "2025-10-06".into(),
+                    first_session: "AM".into(),
+                    sessions: 4,
+                    ..Default::default()
+                }),
+                recent_possible_sessions: 40,
+                recent_overall_absence: 30,
+                recent_overall_absence_perc: 75.0,
+                trend: Trend::Worsening.into(),
+                ..Default::default()
+            }),
+            ..pupil
+        };
+        let Cell::Text(why) = &pupil_cells(&explained, &names)[10] else {
+            panic!("text");
+        };
+        assert!(why.ends_with(
+            "Absent for the last 4 sessions, since 2025-10-06 AM. Last 4 weeks: 30 of 40 missed (75.0%), worse than before. Absences by reason: 30 I (Illness (not medical or dental appointment)); 3 N (Reason for absence not yet established)."
+        ), "{why}");
     }
 }

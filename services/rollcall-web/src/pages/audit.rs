@@ -137,6 +137,9 @@ fn kind_words(kind: &str) -> String {
 fn rpc_words(rpc: &str) -> String {
     match rpc.rsplit('/').next().unwrap_or(rpc) {
         "AtRiskPupils" => "Pupils at risk".into(),
+        "ApproachingPersistent" => "Pupils approaching persistent absence".into(),
+        "FindPupils" => "Pupil search".into(),
+        "PupilTimeline" => "Pupil timeline".into(),
         "PupilSessions" => "Pupil sessions export".into(),
         "CensusTerm" => "Census term export".into(),
         other => other.to_owned(),

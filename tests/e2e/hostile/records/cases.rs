@@ -387,6 +387,7 @@ fn attributes(c: &mut Catalogue) {
         ("sen_provision", "S", F::SenProvisionInvalid),
         ("ethnicity", "WBR", F::EthnicityInvalid),
         ("looked_after", "2", F::LookedAfterInvalid),
+        ("household_key", "short", F::HouseholdKeyInvalid),
     ] {
         let name = format!("{}-unreadable", field.replace('_', "-"));
         c.add(&name, &format!("`{field}` of `{value}`"), |b| {
@@ -432,6 +433,7 @@ fn text_that_looks_like_code(c: &mut Catalogue) {
                     "sen_provision" => b.finds(F::SenProvisionInvalid, Roll(0), field),
                     "ethnicity" => b.finds(F::EthnicityInvalid, Roll(0), field),
                     "looked_after" => b.finds(F::LookedAfterInvalid, Roll(0), field),
+                    "household_key" => b.finds(F::HouseholdKeyInvalid, Roll(0), field),
                     _ => unreachable!("a roll field"),
                 }
             });
