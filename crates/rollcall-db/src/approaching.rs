@@ -4,8 +4,8 @@
 //! a page is one index range; any other period, or an answer as at a moment, is counted by the
 //! query service from the registers.
 
-use crate::access::{Access, PupilAccess};
-use crate::queries::{EnrolmentCounts, Page, PageOf, Scope, decode_totals};
+use crate::access::PupilAccess;
+use crate::queries::{EnrolmentCounts, Page, PageOf, Scope, bind_year_list, decode_totals};
 use crate::{Pool, Result};
 
 /// Binds: year, la code or urn, horizon, the access filter (everything, la codes, urns), then
@@ -54,7 +54,7 @@ pub async fn approaching_year(
         "select t.enrolment_id, t.school_urn, t.sessions {} {ORDER}",
         from_clause(scope)
     );
-    let mut rows: Vec<(i64, i32, Vec<i32>)> = bind(
+    let mut rows: Vec<(i64, i32, Vec<i32>)> = bind_year_list(
         sqlx::query_as(sqlx::AssertSqlSafe(select)),
         access,
         scope,
@@ -66,7 +66,7 @@ pub async fn approaching_year(
     .fetch_all(pool.pg())
     .await?;
     let count = format!("select count(*) {}", from_clause(scope));
-    let (total,): (i64,) = bind(
+    let (total,): (i64,) = bind_year_list(
         sqlx::query_as(sqlx::AssertSqlSafe(count)),
         access,
         scope,
@@ -84,23 +84,4 @@ pub async fn approaching_year(
         },
         total: total.max(0) as u64,
     })
-}
-
-fn bind<'q, O>(
-    query: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
-    access: &'q Access,
-    scope: Scope,
-    year: i16,
-    within: i16,
-) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
-    let query = query.bind(year);
-    let query = match scope {
-        Scope::La(la_code) => query.bind(la_code),
-        Scope::School(urn) => query.bind(urn),
-    };
-    query
-        .bind(within)
-        .bind(access.everything)
-        .bind(&access.la_codes)
-        .bind(&access.urns)
 }

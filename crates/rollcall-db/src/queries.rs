@@ -362,18 +362,31 @@ fn bind_at_risk<'q, O>(
     severe_only: bool,
     page: Page,
 ) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
+    bind_year_list(query, access, scope, year, if severe_only { 2 } else { 1 })
+        .bind(i64::try_from(page.offset).unwrap_or(i64::MAX))
+        .bind(i64::from(page.size) + 1)
+}
+
+/// Binds what a pupil list over a year's stored totals filters on, as `$1` to `$6`: the year,
+/// the LA code or URN, the list's own limit (`filter`: the least risk, the furthest distance),
+/// and the access filter (everything, LA codes, URNs).
+pub(crate) fn bind_year_list<'q, O>(
+    query: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    access: &'q Access,
+    scope: Scope,
+    year: i16,
+    filter: i16,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
     let query = query.bind(year);
     let query = match scope {
         Scope::La(la_code) => query.bind(la_code),
         Scope::School(urn) => query.bind(urn),
     };
     query
-        .bind(if severe_only { 2i16 } else { 1 })
+        .bind(filter)
         .bind(access.everything)
         .bind(&access.la_codes)
         .bind(&access.urns)
-        .bind(i64::try_from(page.offset).unwrap_or(i64::MAX))
-        .bind(i64::from(page.size) + 1)
 }
 
 /// One page of the persistent absentees (or, with `severe_only`, the severe ones) in scope over

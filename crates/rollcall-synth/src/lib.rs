@@ -236,6 +236,33 @@ impl Plan {
             marks,
         }
     }
+
+    /// What a later send corrects of school `index`'s day `d`: the sessions first sent as a
+    /// provisional `N`, with the code they finally carry, and the roll records of their pupils.
+    pub fn corrections(&self, d: usize, index: usize) -> (Vec<RawPupil>, Vec<RawMark>) {
+        let day = self.days[d];
+        let mut roll = Vec::new();
+        let mut marks = Vec::new();
+        for p in self.plans[index].iter().filter(|p| p.on_roll(day)) {
+            let before = marks.len();
+            for (s, session) in [Session::Am, Session::Pm].into_iter().enumerate() {
+                let slot = p.sessions[d][s];
+                if slot.provisional {
+                    marks.push(RawMark {
+                        upn: p.record.upn.clone(),
+                        date: day.to_string(),
+                        session: session.as_str().to_owned(),
+                        code: slot.code.to_owned(),
+                        minutes_late: slot.minutes_late.map(|m| m.to_string()).unwrap_or_default(),
+                    });
+                }
+            }
+            if marks.len() > before {
+                roll.push(p.record.clone());
+            }
+        }
+        (roll, marks)
+    }
 }
 
 impl SyntheticLa {
@@ -497,8 +524,9 @@ fn session_code(
             96 => "T",
             _ => "S",
         };
-        // Half of the absences with a reason are first sent as "no reason yet".
-        let provisional = code != "N" && code != "U" && rng.random_bool(0.5);
+        // A quarter of the absences with a reason (about one absence in five) are first sent
+        // as "no reason yet", and carry their reason from the next send.
+        let provisional = code != "N" && code != "U" && rng.random_bool(0.25);
         return (code, provisional);
     }
     match rng.random_range(0..1000) {
@@ -507,6 +535,9 @@ fn session_code(
         40..=44 => ("V", false),
         45..=47 => ("K", false),
         48..=49 => ("D", false),
+        // A few present sessions are first sent as "no reason yet" (the register was not
+        // taken in time) and corrected to present later.
+        50..=53 => (if session == Session::Am { "/" } else { "\\" }, true),
         _ => (if session == Session::Am { "/" } else { "\\" }, false),
     }
 }

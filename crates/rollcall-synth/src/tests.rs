@@ -179,7 +179,8 @@ fn a_resent_session_changes_only_from_n_to_its_reason() {
             Some(m) if m.code != first.code => {
                 assert_eq!(first.code, "N", "only a provisional N is corrected");
                 assert!(
-                    ["I", "M", "O", "G", "C", "C2", "E", "R", "T", "S"].contains(&m.code.as_str())
+                    ["I", "M", "O", "G", "C", "C2", "E", "R", "T", "S", "/", "\\"]
+                        .contains(&m.code.as_str())
                 );
                 corrected += 1;
             }
@@ -266,4 +267,51 @@ fn some_pupils_join_or_leave_during_the_period() {
         .filter(|p| !p.leaving_date.is_empty() && p.leaving_date < last)
         .count();
     assert!(joined > 20 && left > 20, "{joined} joined, {left} left");
+}
+
+#[test]
+fn about_one_absence_in_five_is_first_sent_as_n_and_corrections_give_the_final_code() {
+    let plan = Plan::new(LaSpec {
+        resend_days: 0,
+        ..LaSpec::demo()
+    });
+    let (mut absences, mut provisional_absences, mut provisional_present) = (0, 0, 0);
+    for d in 0..plan.days().len() {
+        for school in 0..plan.schools.len() {
+            let first = plan.feed(d, school);
+            let (roll, corrected) = plan.corrections(d, school);
+            let sent: HashMap<(&str, &str), &RawMark> = first
+                .marks
+                .iter()
+                .map(|m| ((m.upn.as_str(), m.session.as_str()), m))
+                .collect();
+            for m in &corrected {
+                let was = sent[&(m.upn.as_str(), m.session.as_str())];
+                assert_eq!(was.code, "N", "a correction replaces a provisional N");
+                assert_ne!(m.code, "N");
+                assert!(
+                    roll.iter().any(|p| p.upn == m.upn),
+                    "its pupil is on the roll sent"
+                );
+                if matches!(m.code.as_str(), "/" | "\\") {
+                    provisional_present += 1;
+                } else {
+                    provisional_absences += 1;
+                }
+            }
+            absences += first
+                .marks
+                .iter()
+                .filter(|m| {
+                    rollcall_domain::codes::get(&m.code).is_some_and(|c| c.category().is_absence())
+                })
+                .count();
+        }
+    }
+    let share = f64::from(provisional_absences) / absences as f64;
+    assert!(
+        (0.15..0.25).contains(&share),
+        "{share} of absences first sent as N"
+    );
+    assert!(provisional_present > 0);
 }

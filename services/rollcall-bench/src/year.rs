@@ -182,11 +182,21 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
 }
 
 /// School `school`'s week from school day `first_day`: the daily feeds' rolls and marks as one
-/// feed, validated as the validator would, in the aggregator's input form.
+/// feed, validated as the validator would, in the aggregator's input form. It also corrects the
+/// week before, as a vendor's weekly send does: every session of it first sent as `N` (about
+/// one absence in five, and a few present marks) now carries its reason, so the registers keep
+/// a year's corrections in their history.
 fn week(plan: &Plan, school: usize, first_day: usize) -> anyhow::Result<ValidatedFeed> {
     let last_day = (first_day + DAYS_PER_FEED).min(plan.days().len()) - 1;
     let mut roll: BTreeMap<String, RawPupil> = BTreeMap::new();
     let mut marks: Vec<RawMark> = Vec::new();
+    for d in first_day.saturating_sub(DAYS_PER_FEED)..first_day {
+        let (pupils, corrected) = plan.corrections(d, school);
+        for pupil in pupils {
+            roll.insert(pupil.upn.clone(), pupil);
+        }
+        marks.extend(corrected);
+    }
     let mut extracted_at = None;
     for d in first_day..=last_day {
         let feed = plan.feed(d, school);

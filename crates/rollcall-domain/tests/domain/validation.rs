@@ -67,6 +67,7 @@ fn set_pupil(p: &mut RawPupil, field: &str, value: &str) {
         "sen_provision" => &mut p.sen_provision,
         "ethnicity" => &mut p.ethnicity,
         "looked_after" => &mut p.looked_after,
+        "household_key" => &mut p.household_key,
         _ => panic!("no field {field}"),
     };
     *slot = value.to_owned();
@@ -304,6 +305,17 @@ fn every_roll_rule() {
             &[(F::LookedAfterInvalid, "looked_after")],
         ),
         ("looked_after", "Y", &[]),
+        (
+            "household_key",
+            "short",
+            &[(F::HouseholdKeyInvalid, "household_key")],
+        ),
+        (
+            "household_key",
+            "has spaces in it",
+            &[(F::HouseholdKeyInvalid, "household_key")],
+        ),
+        ("household_key", "mis-4f2a91c0_Z", &[]),
     ];
     for &(field, value, expected) in cases {
         // The bad record sits between two good ones, which must stay accepted.
@@ -347,6 +359,7 @@ fn every_roll_rule() {
                 "sen_provision" => p.sen_provision.is_none(),
                 "ethnicity" => p.ethnicity.is_none(),
                 "looked_after" => p.looked_after.is_none(),
+                "household_key" => p.household_key.is_none(),
                 _ => panic!("{what}"),
             };
             assert!(dropped, "{what}");
@@ -952,4 +965,30 @@ fn dates_outside_what_a_register_holds_are_refused() {
     }
     let v = validate(&[pupil(1)], &[mark(1, "1899-06-05", "AM", "/")], &ctx());
     assert_eq!(of(&v, RecordRef::Mark(0)), [(F::DateOutOfRange, "date")]);
+}
+
+#[test]
+fn a_household_key_is_kept_as_sent_and_a_refused_one_is_never_quoted() {
+    let mut good = pupil(1);
+    good.household_key = "  mis-4f2a91c0_Z ".into();
+    let mut bad = pupil(2);
+    bad.household_key = "Flat 2, 14 Acacia Avenue".into();
+    let v = validate(&[good, bad], &[], &ctx());
+    assert_eq!(
+        v.pupils.len(),
+        2,
+        "a refused key drops the key, not the pupil"
+    );
+    assert_eq!(v.pupils[0].household_key.as_deref(), Some("mis-4f2a91c0_Z"));
+    assert_eq!(v.pupils[1].household_key, None);
+    let finding = v
+        .findings
+        .iter()
+        .find(|f| f.code == F::HouseholdKeyInvalid)
+        .unwrap();
+    assert!(!finding.message.contains("Acacia"), "{}", finding.message);
+    assert!(
+        !format!("{:?}", v.pupils[0]).contains("4f2a91"),
+        "Debug leaves the key out"
+    );
 }

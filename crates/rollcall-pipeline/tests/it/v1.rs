@@ -179,6 +179,8 @@ fn a_v1_validated_feed_decodes_with_positions_for_record_indexes() {
     let v1 = validated_v1(&envelope(&feed), feed.school.get(), &validated).encode_to_vec();
     for (i, p) in expected.pupils.iter_mut().enumerate() {
         p.record = i;
+        // v1 messages predate the household key: it decodes as not sent.
+        p.household_key = None;
     }
     for (i, m) in expected.marks.iter_mut().enumerate() {
         m.record = i;
