@@ -31,8 +31,11 @@ fn school_days() -> Vec<NaiveDate> {
         .collect()
 }
 
-/// Each pupil's absences (date, session, code); every other session is present.
-fn absences() -> Vec<(u16, Vec<(String, &'static str, &'static str)>)> {
+/// An absent session: date, session and code.
+type Absence = (String, &'static str, &'static str);
+
+/// Each pupil's absences, by UPN serial; every other session is present.
+fn absences() -> Vec<(u16, Vec<Absence>)> {
     let each = |marks: &[(&str, &'static str, &'static str)]| {
         marks
             .iter()

@@ -474,7 +474,7 @@ fn pupil(
 /// drawing from the generator (so the rest of the data is as it was). Independent schools send
 /// no key.
 fn household_key(la: LaCode, estab: u16, n: usize) -> String {
-    if n % 4 != 0 {
+    if !n.is_multiple_of(4) {
         return String::new();
     }
     format!("hh-{:03}-{:04}-{n:06}", la.get(), estab / 2)
