@@ -248,17 +248,52 @@ pub async fn household(
 }
 
 /// The sessions of the enrolments `ids` over `from..=to` as recorded by `as_at` (now when
-/// `None`), by date, session and enrolment. Pupil-level: `ids` must come from a read within the
-/// caller's access (an at-risk page, a pupil's enrolments), and the caller audits what it shows.
+/// `None`), by date, session and enrolment: their codes only (no minutes late, no recorded
+/// times), what explaining a list needs. Today's are read from the codes column alone; as at a
+/// moment, each row's history too. Pupil-level: `ids` must come from a read within the caller's
+/// access (an at-risk page, a pupil's household), and the caller audits what it shows.
 pub async fn enrolment_sessions(
     pool: &Pool,
     ids: &[i64],
-    period: (NaiveDate, NaiveDate),
+    (from, to): (NaiveDate, NaiveDate),
     as_at: Option<DateTime<Utc>>,
 ) -> Result<Vec<PupilSession>> {
     let book = codebook::cached(pool).await?;
     let mut conn = pool.acquire().await?;
-    Ok(registers_of(&mut conn, &book, ids, period, as_at).await?.0)
+    if as_at.is_some() {
+        let (mut sessions, _) = registers_of(&mut conn, &book, ids, (from, to), as_at).await?;
+        for s in &mut sessions {
+            (s.minutes_late, s.recorded_at) = (None, None);
+        }
+        return Ok(sessions);
+    }
+    let rows: Vec<(i64, NaiveDate, Vec<u8>)> = sqlx::query_as(
+        "select enrolment_id, month, codes from register
+         where enrolment_id = any($1) and month between $2 and $3",
+    )
+    .bind(ids)
+    .bind(register::month_of(from))
+    .bind(register::month_of(to))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut sessions = Vec::new();
+    for (enrolment_id, month, codes) in &rows {
+        for (slot, id) in MonthRegister::code_ids(codes) {
+            let (date, session) = register::session_of(*month, slot);
+            if date >= from && date <= to {
+                sessions.push(PupilSession {
+                    enrolment_id: *enrolment_id,
+                    date,
+                    session,
+                    code: book.code(id)?,
+                    minutes_late: None,
+                    recorded_at: None,
+                });
+            }
+        }
+    }
+    sessions.sort_by_key(|s| (s.date, s.session, s.enrolment_id));
+    Ok(sessions)
 }
 
 /// The sessions and the corrections of `ids` over `from..=to` as recorded by `as_at`, each in
