@@ -103,10 +103,10 @@ fn assert_refusal_names_no_value(message: &str, columns: &[&str]) {
         shape = shape.replace("##", "#");
     }
     const TEMPLATES: &[&str] = &[
-        "line #: is not valid utf-8",
+        "line #: is not valid utf-#",
         "line #: cannot be read as csv",
         "cannot be read as csv",
-        "is not valid utf-8",
+        "is not valid utf-#",
         "line #: has # fields, the header has #",
         "line #: column # is not a known column; expected some of <columns>",
         "line #: column <column> appears twice",
