@@ -635,6 +635,59 @@ mod tests {
         assert_eq!(status.code(), tonic::Code::Cancelled);
     }
 
+    fn header_message(urn: &str) -> SubmitFeedRequest {
+        SubmitFeedRequest {
+            part: Some(Part::Header(FeedHeader {
+                school_urn: urn.into(),
+                extracted_at: Some(timestamp(Utc::now())),
+                idempotency_key: "feed-1".into(),
+                code_set: "2024".into(),
+            })),
+        }
+    }
+
+    fn marks_message(n: usize) -> SubmitFeedRequest {
+        SubmitFeedRequest {
+            part: Some(Part::Marks(rollcall_proto::feed::v1::MarkChunk {
+                records: vec![MarkRecord::default(); n],
+            })),
+        }
+    }
+
+    fn message<T: std::fmt::Debug>(result: Result<T, Status>) -> String {
+        result.unwrap_err().message().to_owned()
+    }
+
+    #[test]
+    fn the_stream_takes_one_header_first_then_chunks_within_the_limits() {
+        let limits = FeedLimits {
+            max_feed_bytes: 1 << 20,
+            max_records: 3,
+        };
+        assert_eq!(
+            message(FeedParts::start(marks_message(1), limits)),
+            "the first message must be the feed header"
+        );
+        assert!(
+            message(FeedParts::start(header_message("12345"), limits))
+                .starts_with("header.school_urn: ")
+        );
+        let (mut parts, checked) = FeedParts::start(header_message(" 100001 "), limits).unwrap();
+        assert_eq!(checked.urn.get(), 100001);
+        parts.add(marks_message(2)).unwrap();
+        assert_eq!(
+            message(parts.add(header_message("100001"))),
+            "a feed has exactly one header"
+        );
+        assert_eq!(
+            message(parts.add(SubmitFeedRequest { part: None })),
+            "a stream message carries no part"
+        );
+        let status = parts.add(marks_message(2)).unwrap_err();
+        assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+        assert_eq!(status.message(), "feed exceeds 3 records");
+    }
+
     #[test]
     fn stored_findings_come_back_as_the_receipt_carries_them() {
         let stored = rollcall_db::findings_json(&[DomainFinding {
