@@ -9,7 +9,7 @@ CARGO ?= cargo
 export PATH := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: deps postgres tansu chromium web-assets build test test-web demo serve bench lint clean
+.PHONY: deps postgres tansu chromium web-assets build test test-web demo serve bench fuzz lint clean
 
 deps: postgres tansu chromium web-assets
 
@@ -54,6 +54,16 @@ serve: deps
 bench: postgres tansu web-assets
 	$(CARGO) build --release --workspace --bins
 	$(TARGET_DIR)/release/rollcall-bench --scale small $(BENCH_ARGS)
+
+# The fuzz targets (fuzz/, outside the workspace; README, "Fuzzing"): each for FUZZ_SECONDS, one
+# after another, one process on one core, from the committed seeds; a crash fails it. On stable
+# Rust (RUSTC_BOOTSTRAP for cargo-fuzz's flags), built in a target dir of its own. Figures to a
+# file: make fuzz FUZZ_ARGS="--results bench/results/fuzz-<date>.json".
+FUZZ_SECONDS ?= 60
+fuzz:
+	@deploy/local/ensure-cargo-fuzz.sh
+	CARGO_TARGET_DIR=$(or $(FUZZ_TARGET_DIR),$(HOME)/.cache/rollcall/target-fuzz) \
+		fuzz/run.py --seconds $(FUZZ_SECONDS) $(FUZZ_ARGS)
 
 lint: web-assets
 	$(CARGO) fmt --all --check

@@ -127,6 +127,12 @@ pub fn read_schools(path: &Path) -> Result<Vec<School>> {
     parse_schools(rows).map_err(|message| in_file(path, message))
 }
 
+/// A registry file's schools from its bytes, or what is wrong with it: [`read_schools`] without
+/// the file (for the fuzz targets).
+pub fn parse_registry(bytes: &[u8]) -> Result<Vec<School>, String> {
+    parse_schools(Rows::parse(bytes, SCHOOL_COLUMNS, SCHOOL_COLUMNS)?)
+}
+
 /// The registry rows; the independence flag is the one field read here (the proto carries a
 /// bool), and every row with a bad one is named.
 fn parse_schools(rows: Rows) -> Result<Vec<School>, String> {
@@ -163,6 +169,12 @@ fn parse_schools(rows: Rows) -> Result<Vec<School>, String> {
 
 pub fn read_roll(path: &Path) -> Result<Vec<RawPupil>> {
     Ok(roll_from(&Rows::read(path, ROLL_COLUMNS, ROLL_REQUIRED)?))
+}
+
+/// A roll file's records from its bytes, or what is wrong with its shape: [`read_roll`] without
+/// the file (for the fuzz targets).
+pub fn parse_roll(bytes: &[u8]) -> Result<Vec<RawPupil>, String> {
+    Ok(roll_from(&Rows::parse(bytes, ROLL_COLUMNS, ROLL_REQUIRED)?))
 }
 
 fn roll_from(rows: &Rows) -> Vec<RawPupil> {
@@ -208,6 +220,16 @@ pub fn pupil_field<'a>(p: &'a RawPupil, column: &str) -> &'a str {
 
 pub fn read_marks(path: &Path) -> Result<Vec<RawMark>> {
     Ok(marks_from(&Rows::read(path, MARK_COLUMNS, MARK_REQUIRED)?))
+}
+
+/// A marks file's records from its bytes, or what is wrong with its shape: [`read_marks`]
+/// without the file (for the fuzz targets).
+pub fn parse_marks(bytes: &[u8]) -> Result<Vec<RawMark>, String> {
+    Ok(marks_from(&Rows::parse(
+        bytes,
+        MARK_COLUMNS,
+        MARK_REQUIRED,
+    )?))
 }
 
 fn marks_from(rows: &Rows) -> Vec<RawMark> {

@@ -35,8 +35,7 @@ pub struct Gateway {
     pool: Pool,
     producer: Producer,
     topic: String,
-    max_feed_bytes: usize,
-    max_records: usize,
+    limits: FeedLimits,
 }
 
 impl Gateway {
@@ -45,8 +44,10 @@ impl Gateway {
             pool,
             producer,
             topic: settings.kafka.topics.feeds.clone(),
-            max_feed_bytes: settings.gateway.max_feed_bytes,
-            max_records: settings.gateway.max_records,
+            limits: FeedLimits {
+                max_feed_bytes: settings.gateway.max_feed_bytes,
+                max_records: settings.gateway.max_records,
+            },
         }
     }
 
@@ -70,11 +71,8 @@ impl Gateway {
             .ok_or_else(|| {
                 ApiError::invalid("empty stream: the first message must be the feed header")
             })?;
-        let mut bytes = first.encoded_len();
-        let Some(Part::Header(header)) = first.part else {
-            return Err(ApiError::invalid("the first message must be the feed header").into());
-        };
-        let urn = check_header(&header)?.urn;
+        let (mut parts, checked) = FeedParts::start(first, self.limits)?;
+        let urn = checked.urn;
         if !sender.may_submit_for(urn.get() as i32) {
             tracing::info!(
                 school = urn.get(),
@@ -87,31 +85,10 @@ impl Gateway {
             )
             .into());
         }
-        let (mut roll, mut marks) = (Vec::new(), Vec::new());
         while let Some(message) = stream.message().await.map_err(stream_error)? {
-            bytes += message.encoded_len();
-            match message.part {
-                Some(Part::Roll(chunk)) => roll.extend(chunk.records),
-                Some(Part::Marks(chunk)) => marks.extend(chunk.records),
-                Some(Part::Header(_)) => {
-                    return Err(ApiError::invalid("a feed has exactly one header").into());
-                }
-                None => return Err(ApiError::invalid("a stream message carries no part").into()),
-            }
-            if bytes > self.max_feed_bytes {
-                return Err(too_large(format!(
-                    "feed exceeds {} bytes",
-                    self.max_feed_bytes
-                )));
-            }
-            if roll.len() + marks.len() > self.max_records {
-                return Err(too_large(format!(
-                    "feed exceeds {} records",
-                    self.max_records
-                )));
-            }
+            parts.add(message)?;
         }
-        Ok((header, roll, marks))
+        Ok((parts.header, parts.roll, parts.marks))
     }
 
     /// Writes the feed to the feeds topic (as many records as it takes, in order on its
@@ -384,15 +361,85 @@ impl Gateway {
     }
 }
 
-struct CheckedHeader {
-    urn: Urn,
-    idempotency_key: String,
-    extracted_at: DateTime<Utc>,
-    code_set: String,
+/// A header that passed the envelope rules.
+#[derive(Debug)]
+pub struct CheckedHeader {
+    pub urn: Urn,
+    pub idempotency_key: String,
+    pub extracted_at: DateTime<Utc>,
+    pub code_set: String,
+}
+
+/// The feed's limits, from the gateway's settings.
+#[derive(Clone, Copy, Debug)]
+pub struct FeedLimits {
+    pub max_feed_bytes: usize,
+    pub max_records: usize,
+}
+
+/// A feed's stream messages as they arrive, by the stream's rules: the header first and only
+/// once, then chunks of records, within the limits as it goes so an oversized feed is refused
+/// without being buffered in full. No I/O, so the rules can be tested (and fuzzed) without a
+/// stream.
+#[derive(Debug)]
+pub struct FeedParts {
+    pub header: FeedHeader,
+    pub roll: Vec<RollRecord>,
+    pub marks: Vec<MarkRecord>,
+    bytes: usize,
+    limits: FeedLimits,
+}
+
+impl FeedParts {
+    /// The first message, which must be the header, checked by the envelope rules.
+    pub fn start(
+        first: SubmitFeedRequest,
+        limits: FeedLimits,
+    ) -> Result<(FeedParts, CheckedHeader), Status> {
+        let bytes = first.encoded_len();
+        let Some(Part::Header(header)) = first.part else {
+            return Err(ApiError::invalid("the first message must be the feed header").into());
+        };
+        let checked = check_header(&header)?;
+        let parts = FeedParts {
+            header,
+            roll: Vec::new(),
+            marks: Vec::new(),
+            bytes,
+            limits,
+        };
+        Ok((parts, checked))
+    }
+
+    /// A message after the first: a chunk of roll or mark records.
+    pub fn add(&mut self, message: SubmitFeedRequest) -> Result<(), Status> {
+        self.bytes += message.encoded_len();
+        match message.part {
+            Some(Part::Roll(chunk)) => self.roll.extend(chunk.records),
+            Some(Part::Marks(chunk)) => self.marks.extend(chunk.records),
+            Some(Part::Header(_)) => {
+                return Err(ApiError::invalid("a feed has exactly one header").into());
+            }
+            None => return Err(ApiError::invalid("a stream message carries no part").into()),
+        }
+        if self.bytes > self.limits.max_feed_bytes {
+            return Err(too_large(format!(
+                "feed exceeds {} bytes",
+                self.limits.max_feed_bytes
+            )));
+        }
+        if self.roll.len() + self.marks.len() > self.limits.max_records {
+            return Err(too_large(format!(
+                "feed exceeds {} records",
+                self.limits.max_records
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// The envelope rules. Record content is the validator's job, not the gateway's.
-fn check_header(header: &FeedHeader) -> Result<CheckedHeader, Status> {
+pub fn check_header(header: &FeedHeader) -> Result<CheckedHeader, Status> {
     let urn = Urn::parse(header.school_urn.trim())
         .map_err(|err| ApiError::invalid(format!("header.school_urn: {err}")))?;
     let key = header.idempotency_key.trim();
@@ -586,6 +633,59 @@ mod tests {
         );
         let status = stream_error(Status::cancelled("client went away"));
         assert_eq!(status.code(), tonic::Code::Cancelled);
+    }
+
+    fn header_message(urn: &str) -> SubmitFeedRequest {
+        SubmitFeedRequest {
+            part: Some(Part::Header(FeedHeader {
+                school_urn: urn.into(),
+                extracted_at: Some(timestamp(Utc::now())),
+                idempotency_key: "feed-1".into(),
+                code_set: "2024".into(),
+            })),
+        }
+    }
+
+    fn marks_message(n: usize) -> SubmitFeedRequest {
+        SubmitFeedRequest {
+            part: Some(Part::Marks(rollcall_proto::feed::v1::MarkChunk {
+                records: vec![MarkRecord::default(); n],
+            })),
+        }
+    }
+
+    fn message<T: std::fmt::Debug>(result: Result<T, Status>) -> String {
+        result.unwrap_err().message().to_owned()
+    }
+
+    #[test]
+    fn the_stream_takes_one_header_first_then_chunks_within_the_limits() {
+        let limits = FeedLimits {
+            max_feed_bytes: 1 << 20,
+            max_records: 3,
+        };
+        assert_eq!(
+            message(FeedParts::start(marks_message(1), limits)),
+            "the first message must be the feed header"
+        );
+        assert!(
+            message(FeedParts::start(header_message("12345"), limits))
+                .starts_with("header.school_urn: ")
+        );
+        let (mut parts, checked) = FeedParts::start(header_message(" 100001 "), limits).unwrap();
+        assert_eq!(checked.urn.get(), 100001);
+        parts.add(marks_message(2)).unwrap();
+        assert_eq!(
+            message(parts.add(header_message("100001"))),
+            "a feed has exactly one header"
+        );
+        assert_eq!(
+            message(parts.add(SubmitFeedRequest { part: None })),
+            "a stream message carries no part"
+        );
+        let status = parts.add(marks_message(2)).unwrap_err();
+        assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+        assert_eq!(status.message(), "feed exceeds 3 records");
     }
 
     #[test]

@@ -13,6 +13,13 @@ use tokio_util::sync::CancellationToken;
 
 pub use crate::config::Settings;
 
+/// The stream's and the header's rules as pure functions, for the fuzz targets (`fuzz/`): not
+/// an API.
+#[doc(hidden)]
+pub mod envelope {
+    pub use crate::grpc::{CheckedHeader, FeedLimits, FeedParts, check_header};
+}
+
 /// Binds the configured address and serves until `shutdown`.
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
     let listener = TcpListener::bind(settings.gateway.listen)
