@@ -34,6 +34,7 @@ pub struct PupilInput {
     sen_provision: Text,
     ethnicity: Text,
     looked_after: Text,
+    household_key: Text,
 }
 
 #[derive(Arbitrary, Debug)]
@@ -60,9 +61,51 @@ enum Text {
 }
 
 const PICKS: &[&str] = &[
-    "", "/", "\\", "L", "U", "B", "I", "M", "N", "O", "X", "Y", "Z", "#", "D", "C", "AM", "PM",
-    "am", "F", "M", "Yes", "No", "true", "0", "1", "5", "R", "N1", "N2", "14", "K", "E", "WBRI",
-    "AIND", "300", "301", "-1", "U0", "2024", "Q", "V", "J",
+    "",
+    "/",
+    "\\",
+    "L",
+    "U",
+    "B",
+    "I",
+    "M",
+    "N",
+    "O",
+    "X",
+    "Y",
+    "Z",
+    "#",
+    "D",
+    "C",
+    "AM",
+    "PM",
+    "am",
+    "F",
+    "M",
+    "Yes",
+    "No",
+    "true",
+    "0",
+    "1",
+    "5",
+    "R",
+    "N1",
+    "N2",
+    "14",
+    "K",
+    "E",
+    "WBRI",
+    "AIND",
+    "300",
+    "301",
+    "-1",
+    "U0",
+    "2024",
+    "Q",
+    "V",
+    "J",
+    "mis-4f2a91c0_Z",
+    "hh key",
 ];
 
 impl Text {
@@ -116,6 +159,7 @@ impl FeedInput {
                 sen_provision: p.sen_provision.text(t),
                 ethnicity: p.ethnicity.text(t),
                 looked_after: p.looked_after.text(t),
+                household_key: p.household_key.text(t),
             })
             .collect()
     }
