@@ -89,10 +89,12 @@ fn assert_dead_letter_round_trip(letter: &DeadLetter) {
     );
 }
 
-/// A validated feed as v1 carries it: record indexes are positions.
+/// A validated feed as v1 carries it: record indexes are positions, and no household key (v1
+/// predates it).
 fn positions(mut feed: ValidatedFeed) -> ValidatedFeed {
     for (i, p) in feed.pupils.iter_mut().enumerate() {
         p.record = i;
+        p.household_key = None;
     }
     for (i, m) in feed.marks.iter_mut().enumerate() {
         m.record = i;
