@@ -188,6 +188,33 @@ test('pupils at risk ask for a purpose first, then list each flag with why', asy
   assert.equal(xlsx.bytes.subarray(0, 2).toString('latin1'), 'PK')
 })
 
+test('pupils approaching persistent absence: the horizon, the rows or the empty list, the download', async () => {
+  assert.ok(await page.getByRole('link', { name: 'Approaching persistent absence' }).isVisible(), 'in the navigation')
+  // The synthetic LA's registers are in autumn 2025 (five days: any absence there is already 10%).
+  await page.goto(`${WEB}/las/937/approaching?year=2025`)
+  assert.equal(await h1(), 'Pupils approaching persistent absence in Warwickshire')
+  const listed = async (within) => Number((await page.locator('.govuk-summary-list').innerText())
+    .match(new RegExp(`([\\d,]+) pupils within ${within} absent sessions`))[1].replace(/,/g, ''))
+  const near = await listed(4)
+  const rows = page.locator('tbody tr')
+  if (near === 0) {
+    assert.match(await page.locator('main').innerText(), /No pupils are this close to persistent absence/)
+  } else {
+    assert.match(await rows.first().innerText(), /more absent sessions would reach 10%/)
+  }
+  await check('approaching-la')
+  await page.locator('#within').selectOption('20')
+  await page.getByRole('button', { name: 'Show pupils' }).click()
+  await page.waitForURL(/within=20/)
+  const wider = await listed(20)
+  assert.ok(wider >= near, 'a wider horizon lists at least as many')
+  const csv = await download('CSV file')
+  assert.match(csv.name, /^approaching-la-937-2025-26-within-20\.csv$/)
+  const lines = csv.bytes.toString('utf8').trim().split('\n')
+  assert.match(lines[0], /^Pupil,UPN,Year group,School,Possible sessions,Sessions missed,Absence \(%\),Absent sessions to 10%,Why listed$/)
+  assert.equal(lines.length - 1, wider, 'the whole list')
+})
+
 test('the audit page shows the views with their purpose', async () => {
   await page.getByRole('link', { name: 'Who viewed pupils' }).click()
   assert.equal(await h1(), 'Who viewed pupils')

@@ -14,6 +14,7 @@ pub const SERVICE: &str = "Rollcall";
 pub enum Nav {
     Schools,
     AtRisk,
+    Approaching,
     Audit,
     Pipeline,
     None,
@@ -29,6 +30,11 @@ pub fn navigation(role: &Role) -> Vec<(Nav, &'static str, String)> {
                 "Pupils at risk",
                 format!("/las/{code}/at-risk"),
             ),
+            (
+                Nav::Approaching,
+                "Approaching persistent absence",
+                format!("/las/{code}/approaching"),
+            ),
             (Nav::Audit, "Who viewed pupils", "/audit".to_owned()),
         ],
         Role::School { urn, .. } => vec![
@@ -37,6 +43,11 @@ pub fn navigation(role: &Role) -> Vec<(Nav, &'static str, String)> {
                 Nav::AtRisk,
                 "Pupils at risk",
                 format!("/schools/{urn}/at-risk"),
+            ),
+            (
+                Nav::Approaching,
+                "Approaching persistent absence",
+                format!("/schools/{urn}/approaching"),
             ),
             (Nav::Audit, "Who viewed your pupils", "/audit".to_owned()),
         ],

@@ -27,8 +27,8 @@ use crate::session::{Purpose, Role, Session};
 use crate::sheet::{Cell, Format, Sheet, col, pct};
 
 /// Pupils per page; a download takes the whole list in pages of the most the service allows.
-const PAGE_SIZE: u32 = 50;
-const DOWNLOAD_PAGE_SIZE: u32 = 5000;
+pub(super) const PAGE_SIZE: u32 = 50;
+pub(super) const DOWNLOAD_PAGE_SIZE: u32 = 5000;
 /// The most a purpose may say (the query service's limit).
 const MAX_PURPOSE: usize = 500;
 
@@ -42,7 +42,7 @@ pub struct AtRiskQuery {
 }
 
 /// Whose pupils a page lists.
-enum Scope {
+pub(super) enum Scope {
     La(String),
     School(String),
 }
@@ -276,7 +276,7 @@ async fn list(
     Ok(response)
 }
 
-fn la_name(role: &Role, la: &str) -> String {
+pub(super) fn la_name(role: &Role, la: &str) -> String {
     match role {
         Role::La { code, name } if code == la => name.clone(),
         _ => format!("LA {la}"),
@@ -284,7 +284,7 @@ fn la_name(role: &Role, la: &str) -> String {
 }
 
 /// The schools' names, for the list (the at-risk answer names a pupil's school by URN).
-async fn school_names(
+pub(super) async fn school_names(
     app: &Shared,
     signed: &SignedIn,
     scope: &Scope,
@@ -347,7 +347,7 @@ fn pupil_cells(p: &AtRiskPupil, names: &HashMap<String, String>) -> Vec<Cell> {
 
 /// The explanation of a flag in words: the spell running now, the last four weeks against the
 /// period, and the absences by code, most first.
-fn explanation_words(x: &FlagExplanation) -> String {
+pub(super) fn explanation_words(x: &FlagExplanation) -> String {
     let mut words = Vec::new();
     if let Some(spell) = &x.current_spell {
         words.push(format!(
@@ -386,7 +386,7 @@ fn explanation_words(x: &FlagExplanation) -> String {
     words.join(" ")
 }
 
-fn pagination(previous: Option<&str>, next: Option<&str>) -> Markup {
+pub(super) fn pagination(previous: Option<&str>, next: Option<&str>) -> Markup {
     html! {
         @if previous.is_some() || next.is_some() {
             nav class="govuk-pagination govuk-pagination--block" aria-label="Pages of pupils" {
@@ -409,7 +409,7 @@ fn pagination(previous: Option<&str>, next: Option<&str>) -> Markup {
     }
 }
 
-fn purpose_page(session: &Session, return_to: &str, error: Option<&str>) -> Markup {
+pub(super) fn purpose_page(session: &Session, return_to: &str, error: Option<&str>) -> Markup {
     let content = html! {
         div class="govuk-grid-row" {
             div class="govuk-grid-column-two-thirds" {

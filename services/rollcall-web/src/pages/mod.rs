@@ -2,6 +2,7 @@
 //! user, or a visitor about to sign in), the CSRF check on every form, and the one way a refusal
 //! from the query service becomes a page.
 
+mod approaching;
 mod at_risk;
 mod audit;
 mod la;
@@ -33,8 +34,10 @@ pub fn router(app: Shared) -> Router {
         .route("/signed-out", get(sign_in::signed_out))
         .route("/las/{la}", get(la::overview))
         .route("/las/{la}/at-risk", get(at_risk::for_la))
+        .route("/las/{la}/approaching", get(approaching::for_la))
         .route("/schools/{urn}", get(school::page))
         .route("/schools/{urn}/at-risk", get(at_risk::for_school))
+        .route("/schools/{urn}/approaching", get(approaching::for_school))
         .route("/purpose", post(at_risk::give_purpose))
         .route("/purpose/change", post(at_risk::change_purpose))
         .route("/audit", get(audit::page))
