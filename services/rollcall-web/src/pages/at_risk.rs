@@ -16,7 +16,8 @@ use rollcall_proto::query::v1::{
 };
 use serde::Deserialize;
 
-use super::{SignedIn, check_csrf, html, link_base, now, refused};
+use super::pupil_list;
+use super::{SignedIn, check_csrf, html, now, refused};
 use crate::Shared;
 use crate::client;
 use crate::error::WebError;
@@ -26,9 +27,6 @@ use crate::period::Period;
 use crate::session::{Purpose, Role, Session};
 use crate::sheet::{Cell, Format, Sheet, col, pct};
 
-/// Pupils per page; a download takes the whole list in pages of the most the service allows.
-pub(super) const PAGE_SIZE: u32 = 50;
-pub(super) const DOWNLOAD_PAGE_SIZE: u32 = 5000;
 /// The most a purpose may say (the query service's limit).
 const MAX_PURPOSE: usize = 500;
 
@@ -101,11 +99,7 @@ async fn list(
             page_token,
         }
     };
-    let offset: u64 = query
-        .from
-        .as_deref()
-        .and_then(|f| f.parse().ok())
-        .unwrap_or(0);
+    let offset = pupil_list::offset(query.from.as_deref());
     let client = client::query(&app.channel);
     let call = async |message: AtRiskPupilsRequest| -> Result<AtRiskPupilsResponse, WebError> {
         Ok(client
@@ -115,26 +109,14 @@ async fn list(
             .map_err(|s| refused(&app, &signed.session, "AtRiskPupils", &s))?
             .into_inner())
     };
-    let (answer, pupils) = if query.format == Format::Html {
-        let token = if offset == 0 {
-            String::new()
-        } else {
-            offset.to_string()
-        };
-        let answer = call(request(PAGE_SIZE, token)).await?;
-        let pupils = answer.pupils.clone();
-        (answer, pupils)
-    } else {
-        // The whole list: every page is its own audited call with the same purpose.
-        let mut token = String::new();
-        let mut pupils = Vec::new();
-        loop {
-            let answer = call(request(DOWNLOAD_PAGE_SIZE, token)).await?;
-            pupils.extend(answer.pupils.iter().cloned());
-            if answer.next_page_token.is_empty() {
-                break (answer, pupils);
-            }
-            token = answer.next_page_token.clone();
+    let mut pages = pupil_list::Pages::new(query.format, offset);
+    let mut pupils = Vec::new();
+    let answer = loop {
+        let (size, token) = pages.request();
+        let answer = call(request(size, token)).await?;
+        pupils.extend(answer.pupils.iter().cloned());
+        if !pages.advance(&answer.next_page_token) {
+            break answer;
         }
     };
     let names = school_names(&app, &signed, &scope).await?;
@@ -194,17 +176,7 @@ async fn list(
     } else {
         answer.persistent_count
     };
-    let base = link_base(&uri, &["from"]);
-    let next = (!answer.next_page_token.is_empty())
-        .then(|| format!("{base}from={}", answer.next_page_token));
-    let previous = (offset > 0).then(|| {
-        let back = offset.saturating_sub(u64::from(PAGE_SIZE));
-        if back == 0 {
-            base.trim_end_matches(['?', '&']).to_owned()
-        } else {
-            format!("{base}from={back}")
-        }
-    });
+    let (previous, next) = pupil_list::page_links(&uri, offset, &answer.next_page_token);
     let year_value = if period.to_date {
         String::new()
     } else {
@@ -268,12 +240,12 @@ async fn list(
         (pagination(previous.as_deref(), next.as_deref()))
         (layout::downloads(&here, &format!("the whole list ({} pupils; each download is recorded with your purpose)", count(listed))))
     };
-    let mut response = html(layout::page(&signed.session, Nav::AtRisk, &title, content));
-    response.headers_mut().insert(
-        http::header::REFERRER_POLICY,
-        http::HeaderValue::from_static("no-referrer"),
-    );
-    Ok(response)
+    Ok(pupil_list::no_referrer(html(layout::page(
+        &signed.session,
+        Nav::AtRisk,
+        &title,
+        content,
+    ))))
 }
 
 pub(super) fn la_name(role: &Role, la: &str) -> String {

@@ -7,6 +7,7 @@ mod at_risk;
 mod audit;
 mod la;
 mod operations;
+mod pupil_list;
 mod school;
 mod sign_in;
 
