@@ -5,6 +5,7 @@ mod dfe;
 mod docs;
 mod identifiers;
 mod measures;
+mod text_rules;
 mod validation;
 
 use chrono::NaiveDate;
