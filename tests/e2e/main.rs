@@ -14,6 +14,7 @@ mod la;
 mod lifecycle;
 mod lists;
 mod logs;
+mod matrix;
 mod pipeline;
 mod pupils;
 mod refusals;
