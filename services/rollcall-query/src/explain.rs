@@ -70,8 +70,7 @@ pub fn explain(sessions: &[&PupilSession]) -> Option<Explanation> {
         .take(LATEST_ABSENCES)
         .map(|s| (s.date, s.session, s.code.code()))
         .collect();
-    let owned: Vec<PupilSession> = sessions.iter().map(|s| (*s).clone()).collect();
-    let current_spell = timeline::spells(&owned).into_iter().find(|s| s.current);
+    let current_spell = timeline::spells(sessions).into_iter().find(|s| s.current);
     Some(Explanation {
         absence_by_code,
         latest_absences,

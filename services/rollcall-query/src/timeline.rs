@@ -2,6 +2,7 @@
 //! spells, the measures per enrolment, and which attributes a later feed changed. Pure: the
 //! record comes from `rollcall_db::pupil_record`; `grpc_pupil.rs` turns this into messages.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
@@ -44,9 +45,10 @@ impl Spell {
 /// (authorised or unauthorised) extends the spell, a present or off-site session ends it, and a
 /// session not counted as possible (a closure, a D mark) neither extends nor ends it. Days with
 /// no session recorded (weekends, holidays) do not exist here, so they cannot break a spell.
-pub fn spells(sessions: &[PupilSession]) -> Vec<Spell> {
+pub fn spells<S: Borrow<PupilSession>>(sessions: &[S]) -> Vec<Spell> {
     let mut by_enrolment: BTreeMap<i64, Vec<&PupilSession>> = BTreeMap::new();
     for s in sessions {
+        let s = s.borrow();
         by_enrolment.entry(s.enrolment_id).or_default().push(s);
     }
     let mut out = Vec::new();
