@@ -9,7 +9,7 @@ CARGO ?= cargo
 export PATH := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: deps postgres tansu chromium web-assets build test test-web demo serve bench fuzz lint clean
+.PHONY: deps postgres tansu chromium web-assets build test test-web demo serve bench chaos fuzz lint clean
 
 deps: postgres tansu chromium web-assets
 
@@ -29,9 +29,12 @@ web-assets:
 build: web-assets
 	$(CARGO) build --workspace --bins
 
-# Binaries first: the end-to-end tests run the `rollcall` CLI as a user would.
+# Binaries first: the end-to-end tests run the `rollcall` CLI as a user would. Then a short chaos
+# run (six faults, PostgreSQL restarted among them: nothing else may use it meanwhile) and the
+# browser tests.
 test: deps build
 	$(CARGO) test --workspace --no-fail-fast
+	$(TARGET_DIR)/debug/rollcall-chaos --scale short
 	tests/web/run.sh $(TARGET_DIR)/debug
 
 # The dashboard's browser tests alone: the real stack, a test identity provider, Chromium.
@@ -54,6 +57,14 @@ serve: deps
 bench: postgres tansu web-assets
 	$(CARGO) build --release --workspace --bins
 	$(TARGET_DIR)/release/rollcall-bench --scale small $(BENCH_ARGS)
+
+# The chaos run (a program that prints figures, not a timed test; README, "Under faults"): a
+# synthetic LA sent through the whole system twice, cleanly and under 50 random faults (workers
+# and the gateway killed, the broker and PostgreSQL restarted, PostgreSQL down for 60 s), every
+# table compared; fails on any difference. Debug builds: overflow checks on. It restarts the
+# machine's PostgreSQL. Repeat a run: make chaos CHAOS_ARGS="--seed N".
+chaos: postgres tansu build
+	$(TARGET_DIR)/debug/rollcall-chaos --scale full --out bench/results $(CHAOS_ARGS)
 
 # The fuzz targets (fuzz/, outside the workspace; README, "Fuzzing"): each for FUZZ_SECONDS, one
 # after another, one process on one core, from the committed seeds; a crash fails it. On stable

@@ -13,10 +13,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rollcall_client::{Credentials, Submission, connect, csvfile, describe, receipt, submit};
+use rollcall_client::{
+    Backoff, Credentials, Submission, connect, csvfile, describe, receipt, submit_retrying,
+};
 use rollcall_proto::feed::v1::FeedStatus;
 use rollcall_proto::feed::v1::feed_service_client::FeedServiceClient;
-use tonic::Code;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -48,27 +49,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         marks: &marks,
     };
 
-    let mut backoff = Duration::from_millis(500);
-    let first = loop {
-        match submit(&mut client, &feed).await {
-            Ok(receipt) => break receipt,
-            // Transient: the gateway, its database or the broker is briefly unavailable, or
-            // the caller's rate limit is used up. The same stream, same key, after a pause.
-            Err(status)
-                if matches!(
-                    status.code(),
-                    Code::Unavailable | Code::ResourceExhausted | Code::DeadlineExceeded
-                ) && !is_feed_too_large(&status)
-                    && backoff < Duration::from_secs(60) =>
-            {
-                eprintln!("retrying in {backoff:?}: {}", describe(&status));
-                tokio::time::sleep(backoff).await;
-                backoff *= 2;
-            }
-            // Everything else is an answer about the feed or the credential: fix, do not retry.
-            Err(status) => return Err(describe(&status).into()),
-        }
-    };
+    // Transient failures (the gateway, its database or the broker briefly unavailable, load
+    // shed, a broken connection) are retried: the same stream, same key, after a pause that
+    // doubles, or the pause the gateway asked for. Every other answer is about the feed or the
+    // credential: fix, do not retry.
+    let first = submit_retrying(&mut client, &feed, &Backoff::default())
+        .await
+        .map_err(|status| describe(&status))?
+        .receipt;
     println!(
         "feed {} enqueued (duplicate: {})",
         first.feed_id, first.duplicate
@@ -106,12 +94,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     Ok(())
-}
-
-/// `RESOURCE_EXHAUSTED` is also the answer to a feed over the limits, which no retry fixes.
-fn is_feed_too_large(status: &tonic::Status) -> bool {
-    status
-        .metadata()
-        .get("rollcall-error-code")
-        .is_some_and(|code| code == "FEED_TOO_LARGE")
 }

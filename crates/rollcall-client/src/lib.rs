@@ -13,6 +13,7 @@ pub mod export;
 pub mod progress;
 mod queries;
 mod receipts;
+pub mod retry;
 pub mod status;
 mod submit;
 mod synthetic;
@@ -23,9 +24,11 @@ mod client_tests;
 pub use channel::{AuthChannel, Bearer, Credentials, connect, endpoint, with_token};
 pub use error::{Error, Result};
 pub use queries::{all_approaching_pupils, all_at_risk_pupils};
+pub use retry::{Backoff, submit_retrying};
 pub use receipts::{list_feeds, receipt, wait_processed, wait_processed_with};
 pub use status::{code_words, describe};
 pub use submit::{CHUNK_RECORDS, Submission, mark_record, requests, roll_record, submit, validate};
 pub use synthetic::{
-    SyntheticKeys, import_synthetic_schools, registry_school, submit_feed, synthetic_keys,
+    SyntheticKeys, import_synthetic_schools, registry_school, submission, submit_feed,
+    synthetic_keys,
 };

@@ -1,6 +1,10 @@
 //! A gRPC failure as the one line a person reads: the code in words, the server's message and
 //! Rollcall's stable error code.
 
+/// The metadata key of Rollcall's stable error code on a failed call (the server's
+/// `rollcall_server::error::ERROR_CODE_METADATA`; the client does not depend on the server).
+pub const ERROR_CODE_METADATA: &str = "rollcall-error-code";
+
 /// A gRPC error as one line: the status code in words, the message, and Rollcall's stable error
 /// code when the server sent one, e.g. `invalid argument: school_urn: must be six digits
 /// [INVALID_ARGUMENT]`.
@@ -14,7 +18,7 @@ pub fn describe(status: &tonic::Status) -> String {
     };
     if let Some(stable) = status
         .metadata()
-        .get("rollcall-error-code")
+        .get(ERROR_CODE_METADATA)
         .and_then(|v| v.to_str().ok())
     {
         line.push_str(&format!(" [{stable}]"));

@@ -55,18 +55,19 @@ pub async fn submit_feed(
     feed: &rollcall_synth::Feed,
     code_set: &str,
 ) -> Result<FeedReceipt, tonic::Status> {
-    submit(
-        client,
-        &Submission {
-            school_urn: format!("{:06}", feed.urn),
-            extracted_at: feed.extracted_at,
-            idempotency_key: feed.idempotency_key.clone(),
-            code_set,
-            roll: &feed.roll,
-            marks: &feed.marks,
-        },
-    )
-    .await
+    submit(client, &submission(feed, code_set)).await
+}
+
+/// A synthetic school's feed as the stream's header fields and records.
+pub fn submission<'a>(feed: &'a rollcall_synth::Feed, code_set: &'a str) -> Submission<'a> {
+    Submission {
+        school_urn: format!("{:06}", feed.urn),
+        extracted_at: feed.extracted_at,
+        idempotency_key: feed.idempotency_key.clone(),
+        code_set,
+        roll: &feed.roll,
+        marks: &feed.marks,
+    }
 }
 
 /// Imports the synthetic LA's schools into the registry.

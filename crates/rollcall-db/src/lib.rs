@@ -12,6 +12,7 @@ mod apply;
 mod approaching;
 mod as_at;
 mod audit;
+pub mod canonical;
 pub mod bench;
 mod codebook;
 mod error;
@@ -101,6 +102,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
+/// How long a statement waits for a connection before it fails (sqlx's default is 30 seconds):
+/// while PostgreSQL is down, a vendor's call is answered `UNAVAILABLE` within this and the
+/// vendor backs off, rather than holding its stream open; the workers retry on their own.
+pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Opens a pool of at most `max_connections` connections to `url`.
 ///
 /// Every statement is planned for the values it runs with (`plan_cache_mode =
@@ -108,11 +114,15 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 /// whole columns as arrays, and a generic plan cannot see their length: one chosen on a new,
 /// still empty database scans a school's whole roll once per pupil of the feed. The runs that
 /// showed it are in docs/performance.md.
+///
+/// A statement that cannot have a connection within [`ACQUIRE_TIMEOUT`] fails as a transient
+/// error: the database down or every connection busy.
 pub async fn connect(url: &str, max_connections: u32) -> Result<Pool> {
     let options =
         PgConnectOptions::from_str(url)?.options([("plan_cache_mode", "force_custom_plan")]);
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(options)
         .await?;
     Ok(Pool::new(pool))

@@ -32,6 +32,12 @@ pub struct KafkaConfig {
     pub assembly_timeout_secs: u64,
     pub topics: Topics,
     pub groups: Groups,
+    /// This instance's stable name in its consumer group (Kafka's static membership,
+    /// `group.instance.id`), e.g. a Kubernetes StatefulSet pod's name: an instance restarted
+    /// under the same name takes back its partitions at once, without a rebalance of the group.
+    /// Unset: a new member at every start.
+    #[serde(default)]
+    pub instance_id: Option<String>,
     /// Extra librdkafka properties applied to every client (security, SASL, tuning).
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
@@ -88,6 +94,13 @@ impl KafkaConfig {
                 "compression must be one of {}",
                 COMPRESSIONS.join(", ")
             ));
+        }
+        if self
+            .instance_id
+            .as_deref()
+            .is_some_and(|id| id.trim().is_empty() || id.len() > 249)
+        {
+            return Err("instance_id must be 1 to 249 characters when set".into());
         }
         if self.retention_hours == 0 || self.assembly_timeout_secs == 0 {
             return Err("retention_hours and assembly_timeout_secs must be at least 1".into());

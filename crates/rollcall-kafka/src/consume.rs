@@ -18,7 +18,7 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use crate::assemble::{Assembler, Pushed, Record};
-use crate::{KafkaConfig, Message, Result};
+use crate::{Error, ErrorKind, KafkaConfig, Message, Result};
 
 /// A consumer in a group, never committing on its own, that knows when partitions are taken
 /// from it.
@@ -59,6 +59,9 @@ pub fn consumer(config: &KafkaConfig, group: &str) -> Result<Consumer> {
         )
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000");
+    if let Some(instance) = &config.instance_id {
+        client.set("group.instance.id", instance);
+    }
     for (key, value) in &config.properties {
         if key != "enable.auto.commit" {
             client.set(key, value);
@@ -160,7 +163,13 @@ where
         let first = loop {
             let record = tokio::select! {
                 _ = shutdown.cancelled() => break 'batches,
-                received = consumer.inner.recv() => copy(&received?),
+                received = consumer.inner.recv() => match usable(received)? {
+                    Some(record) => record,
+                    None => {
+                        tokio::time::sleep(TRANSIENT_PAUSE).await;
+                        continue;
+                    }
+                },
             };
             if let Some(message) = reading.take(record) {
                 break message;
@@ -180,7 +189,7 @@ where
                 }
                 _ = tokio::time::sleep_until(deadline) => break,
                 received = consumer.inner.recv() => {
-                    if let Some(message) = reading.take(copy(&received?)) {
+                    if let Some(message) = usable(received)?.and_then(|r| reading.take(r)) {
                         batch.push(message);
                     }
                 }
@@ -298,6 +307,7 @@ impl Reading {
             self.committed.retain(|(_, p), _| !revoked.contains(p));
         }
         let mut offsets = TopicPartitionList::new();
+        let mut committing = Vec::new();
         for ((topic, partition), &read) in &self.read {
             let mut upto = read;
             if let Some(pending) = self.assembler.pending_from(*partition) {
@@ -313,14 +323,47 @@ impl Reading {
                 continue;
             }
             offsets.add_partition_offset(topic, *partition, Offset::Offset(upto))?;
-            self.committed.insert(slot, upto);
+            committing.push((slot, upto));
         }
-        if offsets.count() > 0 {
-            consumer.inner.commit(&offsets, CommitMode::Sync)?;
+        if offsets.count() == 0 {
+            return Ok(());
+        }
+        match consumer.inner.commit(&offsets, CommitMode::Sync) {
+            Ok(()) => self.committed.extend(committing),
+            // The broker unreachable or the group rebalancing: the same offsets (or later ones)
+            // are committed after the next batch; until then a restart redelivers a little more,
+            // which handlers make harmless.
+            Err(err) if Error::from(err.clone()).kind() == ErrorKind::Transient => {
+                tracing::warn!(error = %err, "cannot commit offsets now; committing after the next batch");
+            }
+            Err(err) => return Err(err.into()),
         }
         Ok(())
     }
 }
+
+/// The record received, copied out of the client's buffer; `None` after a transient error (the
+/// broker unreachable or restarting: the client reconnects by itself and the loop reads on).
+/// Anything else fails the loop.
+fn usable(
+    received: std::result::Result<rdkafka::message::BorrowedMessage<'_>, rdkafka::error::KafkaError>,
+) -> Result<Option<Record>> {
+    match received {
+        Ok(message) => Ok(Some(copy(&message))),
+        Err(err) => {
+            let err = Error::from(err);
+            if err.kind() != ErrorKind::Transient {
+                return Err(err);
+            }
+            tracing::warn!(error = %err, "cannot consume now; reading on when the broker answers");
+            Ok(None)
+        }
+    }
+}
+
+/// The pause after a transient consumer error while waiting for a batch's first message, so
+/// that a broker that stays down is not polled in a tight loop.
+const TRANSIENT_PAUSE: Duration = Duration::from_millis(100);
 
 /// Copies a record out of the client's buffer.
 fn copy(borrowed: &rdkafka::message::BorrowedMessage<'_>) -> Record {

@@ -36,6 +36,7 @@ fn config(
             validator: "validator".into(),
             aggregator: "aggregator".into(),
         },
+        instance_id: None,
         properties: BTreeMap::new(),
     }
 }

@@ -4,6 +4,7 @@
 //! through the same broker with no processing), storage per mark, query latency and the
 //! services' peak memory. Prints a table and saves it as JSON with the machine's description.
 
+pub mod chaos;
 mod exports;
 mod machine;
 mod procs;
@@ -511,6 +512,7 @@ fn kafka_config(brokers: &str) -> KafkaConfig {
             validator: "rollcall-validator".into(),
             aggregator: "rollcall-aggregator".into(),
         },
+        instance_id: None,
         properties: Default::default(),
     }
 }

@@ -1,7 +1,7 @@
 //! The processes the benchmark starts (broker and services), stopped by a guard on every exit.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -11,6 +11,42 @@ use anyhow::Context as _;
 #[derive(Default)]
 pub struct Processes {
     children: Vec<(String, Child)>,
+    /// How each was started, so that it can be started again after it was killed.
+    launches: Vec<(String, Launch)>,
+}
+
+/// How a process is started: program, arguments, environment, working directory and log.
+#[derive(Clone, Debug)]
+struct Launch {
+    program: PathBuf,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    dir: Option<PathBuf>,
+    log: PathBuf,
+}
+
+impl Launch {
+    /// Starts it, its output appended to its log.
+    fn start(&self, name: &str) -> anyhow::Result<Child> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .with_context(|| format!("cannot open the log of {name}"))?;
+        let mut command = Command::new(&self.program);
+        command
+            .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        if let Some(dir) = &self.dir {
+            command.current_dir(dir);
+        }
+        command
+            .spawn()
+            .with_context(|| format!("cannot start {name} ({})", self.program.display()))
+    }
 }
 
 impl Processes {
@@ -23,17 +59,60 @@ impl Processes {
         env: &[(String, String)],
         logs: &Path,
     ) -> anyhow::Result<()> {
-        let log = std::fs::File::create(logs.join(format!("{name}.log")))
-            .with_context(|| format!("cannot create the log of {name}"))?;
-        let child = Command::new(program)
-            .args(args)
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("cannot start {name} ({})", program.display()))?;
+        self.spawn_in(name, program, args, env, logs, None)
+    }
+
+    /// [`Processes::spawn`], in working directory `dir` when given.
+    pub fn spawn_in(
+        &mut self,
+        name: &str,
+        program: &Path,
+        args: &[String],
+        env: &[(String, String)],
+        logs: &Path,
+        dir: Option<&Path>,
+    ) -> anyhow::Result<()> {
+        let log = logs.join(format!("{name}.log"));
+        std::fs::File::create(&log).with_context(|| format!("cannot create the log of {name}"))?;
+        let launch = Launch {
+            program: program.to_owned(),
+            args: args.to_vec(),
+            env: env.to_vec(),
+            dir: dir.map(Path::to_owned),
+            log,
+        };
+        let child = launch.start(name)?;
         self.children.push((name.to_owned(), child));
+        self.launches.push((name.to_owned(), launch));
+        Ok(())
+    }
+
+    /// Kills `name` outright (SIGKILL: no shutdown, nothing flushed) and waits for it to exit.
+    pub fn kill(&mut self, name: &str) -> anyhow::Result<()> {
+        let (_, child) = self
+            .children
+            .iter_mut()
+            .find(|(n, _)| n == name)
+            .with_context(|| format!("no process named {name}"))?;
+        child.kill().with_context(|| format!("cannot kill {name}"))?;
+        child.wait()?;
+        Ok(())
+    }
+
+    /// Starts `name` again as it was first started (after [`Processes::kill`]).
+    pub fn restart(&mut self, name: &str) -> anyhow::Result<()> {
+        let (_, launch) = self
+            .launches
+            .iter()
+            .find(|(n, _)| n == name)
+            .with_context(|| format!("no process named {name}"))?;
+        let child = launch.start(name)?;
+        let slot = self
+            .children
+            .iter_mut()
+            .find(|(n, _)| n == name)
+            .with_context(|| format!("no process named {name}"))?;
+        slot.1 = child;
         Ok(())
     }
 
