@@ -31,6 +31,9 @@ pub enum ErrorCode {
     OutsideOrganisation,
     /// The caller's rate limit is used up; retry later.
     RateLimited,
+    /// The service is taking on all it can at once (the gateway's feeds in progress); retry
+    /// after the pause it gives.
+    Overloaded,
 }
 
 impl ErrorCode {
@@ -50,6 +53,7 @@ impl ErrorCode {
             ErrorCode::PermissionDenied => "PERMISSION_DENIED",
             ErrorCode::OutsideOrganisation => "OUTSIDE_ORGANISATION",
             ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::Overloaded => "OVERLOADED",
         }
     }
 
@@ -67,7 +71,7 @@ impl ErrorCode {
             | ErrorCode::CredentialsRevoked
             | ErrorCode::CredentialsExpired => Code::Unauthenticated,
             ErrorCode::PermissionDenied | ErrorCode::OutsideOrganisation => Code::PermissionDenied,
-            ErrorCode::RateLimited => Code::ResourceExhausted,
+            ErrorCode::RateLimited | ErrorCode::Overloaded => Code::ResourceExhausted,
         }
     }
 }
@@ -78,13 +82,29 @@ impl ErrorCode {
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// How long the caller should wait before trying again, sent as gRPC's server pushback
+    /// ([`RETRY_PUSHBACK_METADATA`]).
+    pub retry_after: Option<std::time::Duration>,
 }
+
+/// The trailer that tells a client how long to wait before it retries, in milliseconds (gRPC's
+/// retry design, "server pushback").
+pub const RETRY_PUSHBACK_METADATA: &str = "grpc-retry-pushback-ms";
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError {
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// Load shed: the caller is told to retry after `retry_after`, with the same request.
+    pub fn overloaded(message: impl Into<String>, retry_after: std::time::Duration) -> ApiError {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..ApiError::new(ErrorCode::Overloaded, message)
         }
     }
 
@@ -168,6 +188,11 @@ impl From<ApiError> for Status {
             ERROR_CODE_METADATA,
             tonic::metadata::MetadataValue::from_static(err.code.as_str()),
         );
+        if let Some(wait) = err.retry_after {
+            status
+                .metadata_mut()
+                .insert(RETRY_PUSHBACK_METADATA, (wait.as_millis() as u64).into());
+        }
         status
     }
 }
@@ -175,6 +200,17 @@ impl From<ApiError> for Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shed_load_says_when_to_retry() {
+        let status = Status::from(ApiError::overloaded(
+            "busy",
+            std::time::Duration::from_millis(1500),
+        ));
+        assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+        assert_eq!(status.metadata().get(ERROR_CODE_METADATA).unwrap(), "OVERLOADED");
+        assert_eq!(status.metadata().get(RETRY_PUSHBACK_METADATA).unwrap(), "1500");
+    }
 
     #[test]
     fn a_broker_failure_is_answered_by_its_kind() {

@@ -7,7 +7,6 @@
 mod compare;
 mod faults;
 mod send;
-mod stack;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,7 +22,7 @@ pub use compare::Comparison;
 pub use faults::{Fault, FaultKind};
 
 use send::{InFlight, Pace, Sent};
-use stack::{Layout, Postgres, Stack};
+use crate::stack::{Layout, Postgres, Stack};
 
 /// How much to send.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -213,6 +212,8 @@ async fn run_once(
             dir,
             validators: options.validators,
             aggregators: options.aggregators,
+            durable_broker: true,
+            env: Vec::new(),
         },
         plan,
     )

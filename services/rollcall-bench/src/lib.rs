@@ -7,9 +7,11 @@
 pub mod chaos;
 mod exports;
 mod machine;
+mod peak;
 mod procs;
 mod report;
 mod scale;
+mod stack;
 mod year;
 
 pub use report::{CpuUse, Figures, Latency, percentile};
@@ -56,8 +58,10 @@ const FLOOR_TOPIC: &str = "rollcall.bench.floor.v1";
 
 /// Runs the benchmark; every process it started is stopped however it ends.
 pub async fn run(options: Options) -> anyhow::Result<()> {
-    if options.scale == Scale::LaYear {
-        return year::run(options).await;
+    match options.scale {
+        Scale::LaYear => return year::run(options).await,
+        Scale::Peak => return peak::run(options).await,
+        _ => {}
     }
     let started = Instant::now();
     // Feeds are generated as they are sent (`Plan::feed`), so the benchmark holds one feed per

@@ -14,6 +14,9 @@ pub enum Scale {
     LaWeekResend,
     /// About 16 million marks: a national day (on request).
     NationalDay,
+    /// The morning peak: 500 schools' vendors opening their streams at once, one connection
+    /// each, a week of marks a school, against one gateway.
+    Peak,
     /// The Birmingham-sized LA's whole academic year (190 school days, about 74 million marks),
     /// stored through the validator's checks and the aggregator's write path without the
     /// gateway or broker, for storage and query latency at full volume (on request).
@@ -27,6 +30,7 @@ impl Scale {
             Scale::LaDay => "la-day",
             Scale::LaWeekResend => "la-week-resend",
             Scale::NationalDay => "national-day",
+            Scale::Peak => "peak",
             Scale::LaYear => "la-year",
         }
     }
@@ -50,6 +54,7 @@ impl Scale {
                 ..birmingham
             },
             Scale::Small => LaSpec::demo(),
+            Scale::Peak => crate::peak::spec(),
             Scale::LaDay => birmingham,
             Scale::LaWeekResend => LaSpec {
                 days: 8,

@@ -24,6 +24,25 @@ pub struct GatewayConfig {
     pub listen: SocketAddr,
     pub max_feed_bytes: usize,
     pub max_records: usize,
+    /// Feeds read and enqueued at once; a stream waits for a place (`admission.rs`).
+    pub max_concurrent_feeds: usize,
+    /// Bytes (as sent) of all the feeds in progress at once.
+    pub max_buffered_bytes: usize,
+    /// How long a stream waits for a place or for bytes before it is shed.
+    pub admission_wait_ms: u64,
+    /// The least pause a shed stream is told to wait before it sends again.
+    pub shed_pushback_ms: u64,
+}
+
+impl GatewayConfig {
+    pub fn admission(&self) -> crate::admission::Limits {
+        crate::admission::Limits {
+            max_concurrent_feeds: self.max_concurrent_feeds,
+            max_buffered_bytes: self.max_buffered_bytes,
+            wait: std::time::Duration::from_millis(self.admission_wait_ms),
+            pushback: std::time::Duration::from_millis(self.shed_pushback_ms),
+        }
+    }
 }
 
 impl Settings {
@@ -47,6 +66,20 @@ impl ServiceSettings for Settings {
             return Err(ConfigError::invalid(
                 "gateway.max_records",
                 "limits must be positive",
+            ));
+        }
+        if self.gateway.max_concurrent_feeds == 0 {
+            return Err(ConfigError::invalid(
+                "gateway.max_concurrent_feeds",
+                "must be at least 1",
+            ));
+        }
+        if self.gateway.max_buffered_bytes < self.gateway.max_feed_bytes
+            || self.gateway.max_buffered_bytes > u32::MAX as usize
+        {
+            return Err(ConfigError::invalid(
+                "gateway.max_buffered_bytes",
+                "must hold at least one feed of gateway.max_feed_bytes, and at most 4 GiB",
             ));
         }
         self.tls

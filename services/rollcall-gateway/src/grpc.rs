@@ -21,6 +21,7 @@ use tonic::{Request, Response, Status, Streaming};
 use uuid::Uuid;
 
 use crate::Settings;
+use crate::admission::{Admission, Shed, Ticket};
 
 /// Feed ids are UUIDv5 of `urn/idempotency_key` in this namespace: a resend gets the same id.
 const FEED_ID_NAMESPACE: Uuid = Uuid::from_u128(0x5f2b_9c1e_8a47_4d3b_9e61_0c7a_d2f4_1b88);
@@ -36,6 +37,7 @@ pub struct Gateway {
     producer: Producer,
     topic: String,
     limits: FeedLimits,
+    admission: Admission,
 }
 
 impl Gateway {
@@ -48,6 +50,7 @@ impl Gateway {
                 max_feed_bytes: settings.gateway.max_feed_bytes,
                 max_records: settings.gateway.max_records,
             },
+            admission: Admission::new(settings.gateway.admission()),
         }
     }
 
@@ -58,12 +61,15 @@ impl Gateway {
     /// Reads the whole stream, enforcing the limits as it goes so an oversized feed is refused
     /// without being buffered in full. The sender must be allowed to send for the header's
     /// school before a single record is read: a feed for a school it is not registered for is
-    /// refused here, so nothing of it reaches the database or Kafka.
+    /// refused here, so nothing of it reaches the database or Kafka. The feed's place and the
+    /// bytes it holds (`admission.rs`) come back with it, to be kept until it is answered; a
+    /// stream that cannot have them is shed before its next message is read.
     async fn read_feed(
         &self,
         sender: &Principal,
         mut stream: Streaming<SubmitFeedRequest>,
-    ) -> Result<(FeedHeader, Vec<RollRecord>, Vec<MarkRecord>), Status> {
+    ) -> Result<(FeedHeader, Vec<RollRecord>, Vec<MarkRecord>, Ticket), Status> {
+        let mut ticket = self.admission.admit().await.map_err(shed)?;
         let first = stream
             .message()
             .await
@@ -71,6 +77,7 @@ impl Gateway {
             .ok_or_else(|| {
                 ApiError::invalid("empty stream: the first message must be the feed header")
             })?;
+        ticket.hold(first.encoded_len()).await.map_err(shed)?;
         let (mut parts, checked) = FeedParts::start(first, self.limits)?;
         let urn = checked.urn;
         if !sender.may_submit_for(urn.get() as i32) {
@@ -86,9 +93,10 @@ impl Gateway {
             .into());
         }
         while let Some(message) = stream.message().await.map_err(stream_error)? {
+            ticket.hold(message.encoded_len()).await.map_err(shed)?;
             parts.add(message)?;
         }
-        Ok((parts.header, parts.roll, parts.marks))
+        Ok((parts.header, parts.roll, parts.marks, ticket))
     }
 
     /// Writes the feed to the feeds topic (as many records as it takes, in order on its
@@ -130,7 +138,8 @@ impl FeedService for Gateway {
         request: Request<Streaming<SubmitFeedRequest>>,
     ) -> Result<Response<FeedReceipt>, Status> {
         let sender = rollcall_server::auth::principal(&request)?;
-        let (header, roll, marks) = self.read_feed(&sender, request.into_inner()).await?;
+        // The ticket is held until the answer: the feed's memory is in use until then.
+        let (header, roll, marks, _ticket) = self.read_feed(&sender, request.into_inner()).await?;
         let checked = check_header(&header)?;
 
         let envelope = FeedEnvelope {
@@ -217,7 +226,8 @@ impl FeedService for Gateway {
         request: Request<Streaming<SubmitFeedRequest>>,
     ) -> Result<Response<ValidationOutcome>, Status> {
         let sender = rollcall_server::auth::principal(&request)?;
-        let (header, roll, marks) = self.read_feed(&sender, request.into_inner()).await?;
+        // The ticket is held until the answer: the feed's memory is in use until then.
+        let (header, roll, marks, _ticket) = self.read_feed(&sender, request.into_inner()).await?;
         let checked = check_header(&header)?;
         let school_registered = rollcall_db::get_school(&self.pool, checked.urn.get() as i32)
             .await
@@ -592,6 +602,24 @@ fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
 
 fn too_large(message: String) -> Status {
     ApiError::new(ErrorCode::FeedTooLarge, message).into()
+}
+
+/// A stream shed under load: `RESOURCE_EXHAUSTED` / `OVERLOADED`, with the pause to wait before
+/// sending the same feed again.
+fn shed(shed: Shed) -> Status {
+    tracing::info!(
+        limit = shed.what,
+        retry_after_ms = shed.retry_after.as_millis() as u64,
+        "feed shed: the gateway is at its limit"
+    );
+    ApiError::overloaded(
+        format!(
+            "the gateway is at its limit of {}; send the same feed again after the pause given",
+            shed.what
+        ),
+        shed.retry_after,
+    )
+    .into()
 }
 
 /// A failure reading the stream, as the sender should hear it. tonic answers a message over the

@@ -4,6 +4,7 @@
 //! idempotency key, so a resend maps to the same feed everywhere downstream. Every call is
 //! authenticated, and a sender may send only for the schools it is registered for.
 
+mod admission;
 pub mod config;
 mod grpc;
 

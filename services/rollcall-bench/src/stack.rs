@@ -1,6 +1,6 @@
-//! The system a chaos run drives: a Tansu broker storing its log in SQLite (so that it survives
-//! being killed), the four services against a fresh database, and the PostgreSQL server itself,
-//! each of which can be killed or restarted by name.
+//! The system the chaos run and the morning peak drive: a Tansu broker (storing its log in
+//! SQLite, so that it survives being killed, or in memory), the four services against a fresh
+//! database, and the PostgreSQL server itself, each of which can be killed or restarted by name.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -30,6 +30,10 @@ pub struct Layout<'a> {
     pub dir: &'a Path,
     pub validators: usize,
     pub aggregators: usize,
+    /// The broker keeps its log in a file, surviving a kill (else in memory).
+    pub durable_broker: bool,
+    /// More settings for every service (`ROLLCALL__...` variables).
+    pub env: Vec<(String, String)>,
 }
 
 impl Stack {
@@ -57,7 +61,11 @@ impl Stack {
                 "--advertised-listener-url".into(),
                 listener,
                 "--storage-engine".into(),
-                "sqlite://tansu.db".into(),
+                if layout.durable_broker {
+                    "sqlite://tansu.db".into()
+                } else {
+                    "memory://tansu/".into()
+                },
             ],
             &[],
             &logs,
@@ -68,6 +76,7 @@ impl Stack {
         let gateway_port = procs::free_port()?;
         let query_port = procs::free_port()?;
         let mut env = crate::service_env(layout.database_url);
+        env.extend(layout.env.iter().cloned());
         env.extend([
             (
                 "ROLLCALL__KAFKA__BROKERS".to_owned(),
