@@ -92,10 +92,29 @@ impl Worker<'_> {
     /// flight at once and queued in the batch's order (so a school's feeds reach the validated
     /// topic in the order they arrived). Answers for each message: done once all its writes were
     /// acknowledged.
+    ///
+    /// Once a feed cannot be prepared (the database unavailable), the later feeds of its
+    /// partition in the batch are not prepared or written either: they are handed back with it,
+    /// so that no school's later feed reaches the validated topic before its earlier one. The
+    /// current codes would not depend on the order (versions decide), but the history of when
+    /// each code was first recorded would (the chaos run found it: a feed held back by a
+    /// timed-out connection while its school's next feed went ahead).
     async fn handle_batch(&self, messages: Vec<Message>) -> Vec<anyhow::Result<()>> {
         let mut prepared = Vec::with_capacity(messages.len());
+        let mut failed_partitions = std::collections::BTreeSet::new();
         for message in messages {
-            prepared.push(self.prepare(message).await);
+            let partition = message.partition;
+            let outputs = if failed_partitions.contains(&partition) {
+                Err(anyhow::anyhow!(
+                    "an earlier feed of partition {partition} in the batch failed"
+                ))
+            } else {
+                self.prepare(message).await
+            };
+            if outputs.is_err() {
+                failed_partitions.insert(partition);
+            }
+            prepared.push(outputs);
         }
         // `join_all` polls the sends in this order first, and a send is queued on its first poll.
         let sends = prepared.iter().enumerate().flat_map(|(index, outputs)| {
