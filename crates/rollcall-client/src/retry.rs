@@ -118,9 +118,15 @@ mod tests {
 
     #[test]
     fn transient_answers_and_broken_connections_are_retried() {
-        assert!(is_retryable(&with_code(Code::Unavailable, Some("UNAVAILABLE"))));
+        assert!(is_retryable(&with_code(
+            Code::Unavailable,
+            Some("UNAVAILABLE")
+        )));
         assert!(is_retryable(&with_code(Code::DeadlineExceeded, None)));
-        assert!(is_retryable(&with_code(Code::ResourceExhausted, Some("OVERLOADED"))));
+        assert!(is_retryable(&with_code(
+            Code::ResourceExhausted,
+            Some("OVERLOADED")
+        )));
         // The transport's own failure: no stable code.
         assert!(is_retryable(&with_code(Code::Unknown, None)));
         assert!(is_retryable(&with_code(Code::Cancelled, None)));
@@ -132,7 +138,10 @@ mod tests {
             Code::ResourceExhausted,
             Some("FEED_TOO_LARGE")
         )));
-        assert!(!is_retryable(&with_code(Code::InvalidArgument, Some("INVALID_ARGUMENT"))));
+        assert!(!is_retryable(&with_code(
+            Code::InvalidArgument,
+            Some("INVALID_ARGUMENT")
+        )));
         assert!(!is_retryable(&with_code(Code::PermissionDenied, None)));
         assert!(!is_retryable(&with_code(Code::Unauthenticated, None)));
         assert!(!is_retryable(&with_code(Code::Internal, Some("INTERNAL"))));

@@ -51,7 +51,11 @@ pub async fn dump(pool: &Pool) -> Result<Canonical> {
             .await?
             .into_iter()
             .collect();
-    let feed = |seq: i32| feeds.get(&seq).map_or_else(|| format!("seq {seq}?"), Uuid::to_string);
+    let feed = |seq: i32| {
+        feeds
+            .get(&seq)
+            .map_or_else(|| format!("seq {seq}?"), Uuid::to_string)
+    };
     let enrolment = |id: i64| {
         enrolments
             .get(&id)
@@ -60,20 +64,19 @@ pub async fn dump(pool: &Pool) -> Result<Canonical> {
     };
 
     let mut canonical = Canonical::default();
-    let rows: Vec<register::StoredRow> = sqlx::query_as(concat!(
-        "select ",
-        register::columns!(),
-        " from register r"
-    ))
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows: Vec<register::StoredRow> =
+        sqlx::query_as(concat!("select ", register::columns!(), " from register r"))
+            .fetch_all(&mut *conn)
+            .await?;
     let mut corrections = Vec::new();
     for row in rows {
         let (id, month, decoded): (i64, NaiveDate, MonthRegister) = register::decode_stored(row)?;
         let (urn, upn) = enrolment(id);
         for (slot, mark) in decoded.marks() {
             let (date, session) = register::session_of(month, slot);
-            let minutes = mark.minutes_late.map_or_else(String::new, |m| m.to_string());
+            let minutes = mark
+                .minutes_late
+                .map_or_else(String::new, |m| m.to_string());
             canonical.sessions.insert(
                 (urn, upn.clone(), date, session),
                 format!(
@@ -124,10 +127,9 @@ pub async fn dump(pool: &Pool) -> Result<Canonical> {
     )
     .fetch_all(&mut *conn)
     .await?;
-    canonical.tables.insert(
-        "school totals",
-        with_counts(school_totals, &code)?,
-    );
+    canonical
+        .tables
+        .insert("school totals", with_counts(school_totals, &code)?);
     let history: Vec<(String, Vec<i64>)> = sqlx::query_as(
         "select (h.school_urn, h.academic_year, h.recorded_at, f.feed_id, h.marks, h.enrolments,
                  h.persistent, h.severe, h.last_date)::text,

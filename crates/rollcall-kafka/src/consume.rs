@@ -346,7 +346,10 @@ impl Reading {
 /// broker unreachable or restarting: the client reconnects by itself and the loop reads on).
 /// Anything else fails the loop.
 fn usable(
-    received: std::result::Result<rdkafka::message::BorrowedMessage<'_>, rdkafka::error::KafkaError>,
+    received: std::result::Result<
+        rdkafka::message::BorrowedMessage<'_>,
+        rdkafka::error::KafkaError,
+    >,
 ) -> Result<Option<Record>> {
     match received {
         Ok(message) => Ok(Some(copy(&message))),

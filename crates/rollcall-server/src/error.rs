@@ -208,8 +208,14 @@ mod tests {
             std::time::Duration::from_millis(1500),
         ));
         assert_eq!(status.code(), tonic::Code::ResourceExhausted);
-        assert_eq!(status.metadata().get(ERROR_CODE_METADATA).unwrap(), "OVERLOADED");
-        assert_eq!(status.metadata().get(RETRY_PUSHBACK_METADATA).unwrap(), "1500");
+        assert_eq!(
+            status.metadata().get(ERROR_CODE_METADATA).unwrap(),
+            "OVERLOADED"
+        );
+        assert_eq!(
+            status.metadata().get(RETRY_PUSHBACK_METADATA).unwrap(),
+            "1500"
+        );
     }
 
     #[test]

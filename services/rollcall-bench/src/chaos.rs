@@ -21,8 +21,8 @@ use serde_json::{Value, json};
 pub use compare::Comparison;
 pub use faults::{Fault, FaultKind};
 
-use send::{InFlight, Pace, Sent};
 use crate::stack::{Layout, Postgres, Stack};
+use send::{InFlight, Pace, Sent};
 
 /// How much to send.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -125,7 +125,10 @@ pub async fn run(options: ChaosOptions) -> anyhow::Result<bool> {
     let base = options.server_url.trim_end_matches('/');
     // Restarting PostgreSQL needs its cluster tools: found before anything is sent.
     let port = url_port(base).unwrap_or(5432);
-    let postgres = if schedule.iter().any(|f| !f.kind.is_kill() && f.kind != FaultKind::RestartBroker) {
+    let postgres = if schedule
+        .iter()
+        .any(|f| !f.kind.is_kill() && f.kind != FaultKind::RestartBroker)
+    {
         Some(Postgres::on_port(port)?)
     } else {
         None
@@ -177,7 +180,15 @@ pub async fn run(options: ChaosOptions) -> anyhow::Result<bool> {
     std::fs::write(&details, comparison.details.join("\n") + "\n")
         .with_context(|| format!("cannot write {}", details.display()))?;
     let timestamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
-    let value = results(&options, &plan, &clean, &chaos, &injected, &comparison, &timestamp);
+    let value = results(
+        &options,
+        &plan,
+        &clean,
+        &chaos,
+        &injected,
+        &comparison,
+        &timestamp,
+    );
     std::fs::create_dir_all(&options.out)
         .with_context(|| format!("cannot create {}", options.out.display()))?;
     let path = options.out.join(format!("chaos-{timestamp}.json"));
@@ -326,9 +337,8 @@ fn results(
     comparison: &Comparison,
     timestamp: &str,
 ) -> Value {
-    let count = |pred: &dyn Fn(FaultKind) -> bool| {
-        injected.iter().filter(|i| pred(i.fault.kind)).count()
-    };
+    let count =
+        |pred: &dyn Fn(FaultKind) -> bool| injected.iter().filter(|i| pred(i.fault.kind)).count();
     let of = |kind: FaultKind| count(&|k| k == kind);
     json!({
         "kind": "chaos",
@@ -419,12 +429,17 @@ fn table(v: &Value) -> String {
             v["postgresql_outage_seconds"]
         ),
     );
-    out += &line("feeds, marks sent", format!("{}, {}", v["la"]["feeds"], v["marks_sent"]));
+    out += &line(
+        "feeds, marks sent",
+        format!("{}, {}", v["la"]["feeds"], v["marks_sent"]),
+    );
     out += &line(
         "vendor attempts (feeds retried, re-sent)",
         format!(
             "{} ({}, {})",
-            v["vendors"]["attempts"], v["vendors"]["feeds_retried"], v["vendors"]["extracts_resent"]
+            v["vendors"]["attempts"],
+            v["vendors"]["feeds_retried"],
+            v["vendors"]["extracts_resent"]
         ),
     );
     out += &line("sessions stored (clean run)", v["marks_stored"].to_string());
@@ -434,7 +449,10 @@ fn table(v: &Value) -> String {
         "marks unexpected, uncounted",
         format!("{}, {}", v["marks_unexpected"], v["marks_uncounted"]),
     );
-    out += &line("every table equal to the clean run", v["tables_equal"].to_string());
+    out += &line(
+        "every table equal to the clean run",
+        v["tables_equal"].to_string(),
+    );
     out
 }
 

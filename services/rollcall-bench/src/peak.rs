@@ -114,7 +114,10 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
                     Some(accepted.receipt.feed_id),
                 ),
                 Err(status) => {
-                    eprintln!("bench: peak: a feed was not taken: {}", rollcall_client::describe(&status));
+                    eprintln!(
+                        "bench: peak: a feed was not taken: {}",
+                        rollcall_client::describe(&status)
+                    );
                     (
                         Stream {
                             millis,
@@ -153,7 +156,11 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     stack.processes.check_running()?;
     stack.processes.stop();
 
-    let mut millis: Vec<f64> = streams.iter().filter(|s| s.taken).map(|s| s.millis).collect();
+    let mut millis: Vec<f64> = streams
+        .iter()
+        .filter(|s| s.taken)
+        .map(|s| s.millis)
+        .collect();
     millis.sort_by(f64::total_cmp);
     let errors = streams.iter().filter(|s| !s.taken).count();
     let shed: u64 = streams
@@ -196,7 +203,10 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let peak = &value["peak"];
     let line = |name: &str, value: String| format!("{name:<44}{value}\n");
     let mut table = String::from("\nmorning peak\n");
-    table += &line("streams (one connection a school)", peak["streams"].to_string());
+    table += &line(
+        "streams (one connection a school)",
+        peak["streams"].to_string(),
+    );
     table += &line("marks (a week a school)", marks.to_string());
     table += &line("errors (feeds never taken)", peak["errors"].to_string());
     table += &line(
@@ -212,10 +222,15 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             peak["max_receipt_ms"].as_f64().unwrap_or(0.0)
         ),
     );
-    table += &line("every receipt, every feed processed", format!("{all_receipts:.1} s, {all_processed:.1} s"));
+    table += &line(
+        "every receipt, every feed processed",
+        format!("{all_receipts:.1} s, {all_processed:.1} s"),
+    );
     table += &line(
         "gateway peak memory",
-        gateway_kib.map_or("unknown".into(), |k| format!("{:.0} MiB", k as f64 / 1024.0)),
+        gateway_kib.map_or("unknown".into(), |k| {
+            format!("{:.0} MiB", k as f64 / 1024.0)
+        }),
     );
     print!("{table}");
     eprintln!(

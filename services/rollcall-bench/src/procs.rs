@@ -94,7 +94,9 @@ impl Processes {
             .iter_mut()
             .find(|(n, _)| n == name)
             .with_context(|| format!("no process named {name}"))?;
-        child.kill().with_context(|| format!("cannot kill {name}"))?;
+        child
+            .kill()
+            .with_context(|| format!("cannot kill {name}"))?;
         child.wait()?;
         Ok(())
     }

@@ -226,7 +226,10 @@ impl Postgres {
         args.extend_from_slice(action);
         let root = is_root();
         let status = if root {
-            Command::new("pg_ctlcluster").args(&args).stdout(Stdio::null()).status()
+            Command::new("pg_ctlcluster")
+                .args(&args)
+                .stdout(Stdio::null())
+                .status()
         } else {
             Command::new("sudo")
                 .arg("pg_ctlcluster")
@@ -235,7 +238,11 @@ impl Postgres {
                 .status()
         }
         .context("cannot run pg_ctlcluster")?;
-        anyhow::ensure!(status.success(), "pg_ctlcluster {} failed: {status}", action.join(" "));
+        anyhow::ensure!(
+            status.success(),
+            "pg_ctlcluster {} failed: {status}",
+            action.join(" ")
+        );
         Ok(())
     }
 

@@ -88,7 +88,10 @@ impl Admission {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
-        let spread = self.limits.pushback.mul_f64(f64::from(nanos % 1000) / 1000.0);
+        let spread = self
+            .limits
+            .pushback
+            .mul_f64(f64::from(nanos % 1000) / 1000.0);
         Shed {
             what,
             retry_after: self.limits.pushback + spread,
@@ -127,7 +130,9 @@ impl Ticket {
     /// Bytes this feed holds.
     #[cfg(test)]
     pub fn held(&self) -> usize {
-        self.bytes.as_ref().map_or(0, OwnedSemaphorePermit::num_permits)
+        self.bytes
+            .as_ref()
+            .map_or(0, OwnedSemaphorePermit::num_permits)
     }
 }
 

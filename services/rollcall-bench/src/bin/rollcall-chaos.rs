@@ -5,7 +5,9 @@ use clap::Parser;
 use rollcall_bench::chaos::{ChaosOptions, ChaosScale};
 
 #[derive(Parser)]
-#[command(about = "Send a synthetic LA through Rollcall under random faults and compare every table with a clean run")]
+#[command(
+    about = "Send a synthetic LA through Rollcall under random faults and compare every table with a clean run"
+)]
 struct Args {
     /// How much to send (and the default number of faults).
     #[arg(long, value_enum, default_value_t = ChaosScale::Full)]
@@ -55,9 +57,11 @@ async fn main() -> std::process::ExitCode {
         scale: args.scale,
         seed,
         cycles: args.cycles.unwrap_or(if full { 50 } else { 6 }),
-        outage: std::time::Duration::from_secs(
-            args.outage_seconds.unwrap_or(if full { 60 } else { 8 }),
-        ),
+        outage: std::time::Duration::from_secs(args.outage_seconds.unwrap_or(if full {
+            60
+        } else {
+            8
+        })),
         only: args.only,
         streams: args.streams.max(1),
         validators: args.validators.max(1),

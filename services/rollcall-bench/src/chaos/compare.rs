@@ -46,8 +46,9 @@ pub fn compare(clean: &Canonical, chaos: &Canonical) -> Comparison {
             Some(v) if v == value => {}
             found => {
                 out.marks_lost += 1;
-                out.details
-                    .push(format!("session {key:?}: clean {value}, under faults {found:?}"));
+                out.details.push(format!(
+                    "session {key:?}: clean {value}, under faults {found:?}"
+                ));
             }
         }
     }
@@ -89,7 +90,8 @@ pub fn compare(clean: &Canonical, chaos: &Canonical) -> Comparison {
             out.details.push(format!("{name}: only clean: {row}"));
         }
         for row in &only_b {
-            out.details.push(format!("{name}: only under faults: {row}"));
+            out.details
+                .push(format!("{name}: only under faults: {row}"));
         }
         out.tables
             .insert((*name).to_owned(), (only_a.len(), only_b.len()));
@@ -143,8 +145,10 @@ mod tests {
             .insert((100001, "A".into(), date, 1), "I f2 f1 ".into());
         c.counted.insert((100001, "A".into(), 2025, "/".into()), 1);
         c.counted.insert((100001, "A".into(), 2025, "I".into()), 1);
-        c.tables
-            .insert("receipts", vec!["f1 processed".into(), "f2 processed".into()]);
+        c.tables.insert(
+            "receipts",
+            vec!["f1 processed".into(), "f2 processed".into()],
+        );
         c
     }
 

@@ -69,7 +69,11 @@ pub async fn send(
                 for school in (stream..plan.schools.len()).step_by(pace.streams) {
                     let plan = plan.clone();
                     let feed = tokio::task::spawn_blocking(move || plan.feed(d, school)).await?;
-                    let sends = if resent(d, school, pace.resend_every) { 2 } else { 1 };
+                    let sends = if resent(d, school, pace.resend_every) {
+                        2
+                    } else {
+                        1
+                    };
                     for send in 0..sends {
                         in_flight.0.fetch_add(1, Ordering::Relaxed);
                         let accepted = rollcall_client::submit_retrying(
