@@ -27,11 +27,12 @@ struct Args {
     /// Concurrent vendor streams.
     #[arg(long, default_value_t = 4)]
     streams: usize,
-    /// Validator instances (one consumer group).
-    #[arg(long, default_value_t = 2)]
+    /// Validator instances (one consumer group). Two or more stall Tansu 0.6's group
+    /// coordinator when one is killed while its group forms (docs/resilience.md).
+    #[arg(long, default_value_t = 1)]
     validators: usize,
-    /// Aggregator instances (one consumer group).
-    #[arg(long, default_value_t = 2)]
+    /// Aggregator instances (one consumer group); as for validators.
+    #[arg(long, default_value_t = 1)]
     aggregators: usize,
     /// Seconds to wait for every feed to be processed.
     #[arg(long, default_value_t = 900)]
