@@ -100,22 +100,7 @@ impl Worker<'_> {
     /// each code was first recorded would (the chaos run found it: a feed held back by a
     /// timed-out connection while its school's next feed went ahead).
     async fn handle_batch(&self, messages: Vec<Message>) -> Vec<anyhow::Result<()>> {
-        let mut prepared = Vec::with_capacity(messages.len());
-        let mut failed_partitions = std::collections::BTreeSet::new();
-        for message in messages {
-            let partition = message.partition;
-            let outputs = if failed_partitions.contains(&partition) {
-                Err(anyhow::anyhow!(
-                    "an earlier feed of partition {partition} in the batch failed"
-                ))
-            } else {
-                self.prepare(message).await
-            };
-            if outputs.is_err() {
-                failed_partitions.insert(partition);
-            }
-            prepared.push(outputs);
-        }
+        let prepared = prepare_in_order(messages, |message| self.prepare(message)).await;
         // `join_all` polls the sends in this order first, and a send is queued on its first poll.
         let sends = prepared.iter().enumerate().flat_map(|(index, outputs)| {
             let writes = outputs.as_ref().map_or(&[][..], |o| o.writes.as_slice());
@@ -340,4 +325,93 @@ fn dead_letters(feed: &ReceivedFeed, validated: &validation::Validated) -> Vec<D
         }
     }
     letters
+}
+
+/// Prepares each message in order with `prepare`. Once one fails, the later messages of its
+/// partition are not prepared: each answers that an earlier feed of its partition failed, so
+/// that it is handed back with it (`handle_batch`).
+async fn prepare_in_order<T, F, Fut>(
+    messages: Vec<Message>,
+    mut prepare: F,
+) -> Vec<anyhow::Result<T>>
+where
+    F: FnMut(Message) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let mut prepared = Vec::with_capacity(messages.len());
+    let mut failed_partitions = std::collections::BTreeSet::new();
+    for message in messages {
+        let partition = message.partition;
+        let outputs = if failed_partitions.contains(&partition) {
+            Err(anyhow::anyhow!(
+                "an earlier feed of partition {partition} in the batch failed"
+            ))
+        } else {
+            prepare(message).await
+        };
+        if outputs.is_err() {
+            failed_partitions.insert(partition);
+        }
+        prepared.push(outputs);
+    }
+    prepared
+}
+
+#[cfg(test)]
+mod ordering_tests {
+    use super::*;
+
+    fn message(partition: i32, offset: i64) -> Message {
+        Message {
+            topic: "feeds".into(),
+            partition,
+            offset,
+            last_offset: offset,
+            key: Vec::new(),
+            payload: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn after_a_failure_its_partitions_later_feeds_wait_and_other_partitions_go_on() {
+        let batch = vec![
+            message(0, 10),
+            message(0, 11),
+            message(1, 5),
+            message(0, 12),
+            message(1, 6),
+        ];
+        let mut prepared_offsets = Vec::new();
+        let results = prepare_in_order(batch, |m| {
+            prepared_offsets.push((m.partition, m.offset));
+            // The first feed's database connection timed out; every other one would succeed.
+            let failed = m.partition == 0 && m.offset == 10;
+            async move {
+                if failed {
+                    anyhow::bail!("pool timed out")
+                }
+                Ok(m.offset)
+            }
+        })
+        .await;
+        let answers: Vec<Result<i64, String>> = results
+            .into_iter()
+            .map(|r| r.map_err(|e| e.to_string()))
+            .collect();
+        assert_eq!(
+            answers,
+            [
+                Err("pool timed out".to_owned()),
+                Err("an earlier feed of partition 0 in the batch failed".to_owned()),
+                Ok(5),
+                Err("an earlier feed of partition 0 in the batch failed".to_owned()),
+                Ok(6),
+            ]
+        );
+        assert_eq!(
+            prepared_offsets,
+            [(0, 10), (1, 5), (1, 6)],
+            "held feeds are not prepared"
+        );
+    }
 }
