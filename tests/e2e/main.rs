@@ -13,6 +13,7 @@ mod hostile;
 mod la;
 mod lifecycle;
 mod lists;
+mod load;
 mod logs;
 mod matrix;
 mod pipeline;
