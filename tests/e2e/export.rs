@@ -118,14 +118,7 @@ async fn the_ees_export_matches_figures_recomputed_from_the_marks() {
         pupils: 700,
         ..LaSpec::small()
     });
-    pipeline
-        .import_schools(
-            la.schools
-                .iter()
-                .map(rollcall_client::registry_school)
-                .collect(),
-        )
-        .await;
+    pipeline.import_synthetic_schools(&la.schools).await;
     let mut client = pipeline.feeds().await;
     for feed in &la.feeds {
         let receipt = rollcall_client::submit_feed(&mut client, feed, "2024")
@@ -737,14 +730,7 @@ async fn a_row_of_the_dfe_file_rebuilt_through_the_pipeline_exports_the_dfe_figu
 async fn pupil_sessions_and_the_census_summary_recount_the_marks_and_are_audited() {
     let pipeline = Pipeline::start().await;
     let la = SyntheticLa::generate(LaSpec::small());
-    pipeline
-        .import_schools(
-            la.schools
-                .iter()
-                .map(rollcall_client::registry_school)
-                .collect(),
-        )
-        .await;
+    pipeline.import_synthetic_schools(&la.schools).await;
     let mut client = pipeline.feeds().await;
     for feed in &la.feeds {
         let receipt = rollcall_client::submit_feed(&mut client, feed, "2024")

@@ -438,6 +438,17 @@ impl Pipeline {
         self.register_for_test_vendor(&urns).await;
     }
 
+    /// [`Pipeline::import_schools`] for a synthetic LA's schools.
+    pub async fn import_synthetic_schools(&self, schools: &[rollcall_synth::School]) {
+        self.import_schools(
+            schools
+                .iter()
+                .map(rollcall_client::registry_school)
+                .collect(),
+        )
+        .await;
+    }
+
     /// Adds `urns` (those that are well-formed) to the test vendor's schools.
     pub async fn register_for_test_vendor(&self, urns: &[String]) {
         let all: Vec<String> = {

@@ -74,14 +74,7 @@ fn expected(la: &SyntheticLa) -> (HashMap<u32, Expected>, Expected) {
 }
 
 async fn submit_all(pipeline: &Pipeline, la: &SyntheticLa) -> Vec<String> {
-    pipeline
-        .import_schools(
-            la.schools
-                .iter()
-                .map(rollcall_client::registry_school)
-                .collect(),
-        )
-        .await;
+    pipeline.import_synthetic_schools(&la.schools).await;
     submit(pipeline, &la.feeds).await
 }
 
@@ -265,14 +258,7 @@ async fn workers_crashed_mid_stream_lose_nothing_and_count_nothing_twice() {
         days: 10,
         ..LaSpec::small()
     });
-    pipeline
-        .import_schools(
-            la.schools
-                .iter()
-                .map(rollcall_client::registry_school)
-                .collect(),
-        )
-        .await;
+    pipeline.import_synthetic_schools(&la.schools).await;
     // Half the feeds, a crash of both workers while they work through them, the other half, a
     // second crash, then let them finish.
     let (first, second) = la.feeds.split_at(la.feeds.len() / 2);

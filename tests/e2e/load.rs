@@ -21,14 +21,7 @@ async fn past_its_places_the_gateway_sheds_with_a_pause_and_the_retries_all_land
     })
     .await;
     let la = SyntheticLa::generate(LaSpec::small());
-    pipeline
-        .import_schools(
-            la.schools
-                .iter()
-                .map(rollcall_client::registry_school)
-                .collect(),
-        )
-        .await;
+    pipeline.import_synthetic_schools(&la.schools).await;
     let feeds = Arc::new(la.feeds.clone());
 
     // Every feed at once, each on its own connection, no retry: one place, so most are shed.
