@@ -89,11 +89,8 @@ impl Processes {
 
     /// Kills `name` outright (SIGKILL: no shutdown, nothing flushed) and waits for it to exit.
     pub fn kill(&mut self, name: &str) -> anyhow::Result<()> {
-        let (_, child) = self
-            .children
-            .iter_mut()
-            .find(|(n, _)| n == name)
-            .with_context(|| format!("no process named {name}"))?;
+        let index = self.index(name)?;
+        let child = &mut self.children[index].1;
         child
             .kill()
             .with_context(|| format!("cannot kill {name}"))?;
@@ -103,19 +100,17 @@ impl Processes {
 
     /// Starts `name` again as it was first started (after [`Processes::kill`]).
     pub fn restart(&mut self, name: &str) -> anyhow::Result<()> {
-        let (_, launch) = self
-            .launches
-            .iter()
-            .find(|(n, _)| n == name)
-            .with_context(|| format!("no process named {name}"))?;
-        let child = launch.start(name)?;
-        let slot = self
-            .children
-            .iter_mut()
-            .find(|(n, _)| n == name)
-            .with_context(|| format!("no process named {name}"))?;
-        slot.1 = child;
+        let index = self.index(name)?;
+        self.children[index].1 = self.launches[index].1.start(name)?;
         Ok(())
+    }
+
+    /// Where `name` is in `children` and in `launches` (pushed together, so in the same order).
+    fn index(&self, name: &str) -> anyhow::Result<usize> {
+        self.launches
+            .iter()
+            .position(|(n, _)| n == name)
+            .with_context(|| format!("no process named {name}"))
     }
 
     /// Peak resident memory (VmHWM) of each running process, in KiB.
@@ -164,6 +159,7 @@ impl Processes {
                 .status();
         }
         let deadline = Instant::now() + Duration::from_secs(10);
+        self.launches.clear();
         for (name, mut child) in self.children.drain(..).rev() {
             loop {
                 match child.try_wait() {

@@ -77,8 +77,8 @@ impl Gateway {
             .ok_or_else(|| {
                 ApiError::invalid("empty stream: the first message must be the feed header")
             })?;
-        ticket.hold(first.encoded_len()).await.map_err(shed)?;
         let (mut parts, checked) = FeedParts::start(first, self.limits)?;
+        ticket.hold(parts.bytes()).await.map_err(shed)?;
         let urn = checked.urn;
         if !sender.may_submit_for(urn.get() as i32) {
             tracing::info!(
@@ -93,8 +93,10 @@ impl Gateway {
             .into());
         }
         while let Some(message) = stream.message().await.map_err(stream_error)? {
-            ticket.hold(message.encoded_len()).await.map_err(shed)?;
+            // The bytes the parts counted for their own limit are the ones the budget holds.
+            let before = parts.bytes();
             parts.add(message)?;
+            ticket.hold(parts.bytes() - before).await.map_err(shed)?;
         }
         Ok((parts.header, parts.roll, parts.marks, ticket))
     }
@@ -419,6 +421,11 @@ impl FeedParts {
             limits,
         };
         Ok((parts, checked))
+    }
+
+    /// Bytes of the messages taken so far, as sent.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// A message after the first: a chunk of roll or mark records.
