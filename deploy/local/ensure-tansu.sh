@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure the Tansu broker (a Kafka-API broker written in Rust) is installed. It is built once
-# per machine, outside the project, by cargo install (about 10 minutes on 2 cores).
+# per machine, outside the project, by cargo install (about 20 minutes on 2 cores).
 set -euo pipefail
 
 version=0.6.0
