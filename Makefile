@@ -9,9 +9,9 @@ CARGO ?= cargo
 export PATH := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: deps postgres tansu chromium web-assets build test test-web demo serve bench chaos fuzz lint clean
+.PHONY: deps postgres tansu chromium web-assets deploy-tools build test test-web check-deploy demo serve bench chaos fuzz lint clean
 
-deps: postgres tansu chromium web-assets
+deps: postgres tansu chromium web-assets deploy-tools
 
 postgres:
 	@deploy/local/ensure-postgres.sh
@@ -21,6 +21,10 @@ tansu:
 
 chromium:
 	@deploy/local/ensure-chromium.sh
+
+# promtool and kubernetes-validate, for the deployment artefacts' checks.
+deploy-tools:
+	@deploy/local/ensure-deploy-tools.sh
 
 # GOV.UK Frontend (npm), compiled and embedded into rollcall-web by its build.rs: before any build.
 web-assets:
@@ -32,11 +36,17 @@ build: web-assets
 # Binaries first: the end-to-end tests run the `rollcall` CLI as a user would. Then a short chaos
 # run (six faults, PostgreSQL restarted among them: nothing else may use it meanwhile; a fixed
 # seed, so a failure here repeats with the same schedule; make chaos draws a new one) and the
-# browser tests.
+# browser tests, and the checks of the deployment artefacts (deploy/check.sh).
 test: deps build
 	$(CARGO) test --workspace --no-fail-fast
 	$(TARGET_DIR)/debug/rollcall-chaos --scale short --seed 1
 	tests/web/run.sh $(TARGET_DIR)/debug
+	deploy/check.sh
+
+# The deployment artefacts alone: alert rules (promtool, with their unit tests), the Prometheus
+# configuration, the Kubernetes manifests against the API schemas, the dashboard and compose file.
+check-deploy: deploy-tools
+	deploy/check.sh
 
 # The dashboard's browser tests alone: the real stack, a test identity provider, Chromium.
 test-web: deps build

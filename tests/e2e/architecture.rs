@@ -259,6 +259,7 @@ fn the_query_service_links_no_kafka_client() {
 fn the_broker_floor_batches_as_the_validator_does() {
     let validator = rollcall_validator::Settings::defaults()
         .validator
+        .batch_config()
         .batching();
     let floor = rollcall_bench::FLOOR_BATCHING;
     assert_eq!(

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use rollcall_client::AuthChannel;
-use rollcall_kafka::{BatchConfig, KafkaConfig};
+use rollcall_kafka::KafkaConfig;
 use rollcall_proto::admin::v1::{
     CreateKeyRequest, SetVendorSchoolsRequest, key_service_client::KeyServiceClient,
 };
@@ -21,6 +21,7 @@ use rollcall_proto::query::v1::{
 };
 use rollcall_server::ServiceSettings as _;
 use rollcall_server::config::{AuthConfig, DatabaseConfig, TlsConfig};
+use rollcall_server::ops::Listeners;
 use rollcall_telemetry::TelemetryConfig;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -85,7 +86,7 @@ pub struct Settings {
     pub telemetry: TelemetryConfig,
     pub kafka: KafkaConfig,
     pub gateway: rollcall_gateway::config::GatewayConfig,
-    pub validator: BatchConfig,
+    pub validator: rollcall_validator::config::ValidatorConfig,
     pub aggregator: rollcall_aggregator::config::AggregatorConfig,
     pub query: rollcall_query::config::QueryConfig,
 }
@@ -164,6 +165,9 @@ pub struct Pipeline {
     pub settings: Settings,
     pub gateway_addr: SocketAddr,
     pub query_addr: SocketAddr,
+    /// Each service's operations listener (`/metrics`, `/healthz`, `/readyz`); the workers'
+    /// change when they are started again.
+    pub ops: Ops,
     /// An admin key made straight in the database, as `rollcall keys bootstrap` does.
     pub admin_token: String,
     pub vendor_token: String,
@@ -176,6 +180,22 @@ pub struct Pipeline {
     query: JoinHandle<anyhow::Result<()>>,
     validator: Option<JoinHandle<anyhow::Result<()>>>,
     aggregator: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// The operations listeners' addresses, by service.
+#[derive(Clone, Copy, Debug)]
+pub struct Ops {
+    pub gateway: SocketAddr,
+    pub validator: SocketAddr,
+    pub aggregator: SocketAddr,
+    pub query: SocketAddr,
+}
+
+/// An operations listener on a port of the system's choosing, and its address.
+pub async fn ops_listener() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    (listener, addr)
 }
 
 /// A Tansu broker of one test's own, storing its log and committed offsets in a SQLite file so
@@ -310,20 +330,35 @@ impl Pipeline {
         let query_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let gateway_addr = gateway_listener.local_addr().unwrap();
         let query_addr = query_listener.local_addr().unwrap();
+        let (gateway_ops, gateway_ops_addr) = ops_listener().await;
+        let (query_ops, query_ops_addr) = ops_listener().await;
         let gateway = tokio::spawn(rollcall_gateway::serve(
             settings.gateway(),
-            gateway_listener,
+            Listeners {
+                api: gateway_listener,
+                ops: gateway_ops,
+            },
             services.child_token(),
         ));
         let query = tokio::spawn(rollcall_query::serve(
             settings.query(),
-            query_listener,
+            Listeners {
+                api: query_listener,
+                ops: query_ops,
+            },
             services.child_token(),
         ));
         let mut pipeline = Pipeline {
             settings,
             gateway_addr,
             query_addr,
+            ops: Ops {
+                gateway: gateway_ops_addr,
+                query: query_ops_addr,
+                // Set by `start_workers`.
+                validator: gateway_ops_addr,
+                aggregator: gateway_ops_addr,
+            },
             services,
             gateway,
             query,
@@ -335,22 +370,35 @@ impl Pipeline {
             ca_cert: None,
             vendor_schools: Default::default(),
         };
-        pipeline.start_workers();
+        pipeline.start_workers().await;
         wait_listening(gateway_addr).await;
         wait_listening(query_addr).await;
         pipeline
     }
 
     /// Starts the validator and aggregator (again, after `crash_workers`).
-    pub fn start_workers(&mut self) {
-        self.validator = Some(tokio::spawn(rollcall_validator::run(
+    pub async fn start_workers(&mut self) {
+        let (validator_ops, validator_addr) = ops_listener().await;
+        let (aggregator_ops, aggregator_addr) = ops_listener().await;
+        self.ops.validator = validator_addr;
+        self.ops.aggregator = aggregator_addr;
+        self.validator = Some(tokio::spawn(rollcall_validator::serve(
             self.settings.validator(),
+            validator_ops,
             self.services.child_token(),
         )));
-        self.aggregator = Some(tokio::spawn(rollcall_aggregator::run(
+        self.aggregator = Some(tokio::spawn(rollcall_aggregator::serve(
             self.settings.aggregator(),
+            aggregator_ops,
             self.services.child_token(),
         )));
+    }
+
+    /// The text `/metrics` of the operations listener at `addr` answers.
+    pub async fn scrape(&self, addr: SocketAddr) -> String {
+        let (status, body) = http_get(addr, "/metrics").await;
+        assert_eq!(status, 200, "{body}");
+        body
     }
 
     /// Kills both workers wherever they are, as a crash would: no graceful shutdown, nothing
@@ -561,6 +609,20 @@ impl Pipeline {
             .await
             .ok();
     }
+}
+
+/// A plain HTTP/1.1 GET of `path` at `addr`: the status and the body (the operations listeners
+/// answer with a length, not in chunks).
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nhost: ops\r\nconnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    let status = answer[9..12].parse().unwrap();
+    let body = answer.split_once("\r\n\r\n").unwrap().1.to_owned();
+    (status, body)
 }
 
 async fn wait_listening(addr: SocketAddr) {

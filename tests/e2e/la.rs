@@ -265,11 +265,11 @@ async fn workers_crashed_mid_stream_lose_nothing_and_count_nothing_twice() {
     let mut ids = submit(&pipeline, first).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     pipeline.crash_workers().await;
-    pipeline.start_workers();
+    pipeline.start_workers().await;
     ids.extend(submit(&pipeline, second).await);
     tokio::time::sleep(Duration::from_millis(300)).await;
     pipeline.crash_workers().await;
-    pipeline.start_workers();
+    pipeline.start_workers().await;
     wait_all(&pipeline, &ids).await;
     check_la(&pipeline, &la).await;
     pipeline.stop().await;
@@ -285,7 +285,7 @@ async fn acknowledged_feeds_survive_a_broker_crash() {
     let ids = submit_all(&pipeline, &la).await;
 
     broker.restart();
-    pipeline.start_workers();
+    pipeline.start_workers().await;
     wait_all(&pipeline, &ids).await;
     check_la(&pipeline, &la).await;
     pipeline.stop().await;

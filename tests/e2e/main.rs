@@ -16,6 +16,7 @@ mod lists;
 mod load;
 mod logs;
 mod matrix;
+mod metrics;
 mod pipeline;
 mod pupils;
 mod refusals;

@@ -386,9 +386,10 @@ async fn an_oversized_feed_is_refused_and_nothing_is_enqueued() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     pipeline.gateway_addr = listener.local_addr().unwrap();
     let token = tokio_util::sync::CancellationToken::new();
+    let (ops, _) = crate::harness::ops_listener().await;
     let small = tokio::spawn(rollcall_gateway::serve(
         pipeline.settings.gateway(),
-        listener,
+        rollcall_server::ops::Listeners { api: listener, ops },
         token.clone(),
     ));
     pipeline

@@ -51,6 +51,13 @@ export ROLLCALL__KAFKA__BROKERS="127.0.0.1:$kafka_port"
 export ROLLCALL__GATEWAY__LISTEN="127.0.0.1:$gateway_port"
 export ROLLCALL__QUERY__LISTEN="127.0.0.1:$query_port"
 export ROLLCALL__TLS__PLAINTEXT=true
+# Operations listeners (/metrics, /healthz, /readyz): on their default ports when serving, on
+# ports of the system's choosing under test (two dashboards run at once; nothing scrapes them).
+if [ -n "$short_port" ]; then
+    for service in GATEWAY VALIDATOR AGGREGATOR QUERY WEB; do
+        export "ROLLCALL__${service}__OPS_LISTEN=127.0.0.1:0"
+    done
+fi
 export ROLLCALL_GATEWAY="http://$ROLLCALL__GATEWAY__LISTEN"
 export ROLLCALL_QUERY="http://$ROLLCALL__QUERY__LISTEN"
 # The test identity provider: the query service verifies its access tokens, the dashboard signs
@@ -111,6 +118,7 @@ if [ "$mode" = "--serve" ]; then
     echo "serve: or this school ($school_urn) API key:    $school_key"
     echo "serve: or this operations API key:            $ops_key"
     echo "serve: or \"Sign in with your organisation's account\" (the test identity provider at $issuer)"
+    echo "serve: metrics at http://127.0.0.1:9181/metrics (gateway), 9182 (validator), 9183 (aggregator), 9184 (query), 9185 (web); /healthz and /readyz beside them"
     echo "serve: logs in $run/; Ctrl-C stops everything"
     trap 'stop_all; drop_db; exit 0' INT TERM
     wait

@@ -173,6 +173,12 @@ pub async fn open(url: &str, max_connections: u32) -> Result<Pool> {
     Ok(pool)
 }
 
+/// Whether the database answers a trivial query: the services' readiness check.
+pub async fn ping(pool: &Pool) -> Result<()> {
+    sqlx::query("select 1").execute(pool.pg()).await?;
+    Ok(())
+}
+
 /// Rollcall rewrites the same rows all year (registers, year totals, enrolments) and relies on
 /// the planner's statistics for its pages and its writes' joins: without autovacuum neither the
 /// dead rows nor the statistics are looked after, and both the write path and the queries slow

@@ -7,6 +7,8 @@ mod assemble;
 mod config;
 mod consume;
 pub mod frame;
+mod lag;
+mod metrics;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod produce;
@@ -14,6 +16,8 @@ mod produce;
 pub use assemble::Message;
 pub use config::{BatchConfig, DEFAULTS, Groups, KafkaConfig, MAX_BATCH_FEEDS, Topics};
 pub use consume::{Batching, Consumer, consume, consume_batches, consumer};
+pub use lag::Probe;
+pub use metrics::BatchMetrics;
 pub use produce::{Producer, producer};
 
 use std::collections::BTreeMap;
@@ -148,35 +152,16 @@ pub async fn committed_offsets(
     group: &str,
     topic: &str,
 ) -> Result<BTreeMap<i32, i64>> {
-    use rdkafka::consumer::{BaseConsumer, Consumer as _};
-    let mut client = config.client_config();
-    client
-        .set("group.id", group)
-        .set("enable.auto.commit", "false");
-    let client: BaseConsumer = client.create()?;
+    let probe = Probe::new(config, group, topic)?;
+    let client = probe.client();
     let topic = topic.to_owned();
-    let offsets = tokio::task::spawn_blocking(move || -> Result<BTreeMap<i32, i64>> {
-        let timeout = Duration::from_secs(10);
-        let metadata = client.fetch_metadata(Some(&topic), timeout)?;
-        let mut partitions = rdkafka::TopicPartitionList::new();
-        for t in metadata.topics() {
-            for p in t.partitions() {
-                partitions.add_partition(&topic, p.id());
-            }
-        }
-        let committed = client.committed_offsets(partitions, timeout)?;
-        Ok(committed
-            .elements()
-            .iter()
-            .filter_map(|e| match e.offset() {
-                rdkafka::Offset::Offset(n) => Some((e.partition(), n)),
-                _ => None,
-            })
-            .collect())
-    })
-    .await
-    .expect("committed offsets task panicked")?;
-    Ok(offsets)
+    let offsets = tokio::task::spawn_blocking(move || lag::committed_blocking(&client, &topic))
+        .await
+        .expect("committed offsets task panicked")?;
+    Ok(offsets
+        .into_iter()
+        .filter_map(|(partition, offset)| Some((partition, offset?)))
+        .collect())
 }
 
 #[cfg(test)]

@@ -1,10 +1,13 @@
 //! The producer: idempotent, `acks=all`, compressed, and a send resolves only once the broker
 //! acknowledged every record of it. [`Producer::send_payload`] writes a payload of any size as
-//! frames of at most `kafka.max_message_bytes` ([`crate::frame`]).
+//! frames of at most `kafka.max_message_bytes` ([`crate::frame`]). Each record's time from send
+//! to acknowledgement is a sample of `rollcall_kafka_produce_seconds{topic}` once the service
+//! gave the producer its metrics ([`Producer::with_metrics`]).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use rollcall_telemetry::metrics::{self, HistogramVec, Metrics};
 
 use crate::{Error, KafkaConfig, Result, frame};
 
@@ -13,6 +16,7 @@ use crate::{Error, KafkaConfig, Result, frame};
 pub struct Producer {
     inner: FutureProducer,
     max_message_bytes: usize,
+    latency: Option<HistogramVec>,
 }
 
 pub fn producer(config: &KafkaConfig) -> Result<Producer> {
@@ -36,21 +40,39 @@ pub fn producer(config: &KafkaConfig) -> Result<Producer> {
     Ok(Producer {
         inner: client.create()?,
         max_message_bytes: config.max_message_bytes,
+        latency: None,
     })
 }
 
 impl Producer {
+    /// The same producer, recording each acknowledged record's latency into `metrics`.
+    pub fn with_metrics(mut self, metrics: &Metrics) -> Producer {
+        self.latency = Some(metrics.histogram_vec(
+            "rollcall_kafka_produce_seconds",
+            "seconds from sending a record to the broker's acknowledgement (acks=all), by topic",
+            &["topic"],
+            metrics::SECONDS_BUCKETS,
+        ));
+        self
+    }
+
     /// Sends one message and waits for the broker's acknowledgement.
     pub async fn send(&self, topic: &str, key: &[u8], payload: &[u8]) -> Result<()> {
+        let started = Instant::now();
         let record = FutureRecord::to(topic).key(key).payload(payload);
         self.inner
             .send(record, Duration::from_secs(30))
             .await
-            .map(|_delivery| ())
             .map_err(|(source, _message)| Error::Delivery {
                 topic: topic.to_owned(),
                 source,
-            })
+            })?;
+        if let Some(latency) = &self.latency {
+            latency
+                .with_label_values(&[topic])
+                .observe(started.elapsed().as_secs_f64());
+        }
+        Ok(())
     }
 
     /// Sends `payload` as frames under `key`, all in flight at once and queued in order (so they

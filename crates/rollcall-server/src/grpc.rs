@@ -8,7 +8,10 @@ use tonic::service::Routes;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::server::HealthReporter;
 
+use rollcall_telemetry::metrics::Metrics;
+
 use crate::auth::{AuthLayer, Authenticator};
+use crate::calls::CallMetrics;
 use crate::config::{AuthConfig, TlsConfig};
 
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +35,7 @@ pub fn health() -> (
 }
 
 /// What guards a server: TLS (unless plaintext was chosen for local use) and the authentication
-/// layer, whose keys live in `pool`.
+/// layer, whose keys live in `pool` and which counts every call into `metrics`.
 pub struct Guard {
     tls: Option<tonic::transport::ServerTlsConfig>,
     auth: AuthLayer,
@@ -43,13 +46,18 @@ impl Guard {
         tls: &TlsConfig,
         auth: &AuthConfig,
         pool: rollcall_db::Pool,
+        metrics: &Metrics,
     ) -> Result<Guard, ServeError> {
         let authenticator = Authenticator::new(pool, auth).map_err(ServeError::Auth)?;
         let vendor_certificates = crate::tls::vendor_certificates(tls);
         let tls = crate::tls::server_config(tls)?;
         Ok(Guard {
             tls,
-            auth: AuthLayer::new(authenticator, vendor_certificates),
+            auth: AuthLayer::new(
+                authenticator,
+                vendor_certificates,
+                CallMetrics::new(metrics),
+            ),
         })
     }
 }

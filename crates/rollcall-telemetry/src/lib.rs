@@ -1,9 +1,12 @@
 //! Telemetry for every Rollcall binary: structured logs through `tracing-subscriber` and, when an
 //! OTLP endpoint is configured, spans exported through OpenTelemetry. `init` returns a guard that
-//! flushes pending spans when dropped, so `main` holds it for the life of the process.
+//! flushes pending spans when dropped, so `main` holds it for the life of the process. `metrics`:
+//! one Prometheus registry per service.
 //!
 //! Log fields name schools, feeds and counts, never pupils: no UPN, name or date of birth is ever
 //! recorded by a Rollcall span or event (see ARCHITECTURE.md).
+
+pub mod metrics;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;

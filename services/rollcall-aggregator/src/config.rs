@@ -1,5 +1,8 @@
 //! The aggregator's settings: `[database]`, `[telemetry]`, `[kafka]` and its own `[aggregator]`
-//! (its batches, lanes and parking). It listens on nothing, so it reads no `[tls]` or `[auth]`.
+//! (its batches, lanes, parking and operations listener). It answers no API, so it reads no
+//! `[tls]` or `[auth]`.
+
+use std::net::SocketAddr;
 
 use rollcall_kafka::{BatchConfig, KafkaConfig, MAX_BATCH_FEEDS};
 use rollcall_server::ServiceSettings;
@@ -26,6 +29,8 @@ pub struct AggregatorConfig {
     pub park_after_attempts: u32,
     /// Transactions a batch is spread over at once, each for its own schools.
     pub lanes: usize,
+    /// `/metrics`, `/healthz`, `/readyz` (plain HTTP, no data).
+    pub ops_listen: SocketAddr,
 }
 
 impl AggregatorConfig {

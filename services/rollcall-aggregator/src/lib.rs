@@ -11,20 +11,40 @@
 //! failover, deadlock) are retried for as long as they last. Replaying a feed changes nothing.
 
 pub mod config;
+mod metrics;
 mod park;
 
 use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use rollcall_db::Pool;
 use rollcall_domain::feed::ValidatedFeed;
-use rollcall_kafka::Message;
+use rollcall_kafka::{BatchMetrics, Message};
+use rollcall_server::ops::{self, Readiness};
+use rollcall_telemetry::metrics::Metrics;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use crate::config::Settings;
+use crate::metrics::{StoreMetrics, Transaction};
 use crate::park::Parking;
 
+/// How often the consumer lag on the validated topic is read for `/metrics`.
+const LAG_EVERY: Duration = Duration::from_secs(10);
+
+/// Binds the operations listener and runs until `shutdown`.
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let ops = ops::bind(settings.aggregator.ops_listen).await?;
+    serve(settings, ops, shutdown).await
+}
+
+/// Runs with an already bound operations listener (tests bind port 0 and read the address).
+pub async fn serve(
+    settings: Settings,
+    ops_listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let pool = rollcall_db::open(&settings.database.url, settings.database.max_connections)
         .await
         .context("cannot open the database")?;
@@ -45,11 +65,23 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     }
     let consumer = rollcall_kafka::consumer(kafka, &kafka.groups.aggregator)
         .context("cannot create kafka consumer")?;
+    let metrics = Metrics::new();
+    let probe =
+        rollcall_kafka::Probe::new(kafka, &kafka.groups.aggregator, &kafka.topics.validated)?;
+    let readiness = Readiness::new()
+        .database(pool.clone())
+        .check("broker", probe.readiness());
+    let _ops = ops::spawn(ops_listener, metrics.clone(), readiness, &shutdown);
+    let _lag = probe.spawn_watch(&metrics, LAG_EVERY, &shutdown);
+
     let batching = settings.aggregator.batch_config().batching();
+    let store = StoreMetrics::new(&metrics);
     let writer = Writer {
         pool,
-        parking: Parking::new(settings.aggregator.park_after_attempts),
+        parking: Parking::new(settings.aggregator.park_after_attempts, store.clone()),
         lanes: settings.aggregator.lanes,
+        metrics: store,
+        batches: BatchMetrics::new(&metrics),
     };
     rollcall_kafka::consume_batches(
         &consumer,
@@ -74,6 +106,8 @@ struct Writer {
     parking: Parking,
     /// Transactions a batch is spread over, each for its own schools.
     lanes: usize,
+    metrics: StoreMetrics,
+    batches: BatchMetrics,
 }
 
 impl Writer {
@@ -84,6 +118,7 @@ impl Writer {
     /// cannot be decoded, or a feed the database refused for good `park_after_attempts` times,
     /// is parked and answered done, so its partition moves on.
     async fn handle_batch(&self, messages: Vec<Message>) -> Vec<anyhow::Result<()>> {
+        let started = Instant::now();
         let mut lanes: Vec<Lane> = (0..self.lanes.max(1)).map(|_| Lane::default()).collect();
         let mut undecodable = Vec::new();
         for (i, message) in messages.iter().enumerate() {
@@ -115,10 +150,14 @@ impl Writer {
                     .await,
             );
         }
-        results
+        let results: Vec<anyhow::Result<()>> = results
             .into_iter()
             .map(|r| r.expect("every message answered"))
-            .collect()
+            .collect();
+        let retried = results.iter().filter(|r| r.is_err()).count();
+        self.batches
+            .batch(messages.len(), retried, started.elapsed());
+        results
     }
 
     /// One lane's feeds, in one transaction or, when that fails, one by one. Answers each of
@@ -130,10 +169,13 @@ impl Writer {
     ) -> Vec<(usize, anyhow::Result<()>)> {
         let Lane { indexes, feeds } = lane;
         if feeds.len() > 1 {
+            let started = Instant::now();
             match rollcall_db::apply_validated_feeds(&self.pool, &feeds).await {
                 Ok(stats) => {
+                    self.metrics
+                        .committed(Transaction::Batch, started.elapsed());
                     for (feed, stats) in feeds.iter().zip(stats) {
-                        stored(feed, stats);
+                        self.stored(feed, stats);
                     }
                     tracing::debug!(feeds = feeds.len(), "batch stored in one transaction");
                     return indexes.into_iter().map(|i| (i, Ok(()))).collect();
@@ -158,10 +200,12 @@ impl Writer {
                     feed.school
                 ))
             } else {
+                let started = Instant::now();
                 match rollcall_db::apply_validated_feed(&self.pool, feed).await {
                     Ok(stats) => {
+                        self.metrics.committed(Transaction::Feed, started.elapsed());
                         self.parking.forget(message);
-                        stored(feed, stats);
+                        self.stored(feed, stats);
                         Ok(())
                     }
                     Err(err) => self.parking.refused(&self.pool, message, feed, err).await,
@@ -180,12 +224,15 @@ fn decode(message: &Message) -> anyhow::Result<ValidatedFeed> {
     rollcall_pipeline::decode_validated(&message.payload).context("undecodable validated feed")
 }
 
-fn stored(feed: &ValidatedFeed, stats: rollcall_db::ApplyStats) {
-    tracing::info!(
-        school = feed.school.get(),
-        feed_id = %feed.feed_id,
-        marks_written = stats.marks_written,
-        marks_superseded = stats.marks_superseded,
-        "feed stored"
-    );
+impl Writer {
+    fn stored(&self, feed: &ValidatedFeed, stats: rollcall_db::ApplyStats) {
+        self.metrics.stored(&stats);
+        tracing::info!(
+            school = feed.school.get(),
+            feed_id = %feed.feed_id,
+            marks_written = stats.marks_written,
+            marks_superseded = stats.marks_superseded,
+            "feed stored"
+        );
+    }
 }

@@ -18,19 +18,23 @@ use rollcall_domain::feed::ValidatedFeed;
 use rollcall_domain::text;
 use rollcall_kafka::Message;
 
+use crate::metrics::StoreMetrics;
+
 /// Where a message was read: what its attempts are counted by.
 type Position = (String, i32, i64);
 
 pub struct Parking {
     park_after_attempts: u32,
+    metrics: StoreMetrics,
     /// Non-transient failures so far of each message still being retried.
     attempts: Mutex<HashMap<Position, u32>>,
 }
 
 impl Parking {
-    pub fn new(park_after_attempts: u32) -> Parking {
+    pub fn new(park_after_attempts: u32, metrics: StoreMetrics) -> Parking {
         Parking {
             park_after_attempts: park_after_attempts.max(1),
+            metrics,
             attempts: Mutex::new(HashMap::new()),
         }
     }
@@ -124,6 +128,7 @@ impl Parking {
     ) -> anyhow::Result<()> {
         rollcall_db::park_feed(pool, parked).await?;
         self.forget(message);
+        self.metrics.parked();
         tracing::error!(
             school = parked.school_urn,
             feed_id = parked.feed_id.map(|id| id.to_string()),

@@ -44,6 +44,8 @@ impl Fixture {
         settings.aggregator.batch_linger_ms = 200;
         settings.aggregator.park_after_attempts = PARK_AFTER_ATTEMPTS;
         settings.aggregator.lanes = 1;
+        // Tests run at once: each worker's operations listener on a port of its own.
+        settings.aggregator.ops_listen = "127.0.0.1:0".parse().unwrap();
         broker
             .create_topic(&settings.kafka.topics.validated, 1)
             .unwrap();

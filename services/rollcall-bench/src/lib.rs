@@ -303,9 +303,19 @@ fn cpu_sample(processes: &Processes) -> Vec<(String, Option<f64>)> {
 }
 
 /// What every service the benchmark starts is given: its database, plain text on loopback (set
-/// explicitly), and rate limits out of the way of the measurement.
+/// explicitly), rate limits out of the way of the measurement, and operations listeners on
+/// ports of the system's choosing (several instances of a worker run at once).
 fn service_env(database_url: &str) -> Vec<(String, String)> {
-    vec![
+    let mut env: Vec<(String, String)> = ["GATEWAY", "VALIDATOR", "AGGREGATOR", "QUERY", "WEB"]
+        .iter()
+        .map(|service| {
+            (
+                format!("ROLLCALL__{service}__OPS_LISTEN"),
+                "127.0.0.1:0".to_owned(),
+            )
+        })
+        .collect();
+    env.extend([
         (
             "ROLLCALL__DATABASE__URL".to_owned(),
             database_url.to_owned(),
@@ -316,7 +326,8 @@ fn service_env(database_url: &str) -> Vec<(String, String)> {
             "1000000".to_owned(),
         ),
         ("ROLLCALL__AUTH__BURST".to_owned(), "1000000".to_owned()),
-    ]
+    ]);
+    env
 }
 
 async fn channel(port: u16, token: &str) -> anyhow::Result<AuthChannel> {

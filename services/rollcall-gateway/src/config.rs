@@ -22,6 +22,8 @@ pub struct Settings {
 #[derive(Clone, Debug, Deserialize)]
 pub struct GatewayConfig {
     pub listen: SocketAddr,
+    /// The operations listener: `/metrics`, `/healthz`, `/readyz` (plain HTTP, no data).
+    pub ops_listen: SocketAddr,
     pub max_feed_bytes: usize,
     pub max_records: usize,
     /// Feeds read and enqueued at once; a stream waits for a place (`admission.rs`).

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use crate::Settings;
 use crate::admission::{Admission, Shed, Ticket};
+use crate::metrics::{FeedMetrics, Outcome, sender_label};
 
 /// Feed ids are UUIDv5 of `urn/idempotency_key` in this namespace: a resend gets the same id.
 const FEED_ID_NAMESPACE: Uuid = Uuid::from_u128(0x5f2b_9c1e_8a47_4d3b_9e61_0c7a_d2f4_1b88);
@@ -38,13 +39,20 @@ pub struct Gateway {
     topic: String,
     limits: FeedLimits,
     admission: Admission,
+    metrics: FeedMetrics,
 }
 
 impl Gateway {
-    pub fn new(pool: Pool, producer: Producer, settings: &Settings) -> Gateway {
+    pub fn new(
+        pool: Pool,
+        producer: Producer,
+        settings: &Settings,
+        metrics: FeedMetrics,
+    ) -> Gateway {
         Gateway {
             pool,
             producer,
+            metrics,
             topic: settings.kafka.topics.feeds.clone(),
             limits: FeedLimits {
                 max_feed_bytes: settings.gateway.max_feed_bytes,
@@ -131,17 +139,16 @@ impl Gateway {
             })?;
         Ok(())
     }
-}
 
-#[tonic::async_trait]
-impl FeedService for Gateway {
-    async fn submit_feed(
+    /// `SubmitFeed` itself: the receipt, and the roll and mark records when this call enqueued
+    /// the feed (`None` for a duplicate whose first receipt is returned).
+    async fn submit(
         &self,
-        request: Request<Streaming<SubmitFeedRequest>>,
-    ) -> Result<Response<FeedReceipt>, Status> {
-        let sender = rollcall_server::auth::principal(&request)?;
+        sender: &Principal,
+        stream: Streaming<SubmitFeedRequest>,
+    ) -> Result<(FeedReceipt, Option<(usize, usize)>), Status> {
         // The ticket is held until the answer: the feed's memory is in use until then.
-        let (header, roll, marks, _ticket) = self.read_feed(&sender, request.into_inner()).await?;
+        let (header, roll, marks, _ticket) = self.read_feed(sender, stream).await?;
         let checked = check_header(&header)?;
 
         let envelope = FeedEnvelope {
@@ -190,6 +197,7 @@ impl FeedService for Gateway {
         };
         // A feed registered but not acknowledged by the broker (an earlier attempt failed) is
         // enqueued now; one already enqueued is never enqueued twice.
+        let mut enqueued = None;
         let row = if row.status == FeedRow::RECEIVED {
             let feed = ReceivedFeed {
                 feed_id,
@@ -202,6 +210,7 @@ impl FeedService for Gateway {
                 marks: envelope.marks.into_iter().map(raw_mark).collect(),
             };
             self.enqueue(&feed).await?;
+            enqueued = Some((feed.roll.len(), feed.marks.len()));
             tracing::info!(
                 school = checked.urn.get(),
                 %feed_id,
@@ -217,10 +226,33 @@ impl FeedService for Gateway {
             tracing::info!(school = checked.urn.get(), %feed_id, "duplicate feed; first receipt returned");
             row
         };
-        Ok(Response::new(FeedReceipt {
+        let receipt = FeedReceipt {
             duplicate,
             ..self.receipt(&row).await?
-        }))
+        };
+        Ok((receipt, enqueued))
+    }
+}
+
+#[tonic::async_trait]
+impl FeedService for Gateway {
+    async fn submit_feed(
+        &self,
+        request: Request<Streaming<SubmitFeedRequest>>,
+    ) -> Result<Response<FeedReceipt>, Status> {
+        let sender = rollcall_server::auth::principal(&request)?;
+        let _in_progress = self.metrics.in_progress();
+        let answer = self.submit(&sender, request.into_inner()).await;
+        let outcome = match &answer {
+            Ok((_, Some(counts))) => Outcome::Enqueued {
+                roll: counts.0,
+                marks: counts.1,
+            },
+            Ok((_, None)) => Outcome::Duplicate,
+            Err(status) => Outcome::Failed(status),
+        };
+        self.metrics.answered(sender_label(&sender), outcome);
+        answer.map(|(receipt, _)| Response::new(receipt))
     }
 
     async fn validate_feed(

@@ -7,9 +7,11 @@
 mod admission;
 pub mod config;
 mod grpc;
+mod metrics;
 
 use anyhow::Context as _;
-use tokio::net::TcpListener;
+use rollcall_server::ops::{self, Listeners, Readiness};
+use rollcall_telemetry::metrics::Metrics;
 use tokio_util::sync::CancellationToken;
 
 pub use crate::config::Settings;
@@ -21,18 +23,17 @@ pub mod envelope {
     pub use crate::grpc::{CheckedHeader, FeedLimits, FeedParts, check_header};
 }
 
-/// Binds the configured address and serves until `shutdown`.
+/// Binds the configured addresses and serves until `shutdown`.
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(settings.gateway.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", settings.gateway.listen))?;
-    serve(settings, listener, shutdown).await
+    let listeners = Listeners::bind(settings.gateway.listen, settings.gateway.ops_listen).await?;
+    serve(settings, listeners, shutdown).await
 }
 
-/// Serves on an already bound listener (tests bind port 0 and read the address).
+/// Serves gRPC and the operations listener (`/metrics`, `/healthz`, `/readyz`) on already bound
+/// listeners (tests bind port 0 and read the addresses).
 pub async fn serve(
     settings: Settings,
-    listener: TcpListener,
+    listeners: Listeners,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let pool = rollcall_db::open(&settings.database.url, settings.database.max_connections)
@@ -47,16 +48,34 @@ pub async fn serve(
         .await
         .context("cannot create kafka topics")?;
     }
-    let producer =
-        rollcall_kafka::producer(&settings.kafka).context("cannot create kafka producer")?;
+    let metrics = Metrics::new();
+    let producer = rollcall_kafka::producer(&settings.kafka)
+        .context("cannot create kafka producer")?
+        .with_metrics(&metrics);
+    // Ready when the database answers and the broker knows the feeds topic.
+    let broker = rollcall_kafka::Probe::new(
+        &settings.kafka,
+        &settings.kafka.groups.validator,
+        &settings.kafka.topics.feeds,
+    )?;
+    let readiness = Readiness::new()
+        .database(pool.clone())
+        .check("broker", broker.readiness());
+    let _ops = ops::spawn(listeners.ops, metrics.clone(), readiness, &shutdown);
 
-    let guard = rollcall_server::grpc::Guard::new(&settings.tls, &settings.auth, pool.clone())?;
+    let guard =
+        rollcall_server::grpc::Guard::new(&settings.tls, &settings.auth, pool.clone(), &metrics)?;
     let (reporter, health) = rollcall_server::grpc::health();
-    let service = grpc::Gateway::new(pool, producer, &settings);
+    let service = grpc::Gateway::new(
+        pool,
+        producer,
+        &settings,
+        metrics::FeedMetrics::new(&metrics),
+    );
     let routes = tonic::service::Routes::new(service.into_server());
     reporter
         .set_serving::<rollcall_proto::feed::v1::feed_service_server::FeedServiceServer<grpc::Gateway>>()
         .await;
-    rollcall_server::grpc::serve(listener, routes, reporter, health, guard, shutdown).await?;
+    rollcall_server::grpc::serve(listeners.api, routes, reporter, health, guard, shutdown).await?;
     Ok(())
 }

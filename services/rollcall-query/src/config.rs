@@ -20,6 +20,8 @@ pub struct Settings {
 #[derive(Clone, Debug, Deserialize)]
 pub struct QueryConfig {
     pub listen: SocketAddr,
+    /// The operations listener: `/metrics`, `/healthz`, `/readyz` (plain HTTP, no data).
+    pub ops_listen: SocketAddr,
     /// DfE-style exports write `c` in every figure of a row counting fewer enrolments than
     /// this (and in a second row where one alone could be worked out from the total).
     pub suppress_below_enrolments: u64,

@@ -26,27 +26,33 @@ use rollcall_proto::query::v1::{
     audit_service_server::AuditServiceServer, pipeline_service_server::PipelineServiceServer,
     query_service_server::QueryServiceServer, registry_service_server::RegistryServiceServer,
 };
-use tokio::net::TcpListener;
+use rollcall_server::ops::{self, Listeners, Readiness};
+use rollcall_telemetry::metrics::Metrics;
 use tokio_util::sync::CancellationToken;
 
 pub use crate::config::Settings;
 
+/// Binds the configured addresses and serves until `shutdown`.
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(settings.query.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", settings.query.listen))?;
-    serve(settings, listener, shutdown).await
+    let listeners = Listeners::bind(settings.query.listen, settings.query.ops_listen).await?;
+    serve(settings, listeners, shutdown).await
 }
 
+/// Serves gRPC and the operations listener (`/metrics`, `/healthz`, `/readyz`) on already bound
+/// listeners (tests bind port 0 and read the addresses).
 pub async fn serve(
     settings: Settings,
-    listener: TcpListener,
+    listeners: Listeners,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let pool = rollcall_db::open(&settings.database.url, settings.database.max_connections)
         .await
         .context("cannot open the database")?;
-    let guard = rollcall_server::grpc::Guard::new(&settings.tls, &settings.auth, pool.clone())?;
+    let metrics = Metrics::new();
+    let readiness = Readiness::new().database(pool.clone());
+    let _ops = ops::spawn(listeners.ops, metrics.clone(), readiness, &shutdown);
+    let guard =
+        rollcall_server::grpc::Guard::new(&settings.tls, &settings.auth, pool.clone(), &metrics)?;
     let (reporter, health) = rollcall_server::grpc::health();
     let routes =
         tonic::service::Routes::new(QueryServiceServer::new(grpc::Query::new(pool.clone())))
@@ -87,6 +93,6 @@ pub async fn serve(
     reporter
         .set_serving::<ExportServiceServer<grpc_export::Export>>()
         .await;
-    rollcall_server::grpc::serve(listener, routes, reporter, health, guard, shutdown).await?;
+    rollcall_server::grpc::serve(listeners.api, routes, reporter, health, guard, shutdown).await?;
     Ok(())
 }

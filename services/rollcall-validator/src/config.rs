@@ -1,5 +1,8 @@
 //! The validator's settings: `[database]`, `[telemetry]`, `[kafka]` and its own `[validator]`
-//! (its batches). It listens on nothing, so it reads no `[tls]` or `[auth]`.
+//! (its batches and its operations listener). It answers no API, so it reads no `[tls]` or
+//! `[auth]`.
+
+use std::net::SocketAddr;
 
 use rollcall_kafka::{BatchConfig, KafkaConfig};
 use rollcall_server::ServiceSettings;
@@ -12,7 +15,25 @@ pub struct Settings {
     pub database: DatabaseConfig,
     pub telemetry: TelemetryConfig,
     pub kafka: KafkaConfig,
-    pub validator: BatchConfig,
+    pub validator: ValidatorConfig,
+}
+
+/// The validator's batches (as [`BatchConfig`]) and its operations listener.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ValidatorConfig {
+    pub batch_max_feeds: usize,
+    pub batch_linger_ms: u64,
+    /// `/metrics`, `/healthz`, `/readyz` (plain HTTP, no data).
+    pub ops_listen: SocketAddr,
+}
+
+impl ValidatorConfig {
+    pub fn batch_config(&self) -> BatchConfig {
+        BatchConfig {
+            batch_max_feeds: self.batch_max_feeds,
+            batch_linger_ms: self.batch_linger_ms,
+        }
+    }
 }
 
 impl Settings {
@@ -33,6 +54,7 @@ impl ServiceSettings for Settings {
     fn validate(&self) -> Result<(), ConfigError> {
         self.database.validate()?;
         self.validator
+            .batch_config()
             .validate(["validator.batch_max_feeds", "validator.batch_linger_ms"])
             .map_err(|(field, rule)| ConfigError::invalid(field, rule))?;
         self.kafka

@@ -8,6 +8,9 @@
 //! and written again; the aggregator makes a second copy harmless.
 
 pub mod config;
+mod metrics;
+
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use chrono::Utc;
@@ -17,11 +20,29 @@ use rollcall_domain::feed::{Outcome, ReceivedFeed, ValidatedFeed};
 use rollcall_domain::validation::{self, Context, Finding, RecordRef, Severity};
 use rollcall_kafka::{Message, Producer};
 use rollcall_pipeline::{DeadLetter, Rejected};
+use rollcall_server::ops::{self, Readiness};
+use rollcall_telemetry::metrics::Metrics;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use crate::config::Settings;
+use crate::metrics::ValidationMetrics;
 
+/// How often the consumer lag on the feeds topic is read for `/metrics`.
+const LAG_EVERY: Duration = Duration::from_secs(10);
+
+/// Binds the operations listener and runs until `shutdown`.
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let ops = ops::bind(settings.validator.ops_listen).await?;
+    serve(settings, ops, shutdown).await
+}
+
+/// Runs with an already bound operations listener (tests bind port 0 and read the address).
+pub async fn serve(
+    settings: Settings,
+    ops_listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let pool = rollcall_db::open(&settings.database.url, settings.database.max_connections)
         .await
         .context("cannot open the database")?;
@@ -38,15 +59,27 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         .await
         .context("cannot create kafka topics")?;
     }
-    let producer = rollcall_kafka::producer(kafka).context("cannot create kafka producer")?;
+    let metrics = Metrics::new();
+    let producer = rollcall_kafka::producer(kafka)
+        .context("cannot create kafka producer")?
+        .with_metrics(&metrics);
     let consumer = rollcall_kafka::consumer(kafka, &kafka.groups.validator)
         .context("cannot create kafka consumer")?;
+    let probe = rollcall_kafka::Probe::new(kafka, &kafka.groups.validator, &kafka.topics.feeds)?;
+    let readiness = Readiness::new()
+        .database(pool.clone())
+        .check("broker", probe.readiness());
+    let _ops = ops::spawn(ops_listener, metrics.clone(), readiness, &shutdown);
+    let _lag = probe.spawn_watch(&metrics, LAG_EVERY, &shutdown);
+
     let worker = Worker {
         pool,
         producer,
         settings: &settings,
+        metrics: ValidationMetrics::new(&metrics),
+        batches: rollcall_kafka::BatchMetrics::new(&metrics),
     };
-    let batching = settings.validator.batching();
+    let batching = settings.validator.batch_config().batching();
     rollcall_kafka::consume_batches(
         &consumer,
         &kafka.topics.feeds,
@@ -79,12 +112,16 @@ struct Validated {
     school: u32,
     feed_id: String,
     summary: validation::Summary,
+    /// Each finding's code and severity, counted once the feed's writes are acknowledged.
+    findings: Vec<(validation::FindingCode, Severity)>,
 }
 
 struct Worker<'a> {
     pool: Pool,
     producer: Producer,
     settings: &'a Settings,
+    metrics: ValidationMetrics,
+    batches: rollcall_kafka::BatchMetrics,
 }
 
 impl Worker<'_> {
@@ -100,6 +137,8 @@ impl Worker<'_> {
     /// each code was first recorded would (the chaos run found it: a feed held back by a
     /// timed-out connection while its school's next feed went ahead).
     async fn handle_batch(&self, messages: Vec<Message>) -> Vec<anyhow::Result<()>> {
+        let started = Instant::now();
+        let batch = messages.len();
         let prepared = prepare_in_order(messages, |message| self.prepare(message)).await;
         // `join_all` polls the sends in this order first, and a send is queued on its first poll.
         let sends = prepared.iter().enumerate().flat_map(|(index, outputs)| {
@@ -134,6 +173,7 @@ impl Worker<'_> {
                 Ok(()),
             ) = (outputs, result)
             {
+                self.metrics.validated(&v.summary, &v.findings);
                 tracing::info!(
                     school = v.school,
                     feed_id = %v.feed_id,
@@ -144,8 +184,18 @@ impl Worker<'_> {
                     warned = v.summary.records_warned,
                     "feed validated"
                 );
+            } else if let (
+                Ok(Outputs {
+                    validated: None, ..
+                }),
+                Ok(()),
+            ) = (outputs, result)
+            {
+                self.metrics.refused();
             }
         }
+        let retried = results.iter().filter(|r| r.is_err()).count();
+        self.batches.batch(batch, retried, started.elapsed());
         results
     }
 
@@ -178,6 +228,11 @@ impl Worker<'_> {
         };
         let mut validated = validation::validate(&feed.roll, &feed.marks, &ctx);
         let summary = validated.summary();
+        let findings = validated
+            .findings
+            .iter()
+            .map(|f| (f.code, f.severity))
+            .collect();
 
         // Dead letters first, then the validated feed, as one feed was always written.
         let topics = &self.settings.kafka.topics;
@@ -221,6 +276,7 @@ impl Worker<'_> {
                 school: urn,
                 feed_id: feed.feed_id.to_string(),
                 summary,
+                findings,
             }),
         })
     }

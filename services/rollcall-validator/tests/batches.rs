@@ -113,6 +113,8 @@ impl Fixture {
         settings.kafka.create_topics = false;
         settings.validator.batch_max_feeds = 16;
         settings.validator.batch_linger_ms = 500;
+        // Tests run at once: each worker's operations listener on a port of its own.
+        settings.validator.ops_listen = "127.0.0.1:0".parse().unwrap();
         let topics = &settings.kafka.topics;
         broker.create_topic(&topics.feeds, partitions).unwrap();
         broker.create_topic(&topics.validated, 1).unwrap();

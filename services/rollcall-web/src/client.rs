@@ -46,6 +46,22 @@ pub fn request<T>(credential: &Credential, message: T) -> Result<tonic::Request<
     Ok(request)
 }
 
+/// Whether the query service answers its standard health check as serving: the dashboard's
+/// readiness (`/readyz`). No credential: health is open to load balancers.
+pub async fn health(channel: Channel) -> Result<(), String> {
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+    let answer = tonic_health::pb::health_client::HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .map_err(|status| format!("{:?}", status.code()).to_lowercase())?;
+    match answer.into_inner().status() {
+        ServingStatus::Serving => Ok(()),
+        other => Err(format!("{other:?}").to_lowercase()),
+    }
+}
+
 pub fn query(channel: &Channel) -> QueryServiceClient<Channel> {
     QueryServiceClient::new(channel.clone())
 }

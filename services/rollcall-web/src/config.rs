@@ -21,6 +21,8 @@ pub struct Settings {
 #[derive(Clone, Debug, Deserialize)]
 pub struct WebConfig {
     pub listen: SocketAddr,
+    /// The operations listener: `/metrics`, `/healthz`, `/readyz` (plain HTTP, no data).
+    pub ops_listen: SocketAddr,
     /// The address users reach the dashboard at (behind a proxy, its address); the OIDC redirect
     /// goes back to it. Empty: `http://` and `listen`, which is accepted only on loopback.
     pub public_url: String,

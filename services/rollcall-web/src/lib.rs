@@ -13,6 +13,7 @@ pub mod config;
 mod error;
 mod format;
 mod layout;
+mod metrics;
 mod oidc;
 mod pages;
 mod period;
@@ -24,11 +25,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::{HeaderValue, header};
-use tokio::net::TcpListener;
+use rollcall_server::ops::{self, Listeners, Readiness};
+use rollcall_telemetry::metrics::Metrics;
 use tokio_util::sync::CancellationToken;
 
 pub use crate::config::Settings;
@@ -45,18 +47,19 @@ pub(crate) struct App {
 
 pub(crate) type Shared = Arc<App>;
 
+/// Binds the configured addresses and serves until `shutdown`.
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(settings.web.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", settings.web.listen))?;
-    serve(settings, listener, shutdown).await
+    let listeners = Listeners::bind(settings.web.listen, settings.web.ops_listen).await?;
+    serve(settings, listeners, shutdown).await
 }
 
+/// Serves the pages and the operations listener on already bound listeners (tests bind port 0 and read the addresses).
 pub async fn serve(
     settings: Settings,
-    listener: TcpListener,
+    listeners: Listeners,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let listener = listeners.api;
     let web = &settings.web;
     let public_url = web.public_url();
     let idle = Duration::from_secs(web.idle_timeout_secs);
@@ -73,8 +76,16 @@ pub async fn serve(
         idle,
     });
     tokio::spawn(sweep(app.clone(), shutdown.clone()));
+    let metrics = Metrics::new();
+    // Ready when the query service answers its health check: every page needs it.
+    let query = app.channel.clone();
+    let readiness = Readiness::new().check("query service", move || client::health(query.clone()));
+    let _ops = ops::spawn(listeners.ops, metrics.clone(), readiness, &shutdown);
     let router = pages::router(app)
-        .layer(axum::middleware::from_fn(headers_and_log))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics::WebMetrics::new(&metrics),
+            headers_and_log,
+        ))
         .layer(tower_http::compression::CompressionLayer::new());
     let addr = listener.local_addr()?;
     tracing::info!(%addr, public_url = %public_url, "web dashboard listening");
@@ -108,8 +119,13 @@ async fn sweep(app: Shared, shutdown: CancellationToken) {
 }
 
 /// Security headers on every response (pages are never cached: they may hold pupils' details)
-/// and one log line per request, naming the route's pattern only (never a query string).
-async fn headers_and_log(request: Request, next: Next) -> Response {
+/// and one log line and one count per request, naming the route's pattern only (never a query
+/// string).
+async fn headers_and_log(
+    State(metrics): State<metrics::WebMetrics>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = std::time::Instant::now();
     let method = request.method().clone();
     let route = request
@@ -136,11 +152,13 @@ async fn headers_and_log(request: Request, next: Next) -> Response {
     if !route.starts_with("/assets/") {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
+    let took = started.elapsed();
+    metrics.answered(&route, response.status().as_u16(), took);
     tracing::info!(
         %method,
         route = %route,
         status = response.status().as_u16(),
-        ms = started.elapsed().as_secs_f64() * 1000.0,
+        ms = took.as_secs_f64() * 1000.0,
         "request"
     );
     response

@@ -24,7 +24,12 @@ async fn start(configure: impl FnOnce(&mut Settings)) -> (String, CancellationTo
         "https"
     };
     let stop = CancellationToken::new();
-    tokio::spawn(rollcall_web::serve(settings, listener, stop.clone()));
+    let ops = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    tokio::spawn(rollcall_web::serve(
+        settings,
+        rollcall_server::ops::Listeners { api: listener, ops },
+        stop.clone(),
+    ));
     (format!("{scheme}://localhost:{}", addr.port()), stop)
 }
 

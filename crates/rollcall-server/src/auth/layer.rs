@@ -1,5 +1,6 @@
 //! The tower layer in front of every gRPC service: credentials, the kind policy and the rate
-//! limit, before any handler (or any byte of a streamed request body) is read.
+//! limit, before any handler (or any byte of a streamed request body) is read; and, since every
+//! call passes it, the calls' metrics (`crate::calls`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,6 +12,7 @@ use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 use tower::{Layer, Service};
 
 use super::{Authenticator, Credential, policy};
+use crate::calls::{self, CallMetrics};
 use crate::{ApiError, ErrorCode};
 
 #[derive(Clone)]
@@ -18,13 +20,19 @@ pub struct AuthLayer {
     authenticator: Authenticator,
     /// Whether client certificates are trusted as vendor credentials (a vendor CA is configured).
     vendor_certificates: bool,
+    metrics: CallMetrics,
 }
 
 impl AuthLayer {
-    pub fn new(authenticator: Authenticator, vendor_certificates: bool) -> AuthLayer {
+    pub fn new(
+        authenticator: Authenticator,
+        vendor_certificates: bool,
+        metrics: CallMetrics,
+    ) -> AuthLayer {
         AuthLayer {
             authenticator,
             vendor_certificates,
+            metrics,
         }
     }
 }
@@ -59,36 +67,60 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
         // The clone that was made ready is the one to call; keep a fresh clone for next time.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let layer = self.layer.clone();
         Box::pin(async move {
+            let started = std::time::Instant::now();
             let path = request.uri().path().to_owned();
-            if policy::is_open(&path) {
-                return inner.call(request).await;
+            let method = calls::method_label(&path);
+            layer.metrics.called(method);
+            let answer = if policy::is_open(&path) {
+                inner.call(request).await
+            } else {
+                authorised(&layer, &path, method, request, inner).await
+            };
+            if let Ok(response) = &answer {
+                let status = calls::status_label(response.headers());
+                layer.metrics.answered(method, status, started.elapsed());
             }
-            // Read the credential first: the request (its body is not `Sync`) is not held across
-            // the database lookup.
-            let credential = credential(&layer, &request);
-            match check(&layer, &path, credential).await {
-                Ok(principal) => {
-                    tracing::debug!(
-                        key_id = principal.key_id(),
-                        kind = principal.kind().name(),
-                        method = %path,
-                        "call authorised"
-                    );
-                    request.extensions_mut().insert(principal);
-                    inner.call(request).await
-                }
-                Err(err) => {
-                    tracing::info!(method = %path, code = err.code.as_str(), "call refused");
-                    Ok(tonic::Status::from(err).into_http())
-                }
-            }
+            answer
         })
+    }
+}
+
+/// Authenticates and authorises the call, then hands it to `inner`; a refusal is answered here.
+async fn authorised<S>(
+    layer: &AuthLayer,
+    path: &str,
+    method: &str,
+    mut request: Request<Body>,
+    mut inner: S,
+) -> Result<Response<Body>, S::Error>
+where
+    S: Service<Request<Body>, Response = Response<Body>>,
+{
+    // Read the credential first: the request (its body is not `Sync`) is not borrowed across
+    // the database lookup.
+    let credential = credential(layer, &request);
+    match check(layer, path, credential).await {
+        Ok(principal) => {
+            tracing::debug!(
+                key_id = principal.key_id(),
+                kind = principal.kind().name(),
+                method = %path,
+                "call authorised"
+            );
+            request.extensions_mut().insert(principal);
+            inner.call(request).await
+        }
+        Err(err) => {
+            tracing::info!(method = %path, code = err.code.as_str(), "call refused");
+            layer.metrics.refused(method, err.code.as_str());
+            Ok(tonic::Status::from(err).into_http())
+        }
     }
 }
 
