@@ -379,19 +379,32 @@ impl Pipeline {
     /// Starts the validator and aggregator (again, after `crash_workers`).
     pub async fn start_workers(&mut self) {
         let (validator_ops, validator_addr) = ops_listener().await;
-        let (aggregator_ops, aggregator_addr) = ops_listener().await;
         self.ops.validator = validator_addr;
-        self.ops.aggregator = aggregator_addr;
         self.validator = Some(tokio::spawn(rollcall_validator::serve(
             self.settings.validator(),
             validator_ops,
             self.services.child_token(),
         )));
+        self.start_aggregator().await;
+    }
+
+    /// Starts the aggregator (again, after `crash_aggregator`).
+    pub async fn start_aggregator(&mut self) {
+        let (aggregator_ops, aggregator_addr) = ops_listener().await;
+        self.ops.aggregator = aggregator_addr;
         self.aggregator = Some(tokio::spawn(rollcall_aggregator::serve(
             self.settings.aggregator(),
             aggregator_ops,
             self.services.child_token(),
         )));
+    }
+
+    /// Kills the aggregator alone, as `crash_workers` does both.
+    pub async fn crash_aggregator(&mut self) {
+        if let Some(worker) = self.aggregator.take() {
+            worker.abort();
+            let _ = worker.await;
+        }
     }
 
     /// The text `/metrics` of the operations listener at `addr` answers.

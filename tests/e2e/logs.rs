@@ -4,13 +4,13 @@
 //! forename, surname, date of birth or household key of those pupils may appear in what they
 //! wrote. Span fields are part of every log line, so this covers what traces carry too.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use rollcall_domain::validation::{RawMark, RawPupil};
 use rollcall_proto::feed::v1::feed_service_client::FeedServiceClient;
 
-use crate::harness::{Pipeline, bin, free_port, upn};
+use crate::harness::{Pipeline, bin, upn};
+use crate::processes::{Processes, SERVICES};
 
 const HOUSEHOLD: &str = "hh-Vermilion-77310";
 const BAD_HOUSEHOLD: &str = "hh Saffron 5521!";
@@ -69,68 +69,13 @@ async fn no_upn_name_or_date_of_birth_reaches_any_log() {
     // The harness makes the database, the keys and the broker; the services under test are the
     // binaries, on their own topics and consumer groups.
     let pipeline = Pipeline::start().await;
-    let run = uuid::Uuid::new_v4().simple().to_string();
-    let logs = tempfile::tempdir().unwrap();
-    let (gateway_port, query_port) = (free_port(), free_port());
-    let settings = &pipeline.settings;
-    let env = [
-        ("ROLLCALL__DATABASE__URL", settings.database.url.clone()),
-        ("ROLLCALL__KAFKA__BROKERS", settings.kafka.brokers.clone()),
-        (
-            "ROLLCALL__KAFKA__TOPICS__FEEDS",
-            format!("logs.feeds.{run}"),
-        ),
-        (
-            "ROLLCALL__KAFKA__TOPICS__VALIDATED",
-            format!("logs.validated.{run}"),
-        ),
-        (
-            "ROLLCALL__KAFKA__TOPICS__REJECTED",
-            format!("logs.rejected.{run}"),
-        ),
-        (
-            "ROLLCALL__KAFKA__GROUPS__VALIDATOR",
-            format!("logs-validator-{run}"),
-        ),
-        (
-            "ROLLCALL__KAFKA__GROUPS__AGGREGATOR",
-            format!("logs-aggregator-{run}"),
-        ),
-        ("ROLLCALL__KAFKA__PARTITIONS", "1".into()),
-        (
-            "ROLLCALL__GATEWAY__LISTEN",
-            format!("127.0.0.1:{gateway_port}"),
-        ),
-        ("ROLLCALL__QUERY__LISTEN", format!("127.0.0.1:{query_port}")),
-        ("ROLLCALL__TLS__PLAINTEXT", "true".into()),
-        ("ROLLCALL__TELEMETRY__FILTER", "debug".into()),
-    ];
-    let mut children = Vec::new();
-    for service in ["gateway", "validator", "aggregator", "query"] {
-        let log = std::fs::File::create(logs.path().join(format!("{service}.log"))).unwrap();
-        let child = tokio::process::Command::new(bin(&format!("rollcall-{service}")))
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        children.push(child);
-    }
-    for port in [gateway_port, query_port] {
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "port {port} not listening"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
+    let mut processes = Processes::start(
+        &pipeline,
+        "logs",
+        &[("ROLLCALL__TELEMETRY__FILTER", "debug".into())],
+    )
+    .await;
+    let (gateway_port, query_port) = (processes.gateway_port, processes.query_port);
     let cli = async |token: &str, args: &[&str]| {
         let output = tokio::process::Command::new(bin("rollcall"))
             .args(["--gateway", &format!("http://127.0.0.1:{gateway_port}")])
@@ -290,24 +235,11 @@ async fn no_upn_name_or_date_of_birth_reaches_any_log() {
         .await
         .unwrap();
 
-    for child in &children {
-        let pid = child.id().unwrap().to_string();
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
-    }
-    for mut child in children {
-        let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
-            .await
-            .expect("a service did not stop within 15s of SIGTERM")
-            .unwrap();
-        assert!(status.success());
-    }
+    processes.stop().await;
 
     let mut all = String::new();
-    for service in ["gateway", "validator", "aggregator", "query"] {
-        let text = std::fs::read_to_string(logs.path().join(format!("{service}.log"))).unwrap();
+    for service in SERVICES {
+        let text = processes.log(service);
         assert!(text.contains("DEBUG"), "{service} logged at debug level");
         all.push_str(&text);
     }

@@ -46,7 +46,7 @@ fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
 
 #[tokio::test]
 async fn every_services_metrics_count_the_feeds_sent() {
-    let pipeline = Pipeline::start().await;
+    let mut pipeline = Pipeline::start().await;
     pipeline
         .import_schools(URNS.iter().map(|urn| school(urn, "937", false)).collect())
         .await;
@@ -100,7 +100,8 @@ async fn every_services_metrics_count_the_feeds_sent() {
     let by = |outcome| [("sender", TEST_VENDOR), ("outcome", outcome)];
     assert_eq!(
         value(&gateway, "rollcall_gateway_feeds_total", &by("enqueued")),
-        4.0
+        4.0,
+        "{gateway}"
     );
     assert_eq!(
         value(&gateway, "rollcall_gateway_feeds_total", &by("duplicate")),
@@ -200,7 +201,31 @@ async fn every_services_metrics_count_the_feeds_sent() {
         "{query}"
     );
 
-    // Lag: nothing left for either worker once everything was processed (read every 10 s).
+    // Lag: with the aggregator down, a feed the validator passed on waits on the validated
+    // topic, one record behind the aggregator's group; once it is back, nothing is left for
+    // either worker (read every 10 s).
+    pipeline.crash_aggregator().await;
+    let wednesday = feed(URNS[0], "wed", 8, &["/", "/", "/", "\\", "\\", "\\"]);
+    let pending = wednesday.submit(&pipeline).await.unwrap();
+    let kafka = &pipeline.settings.kafka;
+    let probe =
+        rollcall_kafka::Probe::new(kafka, &kafka.groups.aggregator, &kafka.topics.validated)
+            .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let lag = probe.lag().await.unwrap();
+        assert_eq!(lag.len(), 3, "every partition");
+        if lag.values().sum::<i64>() == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the validated feed never waited: {lag:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    pipeline.start_aggregator().await;
+    pipeline.wait_processed(&pending.feed_id).await;
     for (worker, addr) in [
         ("validator", pipeline.ops.validator),
         ("aggregator", pipeline.ops.aggregator),

@@ -26,6 +26,8 @@ pub struct Message {
     pub last_offset: i64,
     pub key: Vec<u8>,
     pub payload: Vec<u8>,
+    /// The W3C trace context its (first) record carried: the span it continues.
+    pub trace: Vec<(String, String)>,
 }
 
 /// A record as read from the broker.
@@ -35,6 +37,7 @@ pub struct Record {
     pub offset: i64,
     pub key: Vec<u8>,
     pub value: Vec<u8>,
+    pub trace: Vec<(String, String)>,
 }
 
 /// What a record did.
@@ -62,6 +65,7 @@ pub struct Abandoned {
 struct Partial {
     topic: String,
     key: Vec<u8>,
+    trace: Vec<(String, String)>,
     offset: i64,
     last_offset: i64,
     frames: Vec<Option<Vec<u8>>>,
@@ -95,6 +99,7 @@ impl Assembler {
                 last_offset: record.offset,
                 key: record.key.clone(),
                 payload: value,
+                trace: record.trace.clone(),
             })
         };
         let frame = match frame::read(&record.value) {
@@ -119,6 +124,7 @@ impl Assembler {
                 Partial {
                     topic: record.topic.clone(),
                     key: record.key.clone(),
+                    trace: record.trace.clone(),
                     offset: record.offset,
                     last_offset: record.offset,
                     frames: vec![None; frame.count as usize],
@@ -153,6 +159,7 @@ impl Assembler {
             last_offset: partial.last_offset,
             key: partial.key,
             payload,
+            trace: partial.trace,
         })
     }
 
@@ -225,6 +232,7 @@ mod tests {
                 offset: first_offset + i as i64,
                 key: b"k".to_vec(),
                 value,
+                trace: Vec::new(),
             })
             .collect()
     }
@@ -318,6 +326,7 @@ mod tests {
             offset: 3,
             key: vec![],
             value: b"\x0a\x01x".to_vec(),
+            trace: Vec::new(),
         };
         assert!(matches!(asm.push(old), Pushed::Complete(m) if m.payload == b"\x0a\x01x"));
         let one = records("one", b"small", 4, MAX).remove(0);
@@ -331,6 +340,7 @@ mod tests {
             offset: r.offset,
             key: r.key.clone(),
             value: r.value.clone(),
+            trace: r.trace.clone(),
         }
     }
 }

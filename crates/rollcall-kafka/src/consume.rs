@@ -370,7 +370,22 @@ const TRANSIENT_PAUSE: Duration = Duration::from_millis(100);
 
 /// Copies a record out of the client's buffer.
 fn copy(borrowed: &rdkafka::message::BorrowedMessage<'_>) -> Record {
+    use rdkafka::message::Headers as _;
+    let trace = borrowed
+        .headers()
+        .map(|headers| {
+            headers
+                .iter()
+                .filter(|h| rollcall_telemetry::context::is_trace_header(h.key))
+                .filter_map(|h| {
+                    let value = std::str::from_utf8(h.value?).ok()?;
+                    Some((h.key.to_owned(), value.to_owned()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     Record {
+        trace,
         topic: borrowed.topic().to_owned(),
         partition: borrowed.partition(),
         offset: borrowed.offset(),

@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rollcall_telemetry::metrics::{self, HistogramVec, Metrics};
 
@@ -58,8 +59,29 @@ impl Producer {
 
     /// Sends one message and waits for the broker's acknowledgement.
     pub async fn send(&self, topic: &str, key: &[u8], payload: &[u8]) -> Result<()> {
+        self.send_traced(topic, key, payload, &[]).await
+    }
+
+    /// Sends one message carrying the trace context `trace` in its headers.
+    async fn send_traced(
+        &self,
+        topic: &str,
+        key: &[u8],
+        payload: &[u8],
+        trace: &[(String, String)],
+    ) -> Result<()> {
         let started = Instant::now();
-        let record = FutureRecord::to(topic).key(key).payload(payload);
+        let mut record = FutureRecord::to(topic).key(key).payload(payload);
+        if !trace.is_empty() {
+            let mut headers = OwnedHeaders::new_with_capacity(trace.len());
+            for (name, value) in trace {
+                headers = headers.insert(Header {
+                    key: name,
+                    value: Some(value.as_bytes()),
+                });
+            }
+            record = record.headers(headers);
+        }
         self.inner
             .send(record, Duration::from_secs(30))
             .await
@@ -77,16 +99,21 @@ impl Producer {
 
     /// Sends `payload` as frames under `key`, all in flight at once and queued in order (so they
     /// land in order on the key's partition), and waits until each is acknowledged. `id` names
-    /// the payload among those on its partition (a feed id). Returns the records written.
+    /// the payload among those on its partition (a feed id); every frame carries the trace
+    /// context `trace` (`rollcall_telemetry::context::headers_of`, empty for none). Returns the
+    /// records written.
     pub async fn send_payload(
         &self,
         topic: &str,
         key: &[u8],
         id: &[u8],
         payload: &[u8],
+        trace: &[(String, String)],
     ) -> Result<usize> {
         let frames = frame::split(id, payload, self.max_message_bytes)?;
-        let sends = frames.iter().map(|record| self.send(topic, key, record));
+        let sends = frames
+            .iter()
+            .map(|record| self.send_traced(topic, key, record, trace));
         for result in futures::future::join_all(sends).await {
             result?;
         }

@@ -313,7 +313,7 @@ async fn a_payload_larger_than_a_record_travels_as_frames_and_arrives_whole() {
     let producer = producer(&config).unwrap();
     let payload = big("p1", 1_000_000);
     let records = producer
-        .send_payload(TOPIC, b"100001", b"feed-1", &payload)
+        .send_payload(TOPIC, b"100001", b"feed-1", &payload, &[])
         .await
         .unwrap();
     assert!(records >= 16, "{records} records");
@@ -341,7 +341,7 @@ async fn a_consumer_killed_between_frames_loses_nothing_and_commits_no_further()
         producer.send(TOPIC, b"100001", record).await.unwrap();
     }
     producer
-        .send_payload(TOPIC, b"100002", b"b", &big("bb", 10))
+        .send_payload(TOPIC, b"100002", b"b", &big("bb", 10), &[])
         .await
         .unwrap();
     let first = consume_payloads(&config, "g", 1).await;

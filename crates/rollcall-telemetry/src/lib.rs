@@ -1,16 +1,18 @@
 //! Telemetry for every Rollcall binary: structured logs through `tracing-subscriber` and, when an
 //! OTLP endpoint is configured, spans exported through OpenTelemetry. `init` returns a guard that
 //! flushes pending spans when dropped, so `main` holds it for the life of the process. `metrics`:
-//! one Prometheus registry per service.
+//! one Prometheus registry per service; `context`: W3C trace context across gRPC and Kafka.
 //!
 //! Log fields name schools, feeds and counts, never pupils: no UPN, name or date of birth is ever
 //! recorded by a Rollcall span or event (see ARCHITECTURE.md).
 
+pub mod context;
 pub mod metrics;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
-use opentelemetry_sdk::{Resource, trace::SdkTracerProvider};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
 use serde::Deserialize;
 use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
 
@@ -85,9 +87,18 @@ pub fn init(service: &'static str, config: &TelemetryConfig) -> Result<Guard> {
             .with_tonic()
             .with_endpoint(config.otlp_endpoint.clone())
             .build()?;
+        // Spans leave within half a second of ending, so a feed's trace is at the collector
+        // soon after the feed is queryable.
+        let processor = BatchSpanProcessor::builder(exporter)
+            .with_batch_config(
+                BatchConfigBuilder::default()
+                    .with_scheduled_delay(std::time::Duration::from_millis(500))
+                    .build(),
+            )
+            .build();
         Some(
             SdkTracerProvider::builder()
-                .with_batch_exporter(exporter)
+                .with_span_processor(processor)
                 .with_resource(Resource::builder().with_service_name(service).build())
                 .build(),
         )

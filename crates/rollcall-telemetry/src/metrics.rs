@@ -110,17 +110,24 @@ fn register<C: Collector + Clone + 'static>(registry: &Registry, collector: C) -
 }
 
 /// The value of the sample `name{labels}` in a text exposition, for tests and the benchmark:
-/// `labels` as written between the braces (`vendor="acme",status="enqueued"`), empty for none.
+/// `labels` as written between the braces (`vendor="acme",status="enqueued"`), in any order
+/// (the encoder sorts them), empty for none. Label values holding a comma are not supported.
 pub fn sample(exposition: &str, name: &str, labels: &str) -> Option<f64> {
-    let series = if labels.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{name}{{{labels}}}")
-    };
+    let wanted = label_set(labels);
     exposition.lines().find_map(|line| {
-        let (key, value) = line.rsplit_once(' ')?;
-        (key == series).then(|| value.parse().ok()).flatten()
+        let (series, value) = line.rsplit_once(' ')?;
+        let (series_name, series_labels) = match series.split_once('{') {
+            Some((n, rest)) => (n, rest.strip_suffix('}')?),
+            None => (series, ""),
+        };
+        (series_name == name && label_set(series_labels) == wanted)
+            .then(|| value.parse().ok())
+            .flatten()
     })
+}
+
+fn label_set(labels: &str) -> std::collections::BTreeSet<&str> {
+    labels.split(',').filter(|l| !l.is_empty()).collect()
 }
 
 /// The sum of every sample of `name` (all its label sets), for tests.
@@ -148,6 +155,14 @@ mod tests {
         assert_eq!(
             sample(&text, "rollcall_test_feeds_total", r#"status="enqueued""#),
             Some(3.0)
+        );
+        let pairs = metrics.counter_vec("rollcall_test_pairs_total", "pairs", &["b", "a"]);
+        pairs.with_label_values(&["2", "1"]).inc();
+        let text = metrics.render();
+        assert_eq!(
+            sample(&text, "rollcall_test_pairs_total", r#"b="2",a="1""#),
+            Some(1.0),
+            "labels in either order"
         );
         assert_eq!(total(&text, "rollcall_test_feeds_total"), 4.0);
         assert!(

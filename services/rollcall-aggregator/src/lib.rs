@@ -25,6 +25,7 @@ use rollcall_server::ops::{self, Readiness};
 use rollcall_telemetry::metrics::Metrics;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 pub use crate::config::Settings;
 use crate::metrics::{StoreMetrics, Transaction};
@@ -99,6 +100,8 @@ pub async fn serve(
 struct Lane {
     indexes: Vec<usize>,
     feeds: Vec<ValidatedFeed>,
+    /// Each feed's span.
+    spans: Vec<tracing::Span>,
 }
 
 struct Writer {
@@ -121,15 +124,23 @@ impl Writer {
         let started = Instant::now();
         let mut lanes: Vec<Lane> = (0..self.lanes.max(1)).map(|_| Lane::default()).collect();
         let mut undecodable = Vec::new();
+        // Each feed's span continues the validator's and ends once its transaction committed
+        // (or it was handed back): the end of the feed's trace, when it became queryable.
+        let mut spans = Vec::with_capacity(messages.len());
         for (i, message) in messages.iter().enumerate() {
+            let span = feed_span(message);
             match decode(message) {
                 Ok(feed) => {
+                    span.record("school", feed.school.get())
+                        .record("feed_id", tracing::field::display(feed.feed_id));
                     let lane = feed.school.get() as usize % lanes.len();
                     lanes[lane].indexes.push(i);
+                    lanes[lane].spans.push(span.clone());
                     lanes[lane].feeds.push(feed);
                 }
                 Err(err) => undecodable.push((i, err)),
             }
+            spans.push(span);
         }
         let stored = futures::future::join_all(
             lanes
@@ -167,10 +178,22 @@ impl Writer {
         messages: &[Message],
         lane: Lane,
     ) -> Vec<(usize, anyhow::Result<()>)> {
-        let Lane { indexes, feeds } = lane;
+        let Lane {
+            indexes,
+            feeds,
+            spans,
+        } = lane;
         if feeds.len() > 1 {
             let started = Instant::now();
-            match rollcall_db::apply_validated_feeds(&self.pool, &feeds).await {
+            // One transaction for several feeds' traces: linked from each of them.
+            let transaction = tracing::info_span!("db.transaction", feeds = feeds.len());
+            for span in &spans {
+                transaction.follows_from(span);
+            }
+            match rollcall_db::apply_validated_feeds(&self.pool, &feeds)
+                .instrument(transaction)
+                .await
+            {
                 Ok(stats) => {
                     self.metrics
                         .committed(Transaction::Batch, started.elapsed());
@@ -192,7 +215,7 @@ impl Writer {
         // order; a parked feed no longer holds them back.
         let mut failed_schools = BTreeSet::new();
         let mut results = Vec::with_capacity(indexes.len());
-        for (i, feed) in indexes.into_iter().zip(&feeds) {
+        for ((i, feed), span) in indexes.into_iter().zip(&feeds).zip(&spans) {
             let message = &messages[i];
             let result = if failed_schools.contains(&feed.school) {
                 Err(anyhow::anyhow!(
@@ -201,7 +224,11 @@ impl Writer {
                 ))
             } else {
                 let started = Instant::now();
-                match rollcall_db::apply_validated_feed(&self.pool, feed).await {
+                let transaction = tracing::info_span!(parent: span, "db.transaction", feeds = 1);
+                match rollcall_db::apply_validated_feed(&self.pool, feed)
+                    .instrument(transaction)
+                    .await
+                {
                     Ok(stats) => {
                         self.metrics.committed(Transaction::Feed, started.elapsed());
                         self.parking.forget(message);
@@ -218,6 +245,22 @@ impl Writer {
         }
         results
     }
+}
+
+/// The span of one validated feed message, continuing the trace its record carries.
+fn feed_span(message: &Message) -> tracing::Span {
+    let span = tracing::info_span!(
+        "aggregator.feed",
+        partition = message.partition,
+        offset = message.offset,
+        school = tracing::field::Empty,
+        feed_id = tracing::field::Empty,
+    );
+    rollcall_telemetry::context::set_parent(
+        &span,
+        message.trace.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+    );
+    span
 }
 
 fn decode(message: &Message) -> anyhow::Result<ValidatedFeed> {

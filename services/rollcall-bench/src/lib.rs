@@ -678,7 +678,7 @@ async fn broker_floor(
             let producer = &producer;
             async move {
                 producer
-                    .send_payload(FLOOR_TOPIC, key, id.as_bytes(), payload)
+                    .send_payload(FLOOR_TOPIC, key, id.as_bytes(), payload, &[])
                     .await
             }
         });

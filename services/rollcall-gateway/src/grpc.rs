@@ -18,6 +18,7 @@ use rollcall_proto::pipeline::v1::FeedEnvelope;
 use rollcall_server::{ApiError, ErrorCode};
 use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status, Streaming};
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::Settings;
@@ -114,13 +115,24 @@ impl Gateway {
     async fn enqueue(&self, feed: &ReceivedFeed) -> Result<(), Status> {
         let key = feed.school.get().to_string();
         let feed_id = feed.feed_id;
+        // The validator's span for this feed continues this one (W3C trace context in the
+        // records' headers).
+        let produce = tracing::info_span!(
+            "kafka.produce",
+            topic = %self.topic,
+            school = feed.school.get(),
+            %feed_id
+        );
+        let trace = rollcall_telemetry::context::headers_of(&produce);
         self.producer
             .send_payload(
                 &self.topic,
                 key.as_bytes(),
                 feed_id.to_string().as_bytes(),
                 &rollcall_pipeline::encode_received(feed),
+                &trace,
             )
+            .instrument(produce)
             .await
             .map_err(|err| {
                 ApiError::broker(

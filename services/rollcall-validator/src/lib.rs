@@ -24,6 +24,7 @@ use rollcall_server::ops::{self, Readiness};
 use rollcall_telemetry::metrics::Metrics;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 pub use crate::config::Settings;
 use crate::metrics::ValidationMetrics;
@@ -96,6 +97,9 @@ pub async fn serve(
 struct Outputs {
     writes: Vec<Write>,
     validated: Option<Validated>,
+    /// The feed's span (continuing the gateway's): its writes' spans are its children, and the
+    /// aggregator's span for it continues theirs.
+    span: tracing::Span,
 }
 
 /// One message to write.
@@ -139,16 +143,28 @@ impl Worker<'_> {
     async fn handle_batch(&self, messages: Vec<Message>) -> Vec<anyhow::Result<()>> {
         let started = Instant::now();
         let batch = messages.len();
-        let prepared = prepare_in_order(messages, |message| self.prepare(message)).await;
+        let prepared = prepare_in_order(messages, |message| {
+            let span = feed_span(&message);
+            self.prepare(message).instrument(span)
+        })
+        .await;
         // `join_all` polls the sends in this order first, and a send is queued on its first poll.
         let sends = prepared.iter().enumerate().flat_map(|(index, outputs)| {
-            let writes = outputs.as_ref().map_or(&[][..], |o| o.writes.as_slice());
-            writes.iter().map(move |w| async move {
-                let sent = self
-                    .producer
-                    .send_payload(&w.topic, &w.key, w.id.as_bytes(), &w.payload)
-                    .await;
-                (index, sent)
+            let (writes, feed) = match outputs {
+                Ok(o) => (o.writes.as_slice(), Some(&o.span)),
+                Err(_) => (&[][..], None),
+            };
+            writes.iter().map(move |w| {
+                let produce = tracing::info_span!(parent: feed.and_then(|f| f.id()), "kafka.produce", topic = %w.topic);
+                let trace = rollcall_telemetry::context::headers_of(&produce);
+                async move {
+                    let sent = self
+                        .producer
+                        .send_payload(&w.topic, &w.key, w.id.as_bytes(), &w.payload, &trace)
+                        .await;
+                    (index, sent)
+                }
+                .instrument(produce)
             })
         });
         let mut results: Vec<anyhow::Result<()>> = prepared
@@ -211,6 +227,9 @@ impl Worker<'_> {
             }
         };
         let urn = feed.school.get();
+        tracing::Span::current()
+            .record("school", urn)
+            .record("feed_id", tracing::field::display(feed.feed_id));
         let school_registered = match rollcall_db::get_school(&self.pool, urn as i32).await {
             Ok(school) => school.is_some(),
             Err(err) if err.is_transient() => return Err(err.into()),
@@ -272,6 +291,7 @@ impl Worker<'_> {
         writes.push(write(&topics.validated, feed.feed_id.to_string(), payload));
         Ok(Outputs {
             writes,
+            span: tracing::Span::current(),
             validated: Some(Validated {
                 school: urn,
                 feed_id: feed.feed_id.to_string(),
@@ -303,8 +323,25 @@ impl Worker<'_> {
                 payload: rollcall_pipeline::encode_dead_letter(&letter),
             }],
             validated: None,
+            span: tracing::Span::current(),
         }
     }
+}
+
+/// The span of one feed message, continuing the trace its records carry (the gateway's).
+fn feed_span(message: &Message) -> tracing::Span {
+    let span = tracing::info_span!(
+        "validator.feed",
+        partition = message.partition,
+        offset = message.offset,
+        school = tracing::field::Empty,
+        feed_id = tracing::field::Empty,
+    );
+    rollcall_telemetry::context::set_parent(
+        &span,
+        message.trace.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+    );
+    span
 }
 
 /// Keeps the findings that fit one answer to the sender (`validation::fit_findings`) and says
@@ -425,6 +462,7 @@ mod ordering_tests {
             last_offset: offset,
             key: Vec::new(),
             payload: Vec::new(),
+            trace: Vec::new(),
         }
     }
 

@@ -296,6 +296,7 @@ async fn a_feed_with_more_findings_than_a_receipt_holds_keeps_the_first_and_coun
             b"100001",
             bad.feed_id.as_bytes(),
             &bad.encode_to_vec(),
+            &[],
         )
         .await
         .unwrap();

@@ -10,6 +10,7 @@ use http::{Request, Response};
 use tonic::body::Body;
 use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 use tower::{Layer, Service};
+use tracing::Instrument as _;
 
 use super::{Authenticator, Credential, policy};
 use crate::calls::{self, CallMetrics};
@@ -77,10 +78,21 @@ where
             let path = request.uri().path().to_owned();
             let method = calls::method_label(&path);
             layer.metrics.called(method);
+            // One span per call, continuing the caller's trace when it sent one (`traceparent`).
+            let span = tracing::info_span!("grpc", otel.name = method, otel.kind = "server");
+            rollcall_telemetry::context::set_parent(
+                &span,
+                request
+                    .headers()
+                    .iter()
+                    .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))),
+            );
             let answer = if policy::is_open(&path) {
-                inner.call(request).await
+                inner.call(request).instrument(span).await
             } else {
-                authorised(&layer, &path, method, request, inner).await
+                authorised(&layer, &path, method, request, inner)
+                    .instrument(span)
+                    .await
             };
             if let Ok(response) = &answer {
                 let status = calls::status_label(response.headers());
