@@ -191,7 +191,7 @@ mod tests {
                     }
                 }
             })
-            .check("stuck", || std::future::pending());
+            .check("stuck", std::future::pending);
         let shutdown = CancellationToken::new();
         let _ops = spawn(listener, metrics, Readiness::new(), &shutdown);
         let stuck_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
