@@ -12,6 +12,7 @@ mod procs;
 mod report;
 mod scale;
 mod stack;
+mod telemetry;
 mod year;
 
 pub use report::{CpuUse, Figures, Latency, percentile};
@@ -50,6 +51,9 @@ pub struct Options {
     pub timeout: Duration,
     pub out: PathBuf,
     pub database_url: String,
+    /// Export spans to a receiver of the benchmark's and scrape every service's `/metrics`
+    /// (`telemetry.rs`), to price operations' watching against a run without.
+    pub telemetry: bool,
 }
 
 const FEEDS_TOPIC: &str = "rollcall.feeds.v1";
@@ -135,10 +139,21 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         pool.close().await;
         token
     };
+    let watcher = match options.telemetry {
+        true => Some(telemetry::Watcher::start().await?),
+        false => None,
+    };
+    if let Some(watcher) = &watcher {
+        env.push((
+            "ROLLCALL__TELEMETRY__OTLP_ENDPOINT".to_owned(),
+            watcher.endpoint.clone(),
+        ));
+    }
     let bin_dir = std::env::current_exe()?
         .parent()
         .context("the benchmark's executable has no directory")?
         .to_owned();
+    let mut ops_ports = Vec::new();
     for (service, instances) in [
         ("gateway", 1),
         ("validator", options.validators),
@@ -148,11 +163,26 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         let program = bin_dir.join(format!("rollcall-{service}"));
         for instance in 1..=instances {
             let name = instance_name(service, instance);
+            let mut env = env.clone();
+            if watcher.is_some() {
+                let port = procs::free_port()?;
+                ops_ports.push(port);
+                env.push((
+                    format!("ROLLCALL__{}__OPS_LISTEN", service.to_uppercase()),
+                    format!("127.0.0.1:{port}"),
+                ));
+            }
             processes.spawn(&name, &program, &[], &env, &logs)?;
         }
     }
     procs::wait_port(gateway_port, &mut processes).await?;
     procs::wait_port(query_port, &mut processes).await?;
+    if let Some(watcher) = &watcher {
+        for &port in &ops_ports {
+            procs::wait_port(port, &mut processes).await?;
+        }
+        watcher.scrape(ops_ports);
+    }
     eprintln!("bench: broker and services up (logs in .run/bench/)");
 
     let admin = channel(query_port, &admin_token).await?;
@@ -173,6 +203,10 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     figures.postgresql = rollcall_db::bench::server_settings(&pool).await?;
     let wal_start = rollcall_db::bench::wal_mark(&pool).await?;
     let largest_school = pipeline(&plan, &gateway, &options, &processes, &mut figures).await?;
+    if let Some(watcher) = watcher {
+        // The last spans leave within half a second of ending.
+        figures.watched = Some(watcher.finish(Duration::from_secs(2)).await);
+    }
     let wal_end = rollcall_db::bench::wal_mark(&pool).await?;
     figures.pipeline_wal_bytes = wal_end.lsn_bytes - wal_start.lsn_bytes;
     figures.pipeline_checkpoints = wal_end.checkpoints - wal_start.checkpoints;

@@ -32,6 +32,10 @@ struct Args {
         default_value = "postgres://postgres@127.0.0.1:5432/rollcall_bench"
     )]
     database_url: String,
+    /// Export every service's spans over OTLP to a receiver of the benchmark's and scrape every
+    /// service's /metrics once a second: what watching the pipeline costs, against a run without.
+    #[arg(long)]
+    telemetry: bool,
 }
 
 #[tokio::main]
@@ -46,6 +50,7 @@ async fn main() -> std::process::ExitCode {
         timeout: std::time::Duration::from_secs(args.timeout),
         out: args.out,
         database_url: args.database_url,
+        telemetry: args.telemetry,
     };
     // On Ctrl-C or SIGTERM the run is dropped, and with it the guard that stops its processes.
     let outcome = tokio::select! {

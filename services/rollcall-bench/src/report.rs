@@ -114,6 +114,9 @@ pub struct Figures {
     pub copy_wal_bytes: i64,
     /// The database server's settings that bear on the figures (`server_settings`).
     pub postgresql: Vec<(String, String)>,
+    /// With `--telemetry`: the spans the OTLP receiver took and the scrapes made over the
+    /// pipeline's run; `None` without.
+    pub watched: Option<crate::telemetry::Watched>,
 }
 
 /// CPU time spent over one phase of a run: by each process the benchmark started, by the
@@ -268,6 +271,11 @@ impl Figures {
                 "bytes_per_mark": round(rate(self.pipeline_wal_bytes as f64, self.marks_sent as f64)),
                 "checkpoints": self.pipeline_checkpoints,
             },
+            "telemetry": self.watched.as_ref().map(|w| json!({
+                "otlp_export": true, "scrape_interval_s": 1,
+                "spans_received": w.spans, "scrapes": w.scrapes,
+                "scrape_failures": w.scrape_failures, "scraped_bytes": w.scraped_bytes,
+            })).unwrap_or_else(|| json!({"otlp_export": false, "scrape_interval_s": null})),
             "pipeline_cpu": self.pipeline_cpu.as_ref().map(|cpu| json!({
                 "wall_seconds": round(cpu.wall_seconds),
                 "cores": cpu.cores,
@@ -302,6 +310,16 @@ impl Figures {
                         .map(|(k, v)| format!(", {k}={v}"))
                         .collect::<String>()
                 ),
+            ),
+            (
+                "telemetry".into(),
+                match &self.watched {
+                    Some(w) => format!(
+                        "spans exported over OTLP ({} received), /metrics scraped every 1 s ({} scrapes, {} failed)",
+                        w.spans, w.scrapes, w.scrape_failures
+                    ),
+                    None => "no span export, no scraping".to_owned(),
+                },
             ),
             (
                 "postgresql".into(),
