@@ -11,6 +11,7 @@ const PROTOS: &[&str] = &[
     "rollcall/feed/v1/feed.proto",
     "rollcall/pipeline/v1/messages.proto",
     "rollcall/pipeline/v2/messages.proto",
+    "rollcall/query/v1/operations.proto",
     "rollcall/query/v1/query.proto",
 ];
 

@@ -17,6 +17,7 @@ mod load;
 mod logs;
 mod matrix;
 mod metrics;
+mod operations;
 mod pipeline;
 mod processes;
 mod pupils;

@@ -14,8 +14,9 @@ use rollcall_proto::feed::v1::{
 };
 use rollcall_proto::query::v1::{
     ApproachingPersistentRequest, AtRiskPupilsRequest, FindPupilsRequest, ImportSchoolsRequest,
-    LaSummaryRequest, ListAuditEventsRequest, ListSchoolsRequest, PipelineCountsRequest,
-    PupilTimelineRequest, SchoolSummaryRequest, audit_service_client::AuditServiceClient,
+    LaSummaryRequest, ListAuditEventsRequest, ListDeadLetterGroupsRequest, ListDeadLettersRequest,
+    ListParkedFeedsRequest, ListSchoolsRequest, PipelineCountsRequest, PupilTimelineRequest,
+    ReplayParkedFeedRequest, SchoolSummaryRequest, audit_service_client::AuditServiceClient,
     pipeline_service_client::PipelineServiceClient, registry_service_client::RegistryServiceClient,
 };
 use tonic::Code;
@@ -39,6 +40,10 @@ enum Rpc {
     ImportSchools,
     ListSchools,
     PipelineCounts,
+    ListDeadLetterGroups,
+    ListDeadLetters,
+    ListParkedFeeds,
+    ReplayParkedFeed,
     CreateKey,
     ListKeys,
     RevokeKey,
@@ -77,6 +82,12 @@ const MATRIX: &[(Rpc, [(Code, Code); 6])] = &[
     (Rpc::ImportSchools,    [(PD, PD), (PD, PD), (PD, PD), (PD, PD), (PD, PD), (OK, OK)]),
     (Rpc::ListSchools,      [(OK, OK), (OK, OK), (OK, OK), (OK, OK), (OK, OK), (OK, OK)]),
     (Rpc::PipelineCounts,   [(PD, PD), (PD, PD), (PD, PD), (OK, OK), (PD, PD), (OK, OK)]),
+    (Rpc::ListDeadLetterGroups,
+                            [(PD, PD), (PD, PD), (PD, PD), (OK, OK), (PD, PD), (OK, OK)]),
+    (Rpc::ListDeadLetters,  [(PD, PD), (PD, PD), (PD, PD), (OK, OK), (PD, PD), (OK, OK)]),
+    (Rpc::ListParkedFeeds,  [(PD, PD), (PD, PD), (PD, PD), (OK, OK), (PD, PD), (OK, OK)]),
+    // No parked feed has id 0: allowed callers are told so.
+    (Rpc::ReplayParkedFeed, [(PD, PD), (PD, PD), (PD, PD), (NF, NF), (PD, PD), (NF, NF)]),
     (Rpc::CreateKey,        [(PD, PD), (PD, PD), (PD, PD), (PD, PD), (PD, PD), (OK, OK)]),
     (Rpc::ListKeys,         [(PD, PD), (PD, PD), (PD, PD), (PD, PD), (PD, PD), (OK, OK)]),
     (Rpc::RevokeKey,        [(PD, PD), (PD, PD), (PD, PD), (PD, PD), (PD, PD), (OK, OK)]),
@@ -233,6 +244,31 @@ async fn call(pipeline: &Pipeline, rpc: Rpc, token: &str, target: &Target, n: us
         Rpc::PipelineCounts => code_of(
             PipelineServiceClient::new(query)
                 .pipeline_counts(PipelineCountsRequest {})
+                .await,
+        ),
+        Rpc::ListDeadLetterGroups => code_of(
+            PipelineServiceClient::new(query)
+                .list_dead_letter_groups(ListDeadLetterGroupsRequest::default())
+                .await,
+        ),
+        Rpc::ListDeadLetters => code_of(
+            PipelineServiceClient::new(query)
+                .list_dead_letters(ListDeadLettersRequest {
+                    code: "UPN_CHECK_LETTER".into(),
+                    sender: "test-mis".into(),
+                    school_urn: target.urn.into(),
+                    ..Default::default()
+                })
+                .await,
+        ),
+        Rpc::ListParkedFeeds => code_of(
+            PipelineServiceClient::new(query)
+                .list_parked_feeds(ListParkedFeedsRequest {})
+                .await,
+        ),
+        Rpc::ReplayParkedFeed => code_of(
+            PipelineServiceClient::new(query)
+                .replay_parked_feed(ReplayParkedFeedRequest { id: 0 })
                 .await,
         ),
         Rpc::CreateKey => code_of(

@@ -134,6 +134,7 @@ async fn a_feed_the_database_refuses_is_parked_and_the_feeds_behind_it_land() {
             code_set: "2024".into(),
             roll_records: 1,
             mark_records: 1,
+            sender: "test-mis".into(),
         },
     )
     .await

@@ -29,6 +29,7 @@ async fn register(pipeline: &Pipeline, feed_id: uuid::Uuid, key: &str) {
             code_set: "2024".into(),
             roll_records: 1,
             mark_records: 1,
+            sender: "test-mis".into(),
         },
     )
     .await

@@ -93,6 +93,15 @@ impl Principal {
         &self.kind
     }
 
+    /// The sender a feed from this caller is recorded and counted under: a vendor's registered
+    /// name, or the kind (`school` for a school sending its own files). Never a key or a URN.
+    pub fn sender(&self) -> &str {
+        match &self.kind {
+            PrincipalKind::Vendor { vendor, .. } => vendor,
+            other => other.name(),
+        }
+    }
+
     /// May this caller send a feed for school `urn`? Vendors for their registered schools, a
     /// school (independent schools send CSV files through the CLI) for itself.
     pub fn may_submit_for(&self, urn: i32) -> bool {

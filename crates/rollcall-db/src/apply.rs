@@ -497,11 +497,12 @@ async fn write_rows(tx: &mut Tx, rows: &[(i64, NaiveDate, EncodedRow)]) -> Resul
     Ok(())
 }
 
-/// Marks the feed processed with its outcome, inserting its row if the gateway's is missing.
-/// A feed already processed keeps its first outcome and time.
+/// Marks the feed processed with its outcome, inserting its row if the gateway's is missing,
+/// and keeps each of its findings (`feed_findings`, for operations' dead letters). A feed
+/// already processed keeps its first outcome, time and findings.
 async fn finish_feed(tx: &mut Tx, feed: &ValidatedFeed, stats: ApplyStats) -> Result<()> {
     let o = &feed.outcome.summary;
-    sqlx::query(
+    let seq: Option<i32> = sqlx::query_scalar(
         "insert into feeds as f (feed_id, school_urn, idempotency_key, payload_sha256,
                                  extracted_at, code_set, received_at, status, processed_at,
                                  roll_accepted, roll_rejected, marks_accepted, marks_rejected,
@@ -516,7 +517,8 @@ async fn finish_feed(tx: &mut Tx, feed: &ValidatedFeed, stats: ApplyStats) -> Re
              records_warned = excluded.records_warned, marks_written = excluded.marks_written,
              marks_superseded = excluded.marks_superseded, findings = excluded.findings,
              findings_omitted = excluded.findings_omitted
-         where f.status <> 'processed'",
+         where f.status <> 'processed'
+         returning f.seq",
     )
     .bind(feed.feed_id)
     .bind(school_of(feed))
@@ -530,8 +532,13 @@ async fn finish_feed(tx: &mut Tx, feed: &ValidatedFeed, stats: ApplyStats) -> Re
     .bind(saturating_i32(stats.marks_superseded))
     .bind(findings_json(&feed.outcome.findings))
     .bind(saturating_i32(u64::from(feed.outcome.findings_omitted)))
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
+    if let Some(seq) = seq
+        && !feed.outcome.findings.is_empty()
+    {
+        crate::dead_letters::store_findings(tx, seq, &feed.outcome.findings).await?;
+    }
     Ok(())
 }
 

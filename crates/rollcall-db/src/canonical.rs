@@ -170,7 +170,7 @@ fn with_counts(
 }
 
 /// The tables read as they are, less identities and times of processing.
-const TABLES: [(&str, &str); 4] = [
+const TABLES: [(&str, &str); 5] = [
     (
         "enrolments",
         "select (school_urn, upn, forename, surname, date_of_birth, sex, year_group,
@@ -190,8 +190,14 @@ const TABLES: [(&str, &str); 4] = [
         "select (feed_id, school_urn, idempotency_key, encode(payload_sha256, 'hex'),
                  extracted_at, code_set, status, roll_records, mark_records, recorded_at,
                  roll_accepted, roll_rejected, marks_accepted, marks_rejected, records_warned,
-                 marks_written, marks_superseded, findings, findings_omitted)::text
+                 marks_written, marks_superseded, findings, findings_omitted, sender)::text
          from feeds",
+    ),
+    (
+        "feed findings",
+        "select (f.feed_id, x.ordinal, x.code, x.severity, x.record_kind, x.record_index,
+                 x.field, x.message)::text
+         from feed_findings x join feeds f on f.seq = x.feed_seq",
     ),
     (
         "parked feeds",

@@ -17,6 +17,8 @@ pub struct NewFeed {
     pub code_set: String,
     pub roll_records: i32,
     pub mark_records: i32,
+    /// A vendor's registered name, or `school` for a school sending its own files.
+    pub sender: String,
 }
 
 /// A row of `feeds`. `status` is `received`, `enqueued`, `processed` or `parked`; the outcome
@@ -85,8 +87,8 @@ impl Registered {
 pub async fn register_feed(pool: &Pool, feed: &NewFeed) -> Result<Registered> {
     let inserted: Option<FeedRow> = sqlx::query_as(
         "insert into feeds (feed_id, school_urn, idempotency_key, payload_sha256, extracted_at,
-                            code_set, received_at, status, roll_records, mark_records)
-         values ($1, $2, $3, $4, $5, $6, now(), 'received', $7, $8)
+                            code_set, received_at, status, roll_records, mark_records, sender)
+         values ($1, $2, $3, $4, $5, $6, now(), 'received', $7, $8, $9)
          on conflict do nothing
          returning *",
     )
@@ -98,6 +100,7 @@ pub async fn register_feed(pool: &Pool, feed: &NewFeed) -> Result<Registered> {
     .bind(&feed.code_set)
     .bind(feed.roll_records)
     .bind(feed.mark_records)
+    .bind(&feed.sender)
     .fetch_optional(pool.pg())
     .await?;
     if let Some(row) = inserted {

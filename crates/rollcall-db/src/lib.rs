@@ -15,6 +15,7 @@ mod audit;
 pub mod bench;
 pub mod canonical;
 mod codebook;
+mod dead_letters;
 mod error;
 pub mod export;
 mod feeds;
@@ -38,6 +39,10 @@ pub use approaching::{ApproachingPage, approaching_year};
 pub use as_at::school_year_totals_as_at;
 pub use audit::{
     AuditEventRow, NewAuditEvent, append_audit_enrolments, list_audit_events, record_audit_event,
+};
+pub use dead_letters::{
+    DeadLetter, DeadLetterGroup, DueReplay, GroupKey, ReplayRequest, dead_letter_groups,
+    dead_letters, parked_feeds, replay_refused, replay_stored, replays_due, request_replay,
 };
 pub use error::{Error, ErrorKind, Refusal, describe_sqlstate, sqlstate_kind};
 pub use feeds::{

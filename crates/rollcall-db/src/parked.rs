@@ -55,6 +55,8 @@ pub struct ParkedFeedRow {
     pub constraint_name: Option<String>,
     pub field: Option<String>,
     pub replayed_at: Option<DateTime<Utc>>,
+    /// Set while a replay is asked for and not yet done.
+    pub replay_requested_at: Option<DateTime<Utc>>,
 }
 
 /// Parks a message and, when it names a feed not yet processed, marks the feed `parked` for its
@@ -101,7 +103,8 @@ pub async fn park_feed(pool: &Pool, parked: &NewParkedFeed) -> Result<()> {
 pub async fn feed_parking(pool: &Pool, feed_id: Uuid) -> Result<Option<ParkedFeedRow>> {
     let row = sqlx::query_as(
         "select id, feed_id, school_urn, topic, partition, \"offset\", parked_at, attempts,
-                sqlstate, reason, table_name, column_name, constraint_name, field, replayed_at
+                sqlstate, reason, table_name, column_name, constraint_name, field, replayed_at,
+                replay_requested_at
          from parked_feeds
          where feed_id = $1
          order by id desc

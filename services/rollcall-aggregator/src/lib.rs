@@ -13,6 +13,7 @@
 pub mod config;
 mod metrics;
 mod park;
+mod replay;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -77,6 +78,7 @@ pub async fn serve(
 
     let batching = settings.aggregator.batch_config().batching();
     let store = StoreMetrics::new(&metrics);
+    let _replays = replay::spawn(pool.clone(), store.clone(), &shutdown);
     let writer = Writer {
         pool,
         parking: Parking::new(settings.aggregator.park_after_attempts, store.clone()),

@@ -426,6 +426,7 @@ async fn a_nul_the_database_cannot_store_parks_the_feed_and_later_feeds_apply_as
             code_set: "2024".into(),
             roll_records: 3,
             mark_records: 6,
+            sender: "test-mis".into(),
         },
     )
     .await

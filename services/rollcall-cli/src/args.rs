@@ -73,6 +73,14 @@ pub enum Command {
     Export(ExportCommand),
     /// How far feeds have got through the pipeline (operations and admin keys).
     Status,
+    /// Records validation rejected, grouped by finding code, sender and school (operations and
+    /// admin keys): positions, fields and rules, never a value sent.
+    #[command(subcommand, name = "dead-letters")]
+    DeadLetters(DeadLettersCommand),
+    /// Feeds the database refused for good, and replaying them once the cause is fixed
+    /// (operations and admin keys).
+    #[command(subcommand)]
+    Parked(ParkedCommand),
     /// API keys (admin keys only, except `bootstrap`).
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -475,4 +483,37 @@ mod tests {
         );
         assert_eq!(key, None);
     }
+}
+
+#[derive(Subcommand)]
+pub enum DeadLettersCommand {
+    /// Each group: finding code x sender x school, with its records, feeds, first and last seen.
+    List {
+        /// Feeds received from this time (RFC 3339, or a date YYYY-MM-DD); default the last 7
+        /// days.
+        #[arg(long)]
+        since: Option<String>,
+    },
+    /// One group's records: each one's feed, position and field, and the rule it broke.
+    Show {
+        /// The group as `list` prints it: CODE/SENDER/URN (e.g. UPN_CHECK_LETTER/acme-mis/100001).
+        group: String,
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many records, newest first.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ParkedCommand {
+    /// Every parked feed: why the database refused it, and where its replay is.
+    List,
+    /// Apply a parked feed again (once its cause is fixed); `list` then shows it replayed, or the
+    /// new refusal.
+    Replay {
+        /// The parked feed's id, as `list` prints it.
+        id: i64,
+    },
 }

@@ -3,6 +3,7 @@
 
 mod audit;
 mod bulk;
+mod dead_letters;
 mod demo;
 mod export;
 mod keys;
@@ -76,6 +77,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(command) => keys::run(context, command).await,
         Command::Vendors(command) => keys::vendors(context, command).await,
         Command::Status => status::run(context).await,
+        Command::DeadLetters(command) => dead_letters::dead_letters(context, command).await,
+        Command::Parked(command) => dead_letters::parked(context, command).await,
         Command::Audit { since, limit } => audit::run(context, since, limit).await,
         Command::Demo(args) => demo::run(context, args).await,
         Command::Synth { spec, out } => synth::run(context, spec_named(&spec), &out),

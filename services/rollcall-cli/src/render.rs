@@ -5,6 +5,7 @@ mod admin;
 mod at_risk;
 mod files;
 mod measures;
+mod operations;
 mod pupil;
 mod receipt;
 mod table;
@@ -22,6 +23,10 @@ pub use files::{
     written_text,
 };
 pub use measures::{la_json, la_text, school_summary_json, school_summary_text};
+pub use operations::{
+    dead_letter_groups_json, dead_letter_groups_text, dead_letters_json, dead_letters_text,
+    parked_json, parked_text,
+};
 pub use pupil::{found_json, found_text, timeline_json, timeline_text};
 pub use receipt::{dry_run_json, dry_run_text, feeds_json, feeds_text, receipt_json, receipt_text};
 

@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use crate::Settings;
 use crate::admission::{Admission, Shed, Ticket};
-use crate::metrics::{FeedMetrics, Outcome, sender_label};
+use crate::metrics::{FeedMetrics, Outcome};
 
 /// Feed ids are UUIDv5 of `urn/idempotency_key` in this namespace: a resend gets the same id.
 const FEED_ID_NAMESPACE: Uuid = Uuid::from_u128(0x5f2b_9c1e_8a47_4d3b_9e61_0c7a_d2f4_1b88);
@@ -190,6 +190,7 @@ impl Gateway {
             code_set: checked.code_set.clone(),
             roll_records: envelope.roll.len() as i32,
             mark_records: envelope.marks.len() as i32,
+            sender: sender.sender().to_owned(),
         };
         let registered = rollcall_db::register_feed(&self.pool, &new_feed)
             .await
@@ -263,7 +264,7 @@ impl FeedService for Gateway {
             Ok((_, None)) => Outcome::Duplicate,
             Err(status) => Outcome::Failed(status),
         };
-        self.metrics.answered(sender_label(&sender), outcome);
+        self.metrics.answered(sender.sender(), outcome);
         answer.map(|(receipt, _)| Response::new(receipt))
     }
 

@@ -1,8 +1,8 @@
 //! The gateway's own figures, beside the calls' (`rollcall_server::calls`) and the producer's:
 //! feeds answered by sender and outcome, and the records they carried. The sender is a vendor's
-//! registered name, or `school` for a school sending its own files: never a school's URN.
+//! registered name, or `school` for a school sending its own files (`Principal::sender`): never a
+//! school's URN.
 
-use rollcall_db::{Principal, PrincipalKind};
 use rollcall_telemetry::metrics::{IntCounterVec, IntGauge, Metrics};
 use tonic::Status;
 
@@ -69,14 +69,6 @@ pub struct InProgress(IntGauge);
 impl Drop for InProgress {
     fn drop(&mut self) {
         self.0.dec();
-    }
-}
-
-/// The sender label of `principal`.
-pub fn sender_label(principal: &Principal) -> &str {
-    match principal.kind() {
-        PrincipalKind::Vendor { vendor, .. } => vendor,
-        other => other.name(),
     }
 }
 

@@ -1,7 +1,6 @@
-//! The `KeyService` (admins manage API keys and vendor registrations), the `AuditService` (an
-//! LA or a school sees who viewed its pupils) and the `PipelineService` (operations watch the
-//! pipeline's counts): with `grpc.rs`, the only place in the query service that sees protobuf
-//! types.
+//! The `KeyService` (admins manage API keys and vendor registrations) and the `AuditService`
+//! (an LA or a school sees who viewed its pupils). The `PipelineService` is in
+//! `grpc_pipeline.rs`.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rollcall_db::{ApiKeyRow, Pool, PupilAccess};
@@ -12,9 +11,7 @@ use rollcall_proto::admin::v1::{
     key_service_server::KeyService,
 };
 use rollcall_proto::query::v1::{
-    AuditEvent, ListAuditEventsRequest, ListAuditEventsResponse, PipelineCountsRequest,
-    PipelineCountsResponse, audit_service_server::AuditService,
-    pipeline_service_server::PipelineService,
+    AuditEvent, ListAuditEventsRequest, ListAuditEventsResponse, audit_service_server::AuditService,
 };
 use rollcall_server::auth::{check_new_key, principal};
 use rollcall_server::{ApiError, ErrorCode};
@@ -192,36 +189,6 @@ impl AuditService for Audit {
     }
 }
 
-pub struct Pipeline {
-    pool: Pool,
-}
-
-impl Pipeline {
-    pub fn new(pool: Pool) -> Pipeline {
-        Pipeline { pool }
-    }
-}
-
-#[tonic::async_trait]
-impl PipelineService for Pipeline {
-    async fn pipeline_counts(
-        &self,
-        _request: Request<PipelineCountsRequest>,
-    ) -> Result<Response<PipelineCountsResponse>, Status> {
-        let counts = rollcall_db::pipeline_counts(&self.pool)
-            .await
-            .map_err(|err| ApiError::database("cannot read pipeline counts", &err))?;
-        let n = |v: i64| v.max(0) as u64;
-        Ok(Response::new(PipelineCountsResponse {
-            feeds_received: n(counts.feeds_received),
-            feeds_enqueued: n(counts.feeds_enqueued),
-            feeds_processed: n(counts.feeds_processed),
-            marks_stored: n(counts.marks_stored),
-            feeds_parked: n(counts.feeds_parked),
-        }))
-    }
-}
-
 fn key_message(row: &ApiKeyRow) -> ApiKey {
     ApiKey {
         key_id: row.key_id.clone(),
@@ -239,6 +206,6 @@ fn key_message(row: &ApiKeyRow) -> ApiKey {
     }
 }
 
-fn rfc3339(at: DateTime<Utc>) -> String {
+pub(crate) fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

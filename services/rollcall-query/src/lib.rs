@@ -13,6 +13,7 @@ mod grpc;
 mod grpc_admin;
 mod grpc_export;
 mod grpc_lists;
+mod grpc_pipeline;
 mod grpc_pupil;
 mod measures;
 mod period;
@@ -62,7 +63,7 @@ pub async fn serve(
             .add_service(AuditServiceServer::new(grpc_admin::Audit::new(
                 pool.clone(),
             )))
-            .add_service(PipelineServiceServer::new(grpc_admin::Pipeline::new(
+            .add_service(PipelineServiceServer::new(grpc_pipeline::Pipeline::new(
                 pool.clone(),
             )))
             .add_service(ExportServiceServer::new(grpc_export::Export::new(
@@ -88,7 +89,7 @@ pub async fn serve(
         .set_serving::<KeyServiceServer<grpc_admin::Keys>>()
         .await;
     reporter
-        .set_serving::<PipelineServiceServer<grpc_admin::Pipeline>>()
+        .set_serving::<PipelineServiceServer<grpc_pipeline::Pipeline>>()
         .await;
     reporter
         .set_serving::<ExportServiceServer<grpc_export::Export>>()

@@ -208,6 +208,7 @@ async fn replaying_feeds_leaves_identical_tables() {
             code_set: "2024".to_owned(),
             roll_records: 2,
             mark_records: 4,
+            sender: "test-mis".into(),
         },
     )
     .await
@@ -311,6 +312,7 @@ async fn a_feed_the_gateway_never_registered_is_receipted() {
         code_set: "2024".to_owned(),
         roll_records: 2,
         mark_records: 5,
+        sender: "test-mis".into(),
     };
     assert_eq!(
         rollcall_db::register_feed(&db.pool, &late).await.unwrap(),

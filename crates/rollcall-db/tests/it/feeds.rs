@@ -14,6 +14,7 @@ fn new_feed(feed_id: u128, key: &str) -> NewFeed {
         code_set: "2024".to_owned(),
         roll_records: 2,
         mark_records: 4,
+        sender: "test-mis".into(),
     }
 }
 

@@ -63,6 +63,12 @@ pub fn allowed(path: &str) -> Option<&'static [Kind]> {
         | "rollcall.export.v1.ExportService/CensusTerm" => &[La, School],
         // Counts of feeds and marks across every school: no school's figures, no pupil.
         "rollcall.query.v1.PipelineService/PipelineCounts" => &[Operations, Admin],
+        // Rejected records by position and rule, parked feeds by refusal: never a value sent.
+        "rollcall.query.v1.PipelineService/ListDeadLetterGroups"
+        | "rollcall.query.v1.PipelineService/ListDeadLetters"
+        | "rollcall.query.v1.PipelineService/ListParkedFeeds" => &[Operations, Admin],
+        // Applying a parked feed again changes the LA's figures: operations decide it.
+        "rollcall.query.v1.PipelineService/ReplayParkedFeed" => &[Operations, Admin],
         "rollcall.query.v1.RegistryService/ImportSchools" => &[Admin],
         "rollcall.query.v1.RegistryService/ListSchools" => {
             &[Vendor, La, School, Operations, Exporter, Admin]
