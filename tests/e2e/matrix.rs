@@ -13,10 +13,11 @@ use rollcall_proto::feed::v1::{
     GetFeedReceiptRequest, ListFeedsRequest, feed_service_client::FeedServiceClient,
 };
 use rollcall_proto::query::v1::{
-    ApproachingPersistentRequest, AtRiskPupilsRequest, FindPupilsRequest, ImportSchoolsRequest,
-    LaSummaryRequest, ListAuditEventsRequest, ListDeadLetterGroupsRequest, ListDeadLettersRequest,
-    ListParkedFeedsRequest, ListSchoolsRequest, PipelineCountsRequest, PupilTimelineRequest,
-    ReplayParkedFeedRequest, SchoolSummaryRequest, audit_service_client::AuditServiceClient,
+    ApproachingPersistentRequest, AtRiskPupilsRequest, FindPupilsRequest, ImportCalendarRequest,
+    ImportSchoolsRequest, LaSummaryRequest, ListAuditEventsRequest, ListDeadLetterGroupsRequest,
+    ListDeadLettersRequest, ListParkedFeedsRequest, ListSchoolsRequest, PipelineCountsRequest,
+    PupilTimelineRequest, ReplayParkedFeedRequest, SchoolStatusRequest, SchoolSummaryRequest,
+    SenderStatusRequest, audit_service_client::AuditServiceClient,
     pipeline_service_client::PipelineServiceClient, registry_service_client::RegistryServiceClient,
 };
 use tonic::Code;
@@ -44,6 +45,9 @@ enum Rpc {
     ListDeadLetters,
     ListParkedFeeds,
     ReplayParkedFeed,
+    SchoolStatus,
+    SenderStatus,
+    ImportCalendar,
     CreateKey,
     ListKeys,
     RevokeKey,
@@ -88,6 +92,9 @@ const MATRIX: &[(Rpc, [(Code, Code); 6])] = &[
     (Rpc::ListParkedFeeds,  [(PD, PD), (PD, PD), (PD, PD), (OK, OK), (PD, PD), (OK, OK)]),
     // No parked feed has id 0: allowed callers are told so.
     (Rpc::ReplayParkedFeed, [(PD, PD), (PD, PD), (PD, PD), (NF, NF), (PD, PD), (NF, NF)]),
+    (Rpc::SchoolStatus,     [(PD, PD), (PD, PD), (PD, PD), (OK, OK), (PD, PD), (OK, OK)]),
+    (Rpc::SenderStatus,     [(PD, PD), (PD, PD), (PD, PD), (OK, OK), (PD, PD), (OK, OK)]),
+    (Rpc::ImportCalendar,   [(PD, PD), (PD, PD), (PD, PD), (PD, PD), (PD, PD), (OK, OK)]),
     (Rpc::CreateKey,        [(PD, PD), (PD, PD), (PD, PD), (PD, PD), (PD, PD), (OK, OK)]),
     (Rpc::ListKeys,         [(PD, PD), (PD, PD), (PD, PD), (PD, PD), (PD, PD), (OK, OK)]),
     (Rpc::RevokeKey,        [(PD, PD), (PD, PD), (PD, PD), (PD, PD), (PD, PD), (OK, OK)]),
@@ -269,6 +276,24 @@ async fn call(pipeline: &Pipeline, rpc: Rpc, token: &str, target: &Target, n: us
         Rpc::ReplayParkedFeed => code_of(
             PipelineServiceClient::new(query)
                 .replay_parked_feed(ReplayParkedFeedRequest { id: 0 })
+                .await,
+        ),
+        Rpc::SchoolStatus => code_of(
+            PipelineServiceClient::new(query)
+                .school_status(SchoolStatusRequest {
+                    la_code: target.la.into(),
+                    ..Default::default()
+                })
+                .await,
+        ),
+        Rpc::SenderStatus => code_of(
+            PipelineServiceClient::new(query)
+                .sender_status(SenderStatusRequest::default())
+                .await,
+        ),
+        Rpc::ImportCalendar => code_of(
+            RegistryServiceClient::new(query)
+                .import_calendar(ImportCalendarRequest { ranges: vec![] })
                 .await,
         ),
         Rpc::CreateKey => code_of(

@@ -217,3 +217,102 @@ async fn wait_parked(
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
+
+#[tokio::test]
+async fn a_school_open_three_days_without_a_feed_is_quiet_and_one_at_half_term_is_not() {
+    use chrono::{Datelike, Days, Weekday};
+    let pipeline = Pipeline::start().await;
+    pipeline
+        .import_schools(vec![school(A, "937", false), school(B, "937", false)])
+        .await;
+    let operations = pipeline.key("operations", "").await;
+    for (urn, key) in [(A, "a"), (B, "b")] {
+        let receipt = feed(urn, key, &[(1, "Smith")], &["/"])
+            .submit(&pipeline)
+            .await
+            .unwrap();
+        pipeline.wait_processed(&receipt.feed_id).await;
+    }
+    // Judged on the day after the third weekday since today's feeds: A's school was open on
+    // each of those three days; B was on half-term.
+    let today = rollcall_domain::calendar::london_date(Utc::now());
+    let mut open = Vec::new();
+    let mut day = today;
+    while open.len() < 3 {
+        day = day + Days::new(1);
+        if !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+            open.push(day);
+        }
+    }
+    let on = day + Days::new(1);
+    let dir = tempfile::tempdir().unwrap();
+    let calendar = dir.path().join("calendar.csv");
+    std::fs::write(
+        &calendar,
+        format!(
+            "scope,kind,first_day,last_day\n937,term,{},{}\n{B},closed,{},{}\n",
+            today - Days::new(30),
+            today + Days::new(60),
+            open[0],
+            open[2],
+        ),
+    )
+    .unwrap();
+    let imported = json_as(
+        &pipeline,
+        &pipeline.admin_token,
+        &["schools", "calendar", calendar.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(imported["imported"], 2);
+
+    let on = on.to_string();
+    let status = json_as(
+        &pipeline,
+        &operations,
+        &["status", "schools", "--la", "937", "--on", &on],
+    )
+    .await;
+    let by_urn: BTreeMap<&str, &Value> = status["schools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["urn"].as_str().unwrap(), s))
+        .collect();
+    assert_eq!(by_urn[A]["quiet"], true);
+    assert_eq!(by_urn[A]["school_days_without_feed"], 3);
+    assert_eq!(by_urn[A]["calendar"], "la");
+    assert_eq!(by_urn[A]["latest_register_date"], "2025-10-06");
+    assert_eq!(by_urn[B]["quiet"], false, "closed for half-term");
+    assert_eq!(by_urn[B]["school_days_without_feed"], 0);
+    assert_eq!(status["quiet_schools"], 1);
+    let quiet = json_as(
+        &pipeline,
+        &operations,
+        &["status", "schools", "--la", "937", "--on", &on, "--quiet"],
+    )
+    .await;
+    let quiet: Vec<&str> = quiet["schools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["urn"].as_str().unwrap())
+        .collect();
+    assert_eq!(quiet, [A]);
+    // Judged today, nobody is quiet: today's registers are not due yet.
+    let now = json_as(
+        &pipeline,
+        &operations,
+        &["status", "schools", "--la", "937"],
+    )
+    .await;
+    assert_eq!(now["quiet_schools"], 0);
+
+    let vendors = json_as(&pipeline, &operations, &["status", "vendors"]).await;
+    let vendor = &vendors["senders"][0];
+    assert_eq!(vendor["sender"], TEST_VENDOR);
+    assert_eq!(vendor["feeds"], 2);
+    let lag = json_as(&pipeline, &operations, &["status", "lag", "--la", "937"]).await;
+    assert_eq!(lag["pending_feeds"], 0);
+    pipeline.stop().await;
+}

@@ -127,6 +127,25 @@ pub fn read_schools(path: &Path) -> Result<Vec<School>> {
     parse_schools(rows).map_err(|message| in_file(path, message))
 }
 
+/// The columns of a calendar file (docs/csv-formats.md): each row a range of days of an LA
+/// (`scope` a 3-digit LA code) or a school (a 6-digit URN), `kind` `term` or `closed`.
+pub const CALENDAR_COLUMNS: &[&str] = &["scope", "kind", "first_day", "last_day"];
+
+/// A calendar file's ranges, as the registry's `ImportCalendar` takes them (it checks each).
+pub fn read_calendar(path: &Path) -> Result<Vec<rollcall_proto::query::v1::CalendarRange>> {
+    let rows = Rows::read(path, CALENDAR_COLUMNS, CALENDAR_COLUMNS)?;
+    Ok(rows
+        .records
+        .iter()
+        .map(|r| rollcall_proto::query::v1::CalendarRange {
+            scope: rows.get(r, "scope").to_owned(),
+            kind: rows.get(r, "kind").to_owned(),
+            first_day: rows.get(r, "first_day").to_owned(),
+            last_day: rows.get(r, "last_day").to_owned(),
+        })
+        .collect())
+}
+
 /// A registry file's schools from its bytes, or what is wrong with it: [`read_schools`] without
 /// the file (for the fuzz targets).
 pub fn parse_registry(bytes: &[u8]) -> Result<Vec<School>, String> {

@@ -507,16 +507,16 @@ async fn finish_feed(tx: &mut Tx, feed: &ValidatedFeed, stats: ApplyStats) -> Re
                                  extracted_at, code_set, received_at, status, processed_at,
                                  roll_accepted, roll_rejected, marks_accepted, marks_rejected,
                                  records_warned, marks_written, marks_superseded, findings,
-                                 findings_omitted)
+                                 findings_omitted, latest_date)
          values ($1, $2, 'feed:' || $1::text, '', $3, '', now(), 'processed', now(),
-                 $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                 $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          on conflict (feed_id) do update
          set status = 'processed', processed_at = excluded.processed_at,
              roll_accepted = excluded.roll_accepted, roll_rejected = excluded.roll_rejected,
              marks_accepted = excluded.marks_accepted, marks_rejected = excluded.marks_rejected,
              records_warned = excluded.records_warned, marks_written = excluded.marks_written,
              marks_superseded = excluded.marks_superseded, findings = excluded.findings,
-             findings_omitted = excluded.findings_omitted
+             findings_omitted = excluded.findings_omitted, latest_date = excluded.latest_date
          where f.status <> 'processed'
          returning f.seq",
     )
@@ -532,6 +532,7 @@ async fn finish_feed(tx: &mut Tx, feed: &ValidatedFeed, stats: ApplyStats) -> Re
     .bind(saturating_i32(stats.marks_superseded))
     .bind(findings_json(&feed.outcome.findings))
     .bind(saturating_i32(u64::from(feed.outcome.findings_omitted)))
+    .bind(feed.marks.iter().map(|m| m.date).max())
     .fetch_optional(&mut **tx)
     .await?;
     if let Some(seq) = seq

@@ -26,6 +26,7 @@ mod pupils;
 mod queries;
 pub mod register;
 mod registry;
+mod school_status;
 mod totals;
 
 use std::str::FromStr;
@@ -65,6 +66,10 @@ pub use queries::{
 };
 pub use registry::{
     CodeRow, School, domain_codes, get_school, list_schools, sync_codes, upsert_schools,
+};
+pub use school_status::{
+    CalendarRow, SchoolFeeds, SenderFeeds, calendars_of_la, replace_calendars, school_feeds,
+    sender_feeds, sender_rejections,
 };
 pub use totals::{APPROACHING_HORIZON, rebuild_pending_totals, rebuild_school_totals};
 

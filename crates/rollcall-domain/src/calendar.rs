@@ -141,13 +141,13 @@ pub fn compulsory_school_age_births(year: AcademicYear) -> (NaiveDate, NaiveDate
     )
 }
 
-/// Whether `date` is a Saturday or Sunday.
 /// The date in England at `at`: registers are kept on London's calendar, an hour ahead of UTC
 /// in summer (British Summer Time) and level with it in winter.
 pub fn london_date(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&chrono_tz::Europe::London).date_naive()
 }
 
+/// Whether `date` is a Saturday or Sunday.
 pub fn is_weekend(date: NaiveDate) -> bool {
     matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
 }

@@ -71,8 +71,12 @@ pub enum Command {
     /// (`<file>.manifest.json`: parameters, row count, SHA-256, the time the data was read as of).
     #[command(subcommand)]
     Export(ExportCommand),
-    /// How far feeds have got through the pipeline (operations and admin keys).
-    Status,
+    /// How far feeds have got through the pipeline (operations and admin keys): counts, or per
+    /// school, per sender, or what is not yet queryable.
+    Status {
+        #[command(subcommand)]
+        what: Option<StatusCommand>,
+    },
     /// Records validation rejected, grouped by finding code, sender and school (operations and
     /// admin keys): positions, fields and rules, never a value sent.
     #[command(subcommand, name = "dead-letters")]
@@ -221,6 +225,9 @@ pub enum SchoolsCommand {
         #[arg(long)]
         la: Option<String>,
     },
+    /// Import term dates and closed days from CSV (scope,kind,first_day,last_day; scope an LA
+    /// code or a URN): replaces the calendars of every LA and school the file names.
+    Calendar { file: std::path::PathBuf },
 }
 
 #[derive(Args, Clone)]
@@ -515,5 +522,35 @@ pub enum ParkedCommand {
     Replay {
         /// The parked feed's id, as `list` prints it.
         id: i64,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum StatusCommand {
+    /// Each school of an LA: its latest feed and register date, register days without a feed
+    /// by its calendar (quiet schools first), feeds not yet queryable.
+    Schools {
+        #[arg(long)]
+        la: String,
+        /// Only the quiet schools.
+        #[arg(long)]
+        quiet: bool,
+        /// Quiet after this many of its register days without a feed.
+        #[arg(long, default_value_t = 1)]
+        days: u32,
+        /// Judge as on this day, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        on: Option<String>,
+    },
+    /// Each sender (vendor): feeds, records rejected and by which finding codes, latest error.
+    Vendors {
+        /// From this time (RFC 3339, or a date YYYY-MM-DD); default the last 7 days.
+        #[arg(long)]
+        since: Option<String>,
+    },
+    /// Feeds and marks received but not yet queryable, over an LA and by school.
+    Lag {
+        #[arg(long)]
+        la: String,
     },
 }

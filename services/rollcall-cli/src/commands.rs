@@ -76,7 +76,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(command) => export::run(context, command).await,
         Command::Keys(command) => keys::run(context, command).await,
         Command::Vendors(command) => keys::vendors(context, command).await,
-        Command::Status => status::run(context).await,
+        Command::Status { what } => status::run(context, what).await,
         Command::DeadLetters(command) => dead_letters::dead_letters(context, command).await,
         Command::Parked(command) => dead_letters::parked(context, command).await,
         Command::Audit { since, limit } => audit::run(context, since, limit).await,

@@ -8,6 +8,7 @@ mod measures;
 mod operations;
 mod pupil;
 mod receipt;
+mod status;
 mod table;
 
 #[cfg(test)]
@@ -29,6 +30,10 @@ pub use operations::{
 };
 pub use pupil::{found_json, found_text, timeline_json, timeline_text};
 pub use receipt::{dry_run_json, dry_run_text, feeds_json, feeds_text, receipt_json, receipt_text};
+pub use status::{
+    lag_json, lag_text, school_status_json, school_status_text, sender_status_json,
+    sender_status_text,
+};
 
 /// JSON as `--json` prints it.
 pub fn pretty(value: &serde_json::Value) -> String {

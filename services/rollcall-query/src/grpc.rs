@@ -10,10 +10,11 @@ use rollcall_db::{Access, Pool, Scope};
 use rollcall_domain::{LaCode, Rate, Urn, codes, text};
 use rollcall_proto::query::v1::{
     ApproachingPersistentRequest, ApproachingPersistentResponse, AtRiskPupilsRequest,
-    AtRiskPupilsResponse, FindPupilsRequest, FindPupilsResponse, ImportSchoolsRequest,
-    ImportSchoolsResponse, LaSummaryRequest, LaSummaryResponse, ListSchoolsRequest,
-    ListSchoolsResponse, Measures, Period, PupilTimelineRequest, PupilTimelineResponse, School,
-    SchoolRow, SchoolSummaryRequest, SchoolSummaryResponse, query_service_server::QueryService,
+    AtRiskPupilsResponse, FindPupilsRequest, FindPupilsResponse, ImportCalendarRequest,
+    ImportCalendarResponse, ImportSchoolsRequest, ImportSchoolsResponse, LaSummaryRequest,
+    LaSummaryResponse, ListSchoolsRequest, ListSchoolsResponse, Measures, Period,
+    PupilTimelineRequest, PupilTimelineResponse, School, SchoolRow, SchoolSummaryRequest,
+    SchoolSummaryResponse, query_service_server::QueryService,
     registry_service_server::RegistryService,
 };
 use rollcall_server::ApiError;
@@ -185,6 +186,30 @@ impl RegistryService for Registry {
             .map_err(|err| ApiError::database("cannot write the school registry", &err))?;
         tracing::info!(imported, "school registry imported");
         Ok(Response::new(ImportSchoolsResponse { imported }))
+    }
+
+    async fn import_calendar(
+        &self,
+        request: Request<ImportCalendarRequest>,
+    ) -> Result<Response<ImportCalendarResponse>, Status> {
+        let request = request.into_inner();
+        let mut rows = Vec::with_capacity(request.ranges.len());
+        let mut problems = Vec::new();
+        for (index, range) in request.ranges.iter().enumerate() {
+            match crate::grpc_pipeline::calendar_row(range) {
+                Ok(row) => rows.push(row),
+                Err(problem) => problems.push(format!("range {index}: {problem}")),
+            }
+        }
+        // Whole or not at all, as the registry.
+        if !problems.is_empty() {
+            return Err(ApiError::invalid(problems.join("; ")).into());
+        }
+        let imported = rollcall_db::replace_calendars(&self.pool, &rows)
+            .await
+            .map_err(|err| ApiError::database("cannot write the calendars", &err))?;
+        tracing::info!(imported, "school calendars imported");
+        Ok(Response::new(ImportCalendarResponse { imported }))
     }
 
     async fn list_schools(

@@ -3,14 +3,19 @@
 //! records by position and rule), and the feeds the database refused for good, with their
 //! replay. Nothing here answers with a value a record held, or with a school's figures.
 
-use chrono::{DateTime, Duration, Utc};
-use rollcall_db::{GroupKey, Pool, ReplayRequest};
-use rollcall_domain::Urn;
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use rollcall_db::{CalendarRow, GroupKey, Pool, ReplayRequest};
+use rollcall_domain::school_days::{DayKind, DayRange, SchoolCalendar};
+use rollcall_domain::{AcademicYear, LaCode, Urn};
 use rollcall_proto::query::v1::{
-    DeadLetter, DeadLetterGroup, ListDeadLetterGroupsRequest, ListDeadLetterGroupsResponse,
-    ListDeadLettersRequest, ListDeadLettersResponse, ListParkedFeedsRequest,
-    ListParkedFeedsResponse, ParkedFeed, PipelineCountsRequest, PipelineCountsResponse,
-    ReplayParkedFeedRequest, ReplayParkedFeedResponse, pipeline_service_server::PipelineService,
+    CalendarRange, CodeCount, DeadLetter, DeadLetterGroup, ListDeadLetterGroupsRequest,
+    ListDeadLetterGroupsResponse, ListDeadLettersRequest, ListDeadLettersResponse,
+    ListParkedFeedsRequest, ListParkedFeedsResponse, ParkedFeed, PipelineCountsRequest,
+    PipelineCountsResponse, ReplayParkedFeedRequest, ReplayParkedFeedResponse, SchoolStatus,
+    SchoolStatusRequest, SchoolStatusResponse, SenderStatus, SenderStatusRequest,
+    SenderStatusResponse, pipeline_service_server::PipelineService,
 };
 use rollcall_server::{ApiError, ErrorCode};
 use tonic::{Request, Response, Status};
@@ -151,6 +156,130 @@ impl PipelineService for Pipeline {
         }))
     }
 
+    async fn school_status(
+        &self,
+        request: Request<SchoolStatusRequest>,
+    ) -> Result<Response<SchoolStatusResponse>, Status> {
+        let request = request.into_inner();
+        let la = LaCode::parse(request.la_code.trim())
+            .map_err(|_| ApiError::invalid("la_code: must be an LA code of 3 digits"))?;
+        let on = match request.on.trim() {
+            "" => rollcall_domain::calendar::london_date(Utc::now()),
+            s => crate::period::parse_date("on", s)?,
+        };
+        let quiet_after = request.quiet_after_days.max(1);
+        let la_code = la.get() as i16;
+        let (schools, calendars) = tokio::try_join!(
+            rollcall_db::school_feeds(&self.pool, la_code),
+            rollcall_db::calendars_of_la(&self.pool, la_code),
+        )
+        .map_err(|err| ApiError::database("cannot read the schools' feeds", &err))?;
+        let la_ranges: Vec<DayRange> = calendars
+            .iter()
+            .filter(|c| c.la_code.is_some())
+            .map(|c| c.range)
+            .collect();
+        let mut own: BTreeMap<i32, Vec<DayRange>> = BTreeMap::new();
+        for c in &calendars {
+            if let Some(urn) = c.school_urn {
+                own.entry(urn).or_default().push(c.range);
+            }
+        }
+        // Registers up to yesterday are due; the year's first day stands in for a school that
+        // never sent anything.
+        let due_through = on.pred_opt().unwrap_or(on);
+        let year_start = AcademicYear::of(on).first_day().pred_opt().unwrap_or(on);
+        let mut response = SchoolStatusResponse {
+            on: on.to_string(),
+            quiet_after_days: quiet_after,
+            ..Default::default()
+        };
+        for school in schools {
+            let calendar =
+                SchoolCalendar::of(&la_ranges, own.get(&school.urn).map_or(&[], Vec::as_slice));
+            let last_day = school
+                .last_received_at
+                .map(rollcall_domain::calendar::london_date);
+            let without_feed = calendar.open_days(last_day.unwrap_or(year_start), due_through);
+            let overdue = calendar.open_days(school.latest_date.unwrap_or(year_start), due_through);
+            let quiet = without_feed >= quiet_after;
+            response.pending_feeds += school.pending_feeds.max(0) as u64;
+            response.pending_marks += school.pending_marks.max(0) as u64;
+            response.quiet_schools += u64::from(quiet);
+            if request.quiet_only && !quiet {
+                continue;
+            }
+            response.schools.push(SchoolStatus {
+                urn: format!("{:06}", school.urn),
+                name: school.name,
+                independent: school.independent,
+                last_sender: school.last_sender.unwrap_or_default(),
+                last_received_at: school.last_received_at.map(rfc3339).unwrap_or_default(),
+                latest_register_date: school
+                    .latest_date
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+                school_days_overdue: overdue,
+                school_days_without_feed: without_feed,
+                quiet,
+                pending_feeds: school.pending_feeds.max(0) as u64,
+                pending_marks: school.pending_marks.max(0) as u64,
+                calendar: calendar.source.as_str().to_owned(),
+            });
+        }
+        // Quiet schools first, the longest quiet first.
+        response.schools.sort_by(|a, b| {
+            b.quiet
+                .cmp(&a.quiet)
+                .then(b.school_days_without_feed.cmp(&a.school_days_without_feed))
+                .then(a.urn.cmp(&b.urn))
+        });
+        Ok(Response::new(response))
+    }
+
+    async fn sender_status(
+        &self,
+        request: Request<SenderStatusRequest>,
+    ) -> Result<Response<SenderStatusResponse>, Status> {
+        let since = since(&request.get_ref().since)?;
+        let (senders, rejections) = tokio::try_join!(
+            rollcall_db::sender_feeds(&self.pool, since),
+            rollcall_db::sender_rejections(&self.pool, since),
+        )
+        .map_err(|err| ApiError::database("cannot read the senders' feeds", &err))?;
+        let mut by_sender: BTreeMap<String, Vec<CodeCount>> = BTreeMap::new();
+        for (sender, code, findings) in rejections {
+            by_sender.entry(sender).or_default().push(CodeCount {
+                code,
+                findings: findings.max(0) as u64,
+            });
+        }
+        Ok(Response::new(SenderStatusResponse {
+            senders: senders
+                .into_iter()
+                .map(|s| {
+                    let records = s.records.max(0) as u64;
+                    let rejected = s.records_rejected.max(0) as u64;
+                    SenderStatus {
+                        rejections: by_sender.remove(&s.sender).unwrap_or_default(),
+                        sender: s.sender,
+                        feeds: s.feeds.max(0) as u64,
+                        records,
+                        records_rejected: rejected,
+                        rejected_share: if records == 0 {
+                            0.0
+                        } else {
+                            rejected as f64 / records as f64
+                        },
+                        latest_error: s.latest_error.unwrap_or_default(),
+                        latest_error_at: s.latest_error_at.map(rfc3339).unwrap_or_default(),
+                    }
+                })
+                .collect(),
+            since: rfc3339(since),
+        }))
+    }
+
     async fn replay_parked_feed(
         &self,
         request: Request<ReplayParkedFeedRequest>,
@@ -179,6 +308,46 @@ impl PipelineService for Pipeline {
             outcome: outcome.to_owned(),
         }))
     }
+}
+
+/// One calendar range as imported, checked.
+pub(crate) fn calendar_row(range: &CalendarRange) -> Result<CalendarRow, String> {
+    let scope = range.scope.trim();
+    let (la_code, school_urn) = match scope.len() {
+        3 => (
+            Some(
+                LaCode::parse(scope)
+                    .map_err(|_| "scope: not an LA code".to_owned())?
+                    .get() as i16,
+            ),
+            None,
+        ),
+        6 => (
+            None,
+            Some(
+                Urn::parse(scope)
+                    .map_err(|_| "scope: not a URN".to_owned())?
+                    .get() as i32,
+            ),
+        ),
+        _ => return Err("scope: must be a 3-digit LA code or a 6-digit URN".to_owned()),
+    };
+    let kind =
+        DayKind::parse(&range.kind).ok_or_else(|| "kind: must be term or closed".to_owned())?;
+    let date = |field: &str, s: &str| {
+        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+            .map_err(|_| format!("{field}: must be a date YYYY-MM-DD"))
+    };
+    let first = date("first_day", &range.first_day)?;
+    let last = date("last_day", &range.last_day)?;
+    if first > last {
+        return Err("first_day: after last_day".to_owned());
+    }
+    Ok(CalendarRow {
+        la_code,
+        school_urn,
+        range: DayRange { kind, first, last },
+    })
 }
 
 /// The start of the window a dead-letter request covers: `since` (RFC 3339), or the last week.

@@ -87,7 +87,7 @@ pub async fn parked(context: &Context, command: ParkedCommand) -> anyhow::Result
 }
 
 /// `--since` as the service takes it: RFC 3339, a date as its midnight (UTC), or empty.
-fn since_time(since: Option<String>) -> anyhow::Result<String> {
+pub(super) fn since_time(since: Option<String>) -> anyhow::Result<String> {
     let Some(since) = since else {
         return Ok(String::new());
     };

@@ -1,8 +1,9 @@
-//! `rollcall schools`: the registry's import (from CSV) and list.
+//! `rollcall schools`: the registry's import (from CSV) and list, and the schools' calendars.
 
 use rollcall_client::{csvfile, status};
 use rollcall_proto::query::v1::{
-    ImportSchoolsRequest, ListSchoolsRequest, registry_service_client::RegistryServiceClient,
+    ImportCalendarRequest, ImportSchoolsRequest, ListSchoolsRequest,
+    registry_service_client::RegistryServiceClient,
 };
 use serde_json::json;
 
@@ -23,6 +24,19 @@ pub async fn run(context: &Context, command: SchoolsCommand) -> anyhow::Result<(
                 .imported;
             context.print(json!({ "imported": imported }), || {
                 format!("imported {imported} schools\n")
+            });
+        }
+        SchoolsCommand::Calendar { file } => {
+            let ranges = csvfile::read_calendar(&file)?;
+            let mut client = RegistryServiceClient::new(context.query().await?);
+            let imported = client
+                .import_calendar(ImportCalendarRequest { ranges })
+                .await
+                .map_err(status::error)?
+                .into_inner()
+                .imported;
+            context.print(json!({ "imported": imported }), || {
+                format!("imported {imported} calendar ranges\n")
             });
         }
         SchoolsCommand::List { la } => {
