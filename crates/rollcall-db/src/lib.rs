@@ -68,8 +68,8 @@ pub use registry::{
     CodeRow, School, domain_codes, get_school, list_schools, sync_codes, upsert_schools,
 };
 pub use school_status::{
-    CalendarRow, SchoolFeeds, SenderFeeds, calendars_of_la, replace_calendars, school_feeds,
-    sender_feeds, sender_rejections,
+    CalendarRow, SchoolFeeds, SenderFeeds, calendars_of_la, registry_la_codes, replace_calendars,
+    school_feeds, sender_feeds, sender_rejections,
 };
 pub use totals::{APPROACHING_HORIZON, rebuild_pending_totals, rebuild_school_totals};
 

@@ -48,6 +48,14 @@ pub async fn replace_calendars(pool: &Pool, rows: &[CalendarRow]) -> Result<u64>
     Ok(inserted)
 }
 
+/// The LA codes of the schools in the registry.
+pub async fn registry_la_codes(pool: &Pool) -> Result<Vec<i16>> {
+    let codes = sqlx::query_scalar("select distinct la_code from schools order by la_code")
+        .fetch_all(pool.pg())
+        .await?;
+    Ok(codes)
+}
+
 /// Every calendar range of LA `la_code` and of its schools.
 pub async fn calendars_of_la(pool: &Pool, la_code: i16) -> Result<Vec<CalendarRow>> {
     let rows: Vec<(Option<i16>, Option<i32>, String, NaiveDate, NaiveDate)> = sqlx::query_as(

@@ -167,73 +167,15 @@ impl PipelineService for Pipeline {
             "" => rollcall_domain::calendar::london_date(Utc::now()),
             s => crate::period::parse_date("on", s)?,
         };
-        let quiet_after = request.quiet_after_days.max(1);
-        let la_code = la.get() as i16;
-        let (schools, calendars) = tokio::try_join!(
-            rollcall_db::school_feeds(&self.pool, la_code),
-            rollcall_db::calendars_of_la(&self.pool, la_code),
+        let response = school_statuses(
+            &self.pool,
+            la.get() as i16,
+            on,
+            request.quiet_after_days.max(1),
+            request.quiet_only,
         )
+        .await
         .map_err(|err| ApiError::database("cannot read the schools' feeds", &err))?;
-        let la_ranges: Vec<DayRange> = calendars
-            .iter()
-            .filter(|c| c.la_code.is_some())
-            .map(|c| c.range)
-            .collect();
-        let mut own: BTreeMap<i32, Vec<DayRange>> = BTreeMap::new();
-        for c in &calendars {
-            if let Some(urn) = c.school_urn {
-                own.entry(urn).or_default().push(c.range);
-            }
-        }
-        // Registers up to yesterday are due; the year's first day stands in for a school that
-        // never sent anything.
-        let due_through = on.pred_opt().unwrap_or(on);
-        let year_start = AcademicYear::of(on).first_day().pred_opt().unwrap_or(on);
-        let mut response = SchoolStatusResponse {
-            on: on.to_string(),
-            quiet_after_days: quiet_after,
-            ..Default::default()
-        };
-        for school in schools {
-            let calendar =
-                SchoolCalendar::of(&la_ranges, own.get(&school.urn).map_or(&[], Vec::as_slice));
-            let last_day = school
-                .last_received_at
-                .map(rollcall_domain::calendar::london_date);
-            let without_feed = calendar.open_days(last_day.unwrap_or(year_start), due_through);
-            let overdue = calendar.open_days(school.latest_date.unwrap_or(year_start), due_through);
-            let quiet = without_feed >= quiet_after;
-            response.pending_feeds += school.pending_feeds.max(0) as u64;
-            response.pending_marks += school.pending_marks.max(0) as u64;
-            response.quiet_schools += u64::from(quiet);
-            if request.quiet_only && !quiet {
-                continue;
-            }
-            response.schools.push(SchoolStatus {
-                urn: format!("{:06}", school.urn),
-                name: school.name,
-                independent: school.independent,
-                last_sender: school.last_sender.unwrap_or_default(),
-                last_received_at: school.last_received_at.map(rfc3339).unwrap_or_default(),
-                latest_register_date: school
-                    .latest_date
-                    .map(|d| d.to_string())
-                    .unwrap_or_default(),
-                school_days_overdue: overdue,
-                school_days_without_feed: without_feed,
-                quiet,
-                pending_feeds: school.pending_feeds.max(0) as u64,
-                pending_marks: school.pending_marks.max(0) as u64,
-                calendar: calendar.source.as_str().to_owned(),
-            });
-        }
-        // Quiet schools first, the longest quiet first.
-        response.schools.sort_by(|a, b| {
-            b.quiet
-                .cmp(&a.quiet)
-                .then(b.school_days_without_feed.cmp(&a.school_days_without_feed))
-                .then(a.urn.cmp(&b.urn))
-        });
         Ok(Response::new(response))
     }
 
@@ -308,6 +250,82 @@ impl PipelineService for Pipeline {
             outcome: outcome.to_owned(),
         }))
     }
+}
+
+/// Each school of LA `la_code` as judged on `on`: quiet after `quiet_after` of its register days
+/// without a feed (`quiet_only`: only those), quiet schools first. Also what `quiet.rs` counts.
+pub(crate) async fn school_statuses(
+    pool: &Pool,
+    la_code: i16,
+    on: NaiveDate,
+    quiet_after: u32,
+    quiet_only: bool,
+) -> rollcall_db::Result<SchoolStatusResponse> {
+    let (schools, calendars) = tokio::try_join!(
+        rollcall_db::school_feeds(pool, la_code),
+        rollcall_db::calendars_of_la(pool, la_code),
+    )?;
+    let la_ranges: Vec<DayRange> = calendars
+        .iter()
+        .filter(|c| c.la_code.is_some())
+        .map(|c| c.range)
+        .collect();
+    let mut own: BTreeMap<i32, Vec<DayRange>> = BTreeMap::new();
+    for c in &calendars {
+        if let Some(urn) = c.school_urn {
+            own.entry(urn).or_default().push(c.range);
+        }
+    }
+    // Registers up to yesterday are due; the year's first day stands in for a school that never
+    // sent anything.
+    let due_through = on.pred_opt().unwrap_or(on);
+    let year_start = AcademicYear::of(on).first_day().pred_opt().unwrap_or(on);
+    let mut response = SchoolStatusResponse {
+        on: on.to_string(),
+        quiet_after_days: quiet_after,
+        ..Default::default()
+    };
+    for school in schools {
+        let calendar =
+            SchoolCalendar::of(&la_ranges, own.get(&school.urn).map_or(&[], Vec::as_slice));
+        let last_day = school
+            .last_received_at
+            .map(rollcall_domain::calendar::london_date);
+        let without_feed = calendar.open_days(last_day.unwrap_or(year_start), due_through);
+        let overdue = calendar.open_days(school.latest_date.unwrap_or(year_start), due_through);
+        let quiet = without_feed >= quiet_after;
+        response.pending_feeds += school.pending_feeds.max(0) as u64;
+        response.pending_marks += school.pending_marks.max(0) as u64;
+        response.quiet_schools += u64::from(quiet);
+        if quiet_only && !quiet {
+            continue;
+        }
+        response.schools.push(SchoolStatus {
+            urn: format!("{:06}", school.urn),
+            name: school.name,
+            independent: school.independent,
+            last_sender: school.last_sender.unwrap_or_default(),
+            last_received_at: school.last_received_at.map(rfc3339).unwrap_or_default(),
+            latest_register_date: school
+                .latest_date
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            school_days_overdue: overdue,
+            school_days_without_feed: without_feed,
+            quiet,
+            pending_feeds: school.pending_feeds.max(0) as u64,
+            pending_marks: school.pending_marks.max(0) as u64,
+            calendar: calendar.source.as_str().to_owned(),
+        });
+    }
+    // Quiet schools first, the longest quiet first.
+    response.schools.sort_by(|a, b| {
+        b.quiet
+            .cmp(&a.quiet)
+            .then(b.school_days_without_feed.cmp(&a.school_days_without_feed))
+            .then(a.urn.cmp(&b.urn))
+    });
+    Ok(response)
 }
 
 /// One calendar range as imported, checked.

@@ -17,6 +17,7 @@ mod grpc_pipeline;
 mod grpc_pupil;
 mod measures;
 mod period;
+mod quiet;
 mod scope;
 mod timeline;
 
@@ -52,6 +53,7 @@ pub async fn serve(
     let metrics = Metrics::new();
     let readiness = Readiness::new().database(pool.clone());
     let _ops = ops::spawn(listeners.ops, metrics.clone(), readiness, &shutdown);
+    let _quiet = quiet::spawn(pool.clone(), &metrics, &shutdown);
     let guard =
         rollcall_server::grpc::Guard::new(&settings.tls, &settings.auth, pool.clone(), &metrics)?;
     let (reporter, health) = rollcall_server::grpc::health();
