@@ -114,13 +114,13 @@ impl Processes {
                 .await
                 .expect("a service did not stop within 15s of SIGTERM")
                 .unwrap();
-            assert!(status.success());
+            assert!(status.success(), "a service exited with {status}");
         }
     }
 
     /// What `service` wrote to stdout and stderr.
     pub fn log(&self, service: &str) -> String {
-        std::fs::read_to_string(self.log_path(service)).unwrap()
+        String::from_utf8_lossy(&std::fs::read(self.log_path(service)).unwrap()).into_owned()
     }
 
     fn log_path(&self, service: &str) -> PathBuf {

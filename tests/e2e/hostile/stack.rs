@@ -5,8 +5,6 @@
 //! look for personal data, which is why the services are processes here and not tasks.
 
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use rcgen::{
@@ -17,7 +15,8 @@ use rollcall_client::{AuthChannel, Credentials};
 use rollcall_proto::feed::v1::feed_service_client::FeedServiceClient;
 use rollcall_proto::query::v1::query_service_client::QueryServiceClient;
 
-use crate::harness::{Pipeline, bin, free_port};
+use crate::harness::{Pipeline, bin};
+use crate::processes::{Processes, SERVICES};
 
 /// The vendor whose client certificate the CA issued, registered for the certificate schools.
 pub const CERT_VENDOR: &str = "cert-mis";
@@ -148,99 +147,44 @@ pub struct Stack {
     pub pipeline: Pipeline,
     pub pki: Pki,
     pub idp: Idp,
-    gateway_port: u16,
-    query_port: u16,
-    logs: tempfile::TempDir,
-    children: Vec<tokio::process::Child>,
+    processes: Processes,
 }
 
 impl Stack {
     pub async fn start() -> Stack {
         let pipeline = Pipeline::start().await;
         let (pki, idp) = (Pki::make(), Idp::make());
-        let run = uuid::Uuid::new_v4().simple().to_string();
-        let logs = tempfile::tempdir().unwrap();
-        let (gateway_port, query_port) = (free_port(), free_port());
         let path = |p: &PathBuf| p.to_str().unwrap().to_owned();
-        let settings = &pipeline.settings;
-        let env = [
-            ("ROLLCALL__DATABASE__URL", settings.database.url.clone()),
-            ("ROLLCALL__KAFKA__BROKERS", settings.kafka.brokers.clone()),
-            (
-                "ROLLCALL__KAFKA__TOPICS__FEEDS",
-                format!("hostile.feeds.{run}"),
-            ),
-            (
-                "ROLLCALL__KAFKA__TOPICS__VALIDATED",
-                format!("hostile.validated.{run}"),
-            ),
-            (
-                "ROLLCALL__KAFKA__TOPICS__REJECTED",
-                format!("hostile.rejected.{run}"),
-            ),
-            (
-                "ROLLCALL__KAFKA__GROUPS__VALIDATOR",
-                format!("hostile-validator-{run}"),
-            ),
-            (
-                "ROLLCALL__KAFKA__GROUPS__AGGREGATOR",
-                format!("hostile-aggregator-{run}"),
-            ),
-            ("ROLLCALL__KAFKA__PARTITIONS", "3".into()),
-            (
-                "ROLLCALL__GATEWAY__LISTEN",
-                format!("127.0.0.1:{gateway_port}"),
-            ),
-            ("ROLLCALL__QUERY__LISTEN", format!("127.0.0.1:{query_port}")),
-            ("ROLLCALL__TLS__CERT", path(&pki.server.cert)),
-            ("ROLLCALL__TLS__KEY", path(&pki.server.key)),
-            ("ROLLCALL__TLS__CLIENT_CA", path(&pki.ca)),
-            ("ROLLCALL__AUTH__JWT__JWKS_FILE", path(&idp.jwks)),
-            ("ROLLCALL__AUTH__JWT__ISSUER", ISSUER.into()),
-            ("ROLLCALL__AUTH__JWT__AUDIENCE", AUDIENCE.into()),
-            ("ROLLCALL__TELEMETRY__FILTER", "debug".into()),
-        ];
-        let mut children = Vec::new();
-        for service in ["gateway", "validator", "aggregator", "query"] {
-            let log = std::fs::File::create(logs.path().join(format!("{service}.log"))).unwrap();
-            let child = tokio::process::Command::new(bin(&format!("rollcall-{service}")))
-                .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-                .env_remove("RUST_LOG")
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .kill_on_drop(true)
-                .spawn()
-                .unwrap();
-            children.push(child);
-        }
-        for port in [gateway_port, query_port] {
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_err()
-            {
-                assert!(Instant::now() < deadline, "port {port} not listening");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
+        let processes = Processes::start(
+            &pipeline,
+            "hostile",
+            &[
+                ("ROLLCALL__KAFKA__PARTITIONS", "3".into()),
+                ("ROLLCALL__TLS__PLAINTEXT", "false".into()),
+                ("ROLLCALL__TLS__CERT", path(&pki.server.cert)),
+                ("ROLLCALL__TLS__KEY", path(&pki.server.key)),
+                ("ROLLCALL__TLS__CLIENT_CA", path(&pki.ca)),
+                ("ROLLCALL__AUTH__JWT__JWKS_FILE", path(&idp.jwks)),
+                ("ROLLCALL__AUTH__JWT__ISSUER", ISSUER.into()),
+                ("ROLLCALL__AUTH__JWT__AUDIENCE", AUDIENCE.into()),
+                ("ROLLCALL__TELEMETRY__FILTER", "debug".into()),
+            ],
+        )
+        .await;
         Stack {
             pipeline,
             pki,
             idp,
-            gateway_port,
-            query_port,
-            logs,
-            children,
+            processes,
         }
     }
 
     pub fn gateway_url(&self) -> String {
-        format!("https://127.0.0.1:{}", self.gateway_port)
+        format!("https://127.0.0.1:{}", self.processes.gateway_port)
     }
 
     pub fn query_url(&self) -> String {
-        format!("https://127.0.0.1:{}", self.query_port)
+        format!("https://127.0.0.1:{}", self.processes.query_port)
     }
 
     /// Trusting the services' CA, with `token` when given.
@@ -311,25 +255,11 @@ impl Stack {
 
     /// Stops the binaries with SIGTERM (each must stop cleanly) and the harness, and returns
     /// everything the binaries wrote.
-    pub async fn stop(self) -> String {
-        for child in &self.children {
-            let pid = child.id().unwrap().to_string();
-            std::process::Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap();
-        }
-        for mut child in self.children {
-            let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
-                .await
-                .expect("a service did not stop within 15s of SIGTERM")
-                .unwrap();
-            assert!(status.success(), "a service exited with {status}");
-        }
+    pub async fn stop(mut self) -> String {
+        self.processes.stop().await;
         let mut all = String::new();
-        for service in ["gateway", "validator", "aggregator", "query"] {
-            let path = self.logs.path().join(format!("{service}.log"));
-            let text = String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
+        for service in SERVICES {
+            let text = self.processes.log(service);
             assert!(text.contains("DEBUG"), "{service} logged at debug level");
             all.push_str(&text);
         }
