@@ -112,25 +112,16 @@ pub async fn dead_letters(
     after: Option<(i32, i32)>,
     limit: i64,
 ) -> Result<Vec<(DeadLetter, (i32, i32))>> {
-    let rows: Vec<(
-        uuid::Uuid,
-        DateTime<Utc>,
-        String,
-        i32,
-        String,
-        String,
-        i32,
-        i32,
-    )> = sqlx::query_as(
+    let rows: Vec<DeadLetterRow> = sqlx::query_as(
         "select f.feed_id, f.received_at, x.record_kind, x.record_index, x.field, x.message,
-                    f.seq, x.ordinal
-             from feed_findings x
-             join feeds f on f.seq = x.feed_seq
-             where x.severity = 'error' and x.code = $1 and coalesce(f.sender, '') = $2
-               and f.school_urn = $3 and f.received_at >= $4
-               and ($5::int is null or (f.seq, x.ordinal) < ($5, $6))
-             order by f.seq desc, x.ordinal desc
-             limit $7",
+                f.seq, x.ordinal
+         from feed_findings x
+         join feeds f on f.seq = x.feed_seq
+         where x.severity = 'error' and x.code = $1 and coalesce(f.sender, '') = $2
+           and f.school_urn = $3 and f.received_at >= $4
+           and ($5::int is null or (f.seq, x.ordinal) < ($5, $6))
+         order by f.seq desc, x.ordinal desc
+         limit $7",
     )
     .bind(&group.code)
     .bind(&group.sender)
@@ -143,22 +134,17 @@ pub async fn dead_letters(
     .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(feed_id, received_at, record_kind, record_index, field, message, seq, ordinal)| {
-                (
-                    DeadLetter {
-                        feed_id,
-                        received_at,
-                        record_kind,
-                        record_index,
-                        field,
-                        message,
-                    },
-                    (seq, ordinal),
-                )
-            },
-        )
+        .map(|row| (row.letter, (row.seq, row.ordinal)))
         .collect())
+}
+
+/// A dead letter with where it stands in the order pages follow.
+#[derive(sqlx::FromRow)]
+struct DeadLetterRow {
+    #[sqlx(flatten)]
+    letter: DeadLetter,
+    seq: i32,
+    ordinal: i32,
 }
 
 /// Every parked feed, newest first: the refusal, and where its replay is.

@@ -58,7 +58,7 @@ pub async fn registry_la_codes(pool: &Pool) -> Result<Vec<i16>> {
 
 /// Every calendar range of LA `la_code` and of its schools.
 pub async fn calendars_of_la(pool: &Pool, la_code: i16) -> Result<Vec<CalendarRow>> {
-    let rows: Vec<(Option<i16>, Option<i32>, String, NaiveDate, NaiveDate)> = sqlx::query_as(
+    let rows: Vec<CalendarRecord> = sqlx::query_as(
         "select c.la_code, c.school_urn, c.kind, c.first_day, c.last_day
          from school_calendar c
          where c.la_code = $1
@@ -70,18 +70,28 @@ pub async fn calendars_of_la(pool: &Pool, la_code: i16) -> Result<Vec<CalendarRo
     .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(la_code, school_urn, kind, first, last)| {
+        .filter_map(|r| {
             Some(CalendarRow {
-                la_code,
-                school_urn,
+                la_code: r.la_code,
+                school_urn: r.school_urn,
                 range: DayRange {
-                    kind: DayKind::parse(&kind)?,
-                    first,
-                    last,
+                    kind: DayKind::parse(&r.kind)?,
+                    first: r.first_day,
+                    last: r.last_day,
                 },
             })
         })
         .collect())
+}
+
+/// A row of `school_calendar` as stored.
+#[derive(sqlx::FromRow)]
+struct CalendarRecord {
+    la_code: Option<i16>,
+    school_urn: Option<i32>,
+    kind: String,
+    first_day: NaiveDate,
+    last_day: NaiveDate,
 }
 
 /// One school's feeds as operations see them.
