@@ -308,6 +308,21 @@ test('operations see the pipeline counts and no pupil', async () => {
   await check('operations')
   const csv = await download('CSV file')
   assert.match(csv.bytes.toString('utf8'), /^Stage,Count\nFeeds received,\d+/)
+  // The records validation rejected, by code, sender and school: the school's one bad mark.
+  await page.getByRole('link', { name: 'Rejected records' }).click()
+  await page.waitForURL(/\/operations\/rejected$/)
+  assert.equal(await h1(), 'Rejected records')
+  const rejected = await page.locator('table.govuk-table').innerText()
+  assert.match(rejected, new RegExp(`UNKNOWN_CODE\\s+school\\s+${env.SCHOOL_URN}\\s+1\\s+1`))
+  await check('rejected-records')
+  const rejectedCsv = await download('CSV file')
+  assert.match(rejectedCsv.bytes.toString('utf8'), /^Finding code,Sender,School,Records rejected,Feeds,First seen,Last seen\n/)
+  // No feed was parked in this run: the page says so.
+  await page.getByRole('link', { name: 'Parked feeds' }).click()
+  await page.waitForURL(/\/operations\/parked$/)
+  assert.equal(await h1(), 'Parked feeds')
+  assert.match(await page.locator('main').innerText(), /No feed has been parked\./)
+  await check('parked-feeds')
   assert.equal((await page.goto(`${WEB}/las/937`)).status(), 403)
   assert.equal((await page.goto(`${WEB}/las/937/at-risk`)).status(), 200, 'the purpose form first')
   await page.goto(`${WEB}/operations`)
@@ -325,7 +340,7 @@ test('an idle session goes back to sign-in', async () => {
 })
 
 test('every page is valid HTML and no URL carries personal data', async () => {
-  assert.ok(checked.size >= 14, `axe ran on ${checked.size} pages`)
+  assert.ok(checked.size >= 16, `axe ran on ${checked.size} pages`)
   const validator = new HtmlValidate({
     extends: ['html-validate:recommended'],
     rules: {

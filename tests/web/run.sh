@@ -108,6 +108,16 @@ other_key=$("$bin/rollcall" keys create --kind la --org 330 --description "web t
 school_urn=$(awk -F, 'NR==2 {print $1}' <("$bin/rollcall" synth --spec small --out "$run/synth" >/dev/null 2>&1; cat "$run/synth/schools.csv"))
 school_key=$("$bin/rollcall" keys create --kind school --org "$school_urn" --description "web tests school" 2>/dev/null)
 ops_key=$("$bin/rollcall" keys create --kind operations --description "web tests operations" 2>/dev/null)
+# One feed from the school with a mark whose code does not exist: a rejected record for the
+# operations pages.
+roll=$(ls "$run/synth/$school_urn"-*-roll.csv | head -1)
+awk -F, -v OFS=, 'NR == 2 { $4 = "9" } { print }' "${roll%-roll.csv}-marks.csv" >"$run/rejected-marks.csv"
+ROLLCALL_TOKEN="$school_key" "$bin/rollcall" submit --school "$school_urn" --roll "$roll" \
+    --marks "$run/rejected-marks.csv" --key web-tests-rejected >/dev/null
+for _ in $(seq 1 100); do
+    ROLLCALL_TOKEN="$ops_key" "$bin/rollcall" --json dead-letters list | grep -q UNKNOWN_CODE && break
+    sleep 0.2
+done
 wait_port "$web_port"
 [ -n "$short_port" ] && wait_port "$short_port"
 

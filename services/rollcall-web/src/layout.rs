@@ -17,6 +17,8 @@ pub enum Nav {
     Approaching,
     Audit,
     Pipeline,
+    Rejected,
+    Parked,
     None,
 }
 
@@ -51,7 +53,15 @@ pub fn navigation(role: &Role) -> Vec<(Nav, &'static str, String)> {
             ),
             (Nav::Audit, "Who viewed your pupils", "/audit".to_owned()),
         ],
-        Role::Operations => vec![(Nav::Pipeline, "Pipeline", "/operations".to_owned())],
+        Role::Operations => vec![
+            (Nav::Pipeline, "Pipeline", "/operations".to_owned()),
+            (
+                Nav::Rejected,
+                "Rejected records",
+                "/operations/rejected".to_owned(),
+            ),
+            (Nav::Parked, "Parked feeds", "/operations/parked".to_owned()),
+        ],
     }
 }
 

@@ -142,7 +142,7 @@ mod tests {
     fn groups_records_and_parked_feeds_print_as_tables() {
         let groups = ListDeadLetterGroupsResponse {
             groups: vec![DeadLetterGroup {
-                code: "MARK_CODE_UNKNOWN".into(),
+                code: "UNKNOWN_CODE".into(),
                 sender: "acme-mis".into(),
                 school_urn: "100001".into(),
                 records: 12,

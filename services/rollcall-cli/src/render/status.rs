@@ -198,10 +198,10 @@ mod tests {
                 records_rejected: 30,
                 rejected_share: 0.0025,
                 rejections: vec![CodeCount {
-                    code: "MARK_CODE_UNKNOWN".into(),
+                    code: "UNKNOWN_CODE".into(),
                     findings: 30,
                 }],
-                latest_error: "MARK_CODE_UNKNOWN".into(),
+                latest_error: "UNKNOWN_CODE".into(),
                 latest_error_at: "2025-10-09T16:01:00Z".into(),
             }],
         };

@@ -8,6 +8,7 @@ mod audit;
 mod la;
 mod operations;
 mod pupil_list;
+mod rejected;
 mod school;
 mod sign_in;
 
@@ -43,6 +44,9 @@ pub fn router(app: Shared) -> Router {
         .route("/purpose/change", post(at_risk::change_purpose))
         .route("/audit", get(audit::page))
         .route("/operations", get(operations::page))
+        .route("/operations/rejected", get(rejected::dead_letters))
+        .route("/operations/parked", get(rejected::parked))
+        .route("/operations/parked/replay", post(rejected::replay))
         .fallback(|| async { WebError::NotFound })
         .with_state(app)
 }
