@@ -267,6 +267,18 @@ async fn one_feed_is_one_connected_trace_across_the_three_processes() {
             && s.name == "/rollcall.query.v1.QueryService/SchoolSummary"),
         "the query's call has its span"
     );
+    // Each worker's batches have spans of their own, which the feeds' spans link to.
+    for (service, batch) in [
+        ("rollcall-validator", "validator.batch"),
+        ("rollcall-aggregator", "aggregator.batch"),
+    ] {
+        assert!(
+            spans
+                .iter()
+                .any(|s| s.service == service && s.name == batch),
+            "{service} has {batch} spans"
+        );
+    }
     // No personal data in any attribute of any span any service sent.
     let personal: Vec<String> = feed
         .roll

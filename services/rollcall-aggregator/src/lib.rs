@@ -124,6 +124,9 @@ impl Writer {
     /// is parked and answered done, so its partition moves on.
     async fn handle_batch(&self, messages: Vec<Message>) -> Vec<anyhow::Result<()>> {
         let started = Instant::now();
+        // The batch's span, a trace of its own: its lanes' transactions are its children, and
+        // each feed's span (in the feed's trace) links to it.
+        let batch_span = tracing::info_span!("aggregator.batch", feeds = messages.len());
         let mut lanes: Vec<Lane> = (0..self.lanes.max(1)).map(|_| Lane::default()).collect();
         let mut undecodable = Vec::new();
         // Each feed's span continues the validator's and ends once its transaction committed
@@ -131,6 +134,7 @@ impl Writer {
         let mut spans = Vec::with_capacity(messages.len());
         for (i, message) in messages.iter().enumerate() {
             let span = feed_span(message);
+            span.follows_from(&batch_span);
             match decode(message) {
                 Ok(feed) => {
                     span.record("school", feed.school.get())
@@ -148,7 +152,7 @@ impl Writer {
             lanes
                 .into_iter()
                 .filter(|lane| !lane.feeds.is_empty())
-                .map(|lane| self.apply_lane(&messages, lane)),
+                .map(|lane| self.apply_lane(&messages, lane, &batch_span)),
         )
         .await;
         let mut results: Vec<Option<anyhow::Result<()>>> =
@@ -179,6 +183,7 @@ impl Writer {
         &self,
         messages: &[Message],
         lane: Lane,
+        batch_span: &tracing::Span,
     ) -> Vec<(usize, anyhow::Result<()>)> {
         let Lane {
             indexes,
@@ -188,7 +193,8 @@ impl Writer {
         if feeds.len() > 1 {
             let started = Instant::now();
             // One transaction for several feeds' traces: linked from each of them.
-            let transaction = tracing::info_span!("db.transaction", feeds = feeds.len());
+            let transaction =
+                tracing::info_span!(parent: batch_span, "db.transaction", feeds = feeds.len());
             for span in &spans {
                 transaction.follows_from(span);
             }

@@ -143,8 +143,11 @@ impl Worker<'_> {
     async fn handle_batch(&self, messages: Vec<Message>) -> Vec<anyhow::Result<()>> {
         let started = Instant::now();
         let batch = messages.len();
+        // The batch's span, a trace of its own; each feed's span (in the feed's trace) links to it.
+        let batch_span = tracing::info_span!("validator.batch", feeds = batch);
         let prepared = prepare_in_order(messages, |message| {
             let span = feed_span(&message);
+            span.follows_from(&batch_span);
             self.prepare(message).instrument(span)
         })
         .await;

@@ -234,7 +234,7 @@ fn catalogue() -> Vec<AuthCase> {
         case("another-vendors-certificate", "another vendor's certificate (same CA) sending this vendor's school", |_| certificate(Certificate::OtherVendor, None), Submit(CERT_URN), not_the_senders()),
         case("certificate-naming-no-vendor", "a certificate from the CA with no common name", |_| certificate(Certificate::Nameless, None), Submit(CERT_URN), unauthenticated("CREDENTIALS_INVALID", "the client certificate names no vendor")),
         case("certificate-with-a-bad-key", "the vendor's certificate with an unknown API key beside it (the key is judged)", |_| certificate(Certificate::Vendor, Some(format!("Bearer {}", rollcall_server::auth::Token::generate().reveal()))), Submit(CERT_URN), not_recognised()),
-        case("certificate-from-another-ca", "the vendor's name on a certificate from a CA the services do not trust", |_| certificate(Certificate::Stranger, None), Submit(CERT_URN), Answer::Unanswered("the TLS handshake is refused", &[Code::Unknown])),
+        case("certificate-from-another-ca", "the vendor's name on a certificate from a CA the services do not trust", |_| certificate(Certificate::Stranger, None), Submit(CERT_URN), Answer::Unanswered("the TLS handshake is refused", &[Code::Unknown, Code::Cancelled])),
         case("plaintext-to-a-tls-listener", "the vendor's key over plaintext HTTP/2 to the TLS port", |k| Presented { plaintext: true, ..bearer(&k.vendor) }, Submit(URN), Answer::Unanswered("the connection is closed", &[Code::Unknown, Code::Internal])),
     ]
 }
