@@ -308,6 +308,17 @@ test('operations see the pipeline counts and no pupil', async () => {
   await check('operations')
   const csv = await download('CSV file')
   assert.match(csv.bytes.toString('utf8'), /^Stage,Count\nFeeds received,\d+/)
+  // Each school's feeds for an LA of the registry: the synthetic LA's schools, none quiet today.
+  await page.getByRole('link', { name: "Schools' feeds" }).click()
+  await page.waitForURL(/\/operations\/schools$/)
+  assert.equal(await h1(), "Schools' feeds")
+  await page.selectOption('#la', '937')
+  await page.getByRole('button', { name: 'Show schools' }).click()
+  await page.waitForURL(/\/operations\/schools\?la=937$/)
+  const feeds = await page.locator('table.govuk-table').innerText()
+  assert.match(feeds, new RegExp(`${env.SCHOOL_URN}\\s`))
+  assert.match(await page.locator('main').innerText(), /0 quiet schools/)
+  await check('school-feeds')
   // The records validation rejected, by code, sender and school: the school's one bad mark.
   await page.getByRole('link', { name: 'Rejected records' }).click()
   await page.waitForURL(/\/operations\/rejected$/)
@@ -340,7 +351,7 @@ test('an idle session goes back to sign-in', async () => {
 })
 
 test('every page is valid HTML and no URL carries personal data', async () => {
-  assert.ok(checked.size >= 16, `axe ran on ${checked.size} pages`)
+  assert.ok(checked.size >= 17, `axe ran on ${checked.size} pages`)
   const validator = new HtmlValidate({
     extends: ['html-validate:recommended'],
     rules: {

@@ -17,6 +17,7 @@ pub enum Nav {
     Approaching,
     Audit,
     Pipeline,
+    SchoolFeeds,
     Rejected,
     Parked,
     None,
@@ -55,6 +56,11 @@ pub fn navigation(role: &Role) -> Vec<(Nav, &'static str, String)> {
         ],
         Role::Operations => vec![
             (Nav::Pipeline, "Pipeline", "/operations".to_owned()),
+            (
+                Nav::SchoolFeeds,
+                "Schools' feeds",
+                "/operations/schools".to_owned(),
+            ),
             (
                 Nav::Rejected,
                 "Rejected records",

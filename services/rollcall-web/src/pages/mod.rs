@@ -10,6 +10,7 @@ mod operations;
 mod pupil_list;
 mod rejected;
 mod school;
+mod school_feeds;
 mod sign_in;
 
 use axum::Router;
@@ -44,6 +45,7 @@ pub fn router(app: Shared) -> Router {
         .route("/purpose/change", post(at_risk::change_purpose))
         .route("/audit", get(audit::page))
         .route("/operations", get(operations::page))
+        .route("/operations/schools", get(school_feeds::page))
         .route("/operations/rejected", get(rejected::dead_letters))
         .route("/operations/parked", get(rejected::parked))
         .route("/operations/parked/replay", post(rejected::replay))
