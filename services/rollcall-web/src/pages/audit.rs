@@ -36,12 +36,7 @@ pub async fn page(
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, WebError> {
     let now = now();
-    let days = query
-        .days
-        .as_deref()
-        .and_then(|d| d.parse::<u32>().ok())
-        .filter(|d| SPANS.contains(d))
-        .unwrap_or(30);
+    let days = super::chosen_days(query.days.as_deref(), SPANS, 30);
     let since = (now - Duration::days(i64::from(days))).date_naive();
     let events = client::audit(&app.channel)
         .list_audit_events(client::request(

@@ -116,6 +116,15 @@ impl FromRequestParts<Shared> for Visitor {
     }
 }
 
+/// A "how far back" choice from a page's query string: one of `choices` (in days), else
+/// `default`.
+pub fn chosen_days(asked: Option<&str>, choices: &[u32], default: u32) -> u32 {
+    asked
+        .and_then(|d| d.parse::<u32>().ok())
+        .filter(|d| choices.contains(d))
+        .unwrap_or(default)
+}
+
 /// Refuses a form whose CSRF token is not the session's.
 pub fn check_csrf(session: &Session, token: Option<&str>) -> Result<(), WebError> {
     if session.csrf_matches(token.unwrap_or("")) {

@@ -38,12 +38,7 @@ pub async fn dead_letters(
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, WebError> {
     let now = now();
-    let days = query
-        .days
-        .as_deref()
-        .and_then(|d| d.parse::<u32>().ok())
-        .filter(|d| SPANS.contains(d))
-        .unwrap_or(7);
+    let days = super::chosen_days(query.days.as_deref(), SPANS, 7);
     let since = now - Duration::days(i64::from(days));
     let groups = client::pipeline(&app.channel)
         .list_dead_letter_groups(client::request(
