@@ -30,6 +30,17 @@ pub struct Message {
     pub trace: Vec<(String, String)>,
 }
 
+impl Message {
+    /// Makes the span that carried this message to the broker (its records' W3C trace context)
+    /// `span`'s parent, so the consumer's work continues the producer's trace.
+    pub fn continue_trace(&self, span: &tracing::Span) {
+        rollcall_telemetry::context::set_parent(
+            span,
+            self.trace.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        );
+    }
+}
+
 /// A record as read from the broker.
 pub struct Record {
     pub topic: String,

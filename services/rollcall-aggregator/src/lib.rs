@@ -264,10 +264,7 @@ fn feed_span(message: &Message) -> tracing::Span {
         school = tracing::field::Empty,
         feed_id = tracing::field::Empty,
     );
-    rollcall_telemetry::context::set_parent(
-        &span,
-        message.trace.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-    );
+    message.continue_trace(&span);
     span
 }
 

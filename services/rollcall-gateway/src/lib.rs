@@ -52,7 +52,8 @@ pub async fn serve(
     let producer = rollcall_kafka::producer(&settings.kafka)
         .context("cannot create kafka producer")?
         .with_metrics(&metrics);
-    // Ready when the database answers and the broker knows the feeds topic.
+    // Ready when the database answers and the broker knows the feeds topic. The probe only reads
+    // metadata (it never joins the group it is named with).
     let broker = rollcall_kafka::Probe::new(
         &settings.kafka,
         &settings.kafka.groups.validator,
