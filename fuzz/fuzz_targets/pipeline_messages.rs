@@ -145,6 +145,7 @@ impl Fuzzed {
             recorded_at: feed.received_at,
             pupils: validated.pupils,
             marks: validated.marks,
+            replay: None,
             outcome: Outcome {
                 summary,
                 findings: validated.findings,

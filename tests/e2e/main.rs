@@ -22,6 +22,7 @@ mod pipeline;
 mod processes;
 mod pupils;
 mod refusals;
+mod replay;
 mod security;
 mod traces;
 mod transport;

@@ -16,7 +16,7 @@ use rollcall_proto::query::v1::{
     ApproachingPersistentRequest, AtRiskPupilsRequest, FindPupilsRequest, ImportCalendarRequest,
     ImportSchoolsRequest, LaSummaryRequest, ListAuditEventsRequest, ListDeadLetterGroupsRequest,
     ListDeadLettersRequest, ListParkedFeedsRequest, ListSchoolsRequest, PipelineCountsRequest,
-    PupilTimelineRequest, ReplayParkedFeedRequest, SchoolStatusRequest, SchoolSummaryRequest,
+    GetSchoolReplayRequest, PupilTimelineRequest, ReplayParkedFeedRequest, RequestSchoolReplayRequest, SchoolStatusRequest, SchoolSummaryRequest,
     SenderStatusRequest, audit_service_client::AuditServiceClient,
     pipeline_service_client::PipelineServiceClient, registry_service_client::RegistryServiceClient,
 };
@@ -45,6 +45,8 @@ enum Rpc {
     ListDeadLetters,
     ListParkedFeeds,
     ReplayParkedFeed,
+    RequestSchoolReplay,
+    GetSchoolReplay,
     SchoolStatus,
     SenderStatus,
     ImportCalendar,
@@ -92,6 +94,10 @@ const MATRIX: &[(Rpc, [(Code, Code); 6])] = &[
     (Rpc::ListParkedFeeds,  [(PD, PD), (PD, PD), (PD, PD), (OK, OK), (PD, PD), (OK, OK)]),
     // No parked feed has id 0: allowed callers are told so.
     (Rpc::ReplayParkedFeed, [(PD, PD), (PD, PD), (PD, PD), (NF, NF), (PD, PD), (NF, NF)]),
+    // A dry run, for the target school; no school replay has id 0.
+    (Rpc::RequestSchoolReplay,
+                            [(PD, PD), (PD, PD), (PD, PD), (OK, OK), (PD, PD), (OK, OK)]),
+    (Rpc::GetSchoolReplay,  [(PD, PD), (PD, PD), (PD, PD), (NF, NF), (PD, PD), (NF, NF)]),
     (Rpc::SchoolStatus,     [(PD, PD), (PD, PD), (PD, PD), (OK, OK), (PD, PD), (OK, OK)]),
     (Rpc::SenderStatus,     [(PD, PD), (PD, PD), (PD, PD), (OK, OK), (PD, PD), (OK, OK)]),
     (Rpc::ImportCalendar,   [(PD, PD), (PD, PD), (PD, PD), (PD, PD), (PD, PD), (OK, OK)]),
@@ -276,6 +282,20 @@ async fn call(pipeline: &Pipeline, rpc: Rpc, token: &str, target: &Target, n: us
         Rpc::ReplayParkedFeed => code_of(
             PipelineServiceClient::new(query)
                 .replay_parked_feed(ReplayParkedFeedRequest { id: 0 })
+                .await,
+        ),
+        Rpc::RequestSchoolReplay => code_of(
+            PipelineServiceClient::new(query)
+                .request_school_replay(RequestSchoolReplayRequest {
+                    school_urn: target.urn.into(),
+                    from: String::new(),
+                    dry_run: true,
+                })
+                .await,
+        ),
+        Rpc::GetSchoolReplay => code_of(
+            PipelineServiceClient::new(query)
+                .get_school_replay(GetSchoolReplayRequest { id: 0 })
                 .await,
         ),
         Rpc::SchoolStatus => code_of(

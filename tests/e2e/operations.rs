@@ -17,7 +17,7 @@ use crate::pipeline::sessions_by_code;
 const A: &str = "100001";
 const B: &str = "100002";
 
-fn feed(urn: &str, key: &str, pupils: &[(u16, &str)], codes: &[&str]) -> FeedSpec {
+pub(crate) fn feed(urn: &str, key: &str, pupils: &[(u16, &str)], codes: &[&str]) -> FeedSpec {
     let upns: Vec<String> = pupils.iter().map(|(serial, _)| upn(937, *serial)).collect();
     FeedSpec {
         urn: urn.into(),

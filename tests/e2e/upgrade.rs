@@ -34,7 +34,7 @@ async fn register(pipeline: &Pipeline, feed_id: uuid::Uuid, key: &str) {
     )
     .await
     .unwrap();
-    rollcall_db::mark_feed_enqueued(&pool, feed_id)
+    rollcall_db::mark_feed_enqueued(&pool, feed_id, None)
         .await
         .unwrap();
     pool.close().await;

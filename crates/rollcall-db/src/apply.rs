@@ -124,8 +124,10 @@ async fn apply_feed(tx: &mut Tx, pool: &Pool, feed: &ValidatedFeed) -> Result<Ap
             });
         }
         // Processed is set in the same transaction as the feed's rows, so they are all stored
-        // already: a replay after a crash, with nothing to write.
-        (_, Some(crate::FeedRow::PROCESSED)) => {
+        // already: a redelivery after a crash, with nothing to write. A school replay
+        // (`rollcall replay`) is applied again: validated anew, it may carry records the first
+        // validation rejected; what it carries unchanged is superseded by its own stored version.
+        (_, Some(crate::FeedRow::PROCESSED)) if feed.replay.is_none() => {
             tracing::debug!(feed = %feed.feed_id, school = school_of(feed), "feed already applied");
             return Ok(ApplyStats {
                 marks_written: 0,
@@ -139,10 +141,19 @@ async fn apply_feed(tx: &mut Tx, pool: &Pool, feed: &ValidatedFeed) -> Result<Ap
     upsert_enrolments(tx, feed).await?;
     let stats = upsert_marks(tx, pool, feed, seq).await?;
     finish_feed(tx, feed, stats).await?;
+    if let Some(replay) = feed.replay {
+        crate::school_replay::applied(tx, replay, feed.feed_id).await?;
+    }
     Ok(stats)
 }
 
-type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
+/// [`apply_validated_feeds`]'s work for one feed inside a transaction that already holds its
+/// school's lock (a replay's preview, rolled back).
+pub(crate) async fn apply_locked(tx: &mut Tx, pool: &Pool, feed: &ValidatedFeed) -> Result<ApplyStats> {
+    apply_feed(tx, pool, feed).await
+}
+
+pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
 
 /// Existing enrolments whose stored version is older take the feed's attributes; new ones are
 /// inserted. New rows only are offered to the insert so that replays consume no identity values.

@@ -126,18 +126,25 @@ pub async fn register_feed(pool: &Pool, feed: &NewFeed) -> Result<Registered> {
         })
 }
 
-/// Moves a feed from `received` to `enqueued`. A feed already enqueued or processed is left as
-/// it is; an unknown feed is an error.
-pub async fn mark_feed_enqueued(pool: &Pool, feed_id: Uuid) -> Result<()> {
+/// Moves a feed from `received` to `enqueued`, with where its first record is on the feeds
+/// topic (`position`: partition and offset), for a replay to read it back. A feed already
+/// enqueued or processed is left as it is; an unknown feed is an error.
+pub async fn mark_feed_enqueued(
+    pool: &Pool,
+    feed_id: Uuid,
+    position: Option<(i32, i64)>,
+) -> Result<()> {
     let found: Option<bool> = sqlx::query_scalar(
         "with moved as (
-             update feeds set status = 'enqueued'
+             update feeds set status = 'enqueued', topic_partition = $2, topic_offset = $3
              where feed_id = $1 and status = 'received'
              returning 1
          )
          select exists (select 1 from moved) from feeds where feed_id = $1",
     )
     .bind(feed_id)
+    .bind(position.map(|p| p.0))
+    .bind(position.map(|p| p.1))
     .fetch_optional(pool.pg())
     .await?;
     match found {

@@ -36,6 +36,10 @@ pub struct ValidatedFeed {
     /// Accepted marks, in feed order, one per pupil, date and session.
     pub marks: Vec<Mark>,
     pub outcome: Outcome,
+    /// Set when operations ran the feed through validation again (a school replay, `rollcall
+    /// replay`): that replay's id. The aggregator applies such a feed though it was processed
+    /// before, and keeps its first outcome.
+    pub replay: Option<i64>,
 }
 
 /// The validator's verdict on a feed, as its receipt shows it.

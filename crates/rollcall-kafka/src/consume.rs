@@ -369,7 +369,7 @@ fn usable(
 const TRANSIENT_PAUSE: Duration = Duration::from_millis(100);
 
 /// Copies a record out of the client's buffer.
-fn copy(borrowed: &rdkafka::message::BorrowedMessage<'_>) -> Record {
+pub(crate) fn copy(borrowed: &rdkafka::message::BorrowedMessage<'_>) -> Record {
     use rdkafka::message::Headers as _;
     let trace = borrowed
         .headers()

@@ -12,13 +12,15 @@ mod metrics;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod produce;
+mod reread;
 
 pub use assemble::Message;
 pub use config::{BatchConfig, DEFAULTS, Groups, KafkaConfig, MAX_BATCH_FEEDS, Topics};
 pub use consume::{Batching, Consumer, consume, consume_batches, consumer};
 pub use lag::Probe;
 pub use metrics::BatchMetrics;
-pub use produce::{Producer, producer};
+pub use produce::{Position, Producer, Sent, producer};
+pub use reread::{Reader, reader};
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -44,6 +46,8 @@ pub enum Error {
     },
     #[error(transparent)]
     Frame(#[from] frame::FrameError),
+    #[error("reading back from topic {topic} timed out")]
+    ReadTimeout { topic: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -57,6 +61,7 @@ impl Error {
         match self {
             Error::Client(source) | Error::Delivery { source, .. } => client_kind(source),
             Error::CreateTopic { .. } | Error::Frame(_) => ErrorKind::Internal,
+            Error::ReadTimeout { .. } => ErrorKind::Transient,
         }
     }
 }

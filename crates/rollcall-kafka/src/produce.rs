@@ -12,6 +12,20 @@ use rollcall_telemetry::metrics::{self, HistogramVec, Metrics};
 
 use crate::{Error, KafkaConfig, Result, frame};
 
+/// Where a record was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// A payload written: how many records it took, and where the first is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sent {
+    pub records: usize,
+    pub first: Position,
+}
+
 /// An idempotent producer. Cheap to clone; share one per process.
 #[derive(Clone)]
 pub struct Producer {
@@ -59,7 +73,7 @@ impl Producer {
 
     /// Sends one message and waits for the broker's acknowledgement.
     pub async fn send(&self, topic: &str, key: &[u8], payload: &[u8]) -> Result<()> {
-        self.send_traced(topic, key, payload, &[]).await
+        self.send_traced(topic, key, payload, &[]).await.map(drop)
     }
 
     /// Sends one message carrying the trace context `trace` in its headers.
@@ -69,7 +83,7 @@ impl Producer {
         key: &[u8],
         payload: &[u8],
         trace: &[(String, String)],
-    ) -> Result<()> {
+    ) -> Result<Position> {
         let started = Instant::now();
         let mut record = FutureRecord::to(topic).key(key).payload(payload);
         if !trace.is_empty() {
@@ -82,7 +96,8 @@ impl Producer {
             }
             record = record.headers(headers);
         }
-        self.inner
+        let delivery = self
+            .inner
             .send(record, Duration::from_secs(30))
             .await
             .map_err(|(source, _message)| Error::Delivery {
@@ -94,14 +109,17 @@ impl Producer {
                 .with_label_values(&[topic])
                 .observe(started.elapsed().as_secs_f64());
         }
-        Ok(())
+        Ok(Position {
+            partition: delivery.partition,
+            offset: delivery.offset,
+        })
     }
 
     /// Sends `payload` as frames under `key`, all in flight at once and queued in order (so they
     /// land in order on the key's partition), and waits until each is acknowledged. `id` names
     /// the payload among those on its partition (a feed id); every frame carries the trace
-    /// context `trace` (`rollcall_telemetry::context::headers_of`, empty for none). Returns the
-    /// records written.
+    /// context `trace` (`rollcall_telemetry::context::headers_of`, empty for none). Returns how
+    /// many records it took and where the first is, from where [`crate::Reader`] reads it back.
     pub async fn send_payload(
         &self,
         topic: &str,
@@ -109,15 +127,20 @@ impl Producer {
         id: &[u8],
         payload: &[u8],
         trace: &[(String, String)],
-    ) -> Result<usize> {
+    ) -> Result<Sent> {
         let frames = frame::split(id, payload, self.max_message_bytes)?;
         let sends = frames
             .iter()
             .map(|record| self.send_traced(topic, key, record, trace));
+        let mut first = None;
         for result in futures::future::join_all(sends).await {
-            result?;
+            let position = result?;
+            first.get_or_insert(position);
         }
-        Ok(frames.len())
+        Ok(Sent {
+            records: frames.len(),
+            first: first.expect("a payload is at least one frame"),
+        })
     }
 
     /// Sends every message, all in flight at once, and waits until each is acknowledged.

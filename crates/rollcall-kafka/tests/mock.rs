@@ -315,7 +315,8 @@ async fn a_payload_larger_than_a_record_travels_as_frames_and_arrives_whole() {
     let records = producer
         .send_payload(TOPIC, b"100001", b"feed-1", &payload, &[])
         .await
-        .unwrap();
+        .unwrap()
+        .records;
     assert!(records >= 16, "{records} records");
     // No record on the topic is larger than the limit.
     let raw = consume_raw(&config, records).await;

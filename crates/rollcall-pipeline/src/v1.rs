@@ -219,5 +219,6 @@ pub(crate) fn validated(feed: pb::ValidatedFeed) -> Result<ValidatedFeed, Decode
                 .collect::<Result<_, _>>()?,
             findings_omitted: outcome.findings_omitted,
         },
+        replay: None,
     })
 }

@@ -29,6 +29,7 @@ pub(crate) fn to_v2(feed: &ValidatedFeed) -> Result<pb::ValidatedFeed, EncodeErr
         pupils: Some(pupils(&feed.pupils)),
         marks: Some(marks(&feed.pupils, &feed.marks)?),
         outcome: Some(outcome(&feed.outcome)),
+        replay: feed.replay.unwrap_or(0),
         complete: true,
     })
 }
@@ -210,6 +211,7 @@ pub(crate) fn decode(body: &[u8]) -> Result<ValidatedFeed, DecodeError> {
         pupils,
         marks,
         outcome: decode_outcome(&msg.outcome.unwrap_or_default())?,
+        replay: (msg.replay > 0).then_some(msg.replay),
     })
 }
 

@@ -222,6 +222,7 @@ fn week(plan: &Plan, school: usize, first_day: usize) -> anyhow::Result<Validate
         feed_id: uuid::Uuid::from_u128((u128::from(urn) << 32) | first_day as u128),
         school: rollcall_domain::Urn::new(urn)?,
         recorded_at: extracted_at.context("a week has at least one day")?,
+        replay: None,
         outcome: Outcome {
             summary,
             findings: Vec::new(),

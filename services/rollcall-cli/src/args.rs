@@ -85,6 +85,11 @@ pub enum Command {
     /// (operations and admin keys).
     #[command(subcommand)]
     Parked(ParkedCommand),
+    /// Run a school's feeds through validation again, as now (once what rejected their records
+    /// is fixed: the registry, a date then in the future), from where the broker still holds
+    /// them (operations and admin keys). `--dry-run` shows what would change in the tables and
+    /// changes nothing; without it the changes are applied.
+    Replay(ReplayArgs),
     /// API keys (admin keys only, except `bootstrap`).
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -523,6 +528,26 @@ pub enum ParkedCommand {
         /// The parked feed's id, as `list` prints it.
         id: i64,
     },
+}
+
+#[derive(clap::Args)]
+pub struct ReplayArgs {
+    /// The school's URN.
+    #[arg(long, required_unless_present = "show")]
+    pub school: Option<String>,
+    /// Feeds received on or after this day, YYYY-MM-DD (default: every feed the broker holds).
+    #[arg(long, conflicts_with = "show")]
+    pub from: Option<String>,
+    /// Only show what would change; nothing is stored.
+    #[arg(long, conflicts_with = "show")]
+    pub dry_run: bool,
+    /// Wait at most this many seconds for the replay (and, without `--dry-run`, for the
+    /// aggregator to apply it); then print where it is.
+    #[arg(long, default_value_t = 120)]
+    pub wait: u64,
+    /// Show replay ID (as an earlier `replay` printed it) instead of asking for one.
+    #[arg(long, value_name = "ID")]
+    pub show: Option<i64>,
 }
 
 #[derive(Subcommand)]

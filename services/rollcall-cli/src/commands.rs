@@ -9,6 +9,7 @@ mod export;
 mod keys;
 mod pupil;
 mod query;
+mod replay;
 mod schools;
 mod status;
 mod submit;
@@ -79,6 +80,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status { what } => status::run(context, what).await,
         Command::DeadLetters(command) => dead_letters::dead_letters(context, command).await,
         Command::Parked(command) => dead_letters::parked(context, command).await,
+        Command::Replay(args) => replay::run(context, args).await,
         Command::Audit { since, limit } => audit::run(context, since, limit).await,
         Command::Demo(args) => demo::run(context, args).await,
         Command::Synth { spec, out } => synth::run(context, spec_named(&spec), &out),

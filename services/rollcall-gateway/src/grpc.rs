@@ -124,7 +124,8 @@ impl Gateway {
             %feed_id
         );
         let trace = rollcall_telemetry::context::headers_of(&produce);
-        self.producer
+        let sent = self
+            .producer
             .send_payload(
                 &self.topic,
                 key.as_bytes(),
@@ -141,7 +142,8 @@ impl Gateway {
                     &err,
                 )
             })?;
-        rollcall_db::mark_feed_enqueued(&self.pool, feed_id)
+        let position = (sent.first.partition, sent.first.offset);
+        rollcall_db::mark_feed_enqueued(&self.pool, feed_id, Some(position))
             .await
             .map_err(|err| {
                 ApiError::database(

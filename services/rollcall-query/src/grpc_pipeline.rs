@@ -1,16 +1,17 @@
 //! The `PipelineService`, for operations watching the pipeline: how far feeds have got, the
 //! records validation rejected grouped by finding code, sender and school (and each group's
 //! records by position and rule), and the feeds the database refused for good, with their
-//! replay. Nothing here answers with a value a record held, or with a school's figures.
+//! replay, and school replays (a school's feeds validated again). Nothing here answers with a value a record held, or with a school's figures.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use rollcall_db::{CalendarRow, GroupKey, Pool, ReplayRequest};
+use rollcall_db::{CalendarRow, GroupKey, Pool, ReplayRequest, SchoolReplayRow};
 use rollcall_domain::school_days::{DayKind, DayRange, SchoolCalendar};
 use rollcall_domain::{AcademicYear, LaCode, Urn};
 use rollcall_proto::query::v1::{
-    CalendarRange, CodeCount, DeadLetter, DeadLetterGroup, ListDeadLetterGroupsRequest,
+    CalendarRange, CodeCount, CodeDelta, DeadLetter, GetSchoolReplayRequest, ReplayCounts,
+    ReplayedFeed, RequestSchoolReplayRequest, RequestSchoolReplayResponse, SchoolReplay, DeadLetterGroup, ListDeadLetterGroupsRequest,
     ListDeadLetterGroupsResponse, ListDeadLettersRequest, ListDeadLettersResponse,
     ListParkedFeedsRequest, ListParkedFeedsResponse, ParkedFeed, PipelineCountsRequest,
     PipelineCountsResponse, ReplayParkedFeedRequest, ReplayParkedFeedResponse, SchoolStatus,
@@ -249,6 +250,94 @@ impl PipelineService for Pipeline {
         Ok(Response::new(ReplayParkedFeedResponse {
             outcome: outcome.to_owned(),
         }))
+    }
+
+    async fn request_school_replay(
+        &self,
+        request: Request<RequestSchoolReplayRequest>,
+    ) -> Result<Response<RequestSchoolReplayResponse>, Status> {
+        let operator = rollcall_server::auth::principal(&request)?;
+        let request = request.into_inner();
+        let urn = Urn::parse(request.school_urn.trim())
+            .map_err(|_| ApiError::invalid("school_urn: must be a URN of 6 digits"))?;
+        let from = match request.from.trim() {
+            "" => None,
+            s => Some(crate::period::parse_date("from", s)?),
+        };
+        let id = rollcall_db::request_school_replay(
+            &self.pool,
+            urn.get() as i32,
+            from,
+            request.dry_run,
+        )
+        .await
+        .map_err(|err| ApiError::database("cannot ask for the replay", &err))?;
+        tracing::info!(
+            replay = id,
+            school = urn.get(),
+            dry_run = request.dry_run,
+            key_id = operator.key_id(),
+            "school replay asked for"
+        );
+        Ok(Response::new(RequestSchoolReplayResponse { id }))
+    }
+
+    async fn get_school_replay(
+        &self,
+        request: Request<GetSchoolReplayRequest>,
+    ) -> Result<Response<SchoolReplay>, Status> {
+        let id = request.get_ref().id;
+        let row = rollcall_db::get_school_replay(&self.pool, id)
+            .await
+            .map_err(|err| ApiError::database("cannot read the replay", &err))?
+            .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no school replay has this id"))?;
+        Ok(Response::new(school_replay(row)))
+    }
+}
+
+/// A school replay as operations read it.
+fn school_replay(row: SchoolReplayRow) -> SchoolReplay {
+    let count = |n: i32| n.max(0) as u32;
+    let counts = |c: rollcall_db::Counts| ReplayCounts {
+        roll_accepted: c.roll_accepted,
+        roll_rejected: c.roll_rejected,
+        marks_accepted: c.marks_accepted,
+        marks_rejected: c.marks_rejected,
+    };
+    let changes = row.changes.map(|c| c.0).unwrap_or_default();
+    SchoolReplay {
+        id: row.id,
+        school_urn: format!("{:06}", row.school_urn),
+        from: row.from_date.map(|d| d.to_string()).unwrap_or_default(),
+        dry_run: row.dry_run,
+        status: row.status,
+        requested_at: rfc3339(row.requested_at),
+        finished_at: row.finished_at.map(rfc3339).unwrap_or_default(),
+        feeds_found: count(row.feeds_found),
+        feeds_read: count(row.feeds_read),
+        feeds_gone: count(row.feeds_gone),
+        feeds_applied: u32::try_from(row.feeds_applied.max(0)).unwrap_or(u32::MAX),
+        feeds: changes
+            .feeds
+            .into_iter()
+            .map(|f| ReplayedFeed {
+                feed_id: f.feed_id.to_string(),
+                received_at: rfc3339(f.received_at),
+                before: Some(counts(f.before)),
+                after: Some(counts(f.after)),
+                marks_written: f.marks_written,
+                refused: f.refused.unwrap_or_default(),
+            })
+            .collect(),
+        marks_written: changes.marks_written,
+        enrolments_added: changes.enrolments_added,
+        enrolments_changed: changes.enrolments_changed,
+        sessions_by_code: changes
+            .sessions_by_code
+            .into_iter()
+            .map(|(code, sessions)| CodeDelta { code, sessions })
+            .collect(),
+        error: row.error.unwrap_or_default(),
     }
 }
 

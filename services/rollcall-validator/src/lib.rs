@@ -9,6 +9,7 @@
 
 pub mod config;
 mod metrics;
+mod replay;
 
 use std::time::{Duration, Instant};
 
@@ -72,6 +73,13 @@ pub async fn serve(
         .check("broker", probe.readiness());
     let _ops = ops::spawn(ops_listener, metrics.clone(), readiness, &shutdown);
     let _lag = probe.spawn_watch(&metrics, LAG_EVERY, &shutdown);
+    let _replays = replay::Replays {
+        pool: pool.clone(),
+        producer: producer.clone(),
+        reader: rollcall_kafka::reader(kafka).context("cannot create kafka reader")?,
+        kafka: kafka.clone(),
+    }
+    .spawn(&shutdown);
 
     let worker = Worker {
         pool,
@@ -248,13 +256,12 @@ impl Worker<'_> {
             today: rollcall_domain::calendar::london_date(Utc::now()),
             school_registered,
         };
-        let mut validated = validation::validate(&feed.roll, &feed.marks, &ctx);
-        let summary = validated.summary();
-        let findings = validated
-            .findings
-            .iter()
-            .map(|f| (f.code, f.severity))
-            .collect();
+        let Checked {
+            feed: out,
+            letters,
+            findings,
+        } = check(&feed, &ctx);
+        let summary = out.outcome.summary;
 
         // Dead letters first, then the validated feed, as one feed was always written.
         let topics = &self.settings.kafka.topics;
@@ -264,7 +271,7 @@ impl Worker<'_> {
             id,
             payload,
         };
-        let mut writes: Vec<Write> = dead_letters(&feed, &validated)
+        let mut writes: Vec<Write> = letters
             .into_iter()
             .enumerate()
             .map(|(i, letter)| {
@@ -276,19 +283,6 @@ impl Worker<'_> {
                 )
             })
             .collect();
-        let findings_omitted = fit_findings(&mut validated.findings);
-        let out = ValidatedFeed {
-            feed_id: feed.feed_id,
-            school: feed.school,
-            recorded_at: feed.extracted_at,
-            pupils: validated.pupils,
-            marks: validated.marks,
-            outcome: Outcome {
-                summary,
-                findings: validated.findings,
-                findings_omitted,
-            },
-        };
         let payload = rollcall_pipeline::encode_validated(&out)
             .context("the validated feed cannot be written")?;
         writes.push(write(&topics.validated, feed.feed_id.to_string(), payload));
@@ -328,6 +322,47 @@ impl Worker<'_> {
             validated: None,
             span: tracing::Span::current(),
         }
+    }
+}
+
+/// A feed through the validation catalogue.
+pub(crate) struct Checked {
+    /// What goes to the validated topic, its findings fitted to a receipt.
+    pub feed: ValidatedFeed,
+    /// Each rejected record as it arrived, with its findings.
+    pub letters: Vec<DeadLetter>,
+    /// Each finding's code and severity, however many did not fit the receipt.
+    pub findings: Vec<(validation::FindingCode, Severity)>,
+}
+
+/// Runs the domain's validation catalogue over `feed`: the worker's for each feed, and a school
+/// replay's for each feed read back.
+pub(crate) fn check(feed: &ReceivedFeed, ctx: &Context) -> Checked {
+    let mut validated = validation::validate(&feed.roll, &feed.marks, ctx);
+    let summary = validated.summary();
+    let findings = validated
+        .findings
+        .iter()
+        .map(|f| (f.code, f.severity))
+        .collect();
+    let letters = dead_letters(feed, &validated);
+    let findings_omitted = fit_findings(&mut validated.findings);
+    Checked {
+        feed: ValidatedFeed {
+            feed_id: feed.feed_id,
+            school: feed.school,
+            recorded_at: feed.extracted_at,
+            pupils: validated.pupils,
+            marks: validated.marks,
+            replay: None,
+            outcome: Outcome {
+                summary,
+                findings: validated.findings,
+                findings_omitted,
+            },
+        },
+        letters,
+        findings,
     }
 }
 

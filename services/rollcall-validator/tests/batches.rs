@@ -299,7 +299,8 @@ async fn a_feed_with_more_findings_than_a_receipt_holds_keeps_the_first_and_coun
             &[],
         )
         .await
-        .unwrap();
+        .unwrap()
+        .records;
     let stop = CancellationToken::new();
     let worker = tokio::spawn(rollcall_validator::run(settings.clone(), stop.clone()));
 

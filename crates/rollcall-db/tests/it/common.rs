@@ -244,6 +244,7 @@ pub fn feed(
         recorded_at: at(recorded_at),
         pupils,
         marks,
+        replay: None,
         outcome,
     }
 }

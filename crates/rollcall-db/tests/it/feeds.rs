@@ -98,7 +98,7 @@ async fn enqueued_moves_forward_only() {
         .await
         .unwrap();
 
-    rollcall_db::mark_feed_enqueued(&db.pool, id(1))
+    rollcall_db::mark_feed_enqueued(&db.pool, id(1), None)
         .await
         .unwrap();
     let row = rollcall_db::get_feed(&db.pool, id(1))
@@ -106,7 +106,7 @@ async fn enqueued_moves_forward_only() {
         .unwrap()
         .unwrap();
     assert_eq!(row.status, FeedRow::ENQUEUED);
-    rollcall_db::mark_feed_enqueued(&db.pool, id(1))
+    rollcall_db::mark_feed_enqueued(&db.pool, id(1), None)
         .await
         .unwrap();
 
@@ -120,7 +120,7 @@ async fn enqueued_moves_forward_only() {
     rollcall_db::apply_validated_feed(&db.pool, &applied)
         .await
         .unwrap();
-    rollcall_db::mark_feed_enqueued(&db.pool, id(1))
+    rollcall_db::mark_feed_enqueued(&db.pool, id(1), None)
         .await
         .unwrap();
     let row = rollcall_db::get_feed(&db.pool, id(1))
@@ -130,7 +130,7 @@ async fn enqueued_moves_forward_only() {
     assert_eq!(row.status, FeedRow::PROCESSED);
     assert!(row.is_processed());
 
-    let missing = rollcall_db::mark_feed_enqueued(&db.pool, id(99)).await;
+    let missing = rollcall_db::mark_feed_enqueued(&db.pool, id(99), None).await;
     assert!(matches!(missing, Err(Error::FeedNotFound { feed_id }) if feed_id == id(99)));
     db.close().await;
 }
@@ -155,10 +155,10 @@ async fn pipeline_counts_follow_feeds_through() {
             .await
             .unwrap();
     }
-    rollcall_db::mark_feed_enqueued(&db.pool, id(1))
+    rollcall_db::mark_feed_enqueued(&db.pool, id(1), None)
         .await
         .unwrap();
-    rollcall_db::mark_feed_enqueued(&db.pool, id(2))
+    rollcall_db::mark_feed_enqueued(&db.pool, id(2), None)
         .await
         .unwrap();
     assert_eq!(

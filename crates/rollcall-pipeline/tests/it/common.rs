@@ -309,6 +309,7 @@ pub fn validated_feed() -> impl Strategy<Value = ValidatedFeed> {
                     recorded_at,
                     pupils,
                     marks: marks.into_iter().flatten().collect(),
+                    replay: None,
                     outcome,
                 }
             })
@@ -342,6 +343,7 @@ pub fn validated_of(feed: &ReceivedFeed, today: NaiveDate) -> (Validated, Valida
         recorded_at: feed.extracted_at,
         pupils: validated.pupils.clone(),
         marks: validated.marks.clone(),
+        replay: None,
         outcome: Outcome {
             summary: validated.summary(),
             findings: validated.findings.clone(),

@@ -89,6 +89,7 @@ fn empty_feeds_round_trip() {
         recorded_at: feed.extracted_at,
         pupils: Vec::new(),
         marks: Vec::new(),
+        replay: None,
         outcome: Outcome::default(),
     });
     // A roll of records with every field empty, and marks that are all empty.

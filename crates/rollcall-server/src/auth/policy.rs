@@ -69,6 +69,8 @@ pub fn allowed(path: &str) -> Option<&'static [Kind]> {
         | "rollcall.query.v1.PipelineService/ListParkedFeeds" => &[Operations, Admin],
         // Applying a parked feed again changes the LA's figures: operations decide it.
         "rollcall.query.v1.PipelineService/ReplayParkedFeed" => &[Operations, Admin],
+        "rollcall.query.v1.PipelineService/RequestSchoolReplay" => &[Operations, Admin],
+        "rollcall.query.v1.PipelineService/GetSchoolReplay" => &[Operations, Admin],
         // Feeds' times and counts per school and per sender: no school's attendance figures.
         "rollcall.query.v1.PipelineService/SchoolStatus"
         | "rollcall.query.v1.PipelineService/SenderStatus" => &[Operations, Admin],
