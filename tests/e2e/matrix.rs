@@ -13,12 +13,13 @@ use rollcall_proto::feed::v1::{
     GetFeedReceiptRequest, ListFeedsRequest, feed_service_client::FeedServiceClient,
 };
 use rollcall_proto::query::v1::{
-    ApproachingPersistentRequest, AtRiskPupilsRequest, FindPupilsRequest, ImportCalendarRequest,
-    ImportSchoolsRequest, LaSummaryRequest, ListAuditEventsRequest, ListDeadLetterGroupsRequest,
-    ListDeadLettersRequest, ListParkedFeedsRequest, ListSchoolsRequest, PipelineCountsRequest,
-    GetSchoolReplayRequest, PupilTimelineRequest, ReplayParkedFeedRequest, RequestSchoolReplayRequest, SchoolStatusRequest, SchoolSummaryRequest,
-    SenderStatusRequest, audit_service_client::AuditServiceClient,
-    pipeline_service_client::PipelineServiceClient, registry_service_client::RegistryServiceClient,
+    ApproachingPersistentRequest, AtRiskPupilsRequest, FindPupilsRequest, GetSchoolReplayRequest,
+    ImportCalendarRequest, ImportSchoolsRequest, LaSummaryRequest, ListAuditEventsRequest,
+    ListDeadLetterGroupsRequest, ListDeadLettersRequest, ListParkedFeedsRequest,
+    ListSchoolsRequest, PipelineCountsRequest, PupilTimelineRequest, ReplayParkedFeedRequest,
+    RequestSchoolReplayRequest, SchoolStatusRequest, SchoolSummaryRequest, SenderStatusRequest,
+    audit_service_client::AuditServiceClient, pipeline_service_client::PipelineServiceClient,
+    registry_service_client::RegistryServiceClient,
 };
 use tonic::Code;
 

@@ -18,7 +18,9 @@ const LATE: &str = "100003";
 #[tokio::test]
 async fn a_dry_run_changes_nothing_and_the_replay_applies_what_it_showed() {
     let pipeline = Pipeline::start().await;
-    pipeline.import_schools(vec![school(KNOWN, "937", false)]).await;
+    pipeline
+        .import_schools(vec![school(KNOWN, "937", false)])
+        .await;
     let operations = pipeline.key("operations", "").await;
     let refused = feed(LATE, "late-1", &[(1, "Smith"), (2, "Jones")], &["/", "I"])
         .submit(&pipeline)
@@ -41,7 +43,10 @@ async fn a_dry_run_changes_nothing_and_the_replay_applies_what_it_showed() {
 
     // The LA adds the school to its registry; its feed is still refused in the tables.
     pipeline
-        .import_schools(vec![school(KNOWN, "937", false), school(LATE, "937", false)])
+        .import_schools(vec![
+            school(KNOWN, "937", false),
+            school(LATE, "937", false),
+        ])
         .await;
     let pool = rollcall_db::connect(&pipeline.settings.database.url, 2)
         .await
@@ -56,7 +61,10 @@ async fn a_dry_run_changes_nothing_and_the_replay_applies_what_it_showed() {
     .await;
     assert_eq!(dry["status"], "done", "{dry}");
     assert_eq!(dry["dry_run"], true);
-    assert_eq!((dry["feeds_found"].as_u64(), dry["feeds_read"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (dry["feeds_found"].as_u64(), dry["feeds_read"].as_u64()),
+        (Some(1), Some(1))
+    );
     assert_eq!(dry["feeds_gone"], 0);
     assert_eq!(dry["marks_written"], 2);
     assert_eq!(dry["enrolments_added"], 2);
@@ -80,7 +88,12 @@ async fn a_dry_run_changes_nothing_and_the_replay_applies_what_it_showed() {
     let applied = json_as(&pipeline, &operations, &["replay", "--school", LATE]).await;
     assert_eq!(applied["status"], "done", "{applied}");
     assert_eq!(applied["feeds_applied"], 1);
-    for field in ["marks_written", "enrolments_added", "sessions_by_code", "feeds"] {
+    for field in [
+        "marks_written",
+        "enrolments_added",
+        "sessions_by_code",
+        "feeds",
+    ] {
         assert_eq!(applied[field], dry[field], "{field}");
     }
     let stored = sessions_by_code(&pipeline, LATE).await;
@@ -99,7 +112,12 @@ async fn a_dry_run_changes_nothing_and_the_replay_applies_what_it_showed() {
     assert_eq!(receipt.outcome.unwrap().marks_accepted, 0);
 
     // Once applied, a replay finds nothing more to change; a window after the feed finds none.
-    let again = json_as(&pipeline, &operations, &["replay", "--school", LATE, "--dry-run"]).await;
+    let again = json_as(
+        &pipeline,
+        &operations,
+        &["replay", "--school", LATE, "--dry-run"],
+    )
+    .await;
     assert_eq!(again["marks_written"], 0);
     assert_eq!(again["enrolments_added"], 0);
     assert_eq!(again["sessions_by_code"], serde_json::json!({}));

@@ -149,7 +149,11 @@ async fn apply_feed(tx: &mut Tx, pool: &Pool, feed: &ValidatedFeed) -> Result<Ap
 
 /// [`apply_validated_feeds`]'s work for one feed inside a transaction that already holds its
 /// school's lock (a replay's preview, rolled back).
-pub(crate) async fn apply_locked(tx: &mut Tx, pool: &Pool, feed: &ValidatedFeed) -> Result<ApplyStats> {
+pub(crate) async fn apply_locked(
+    tx: &mut Tx,
+    pool: &Pool,
+    feed: &ValidatedFeed,
+) -> Result<ApplyStats> {
     apply_feed(tx, pool, feed).await
 }
 

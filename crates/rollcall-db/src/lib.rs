@@ -68,14 +68,14 @@ pub use queries::{
 pub use registry::{
     CodeRow, School, domain_codes, get_school, list_schools, sync_codes, upsert_schools,
 };
-pub use school_status::{
-    CalendarRow, SchoolFeeds, SenderFeeds, calendars_of_la, registry_la_codes, replace_calendars,
-    school_feeds, sender_feeds, sender_rejections,
-};
 pub use school_replay::{
     Counts, FeedChange, Preview, ReplayChanges, ReplayFeed, ReplayTask, SchoolReplayRow,
     fail_school_replay, finish_school_replay, get_school_replay, replay_feeds,
     request_school_replay, take_school_replay,
+};
+pub use school_status::{
+    CalendarRow, SchoolFeeds, SenderFeeds, calendars_of_la, registry_la_codes, replace_calendars,
+    school_feeds, sender_feeds, sender_rejections,
 };
 pub use totals::{APPROACHING_HORIZON, rebuild_pending_totals, rebuild_school_totals};
 

@@ -153,31 +153,33 @@ pub async fn replay_feeds(
         Option<i32>,
     );
     let rows: Vec<Row> = sqlx::query_as(
-            "select feed_id, received_at, topic_partition, topic_offset,
+        "select feed_id, received_at, topic_partition, topic_offset,
                     roll_accepted, roll_rejected, marks_accepted, marks_rejected
              from feeds
              where school_urn = $1 and status = 'processed'
                and ($2::date is null or (received_at at time zone 'Europe/London')::date >= $2)
              order by seq",
-        )
-        .bind(urn)
-        .bind(from)
-        .fetch_all(pool.pg())
-        .await?;
+    )
+    .bind(urn)
+    .bind(from)
+    .fetch_all(pool.pg())
+    .await?;
     let n = |v: Option<i32>| v.unwrap_or(0).max(0) as u64;
     Ok(rows
         .into_iter()
-        .map(|(feed_id, received_at, partition, offset, ra, rr, ma, mr)| ReplayFeed {
-            feed_id,
-            received_at,
-            position: partition.zip(offset),
-            before: Counts {
-                roll_accepted: n(ra),
-                roll_rejected: n(rr),
-                marks_accepted: n(ma),
-                marks_rejected: n(mr),
+        .map(
+            |(feed_id, received_at, partition, offset, ra, rr, ma, mr)| ReplayFeed {
+                feed_id,
+                received_at,
+                position: partition.zip(offset),
+                before: Counts {
+                    roll_accepted: n(ra),
+                    roll_rejected: n(rr),
+                    marks_accepted: n(ma),
+                    marks_rejected: n(mr),
+                },
             },
-        })
+        )
         .collect())
 }
 
@@ -250,7 +252,9 @@ pub(crate) async fn applied(tx: &mut Tx, replay: i64, feed_id: Uuid) -> Result<(
 
 /// A school's feeds applied again in a transaction that is never committed: what a replay
 /// would change. It holds the school's lock from [`Preview::begin`] to [`Preview::finish`], so
-/// the aggregator's writes for that school wait; keep it short.
+/// the aggregator's writes for that school wait; keep it short. Every row is as it was after;
+/// only the enrolment identity may have moved on (a sequence is never rolled back), which leaves
+/// gaps in ids and changes nothing else.
 pub struct Preview {
     tx: Tx,
     urn: i32,
@@ -281,7 +285,12 @@ impl Preview {
 
     /// Applies `feed` (read back as `read`) as the aggregator would. A feed the database would
     /// refuse is recorded as refused and leaves nothing behind; the next feed goes on.
-    pub async fn apply(&mut self, pool: &Pool, read: &ReplayFeed, feed: &ValidatedFeed) -> Result<()> {
+    pub async fn apply(
+        &mut self,
+        pool: &Pool,
+        read: &ReplayFeed,
+        feed: &ValidatedFeed,
+    ) -> Result<()> {
         let s = &feed.outcome.summary;
         let mut change = FeedChange {
             feed_id: read.feed_id,
@@ -295,7 +304,9 @@ impl Preview {
             },
             ..FeedChange::default()
         };
-        sqlx::query("savepoint replay_feed").execute(&mut *self.tx).await?;
+        sqlx::query("savepoint replay_feed")
+            .execute(&mut *self.tx)
+            .await?;
         match crate::apply::apply_locked(&mut self.tx, pool, feed).await {
             Ok(ApplyStats { marks_written, .. }) => {
                 change.marks_written = marks_written;
@@ -345,12 +356,11 @@ async fn standing(tx: &mut Tx, urn: i32) -> Result<Standing> {
     .bind(urn)
     .fetch_one(&mut **tx)
     .await?;
-    let years: Vec<Vec<i64>> = sqlx::query_scalar(
-        "select sessions from school_totals where school_urn = $1",
-    )
-    .bind(urn)
-    .fetch_all(&mut **tx)
-    .await?;
+    let years: Vec<Vec<i64>> =
+        sqlx::query_scalar("select sessions from school_totals where school_urn = $1")
+            .bind(urn)
+            .fetch_all(&mut **tx)
+            .await?;
     let mut sessions: Vec<i64> = Vec::new();
     for year in years {
         if sessions.len() < year.len() {

@@ -394,6 +394,46 @@ async fn two_payloads_whose_frames_interleave_are_put_together_apart() {
     assert_eq!(got, [y, x], "each whole, in the order they were completed");
 }
 
+#[tokio::test]
+async fn a_payload_is_read_back_from_where_it_was_written_past_others_frames() {
+    let cluster = cluster();
+    let mut config = config(&cluster);
+    config.max_message_bytes = 32 * 1024;
+    let producer = producer(&config).unwrap();
+    let first = producer
+        .send_payload(TOPIC, b"100001", b"a", &big("aa", 10), &[])
+        .await
+        .unwrap();
+    // x's frames with y's between them, as two feeds of one school sent at once.
+    let (x, y) = (big("xx", 150_000), big("yy", 90_000));
+    let fx = rollcall_kafka::frame::split(b"x", &x, config.max_message_bytes).unwrap();
+    let fy = rollcall_kafka::frame::split(b"y", &y, config.max_message_bytes).unwrap();
+    for i in 0..fx.len().max(fy.len()) {
+        for frames in [&fx, &fy] {
+            if let Some(record) = frames.get(i) {
+                producer.send(TOPIC, b"100001", record).await.unwrap();
+            }
+        }
+    }
+    let reader = rollcall_kafka::reader(&config).unwrap();
+    let at = |offset| rollcall_kafka::Position {
+        partition: 0,
+        offset,
+    };
+    let read = |offset| reader.read(TOPIC, at(offset));
+    let a = read(first.first.offset).await.unwrap().unwrap();
+    assert_eq!(a.payload, big("aa", 10));
+    // x's first frame is the record after a; y's is the one after that.
+    let x_back = read(first.first.offset + 1).await.unwrap().unwrap();
+    assert_eq!(x_back.payload, x);
+    assert_eq!(x_back.offset, first.first.offset + 1);
+    let y_back = read(first.first.offset + 2).await.unwrap().unwrap();
+    assert_eq!(y_back.payload, y);
+    // A tail frame begins no payload; past the end the broker holds nothing.
+    assert!(read(first.first.offset + 3).await.unwrap().is_none());
+    assert!(read(first.first.offset + 1000).await.unwrap().is_none());
+}
+
 /// Every record's bytes on partition 0, as the broker holds them.
 async fn consume_raw(config: &KafkaConfig, want: usize) -> Vec<Vec<u8>> {
     use rdkafka::consumer::{BaseConsumer, Consumer as _};

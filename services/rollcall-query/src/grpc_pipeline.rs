@@ -10,13 +10,14 @@ use rollcall_db::{CalendarRow, GroupKey, Pool, ReplayRequest, SchoolReplayRow};
 use rollcall_domain::school_days::{DayKind, DayRange, SchoolCalendar};
 use rollcall_domain::{AcademicYear, LaCode, Urn};
 use rollcall_proto::query::v1::{
-    CalendarRange, CodeCount, CodeDelta, DeadLetter, GetSchoolReplayRequest, ReplayCounts,
-    ReplayedFeed, RequestSchoolReplayRequest, RequestSchoolReplayResponse, SchoolReplay, DeadLetterGroup, ListDeadLetterGroupsRequest,
-    ListDeadLetterGroupsResponse, ListDeadLettersRequest, ListDeadLettersResponse,
-    ListParkedFeedsRequest, ListParkedFeedsResponse, ParkedFeed, PipelineCountsRequest,
-    PipelineCountsResponse, ReplayParkedFeedRequest, ReplayParkedFeedResponse, SchoolStatus,
-    SchoolStatusRequest, SchoolStatusResponse, SenderStatus, SenderStatusRequest,
-    SenderStatusResponse, pipeline_service_server::PipelineService,
+    CalendarRange, CodeCount, CodeDelta, DeadLetter, DeadLetterGroup, GetSchoolReplayRequest,
+    ListDeadLetterGroupsRequest, ListDeadLetterGroupsResponse, ListDeadLettersRequest,
+    ListDeadLettersResponse, ListParkedFeedsRequest, ListParkedFeedsResponse, ParkedFeed,
+    PipelineCountsRequest, PipelineCountsResponse, ReplayCounts, ReplayParkedFeedRequest,
+    ReplayParkedFeedResponse, ReplayedFeed, RequestSchoolReplayRequest,
+    RequestSchoolReplayResponse, SchoolReplay, SchoolStatus, SchoolStatusRequest,
+    SchoolStatusResponse, SenderStatus, SenderStatusRequest, SenderStatusResponse,
+    pipeline_service_server::PipelineService,
 };
 use rollcall_server::{ApiError, ErrorCode};
 use tonic::{Request, Response, Status};
@@ -264,14 +265,10 @@ impl PipelineService for Pipeline {
             "" => None,
             s => Some(crate::period::parse_date("from", s)?),
         };
-        let id = rollcall_db::request_school_replay(
-            &self.pool,
-            urn.get() as i32,
-            from,
-            request.dry_run,
-        )
-        .await
-        .map_err(|err| ApiError::database("cannot ask for the replay", &err))?;
+        let id =
+            rollcall_db::request_school_replay(&self.pool, urn.get() as i32, from, request.dry_run)
+                .await
+                .map_err(|err| ApiError::database("cannot ask for the replay", &err))?;
         tracing::info!(
             replay = id,
             school = urn.get(),

@@ -5,7 +5,8 @@
 //! `validator.batch_max_feeds`): every write of the batch is in flight at once, queued in the
 //! batch's order, and the input offsets are committed once, only after each feed's writes were
 //! all acknowledged. A feed whose writes failed is handed back with its partition's later feeds
-//! and written again; the aggregator makes a second copy harmless.
+//! and written again; the aggregator makes a second copy harmless. Beside the worker, school
+//! replays (`replay.rs`): a school's feeds read back and validated again when operations ask.
 
 pub mod config;
 mod metrics;

@@ -130,8 +130,14 @@ impl Replays {
                     .context("cannot write the validated feed")?;
             }
         }
-        rollcall_db::finish_school_replay(&self.pool, task.id, feeds.len(), checked.len(), &changes)
-            .await?;
+        rollcall_db::finish_school_replay(
+            &self.pool,
+            task.id,
+            feeds.len(),
+            checked.len(),
+            &changes,
+        )
+        .await?;
         tracing::info!(
             replay = task.id,
             school = urn,

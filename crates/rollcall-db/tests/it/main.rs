@@ -8,5 +8,6 @@ mod common;
 mod feeds;
 mod queries;
 mod refusals;
+mod school_replay;
 mod security;
 mod totals;

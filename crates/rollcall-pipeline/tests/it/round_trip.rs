@@ -92,6 +92,16 @@ fn empty_feeds_round_trip() {
         replay: None,
         outcome: Outcome::default(),
     });
+    // A school replay's feed keeps the replay's id.
+    check_validated(&ValidatedFeed {
+        feed_id: feed.feed_id,
+        school: feed.school,
+        recorded_at: feed.extracted_at,
+        pupils: Vec::new(),
+        marks: Vec::new(),
+        replay: Some(7),
+        outcome: Outcome::default(),
+    });
     // A roll of records with every field empty, and marks that are all empty.
     check_received(&ReceivedFeed {
         roll: vec![RawPupil::default(); 3],

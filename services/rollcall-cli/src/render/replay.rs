@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use super::table;
 
 pub fn school_replay_json(r: &SchoolReplay) -> Value {
-    let counts = |c: &Option<ReplayCounts>| {
-        let c = c.clone().unwrap_or_default();
+    let counts = |c: Option<ReplayCounts>| {
+        let c = c.unwrap_or_default();
         json!({
             "roll_accepted": c.roll_accepted, "roll_rejected": c.roll_rejected,
             "marks_accepted": c.marks_accepted, "marks_rejected": c.marks_rejected,
@@ -26,7 +26,7 @@ pub fn school_replay_json(r: &SchoolReplay) -> Value {
             .collect::<serde_json::Map<_, _>>(),
         "feeds": r.feeds.iter().map(|f| json!({
             "feed_id": f.feed_id, "received_at": f.received_at,
-            "before": counts(&f.before), "after": counts(&f.after),
+            "before": counts(f.before), "after": counts(f.after),
             "marks_written": f.marks_written, "refused": f.refused,
         })).collect::<Vec<_>>(),
         "error": r.error,
@@ -95,10 +95,7 @@ pub fn school_replay_text(r: &SchoolReplay) -> String {
         .feeds
         .iter()
         .map(|f| {
-            let (b, a) = (
-                f.before.clone().unwrap_or_default(),
-                f.after.clone().unwrap_or_default(),
-            );
+            let (b, a) = (f.before.unwrap_or_default(), f.after.unwrap_or_default());
             vec![
                 f.feed_id.clone(),
                 f.received_at.clone(),
