@@ -275,6 +275,7 @@ impl Figures {
                 "otlp_export": true, "scrape_interval_s": 1,
                 "spans_received": w.spans, "scrapes": w.scrapes,
                 "scrape_failures": w.scrape_failures, "scraped_bytes": w.scraped_bytes,
+                "trace_arrival_after_queryable_s": delays(&w.trace_delays),
             })).unwrap_or_else(|| json!({"otlp_export": false, "scrape_interval_s": null})),
             "pipeline_cpu": self.pipeline_cpu.as_ref().map(|cpu| json!({
                 "wall_seconds": round(cpu.wall_seconds),
@@ -314,10 +315,19 @@ impl Figures {
             (
                 "telemetry".into(),
                 match &self.watched {
-                    Some(w) => format!(
-                        "spans exported over OTLP ({} received), /metrics scraped every 1 s ({} scrapes, {} failed)",
-                        w.spans, w.scrapes, w.scrape_failures
-                    ),
+                    Some(w) => {
+                        let d = delays(&w.trace_delays);
+                        format!(
+                            "spans exported over OTLP ({} received), /metrics scraped every 1 s ({} scrapes, {} failed); a feed's trace arrived {} s (p50), {} s (p99), {} s (max) after it was queryable ({} feeds)",
+                            w.spans,
+                            w.scrapes,
+                            w.scrape_failures,
+                            d["p50"],
+                            d["p99"],
+                            d["max"],
+                            d["feeds"]
+                        )
+                    }
                     None => "no span export, no scraping".to_owned(),
                 },
             ),
@@ -537,6 +547,20 @@ pub fn render(rows: &[(String, String)]) -> String {
 
 fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
+}
+
+/// A feed's trace's arrival after the feed was queryable, in seconds: p50, p99, max, over how many.
+fn delays(seconds: &[f64]) -> serde_json::Value {
+    let mut sorted = seconds.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        if sorted.is_empty() {
+            return serde_json::Value::Null;
+        }
+        let i = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
+        json!((sorted[i] * 1000.0).round() / 1000.0)
+    };
+    json!({"feeds": sorted.len(), "p50": at(0.5), "p99": at(0.99), "max": at(1.0)})
 }
 
 #[cfg(test)]

@@ -4,10 +4,14 @@
 //! second (Prometheus scrapes every 15 s by default: this is fifteen times as often). Without the
 //! flag, no span is exported and nothing is scraped; the services record their metrics either
 //! way (counters per feed and per batch, never per mark).
+//!
+//! The receiver also times how late each feed's trace arrives: for every `aggregator.feed` span
+//! (the last of a feed's trace, ended once its transaction committed and the feed is queryable)
+//! the time from its end to its arrival, the "within 5 s of queryable".
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
 use opentelemetry_proto::tonic::collector::trace::v1::{
@@ -18,13 +22,18 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio_util::sync::CancellationToken;
 
 /// What the receiver and the scraper counted.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Watched {
     pub spans: u64,
     pub scrapes: u64,
     pub scrape_failures: u64,
     pub scraped_bytes: u64,
+    /// Seconds from each feed's last span ending (the feed queryable) to its arrival here.
+    pub trace_delays: Vec<f64>,
 }
+
+/// The span that ends a feed's trace.
+const LAST_SPAN: &str = "aggregator.feed";
 
 #[derive(Clone, Default)]
 struct Counts {
@@ -32,6 +41,7 @@ struct Counts {
     scrapes: Arc<AtomicU64>,
     scrape_failures: Arc<AtomicU64>,
     scraped_bytes: Arc<AtomicU64>,
+    trace_delays: Arc<Mutex<Vec<f64>>>,
 }
 
 #[tonic::async_trait]
@@ -40,14 +50,26 @@ impl TraceService for Counts {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let spans: usize = request
-            .into_inner()
+        let arrived = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos() as u64;
+        let request = request.into_inner();
+        let spans = request
             .resource_spans
             .iter()
             .flat_map(|r| &r.scope_spans)
-            .map(|s| s.spans.len())
-            .sum();
-        self.spans.fetch_add(spans as u64, Ordering::Relaxed);
+            .flat_map(|s| &s.spans);
+        let mut count = 0;
+        let mut delays = Vec::new();
+        for span in spans {
+            count += 1;
+            if span.name == LAST_SPAN {
+                delays.push(arrived.saturating_sub(span.end_time_unix_nano) as f64 / 1e9);
+            }
+        }
+        self.spans.fetch_add(count, Ordering::Relaxed);
+        self.trace_delays.lock().unwrap().extend(delays);
         Ok(tonic::Response::new(ExportTraceServiceResponse {
             partial_success: None,
         }))
@@ -118,6 +140,7 @@ impl Watcher {
             scrapes: load(&self.counts.scrapes),
             scrape_failures: load(&self.counts.scrape_failures),
             scraped_bytes: load(&self.counts.scraped_bytes),
+            trace_delays: std::mem::take(&mut *self.counts.trace_delays.lock().unwrap()),
         }
     }
 }
