@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test'
 import { createRequire } from 'node:module'
 import { chromium } from 'playwright-core'
 import { HtmlValidate } from 'html-validate'
-import { personalData } from './pupils.mjs'
+import { onePupil, personalData } from './pupils.mjs'
 
 const require = createRequire(import.meta.url)
 const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
@@ -90,6 +90,8 @@ async function download (linkName) {
 
 const h1 = () => page.locator('h1').first().innerText()
 const PURPOSE = 'web test: weekly attendance review'
+// A pupil's page in the LA officer's session, for another session to try.
+let pupilUrl
 
 test('an LA officer signs in with the identity provider and sees every school of the LA', async () => {
   await page.goto(`${WEB}/`)
@@ -188,6 +190,51 @@ test('pupils at risk ask for a purpose first, then list each flag with why', asy
   assert.equal(xlsx.bytes.subarray(0, 2).toString('latin1'), 'PK')
 })
 
+test('a pupil from the at-risk list: their schools, a calendar of sessions with a key, the download', async () => {
+  await page.goto(`${WEB}/las/937/at-risk?year=2025`)
+  const first = page.locator('tbody tr th a').first()
+  const name = await first.innerText()
+  await first.click()
+  // Named by a reference of the session's own: no UPN in the address.
+  await page.waitForURL(/\/pupils\/[A-Za-z0-9_-]{22}\?year=2025$/)
+  pupilUrl = page.url()
+  assert.equal(await h1(), name)
+  assert.match(await page.locator('.govuk-summary-list').first().innerText(), /Flag\s+(Persistent|Severe) absence/)
+  assert.match(await page.locator('main').innerText(), /Schools in the period/)
+  const weeks = page.locator('table.rollcall-calendar tbody tr')
+  assert.ok(await weeks.count() > 0, 'weeks of sessions')
+  assert.match(await page.locator('table.rollcall-calendar thead').innerText(), /Mon AM\s+Mon PM/)
+  // Each coloured mark says its category in words too.
+  const absent = page.locator('td.rollcall-mark--authorised, td.rollcall-mark--unauthorised').first()
+  assert.match(await absent.innerText(), /, (authorised|unauthorised) absence/)
+  assert.match(await page.locator('main').innerText(), /Absence spells: consecutive absent sessions/)
+  await check('pupil')
+  const csv = await download('CSV file')
+  assert.match(csv.name, /^pupil-sessions-2025-26\.csv$/)
+  assert.match(csv.bytes.toString('utf8'), /^Date,Session,School,Code,Category,Minutes late,Recorded\n2025-/)
+})
+
+test('finding a pupil by surname and date of birth, through a form that keeps them out of the address', async () => {
+  await page.getByRole('link', { name: 'Find a pupil' }).click()
+  assert.equal(await h1(), 'Find a pupil')
+  await page.getByRole('button', { name: 'Search' }).click()
+  assert.match(await page.locator('.govuk-error-summary').innerText(), /Enter a whole UPN/)
+  await check('find-pupil-error')
+  const { surname, dob } = onePupil(env.SYNTH_DIR)
+  await page.locator('#surname').fill(surname)
+  await page.locator('#date_of_birth').fill(dob)
+  await page.getByRole('button', { name: 'Search' }).click()
+  await page.waitForLoadState()
+  assert.match(page.url(), /\/pupils\/find$/)
+  const found = page.locator('tbody tr')
+  assert.ok(await found.count() >= 1, 'the pupil is found')
+  assert.match(await found.first().innerText(), new RegExp(surname))
+  await check('find-pupil')
+  await found.first().locator('a').click()
+  await page.waitForURL(/\/pupils\/[A-Za-z0-9_-]{22}$/)
+  assert.match(await h1(), new RegExp(surname))
+})
+
 test('pupils approaching persistent absence: the horizon, the rows or the empty list, the download', async () => {
   assert.ok(await page.getByRole('link', { name: 'Approaching persistent absence' }).isVisible(), 'in the navigation')
   // The synthetic LA's registers are in autumn 2025 (five days: any absence there is already 10%).
@@ -271,6 +318,8 @@ test("another LA's user sees none of this LA", async () => {
   await page.locator('#purpose').fill('web test: another la trying')
   await page.getByRole('button', { name: 'Continue' }).click()
   assert.equal(await h1(), 'You cannot see this page')
+  // The LA officer's link to a pupil names nobody in this session.
+  assert.equal((await page.goto(pupilUrl)).status(), 404)
   await page.goto(`${WEB}/audit`)
   assert.match(await page.locator('main').innerText(), /Nobody viewed your pupils' details/)
   await signOut()
@@ -351,7 +400,7 @@ test('an idle session goes back to sign-in', async () => {
 })
 
 test('every page is valid HTML and no URL carries personal data', async () => {
-  assert.ok(checked.size >= 17, `axe ran on ${checked.size} pages`)
+  assert.ok(checked.size >= 20, `axe ran on ${checked.size} pages`)
   const validator = new HtmlValidate({
     extends: ['html-validate:recommended'],
     rules: {

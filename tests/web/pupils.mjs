@@ -17,3 +17,12 @@ export function personalData (dir) {
   }
   return values
 }
+
+// One pupil of the synthetic LA, to search for: their surname and date of birth.
+export function onePupil (dir) {
+  const file = fs.readdirSync(dir).filter((f) => f.includes('roll')).sort()[0]
+  const [header, first] = fs.readFileSync(path.join(dir, file), 'utf8').trim().split('\n')
+  const columns = header.split(',')
+  const fields = first.split(',')
+  return { surname: fields[columns.indexOf('surname')], dob: fields[columns.indexOf('date_of_birth')] }
+}

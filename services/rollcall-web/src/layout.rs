@@ -15,6 +15,7 @@ pub enum Nav {
     Schools,
     AtRisk,
     Approaching,
+    FindPupil,
     Audit,
     Pipeline,
     SchoolFeeds,
@@ -38,6 +39,7 @@ pub fn navigation(role: &Role) -> Vec<(Nav, &'static str, String)> {
                 "Approaching persistent absence",
                 format!("/las/{code}/approaching"),
             ),
+            (Nav::FindPupil, "Find a pupil", "/pupils/find".to_owned()),
             (Nav::Audit, "Who viewed pupils", "/audit".to_owned()),
         ],
         Role::School { urn, .. } => vec![
@@ -52,6 +54,7 @@ pub fn navigation(role: &Role) -> Vec<(Nav, &'static str, String)> {
                 "Approaching persistent absence",
                 format!("/schools/{urn}/approaching"),
             ),
+            (Nav::FindPupil, "Find a pupil", "/pupils/find".to_owned()),
             (Nav::Audit, "Who viewed your pupils", "/audit".to_owned()),
         ],
         Role::Operations => vec![

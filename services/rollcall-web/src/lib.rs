@@ -17,6 +17,7 @@ mod metrics;
 mod oidc;
 mod pages;
 mod period;
+mod pupil_refs;
 mod session;
 mod sheet;
 mod tls;

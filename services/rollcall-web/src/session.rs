@@ -5,11 +5,13 @@
 //! load balancer would not know this one's sessions (a known limit, in ARCHITECTURE.md).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use rand::TryRngCore as _;
+
+use crate::pupil_refs::PupilRefs;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "rollcall_session";
@@ -80,10 +82,29 @@ pub struct Session {
     pub csrf: String,
     pub user: Option<User>,
     pub purpose: Option<Purpose>,
+    /// The references this session's pages gave pupils (`pupil_refs.rs`): shared by the
+    /// session's copies, so a list page's references are there for the pupil page.
+    pub pupils: Arc<Mutex<PupilRefs>>,
     last_seen: Instant,
 }
 
 impl Session {
+    /// The reference that names the pupil with `upn` in this session's URLs.
+    pub fn pupil_reference(&self, upn: &str) -> String {
+        self.pupils
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .reference(upn)
+    }
+
+    /// The UPN of the pupil `reference` names, if this session gave it.
+    pub fn pupil_upn(&self, reference: &str) -> Option<String> {
+        self.pupils
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .upn(reference)
+    }
+
     /// Whether `token` is this session's CSRF token (compared in constant time).
     pub fn csrf_matches(&self, token: &str) -> bool {
         use subtle::ConstantTimeEq as _;
@@ -130,6 +151,7 @@ impl SessionStore {
             csrf: random_token(),
             user: None,
             purpose: None,
+            pupils: Arc::default(),
             last_seen: Instant::now(),
         };
         self.lock().insert(session.id.clone(), session.clone());
@@ -173,6 +195,7 @@ impl SessionStore {
             csrf: random_token(),
             user: Some(user),
             purpose: None,
+            pupils: Arc::default(),
             last_seen: Instant::now(),
         };
         sessions.insert(session.id.clone(), session.clone());

@@ -208,7 +208,7 @@ async fn list(
                 &format!("Pupils {} to {} of {}, nearest to 10% first", offset + 1, offset + sheet.rows.len() as u64, count(answer.approaching_count)),
                 &sheet,
                 None,
-                |_| None,
+                |r| Some(super::pupil::link(&signed.session, pupils[r].pupil.as_ref().map_or("", |p| p.upn.as_str()), &period)),
             ))
         }
         (pagination(previous.as_deref(), next.as_deref()))

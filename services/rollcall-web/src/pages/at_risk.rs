@@ -234,7 +234,7 @@ async fn list(
                 &format!("Pupils {} to {} of {}, most absent first", offset + 1, offset + sheet.rows.len() as u64, count(listed)),
                 &sheet,
                 None,
-                |_| None,
+                |r| Some(super::pupil::link(&signed.session, &pupils[r].upn, &period)),
             ))
         }
         (pagination(previous.as_deref(), next.as_deref()))

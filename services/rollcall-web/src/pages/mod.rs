@@ -5,8 +5,11 @@
 mod approaching;
 mod at_risk;
 mod audit;
+mod find_pupil;
 mod la;
 mod operations;
+mod pupil;
+mod pupil_calendar;
 mod pupil_list;
 mod rejected;
 mod school;
@@ -41,6 +44,11 @@ pub fn router(app: Shared) -> Router {
         .route("/schools/{urn}", get(school::page))
         .route("/schools/{urn}/at-risk", get(at_risk::for_school))
         .route("/schools/{urn}/approaching", get(approaching::for_school))
+        .route(
+            "/pupils/find",
+            get(find_pupil::form).post(find_pupil::search),
+        )
+        .route("/pupils/{reference}", get(pupil::page))
         .route("/purpose", post(at_risk::give_purpose))
         .route("/purpose/change", post(at_risk::change_purpose))
         .route("/audit", get(audit::page))
