@@ -201,7 +201,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let pool = rollcall_db::connect(&options.database_url, 4).await?;
     figures.postgresql = rollcall_db::bench::server_settings(&pool).await?;
     let wal_start = rollcall_db::bench::wal_mark(&pool).await?;
-    let largest_school = pipeline(&plan, &gateway, &options, &processes, &mut figures).await?;
+    let largest_school = pipeline(&plan, &gateway, &options, &mut processes, &mut figures).await?;
     if let Some(watcher) = watcher {
         // The last spans leave within half a second of ending.
         figures.watched = Some(watcher.finish(Duration::from_secs(2)).await);
@@ -371,7 +371,7 @@ async fn pipeline(
     plan: &Arc<Plan>,
     gateway: &AuthChannel,
     options: &Options,
-    processes: &Processes,
+    processes: &mut Processes,
     figures: &mut Figures,
 ) -> anyhow::Result<String> {
     let streams = options.streams;
@@ -415,12 +415,17 @@ async fn pipeline(
         figures.marks_sent,
         figures.ack_seconds
     );
-    let receipts = rollcall_client::wait_processed(
-        &mut FeedServiceClient::new(gateway.clone()),
-        &ids,
-        options.timeout,
-    )
-    .await?;
+    // A service that dies meanwhile fails the run at once, saying how it ended, rather than
+    // leaving the wait to time out.
+    let mut feeds = FeedServiceClient::new(gateway.clone());
+    let receipts = tokio::select! {
+        receipts = rollcall_client::wait_processed(
+            &mut feeds,
+            &ids,
+            options.timeout,
+        ) => receipts?,
+        died = procs::first_exit(processes) => return Err(died),
+    };
     figures.end_to_end_seconds = started.elapsed().as_secs_f64();
     figures.drain_seconds = figures.end_to_end_seconds - figures.ack_seconds;
     if let (Some(machine_start), Some(machine_end)) =

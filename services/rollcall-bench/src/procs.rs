@@ -15,6 +15,16 @@ pub struct Processes {
     launches: Vec<(String, Launch)>,
 }
 
+/// Resolves once any of `processes` has exited, with how it ended.
+pub async fn first_exit(processes: &mut Processes) -> anyhow::Error {
+    loop {
+        if let Err(died) = processes.check_running() {
+            return died;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
 /// How a process is started: program, arguments, environment, working directory and log.
 #[derive(Clone, Debug)]
 struct Launch {
@@ -140,7 +150,8 @@ impl Processes {
             .collect()
     }
 
-    /// Fails when a process has already exited.
+    /// Fails when a process has already exited, saying how (its exit code, or the signal that
+    /// ended it: SIGKILL with nothing in its log is most often the kernel's out-of-memory killer).
     pub fn check_running(&mut self) -> anyhow::Result<()> {
         for (name, child) in &mut self.children {
             if let Some(status) = child.try_wait()? {
