@@ -8,6 +8,7 @@ mod architecture;
 mod as_at;
 mod cli;
 mod export;
+mod findings;
 mod harness;
 mod hostile;
 mod la;

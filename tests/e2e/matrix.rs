@@ -10,7 +10,8 @@ use rollcall_proto::export::v1::{
     export_service_client::ExportServiceClient,
 };
 use rollcall_proto::feed::v1::{
-    GetFeedReceiptRequest, ListFeedsRequest, feed_service_client::FeedServiceClient,
+    GetFeedReceiptRequest, ListFeedFindingsRequest, ListFeedsRequest,
+    feed_service_client::FeedServiceClient,
 };
 use rollcall_proto::query::v1::{
     ApproachingPersistentRequest, AtRiskPupilsRequest, FindPupilsRequest, GetSchoolReplayRequest,
@@ -31,6 +32,7 @@ enum Rpc {
     SubmitFeed,
     ValidateFeed,
     GetFeedReceipt,
+    ListFeedFindings,
     ListFeeds,
     SchoolSummary,
     LaSummary,
@@ -78,6 +80,7 @@ const MATRIX: &[(Rpc, [(Code, Code); 6])] = &[
     (Rpc::ValidateFeed,     [(OK, PD), (PD, PD), (OK, PD), (PD, PD), (PD, PD), (PD, PD)]),
     (Rpc::GetFeedReceipt,   [(OK, PD), (OK, PD), (OK, PD), (OK, OK), (PD, PD), (PD, PD)]),
     (Rpc::ListFeeds,        [(OK, PD), (OK, PD), (OK, PD), (OK, OK), (PD, PD), (PD, PD)]),
+    (Rpc::ListFeedFindings, [(OK, PD), (OK, PD), (OK, PD), (OK, OK), (PD, PD), (PD, PD)]),
     (Rpc::SchoolSummary,    [(PD, PD), (OK, PD), (OK, PD), (PD, PD), (OK, OK), (PD, PD)]),
     (Rpc::LaSummary,        [(PD, PD), (OK, PD), (PD, PD), (PD, PD), (OK, OK), (PD, PD)]),
     (Rpc::AtRiskPupils,     [(PD, PD), (OK, PD), (OK, PD), (PD, PD), (PD, PD), (PD, PD)]),
@@ -158,6 +161,14 @@ async fn call(pipeline: &Pipeline, rpc: Rpc, token: &str, target: &Target, n: us
             FeedServiceClient::new(gateway)
                 .get_feed_receipt(GetFeedReceiptRequest {
                     feed_id: target.feed_id.clone(),
+                })
+                .await,
+        ),
+        Rpc::ListFeedFindings => code_of(
+            FeedServiceClient::new(gateway)
+                .list_feed_findings(ListFeedFindingsRequest {
+                    feed_id: target.feed_id.clone(),
+                    ..Default::default()
                 })
                 .await,
         ),

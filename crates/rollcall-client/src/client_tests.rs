@@ -9,13 +9,17 @@ use rollcall_proto::feed::v1::feed_service_client::FeedServiceClient;
 use rollcall_proto::feed::v1::feed_service_server::{FeedService, FeedServiceServer};
 use rollcall_proto::feed::v1::submit_feed_request::Part;
 use rollcall_proto::feed::v1::{
-    FeedHeader, FeedReceipt, FeedStatus, GetFeedReceiptRequest, ListFeedsRequest,
-    ListFeedsResponse, MarkRecord, RollRecord, SubmitFeedRequest, ValidationOutcome,
+    FeedHeader, FeedReceipt, FeedStatus, Finding, GetFeedReceiptRequest, ListFeedFindingsRequest,
+    ListFeedFindingsResponse, ListFeedsRequest, ListFeedsResponse, MarkRecord, RollRecord,
+    SubmitFeedRequest, ValidationOutcome,
 };
 use tokio_stream::StreamExt as _;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::*;
+
+/// The findings of the fake's feed `many`: more than two pages.
+const MANY_FINDINGS: u32 = 2345;
 
 /// What the fake gateway saw of one submitted feed.
 #[derive(Clone, Debug, Default)]
@@ -51,6 +55,44 @@ impl FeedService for Fake {
         _request: Request<ListFeedsRequest>,
     ) -> Result<Response<ListFeedsResponse>, Status> {
         Err(Status::unimplemented("the fake gateway lists no feeds"))
+    }
+
+    /// Feed `many` has [`MANY_FINDINGS`] findings, given in pages of at most 1000 (the
+    /// gateway's default), each naming its mark by position; any other feed has none.
+    async fn list_feed_findings(
+        &self,
+        request: Request<ListFeedFindingsRequest>,
+    ) -> Result<Response<ListFeedFindingsResponse>, Status> {
+        let request = request.into_inner();
+        let total = if request.feed_id == "many" {
+            MANY_FINDINGS
+        } else {
+            0
+        };
+        let from: u32 = request.page_token.parse().unwrap_or(0);
+        let size = if request.page_size == 0 {
+            1000
+        } else {
+            request.page_size
+        };
+        let to = (from + size).min(total);
+        Ok(Response::new(ListFeedFindingsResponse {
+            findings: (from..to)
+                .map(|i| Finding {
+                    code: "UNKNOWN_CODE".into(),
+                    severity: "error".into(),
+                    record_kind: "mark".into(),
+                    record_index: i,
+                    field: "code".into(),
+                    message: "not an attendance code".into(),
+                })
+                .collect(),
+            next_page_token: if to < total {
+                to.to_string()
+            } else {
+                String::new()
+            },
+        }))
     }
 
     /// The dry run is tested against the real gateway (tests/e2e/cli.rs), not this fake.
@@ -175,6 +217,20 @@ async fn a_synthetic_feed_arrives_whole_header_first() {
         seen.chunks
             .iter()
             .all(|(_, n)| (1..=CHUNK_RECORDS).contains(n))
+    );
+}
+
+#[tokio::test]
+async fn every_finding_of_a_feed_is_read_once_page_after_page() {
+    let mut client = serve(Fake::default()).await;
+    let findings = feed_findings(&mut client, "many", None).await.unwrap();
+    let positions: Vec<u32> = findings.iter().map(|f| f.record_index).collect();
+    assert_eq!(positions, (0..MANY_FINDINGS).collect::<Vec<_>>());
+    assert!(
+        feed_findings(&mut client, "none", None)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }
 

@@ -24,7 +24,7 @@ mod client_tests;
 pub use channel::{AuthChannel, Bearer, Credentials, connect, endpoint, with_token};
 pub use error::{Error, Result};
 pub use queries::{all_approaching_pupils, all_at_risk_pupils};
-pub use receipts::{list_feeds, receipt, wait_processed, wait_processed_with};
+pub use receipts::{feed_findings, list_feeds, receipt, wait_processed, wait_processed_with};
 pub use retry::{Backoff, submit_retrying};
 pub use status::{code_words, describe};
 pub use submit::{CHUNK_RECORDS, Submission, mark_record, requests, roll_record, submit, validate};

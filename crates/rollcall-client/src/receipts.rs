@@ -3,8 +3,8 @@
 use std::time::{Duration, Instant};
 
 use rollcall_proto::feed::v1::{
-    FeedReceipt, FeedStatus, GetFeedReceiptRequest, ListFeedsRequest,
-    feed_service_client::FeedServiceClient,
+    FeedReceipt, FeedStatus, Finding, GetFeedReceiptRequest, ListFeedFindingsRequest,
+    ListFeedsRequest, feed_service_client::FeedServiceClient,
 };
 
 use crate::progress::{Progress, Silent};
@@ -51,6 +51,34 @@ pub async fn list_feeds(
         feeds.extend(page.feeds);
         if page.next_page_token.is_empty() {
             return Ok(feeds);
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+/// Every finding of feed `feed_id` (only those of `code` when given), in the catalogue's order,
+/// reading page after page: however many the receipt had room for.
+pub async fn feed_findings(
+    client: &mut FeedServiceClient<AuthChannel>,
+    feed_id: &str,
+    code: Option<&str>,
+) -> Result<Vec<Finding>, tonic::Status> {
+    let mut findings = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .list_feed_findings(ListFeedFindingsRequest {
+                feed_id: feed_id.to_owned(),
+                code: code.unwrap_or_default().to_owned(),
+                // The largest page the gateway gives: fewest calls.
+                page_size: 5000,
+                page_token,
+            })
+            .await?
+            .into_inner();
+        findings.extend(page.findings);
+        if page.next_page_token.is_empty() {
+            return Ok(findings);
         }
         page_token = page.next_page_token;
     }

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use rollcall_domain::Session;
 use rollcall_domain::feed::ValidatedFeed;
-use rollcall_domain::validation::Finding;
+use rollcall_domain::validation::{self, Finding};
 use uuid::Uuid;
 
 use crate::register::{self, EncodedRow, MonthRegister};
@@ -513,25 +513,32 @@ async fn write_rows(tx: &mut Tx, rows: &[(i64, NaiveDate, EncodedRow)]) -> Resul
 }
 
 /// Marks the feed processed with its outcome, inserting its row if the gateway's is missing,
-/// and keeps each of its findings (`feed_findings`, for operations' dead letters). A feed
-/// already processed keeps its first outcome, time and findings.
+/// and keeps each of its findings (`feed_findings`: every one, for `ListFeedFindings` and
+/// operations' dead letters). The receipt's own list holds those that fit one answer
+/// (`validation::fitting`), the rest counted as omitted, beside the summary by code of them all.
+/// A feed already processed keeps its first outcome, time and findings.
 async fn finish_feed(tx: &mut Tx, feed: &ValidatedFeed, stats: ApplyStats) -> Result<()> {
     let o = &feed.outcome.summary;
+    let findings = &feed.outcome.findings;
+    let fit = validation::fitting(findings, validation::ANSWER_FINDINGS_BYTES);
+    // A validator before summaries fitted the findings itself and counted the rest.
+    let omitted = (findings.len() - fit) as u64 + u64::from(feed.outcome.findings_omitted);
     let seq: Option<i32> = sqlx::query_scalar(
         "insert into feeds as f (feed_id, school_urn, idempotency_key, payload_sha256,
                                  extracted_at, code_set, received_at, status, processed_at,
                                  roll_accepted, roll_rejected, marks_accepted, marks_rejected,
                                  records_warned, marks_written, marks_superseded, findings,
-                                 findings_omitted, latest_date)
+                                 findings_omitted, latest_date, finding_summary)
          values ($1, $2, 'feed:' || $1::text, '', $3, '', now(), 'processed', now(),
-                 $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                 $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          on conflict (feed_id) do update
          set status = 'processed', processed_at = excluded.processed_at,
              roll_accepted = excluded.roll_accepted, roll_rejected = excluded.roll_rejected,
              marks_accepted = excluded.marks_accepted, marks_rejected = excluded.marks_rejected,
              records_warned = excluded.records_warned, marks_written = excluded.marks_written,
              marks_superseded = excluded.marks_superseded, findings = excluded.findings,
-             findings_omitted = excluded.findings_omitted, latest_date = excluded.latest_date
+             findings_omitted = excluded.findings_omitted, latest_date = excluded.latest_date,
+             finding_summary = excluded.finding_summary
          where f.status <> 'processed'
          returning f.seq",
     )
@@ -545,15 +552,16 @@ async fn finish_feed(tx: &mut Tx, feed: &ValidatedFeed, stats: ApplyStats) -> Re
     .bind(saturating_i32(o.records_warned))
     .bind(saturating_i32(stats.marks_written))
     .bind(saturating_i32(stats.marks_superseded))
-    .bind(findings_json(&feed.outcome.findings))
-    .bind(saturating_i32(u64::from(feed.outcome.findings_omitted)))
+    .bind(findings_json(&findings[..fit]))
+    .bind(saturating_i32(omitted))
     .bind(feed.marks.iter().map(|m| m.date).max())
+    .bind(summary_json(&validation::summarise(findings)))
     .fetch_optional(&mut **tx)
     .await?;
     if let Some(seq) = seq
-        && !feed.outcome.findings.is_empty()
+        && !findings.is_empty()
     {
-        crate::dead_letters::store_findings(tx, seq, &feed.outcome.findings).await?;
+        crate::dead_letters::store_findings(tx, seq, findings).await?;
     }
     Ok(())
 }
@@ -573,6 +581,27 @@ fn session_number(session: Session) -> i16 {
         Session::Am => 0,
         Session::Pm => 1,
     }
+}
+
+/// A summary by code as stored with the feed (the gateway reads it back for receipts): each
+/// code's severity, count and first records.
+pub fn summary_json(summary: &[validation::CodeSummary]) -> serde_json::Value {
+    serde_json::Value::Array(
+        summary
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "code": s.code.as_str(),
+                    "severity": s.severity.as_str(),
+                    "count": s.count,
+                    "first": s.first.iter().map(|r| {
+                        let (kind, index) = r.kind_and_index();
+                        serde_json::json!({"record_kind": kind, "record_index": index})
+                    }).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+    )
 }
 
 /// Findings as the JSON array stored with the feed (the gateway reads it back for receipts):

@@ -45,6 +45,8 @@ pub struct FeedRow {
     pub marks_superseded: Option<i32>,
     pub findings: Option<serde_json::Value>,
     pub findings_omitted: Option<i32>,
+    /// Every finding counted by code (`summary_json`); none before it was kept.
+    pub finding_summary: Option<serde_json::Value>,
 }
 
 impl FeedRow {
@@ -204,6 +206,44 @@ pub async fn list_feeds(
     .bind(until)
     .bind(after.map(|c| c.received_at))
     .bind(after.map(|c| c.feed_id))
+    .bind(limit)
+    .fetch_all(pool.pg())
+    .await?;
+    Ok(rows)
+}
+
+/// One finding of a feed as `feed_findings` keeps it: its place among the feed's findings (in the
+/// catalogue's order), and the finding.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct FindingRow {
+    pub ordinal: i32,
+    pub code: String,
+    pub severity: String,
+    pub record_kind: String,
+    pub record_index: i32,
+    pub field: String,
+    pub message: String,
+}
+
+/// Up to `limit` of feed `feed_id`'s findings after the one at `after` (none: from the first),
+/// in order; only those of `code` when given.
+pub async fn feed_findings_page(
+    pool: &Pool,
+    feed_id: Uuid,
+    after: Option<i32>,
+    code: Option<&str>,
+    limit: i64,
+) -> Result<Vec<FindingRow>> {
+    let rows = sqlx::query_as(
+        "select x.ordinal, x.code, x.severity, x.record_kind, x.record_index, x.field, x.message
+         from feed_findings x join feeds f on f.seq = x.feed_seq
+         where f.feed_id = $1 and x.ordinal > $2 and ($3::text is null or x.code = $3)
+         order by x.ordinal
+         limit $4",
+    )
+    .bind(feed_id)
+    .bind(after.unwrap_or(-1))
+    .bind(code)
     .bind(limit)
     .fetch_all(pool.pg())
     .await?;

@@ -36,7 +36,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 pub use access::{Access, Principal, PrincipalKind, PupilAccess};
-pub use apply::{ApplyStats, apply_validated_feed, apply_validated_feeds, findings_json};
+pub use apply::{
+    ApplyStats, apply_validated_feed, apply_validated_feeds, findings_json, summary_json,
+};
 pub use approaching::{ApproachingPage, approaching_year};
 pub use as_at::school_year_totals_as_at;
 pub use audit::{
@@ -48,8 +50,8 @@ pub use dead_letters::{
 };
 pub use error::{Error, ErrorKind, Refusal, describe_sqlstate, sqlstate_kind};
 pub use feeds::{
-    FeedCursor, FeedRow, NewFeed, Registered, get_feed, list_feeds, mark_feed_enqueued,
-    register_feed,
+    FeedCursor, FeedRow, FindingRow, NewFeed, Registered, feed_findings_page, get_feed, list_feeds,
+    mark_feed_enqueued, register_feed,
 };
 pub use keys::{
     ApiKeyRow, NewApiKey, create_api_key, find_api_key, list_api_keys, revoke_api_key,

@@ -126,6 +126,7 @@ pub(crate) fn validated_v1(feed: &ValidatedFeed) -> pb::ValidatedFeed {
             marks_superseded: 0,
             findings: feed.outcome.findings.iter().map(finding).collect(),
             findings_omitted: feed.outcome.findings_omitted,
+            summary: Vec::new(),
         }),
     }
 }

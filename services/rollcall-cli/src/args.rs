@@ -156,6 +156,14 @@ pub enum FeedsCommand {
         #[arg(long, value_parser = parse_time)]
         until: Option<chrono::DateTime<chrono::Utc>>,
     },
+    /// Every finding of a processed feed, read page after page (a receipt lists the first and
+    /// counts the rest).
+    Findings {
+        feed_id: String,
+        /// Only the findings of this code, e.g. UPN_CHECK_LETTER.
+        #[arg(long)]
+        code: Option<String>,
+    },
 }
 
 /// An RFC 3339 time, or a day (its start, UTC).

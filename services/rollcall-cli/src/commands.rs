@@ -72,6 +72,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             since,
             until,
         }) => submit::list(context, school, since, until).await,
+        Command::Feeds(FeedsCommand::Findings { feed_id, code }) => {
+            submit::findings(context, &feed_id, code.as_deref()).await
+        }
         Command::Query(command) => query::run(context, command).await,
         Command::Pupil(command) => pupil::run(context, command).await,
         Command::Export(command) => export::run(context, command).await,

@@ -30,7 +30,10 @@ pub use operations::{
     parked_json, parked_text,
 };
 pub use pupil::{found_json, found_text, timeline_json, timeline_text};
-pub use receipt::{dry_run_json, dry_run_text, feeds_json, feeds_text, receipt_json, receipt_text};
+pub use receipt::{
+    dry_run_json, dry_run_text, feeds_json, feeds_text, findings_json, findings_list_text,
+    receipt_json, receipt_text,
+};
 pub use replay::{school_replay_json, school_replay_text};
 pub use status::{
     lag_json, lag_text, school_status_json, school_status_text, sender_status_json,

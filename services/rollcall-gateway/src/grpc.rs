@@ -9,10 +9,10 @@ use rollcall_domain::validation::{self, RawMark, RawPupil};
 use rollcall_kafka::Producer;
 use rollcall_pipeline::records::{finding, raw_mark, raw_pupil};
 use rollcall_proto::feed::v1::{
-    FeedHeader, FeedReceipt, FeedStatus, Finding, GetFeedReceiptRequest, ListFeedsRequest,
-    ListFeedsResponse, MarkRecord, Parking, RollRecord, SubmitFeedRequest, ValidationOutcome,
-    feed_service_server::FeedService, feed_service_server::FeedServiceServer,
-    submit_feed_request::Part,
+    FeedHeader, FeedReceipt, GetFeedReceiptRequest, ListFeedFindingsRequest,
+    ListFeedFindingsResponse, ListFeedsRequest, ListFeedsResponse, MarkRecord, Parking, RollRecord,
+    SubmitFeedRequest, ValidationOutcome, feed_service_server::FeedService,
+    feed_service_server::FeedServiceServer, submit_feed_request::Part,
 };
 use rollcall_proto::pipeline::v1::FeedEnvelope;
 use rollcall_server::{ApiError, ErrorCode};
@@ -24,6 +24,7 @@ use uuid::Uuid;
 use crate::Settings;
 use crate::admission::{Admission, Shed, Ticket};
 use crate::metrics::{FeedMetrics, Outcome};
+use crate::receipts;
 
 /// Feed ids are UUIDv5 of `urn/idempotency_key` in this namespace: a resend gets the same id.
 const FEED_ID_NAMESPACE: Uuid = Uuid::from_u128(0x5f2b_9c1e_8a47_4d3b_9e61_0c7a_d2f4_1b88);
@@ -290,6 +291,7 @@ impl FeedService for Gateway {
         };
         let mut validated = validation::validate(&roll, &marks, &context);
         let summary = validated.summary();
+        let summary_by_code = validation::summarise(&validated.findings);
         let findings_omitted =
             validation::fit_findings(&mut validated.findings, validation::ANSWER_FINDINGS_BYTES);
         tracing::info!(
@@ -308,6 +310,7 @@ impl FeedService for Gateway {
             records_warned: summary.records_warned as u32,
             marks_written: 0,
             marks_superseded: 0,
+            summary: receipts::summary(&summary_by_code),
             findings: validated.findings.iter().map(finding).collect(),
             findings_omitted,
         }))
@@ -366,7 +369,7 @@ impl FeedService for Gateway {
             String::new()
         };
         Ok(Response::new(ListFeedsResponse {
-            feeds: rows.iter().map(receipt_from_row).collect(),
+            feeds: rows.iter().map(receipts::from_row).collect(),
             next_page_token,
         }))
     }
@@ -383,6 +386,23 @@ impl FeedService for Gateway {
             .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no feed with this id"))?;
         self.check_may_see(&caller, row.school_urn).await?;
         Ok(Response::new(self.receipt(&row).await?))
+    }
+
+    async fn list_feed_findings(
+        &self,
+        request: Request<ListFeedFindingsRequest>,
+    ) -> Result<Response<ListFeedFindingsResponse>, Status> {
+        let caller = rollcall_server::auth::principal(&request)?;
+        let request = request.into_inner();
+        let feed_id = parse_feed_id(&request.feed_id)?;
+        let row = rollcall_db::get_feed(&self.pool, feed_id)
+            .await
+            .map_err(|err| ApiError::database("cannot read the feed", &err))?
+            .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no feed with this id"))?;
+        self.check_may_see(&caller, row.school_urn).await?;
+        Ok(Response::new(
+            receipts::findings_page(&self.pool, feed_id, &request).await?,
+        ))
     }
 }
 
@@ -404,7 +424,7 @@ impl Gateway {
 
     /// The receipt for a feed's row, with why it was parked when it was.
     async fn receipt(&self, row: &FeedRow) -> Result<FeedReceipt, Status> {
-        let mut receipt = receipt_from_row(row);
+        let mut receipt = receipts::from_row(row);
         if row.status == FeedRow::PARKED {
             let parked = rollcall_db::feed_parking(&self.pool, row.feed_id)
                 .await
@@ -559,45 +579,6 @@ fn extracted_at(at: Option<&prost_types::Timestamp>) -> Result<DateTime<Utc>, St
     Ok(DateTime::from_timestamp_micros(time.timestamp_micros()).unwrap_or(time))
 }
 
-fn receipt_from_row(row: &FeedRow) -> FeedReceipt {
-    let status = match row.status.as_str() {
-        FeedRow::PROCESSED => FeedStatus::Processed,
-        FeedRow::ENQUEUED => FeedStatus::Enqueued,
-        FeedRow::PARKED => FeedStatus::Parked,
-        _ => FeedStatus::Unspecified,
-    };
-    let n = |v: Option<i32>| v.unwrap_or_default().max(0) as u32;
-    let outcome = row.is_processed().then(|| ValidationOutcome {
-        roll_accepted: n(row.roll_accepted),
-        roll_rejected: n(row.roll_rejected),
-        marks_accepted: n(row.marks_accepted),
-        marks_rejected: n(row.marks_rejected),
-        records_warned: n(row.records_warned),
-        marks_written: n(row.marks_written),
-        marks_superseded: n(row.marks_superseded),
-        findings: row
-            .findings
-            .as_ref()
-            .map(findings_from_json)
-            .unwrap_or_default(),
-        findings_omitted: n(row.findings_omitted),
-    });
-    FeedReceipt {
-        feed_id: row.feed_id.to_string(),
-        school_urn: format!("{:06}", row.school_urn),
-        status: status as i32,
-        roll_records: n(row.roll_records),
-        mark_records: n(row.mark_records),
-        received_at: Some(timestamp(row.received_at)),
-        outcome,
-        duplicate: false,
-        parking: None,
-        idempotency_key: row.idempotency_key.clone(),
-        extracted_at: Some(timestamp(row.extracted_at)),
-        processed_at: row.processed_at.map(timestamp),
-    }
-}
-
 /// Feeds in a page of `ListFeeds` unless the caller asks otherwise, and the most it may ask.
 const DEFAULT_FEED_PAGE: u32 = 100;
 const MAX_FEED_PAGE: u32 = 1000;
@@ -623,31 +604,11 @@ fn parse_page_token(token: &str) -> Result<rollcall_db::FeedCursor, Status> {
     })
 }
 
-/// The findings stored with a feed (`rollcall_db::findings_json`) as the receipt carries them;
-/// entries of another shape are skipped.
-fn findings_from_json(value: &serde_json::Value) -> Vec<Finding> {
-    let text =
-        |entry: &serde_json::Value, key: &str| entry[key].as_str().unwrap_or_default().to_owned();
-    value
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|entry| Finding {
-            code: text(entry, "code"),
-            severity: text(entry, "severity"),
-            record_kind: text(entry, "record_kind"),
-            record_index: entry["record_index"].as_u64().unwrap_or_default() as u32,
-            field: text(entry, "field"),
-            message: text(entry, "message"),
-        })
-        .collect()
-}
-
-fn parse_feed_id(id: &str) -> Result<Uuid, Status> {
+pub(crate) fn parse_feed_id(id: &str) -> Result<Uuid, Status> {
     Uuid::parse_str(id).map_err(|_| ApiError::invalid("feed_id: not a feed id").into())
 }
 
-fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
+pub(crate) fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: at.timestamp(),
         nanos: at.timestamp_subsec_nanos() as i32,
@@ -691,8 +652,6 @@ fn stream_error(status: Status) -> Status {
 
 #[cfg(test)]
 mod tests {
-    use rollcall_domain::validation::{Finding as DomainFinding, FindingCode, RecordRef};
-
     use super::*;
 
     #[test]
@@ -768,27 +727,5 @@ mod tests {
         let status = parts.add(marks_message(2)).unwrap_err();
         assert_eq!(status.code(), tonic::Code::ResourceExhausted);
         assert_eq!(status.message(), "feed exceeds 3 records");
-    }
-
-    #[test]
-    fn stored_findings_come_back_as_the_receipt_carries_them() {
-        let stored = rollcall_db::findings_json(&[DomainFinding {
-            code: FindingCode::UpnCheckLetter,
-            severity: FindingCode::UpnCheckLetter.severity(),
-            record: RecordRef::Roll(7),
-            field: "upn",
-            message: "check letter does not match".into(),
-        }]);
-        assert_eq!(
-            findings_from_json(&stored),
-            [Finding {
-                code: "UPN_CHECK_LETTER".into(),
-                severity: "error".into(),
-                record_kind: "roll".into(),
-                record_index: 7,
-                field: "upn".into(),
-                message: "check letter does not match".into(),
-            }]
-        );
     }
 }

@@ -8,6 +8,7 @@ mod admission;
 pub mod config;
 mod grpc;
 mod metrics;
+mod receipts;
 
 use anyhow::Context as _;
 use rollcall_server::ops::{self, Listeners, Readiness};

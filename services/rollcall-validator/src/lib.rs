@@ -328,7 +328,7 @@ impl Worker<'_> {
 
 /// A feed through the validation catalogue.
 pub(crate) struct Checked {
-    /// What goes to the validated topic, its findings fitted to a receipt.
+    /// What goes to the validated topic, with every finding.
     pub feed: ValidatedFeed,
     /// Each rejected record as it arrived, with its findings.
     pub letters: Vec<DeadLetter>,
@@ -339,7 +339,7 @@ pub(crate) struct Checked {
 /// Runs the domain's validation catalogue over `feed`: the worker's for each feed, and a school
 /// replay's for each feed read back.
 pub(crate) fn check(feed: &ReceivedFeed, ctx: &Context) -> Checked {
-    let mut validated = validation::validate(&feed.roll, &feed.marks, ctx);
+    let validated = validation::validate(&feed.roll, &feed.marks, ctx);
     let summary = validated.summary();
     let findings = validated
         .findings
@@ -347,7 +347,6 @@ pub(crate) fn check(feed: &ReceivedFeed, ctx: &Context) -> Checked {
         .map(|f| (f.code, f.severity))
         .collect();
     let letters = dead_letters(feed, &validated);
-    let findings_omitted = fit_findings(&mut validated.findings);
     Checked {
         feed: ValidatedFeed {
             feed_id: feed.feed_id,
@@ -356,10 +355,12 @@ pub(crate) fn check(feed: &ReceivedFeed, ctx: &Context) -> Checked {
             pupils: validated.pupils,
             marks: validated.marks,
             replay: None,
+            // Every finding travels (the message is framed to the broker's limit): the
+            // aggregator keeps them all for `ListFeedFindings` and fits the receipt's list.
             outcome: Outcome {
                 summary,
                 findings: validated.findings,
-                findings_omitted,
+                findings_omitted: 0,
             },
         },
         letters,
@@ -380,36 +381,24 @@ fn feed_span(message: &Message) -> tracing::Span {
     span
 }
 
-/// Keeps the findings that fit one answer to the sender (`validation::fit_findings`) and says
-/// so in the log when some were left out; every rejected record's dead letter keeps all of its
-/// own.
-fn fit_findings(findings: &mut Vec<Finding>) -> u32 {
-    let omitted = validation::fit_findings(findings, validation::ANSWER_FINDINGS_BYTES);
-    if omitted > 0 {
-        tracing::warn!(
-            kept = findings.len(),
-            omitted,
-            limit = validation::ANSWER_FINDINGS_BYTES,
-            "findings left out so the receipt fits a gRPC answer"
-        );
-    }
-    omitted
-}
-
 /// One dead letter per rejected record (the record as sent and all its findings), or one for the
 /// whole feed when the feed as a whole was refused.
 fn dead_letters(feed: &ReceivedFeed, validated: &validation::Validated) -> Vec<DeadLetter> {
     let rejected_at = Utc::now();
-    let findings_of = |record: RecordRef| {
-        validated
-            .findings
-            .iter()
-            .filter(|f| f.record == record)
-            .cloned()
-            .collect::<Vec<_>>()
-    };
+    // Each record's findings, found in one pass: a feed of 200,000 bad marks has as many
+    // findings, and looking through them all for each record would take minutes.
+    let mut by_record: std::collections::HashMap<RecordRef, Vec<Finding>> =
+        std::collections::HashMap::new();
+    for finding in &validated.findings {
+        by_record
+            .entry(finding.record)
+            .or_default()
+            .push(finding.clone());
+    }
+    let mut findings_of = |record: RecordRef| by_record.remove(&record).unwrap_or_default();
     let letter = |record, mut findings: Vec<Finding>| {
-        let findings_omitted = fit_findings(&mut findings);
+        let findings_omitted =
+            validation::fit_findings(&mut findings, validation::ANSWER_FINDINGS_BYTES);
         DeadLetter {
             feed_id: Some(feed.feed_id),
             school: Some(feed.school),

@@ -241,10 +241,18 @@ pub struct Summary {
 
 impl Validated {
     /// Whether a record was rejected (it has an error finding, or the whole feed was rejected).
+    /// Whether `record` was rejected: it has an error finding, or the feed as a whole has one.
+    /// Looks only at the findings of the two (they are ordered by record), so asking it of
+    /// every record of a feed is not quadratic in its findings.
     pub fn is_rejected(&self, record: RecordRef) -> bool {
-        self.findings.iter().any(|f| {
-            f.severity == Severity::Error && (f.record == record || f.record == RecordRef::Feed)
-        })
+        let has_error = |r: RecordRef| {
+            let start = self.findings.partition_point(|f| f.record < r);
+            self.findings[start..]
+                .iter()
+                .take_while(|f| f.record == r)
+                .any(|f| f.severity == Severity::Error)
+        };
+        has_error(RecordRef::Feed) || (record != RecordRef::Feed && has_error(record))
     }
 
     pub fn summary(&self) -> Summary {
@@ -310,8 +318,16 @@ fn answer_bytes(finding: &Finding) -> usize {
 /// large number of findings can outgrow it; then the answer carries the first of them and the
 /// count of the rest.
 pub fn fit_findings(findings: &mut Vec<Finding>, limit: usize) -> u32 {
+    let keep = fitting(findings, limit);
+    let omitted = findings.len() - keep;
+    findings.truncate(keep);
+    omitted as u32
+}
+
+/// How many of `findings`, from the first, fit `limit` bytes of an answer.
+pub fn fitting(findings: &[Finding], limit: usize) -> usize {
     let mut room = limit;
-    let keep = findings
+    findings
         .iter()
         .take_while(|f| {
             let size = answer_bytes(f);
@@ -319,8 +335,48 @@ pub fn fit_findings(findings: &mut Vec<Finding>, limit: usize) -> u32 {
             room = room.saturating_sub(size);
             fits
         })
-        .count();
-    let omitted = findings.len() - keep;
-    findings.truncate(keep);
-    omitted as u32
+        .count()
+}
+
+/// The record positions a summary keeps of each code's findings.
+pub const SUMMARY_POSITIONS: usize = 5;
+
+/// A feed's findings of one code, for a sender to act on: how many, and the first records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeSummary {
+    pub code: FindingCode,
+    pub severity: Severity,
+    pub count: u64,
+    /// The first [`SUMMARY_POSITIONS`] records with it, in feed order.
+    pub first: Vec<RecordRef>,
+}
+
+/// Every finding counted by code, most first (then in code order): however many findings a feed
+/// has, its summary is one line per code.
+pub fn summarise(findings: &[Finding]) -> Vec<CodeSummary> {
+    let mut by_code: Vec<CodeSummary> = Vec::new();
+    for finding in findings {
+        let summary = match by_code.iter_mut().find(|s| s.code == finding.code) {
+            Some(summary) => summary,
+            None => {
+                by_code.push(CodeSummary {
+                    code: finding.code,
+                    severity: finding.severity,
+                    count: 0,
+                    first: Vec::new(),
+                });
+                by_code.last_mut().expect("just pushed")
+            }
+        };
+        summary.count += 1;
+        if summary.first.len() < SUMMARY_POSITIONS {
+            summary.first.push(finding.record);
+        }
+    }
+    by_code.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.code.as_str().cmp(b.code.as_str()))
+    });
+    by_code
 }

@@ -17,8 +17,8 @@ mod input;
 mod pupil;
 
 pub use catalogue::{
-    ANSWER_FINDINGS_BYTES, Finding, FindingCode, RecordRef, Severity, Summary, Validated,
-    fit_findings,
+    ANSWER_FINDINGS_BYTES, CodeSummary, Finding, FindingCode, RecordRef, SUMMARY_POSITIONS,
+    Severity, Summary, Validated, fit_findings, fitting, summarise,
 };
 pub use checks::validate;
 pub use input::{

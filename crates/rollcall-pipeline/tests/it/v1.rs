@@ -139,6 +139,7 @@ fn validated_v1(envelope: &FeedEnvelope, urn: u32, validated: &Validated) -> Val
             marks_superseded: 0,
             findings: validated.findings.iter().map(finding).collect(),
             findings_omitted: 3,
+            summary: Vec::new(),
         }),
     }
 }

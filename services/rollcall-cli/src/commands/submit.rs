@@ -81,6 +81,18 @@ pub async fn list(
     Ok(())
 }
 
+/// `rollcall feeds findings`: every finding of a feed, page after page.
+pub async fn findings(context: &Context, feed_id: &str, code: Option<&str>) -> anyhow::Result<()> {
+    let mut client = FeedServiceClient::new(context.gateway().await?);
+    let findings = rollcall_client::feed_findings(&mut client, feed_id, code)
+        .await
+        .map_err(status::error)?;
+    context.print(render::findings_json(feed_id, &findings), || {
+        render::findings_list_text(feed_id, &findings)
+    });
+    Ok(())
+}
+
 /// The key a pair of files is sent under by default: the same files again are the same feed.
 pub fn idempotency_key(roll: &[u8], marks: &[u8]) -> String {
     let digest = Sha256::new()

@@ -1,7 +1,9 @@
 //! Fixed answers the render tests are fed: a receipt with a finding, measures, an LA of two
 //! schools (one independent).
 
-use rollcall_proto::feed::v1::{FeedReceipt, FeedStatus, Finding, ValidationOutcome};
+use rollcall_proto::feed::v1::{
+    FeedReceipt, FeedStatus, Finding, FindingSummary, RecordPosition, ValidationOutcome,
+};
 use rollcall_proto::query::v1::{LaSummaryResponse, Measures, School, SchoolRow};
 use serde_json::Value;
 
@@ -46,6 +48,15 @@ pub fn outcome() -> ValidationOutcome {
             record_index: 3,
             field: "code".into(),
             message: "not a national attendance code".into(),
+        }],
+        summary: vec![FindingSummary {
+            code: "UNKNOWN_CODE".into(),
+            severity: "error".into(),
+            count: 1,
+            first: vec![RecordPosition {
+                record_kind: "mark".into(),
+                record_index: 3,
+            }],
         }],
         ..Default::default()
     }

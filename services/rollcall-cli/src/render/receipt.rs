@@ -1,6 +1,7 @@
-//! A feed's receipt: its status, counts, any parking and every finding.
+//! A feed's receipt: its status, counts, any parking, its findings by code and the first of
+//! them; and a feed's findings listed whole (`rollcall feeds findings`).
 
-use rollcall_proto::feed::v1::{FeedReceipt, FeedStatus, ValidationOutcome};
+use rollcall_proto::feed::v1::{FeedReceipt, FeedStatus, Finding, ValidationOutcome};
 use serde_json::{Value, json};
 
 use super::table;
@@ -95,11 +96,33 @@ fn outcome_json(o: &ValidationOutcome) -> Value {
         "roll_accepted": o.roll_accepted, "roll_rejected": o.roll_rejected, "marks_accepted": o.marks_accepted,
         "marks_rejected": o.marks_rejected, "records_warned": o.records_warned, "marks_written": o.marks_written,
         "marks_superseded": o.marks_superseded, "findings_omitted": o.findings_omitted,
-        "findings": o.findings.iter().map(|f| json!({
-            "code": f.code, "severity": f.severity, "record_kind": f.record_kind, "record_index": f.record_index,
-            "field": f.field, "message": f.message,
+        "summary": o.summary.iter().map(|s| json!({
+            "code": s.code, "severity": s.severity, "count": s.count,
+            "first": s.first.iter().map(|p| json!({"record_kind": p.record_kind, "record_index": p.record_index})).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
+        "findings": o.findings.iter().map(finding_json).collect::<Vec<_>>(),
     })
+}
+
+fn finding_json(f: &Finding) -> Value {
+    json!({
+        "code": f.code, "severity": f.severity, "record_kind": f.record_kind, "record_index": f.record_index,
+        "field": f.field, "message": f.message,
+    })
+}
+
+/// Every finding of a feed (`rollcall feeds findings`).
+pub fn findings_json(feed_id: &str, findings: &[Finding]) -> Value {
+    json!({"feed_id": feed_id, "findings": findings.iter().map(finding_json).collect::<Vec<_>>()})
+}
+
+pub fn findings_list_text(feed_id: &str, findings: &[Finding]) -> String {
+    if findings.is_empty() {
+        return format!("feed {feed_id}: no findings\n");
+    }
+    let mut out = format!("feed {feed_id}: {} findings\n", findings.len());
+    out.push_str(&findings_table(findings));
+    out
 }
 
 fn status_name(r: &FeedReceipt) -> &'static str {
@@ -138,7 +161,7 @@ pub fn receipt_text(r: &FeedReceipt) -> String {
             "roll: {} accepted, {} rejected; marks: {} accepted, {} rejected ({} stored, {} older than what is held); {} records with warnings\n",
             o.roll_accepted, o.roll_rejected, o.marks_accepted, o.marks_rejected, o.marks_written, o.marks_superseded, o.records_warned
         ));
-        findings_text(o, &mut out);
+        findings_text(o, Some(&r.feed_id), &mut out);
     }
     out
 }
@@ -149,39 +172,76 @@ pub fn dry_run_text(o: &ValidationOutcome) -> String {
         "dry run: nothing was stored or enqueued\nroll: {} accepted, {} rejected; marks: {} accepted, {} rejected; {} records with warnings\n",
         o.roll_accepted, o.roll_rejected, o.marks_accepted, o.marks_rejected, o.records_warned
     );
-    findings_text(o, &mut out);
+    findings_text(o, None, &mut out);
     out
 }
 
-/// The findings as a table, and how many were left out.
-fn findings_text(o: &ValidationOutcome, out: &mut String) {
-    if !o.findings.is_empty() {
+/// Findings a receipt lists on a terminal; the rest are counted, and listed by
+/// `rollcall feeds findings`.
+const LISTED: usize = 20;
+
+/// The findings by code, the first of them as a table, and how many more there are.
+fn findings_text(o: &ValidationOutcome, feed_id: Option<&str>, out: &mut String) {
+    if !o.summary.is_empty() {
         let rows: Vec<Vec<String>> = o
-            .findings
+            .summary
             .iter()
-            .map(|f| {
+            .map(|s| {
+                let first: Vec<String> = s
+                    .first
+                    .iter()
+                    .map(|p| format!("{} {}", p.record_kind, p.record_index))
+                    .collect();
                 vec![
-                    f.severity.clone(),
-                    f.code.clone(),
-                    f.record_kind.clone(),
-                    f.record_index.to_string(),
-                    f.field.clone(),
-                    f.message.clone(),
+                    s.severity.clone(),
+                    s.code.clone(),
+                    s.count.to_string(),
+                    first.join(", "),
                 ]
             })
             .collect();
         out.push('\n');
         out.push_str(&table::render(
-            &["severity", "code", "record", "index", "field", "message"],
+            &["severity", "code", "findings", "first records"],
             &rows,
         ));
     }
-    if o.findings_omitted > 0 {
-        out.push_str(&format!(
-            "{} more findings not listed: fix the ones above and send the feed again\n",
-            o.findings_omitted
-        ));
+    let listed = &o.findings[..o.findings.len().min(LISTED)];
+    if !listed.is_empty() {
+        out.push('\n');
+        out.push_str(&findings_table(listed));
     }
+    let more = (o.findings.len() - listed.len()) as u64 + u64::from(o.findings_omitted);
+    if more > 0 {
+        out.push_str(&match feed_id {
+            Some(id) => {
+                format!("{more} more findings: `rollcall feeds findings {id}` lists them all\n")
+            }
+            None => format!(
+                "{more} more findings not listed (`--json` has those that fit one answer)\n"
+            ),
+        });
+    }
+}
+
+fn findings_table(findings: &[Finding]) -> String {
+    let rows: Vec<Vec<String>> = findings
+        .iter()
+        .map(|f| {
+            vec![
+                f.severity.clone(),
+                f.code.clone(),
+                f.record_kind.clone(),
+                f.record_index.to_string(),
+                f.field.clone(),
+                f.message.clone(),
+            ]
+        })
+        .collect();
+    table::render(
+        &["severity", "code", "record", "index", "field", "message"],
+        &rows,
+    )
 }
 
 #[cfg(test)]
@@ -222,7 +282,8 @@ mod tests {
                 "marks_written",
                 "records_warned",
                 "roll_accepted",
-                "roll_rejected"
+                "roll_rejected",
+                "summary"
             ]
         );
         assert_eq!(
@@ -278,21 +339,26 @@ mod tests {
     }
 
     #[test]
-    fn a_receipt_as_text_lists_every_finding() {
+    fn a_receipt_as_text_has_its_findings_by_code_then_the_first_of_them() {
         let text = receipt_text(&receipt(Some(outcome())));
         assert!(
             text.starts_with("feed f-1 for school 140001: processed\n2 roll records, 4 marks\n"),
             "{text}"
         );
         assert!(text.contains("marks: 3 accepted, 1 rejected"), "{text}");
-        let header = text
+        let headers: Vec<Vec<&str>> = text
             .lines()
-            .find(|l| l.starts_with("severity"))
-            .expect("a findings table");
+            .filter(|l| l.starts_with("severity"))
+            .map(|l| l.split_whitespace().collect())
+            .collect();
         assert_eq!(
-            header.split_whitespace().collect::<Vec<_>>(),
-            ["severity", "code", "record", "index", "field", "message"]
+            headers,
+            [
+                vec!["severity", "code", "findings", "first", "records"],
+                vec!["severity", "code", "record", "index", "field", "message"]
+            ]
         );
+        assert!(text.contains("mark 3"), "{text}");
         assert!(
             text.contains(
                 "error     UNKNOWN_CODE  mark        3  code   not a national attendance code"
@@ -330,9 +396,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.ends_with(
-                "7 more findings not listed: fix the ones above and send the feed again\n"
-            ),
+            text.ends_with("7 more findings: `rollcall feeds findings f-1` lists them all\n"),
             "{text}"
         );
         insta::assert_snapshot!("receipt_parked_text", text);
