@@ -188,7 +188,7 @@ pub async fn list_feeds(
                 f.code_set, f.received_at, f.status, f.roll_records, f.mark_records,
                 f.processed_at, f.roll_accepted, f.roll_rejected, f.marks_accepted,
                 f.marks_rejected, f.records_warned, f.marks_written, f.marks_superseded,
-                null::jsonb as findings, f.findings_omitted
+                null::jsonb as findings, f.findings_omitted, null::jsonb as finding_summary
          from feeds f
          left join schools s on s.urn = f.school_urn
          where ($1 or f.school_urn = any($2) or s.la_code = any($3))

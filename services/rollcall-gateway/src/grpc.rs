@@ -23,8 +23,8 @@ use uuid::Uuid;
 
 use crate::Settings;
 use crate::admission::{Admission, Shed, Ticket};
+use crate::grpc_receipts;
 use crate::metrics::{FeedMetrics, Outcome};
-use crate::receipts;
 
 /// Feed ids are UUIDv5 of `urn/idempotency_key` in this namespace: a resend gets the same id.
 const FEED_ID_NAMESPACE: Uuid = Uuid::from_u128(0x5f2b_9c1e_8a47_4d3b_9e61_0c7a_d2f4_1b88);
@@ -310,7 +310,7 @@ impl FeedService for Gateway {
             records_warned: summary.records_warned as u32,
             marks_written: 0,
             marks_superseded: 0,
-            summary: receipts::summary(&summary_by_code),
+            summary: grpc_receipts::summary(&summary_by_code),
             findings: validated.findings.iter().map(finding).collect(),
             findings_omitted,
         }))
@@ -369,7 +369,7 @@ impl FeedService for Gateway {
             String::new()
         };
         Ok(Response::new(ListFeedsResponse {
-            feeds: rows.iter().map(receipts::from_row).collect(),
+            feeds: rows.iter().map(grpc_receipts::from_row).collect(),
             next_page_token,
         }))
     }
@@ -401,7 +401,7 @@ impl FeedService for Gateway {
             .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no feed with this id"))?;
         self.check_may_see(&caller, row.school_urn).await?;
         Ok(Response::new(
-            receipts::findings_page(&self.pool, feed_id, &request).await?,
+            grpc_receipts::findings_page(&self.pool, feed_id, &request).await?,
         ))
     }
 }
@@ -424,7 +424,7 @@ impl Gateway {
 
     /// The receipt for a feed's row, with why it was parked when it was.
     async fn receipt(&self, row: &FeedRow) -> Result<FeedReceipt, Status> {
-        let mut receipt = receipts::from_row(row);
+        let mut receipt = grpc_receipts::from_row(row);
         if row.status == FeedRow::PARKED {
             let parked = rollcall_db::feed_parking(&self.pool, row.feed_id)
                 .await

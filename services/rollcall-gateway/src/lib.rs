@@ -7,8 +7,8 @@
 mod admission;
 pub mod config;
 mod grpc;
+mod grpc_receipts;
 mod metrics;
-mod receipts;
 
 use anyhow::Context as _;
 use rollcall_server::ops::{self, Listeners, Readiness};

@@ -332,3 +332,70 @@ async fn feeds_are_listed_newest_first_in_pages_within_the_callers_schools() {
     assert!(before.is_empty());
     db.close().await;
 }
+
+/// A feed with more findings than one answer holds: the receipt lists the first that fit and
+/// counts the rest, its summary counts them all, and `feed_findings` keeps every one, read in
+/// pages in order.
+#[tokio::test]
+async fn every_finding_is_kept_and_the_receipt_lists_those_that_fit() {
+    use rollcall_domain::validation::{
+        ANSWER_FINDINGS_BYTES, Finding, FindingCode, RecordRef, fitting,
+    };
+    let db = TestDb::with_schools().await;
+    let mut feed = feed(
+        id(1),
+        PRIMARY,
+        "2025-09-08T16:00:00Z",
+        Vec::new(),
+        Vec::new(),
+    );
+    let findings: Vec<Finding> = (0..40_000)
+        .map(|i| Finding {
+            code: FindingCode::UnknownCode,
+            severity: FindingCode::UnknownCode.severity(),
+            record: RecordRef::Mark(i),
+            field: "code",
+            message: "not a national attendance code in the 2024 code set, nor a retired one"
+                .into(),
+        })
+        .collect();
+    let fit = fitting(&findings, ANSWER_FINDINGS_BYTES);
+    assert!(fit < findings.len(), "more than one answer holds");
+    feed.outcome.summary.marks_rejected = 40_000;
+    feed.outcome.findings = findings;
+    rollcall_db::apply_validated_feed(&db.pool, &feed)
+        .await
+        .unwrap();
+
+    let row = rollcall_db::get_feed(&db.pool, id(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.findings.unwrap().as_array().unwrap().len(), fit);
+    assert_eq!(row.findings_omitted, Some((40_000 - fit) as i32));
+    let summary = row.finding_summary.unwrap();
+    assert_eq!(summary[0]["code"], "UNKNOWN_CODE");
+    assert_eq!(summary[0]["count"], 40_000);
+    assert_eq!(summary[0]["first"].as_array().unwrap().len(), 5);
+
+    let mut read = Vec::new();
+    let mut after = None;
+    loop {
+        let page = rollcall_db::feed_findings_page(&db.pool, id(1), after, None, 7_000)
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.ordinal);
+        read.extend(page);
+    }
+    assert_eq!(
+        read.iter().map(|f| f.record_index).collect::<Vec<_>>(),
+        (0..40_000).collect::<Vec<_>>(),
+        "every finding once, in order"
+    );
+    let none = rollcall_db::feed_findings_page(&db.pool, id(1), None, Some("UPN_LENGTH"), 10)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    db.close().await;
+}
