@@ -535,6 +535,18 @@ impl Pipeline {
             .unwrap();
     }
 
+    /// The feed's receipt as it stands, asked as the test vendor.
+    pub async fn receipt(&self, feed_id: &str) -> FeedReceipt {
+        self.feeds()
+            .await
+            .get_feed_receipt(GetFeedReceiptRequest {
+                feed_id: feed_id.to_owned(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
     /// Polls the receipt until the pipeline has processed the feed.
     pub async fn wait_processed(&self, feed_id: &str) -> FeedReceipt {
         let mut client = self.feeds().await;

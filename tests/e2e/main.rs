@@ -28,3 +28,4 @@ mod security;
 mod traces;
 mod transport;
 mod upgrade;
+mod watch;

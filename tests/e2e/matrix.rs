@@ -10,7 +10,7 @@ use rollcall_proto::export::v1::{
     export_service_client::ExportServiceClient,
 };
 use rollcall_proto::feed::v1::{
-    GetFeedReceiptRequest, ListFeedFindingsRequest, ListFeedsRequest,
+    GetFeedReceiptRequest, ListFeedFindingsRequest, ListFeedsRequest, WatchReceiptsRequest,
     feed_service_client::FeedServiceClient,
 };
 use rollcall_proto::query::v1::{
@@ -33,6 +33,7 @@ enum Rpc {
     ValidateFeed,
     GetFeedReceipt,
     ListFeedFindings,
+    WatchReceipts,
     ListFeeds,
     SchoolSummary,
     LaSummary,
@@ -81,6 +82,8 @@ const MATRIX: &[(Rpc, [(Code, Code); 6])] = &[
     (Rpc::GetFeedReceipt,   [(OK, PD), (OK, PD), (OK, PD), (OK, OK), (PD, PD), (PD, PD)]),
     (Rpc::ListFeeds,        [(OK, PD), (OK, PD), (OK, PD), (OK, OK), (PD, PD), (PD, PD)]),
     (Rpc::ListFeedFindings, [(OK, PD), (OK, PD), (OK, PD), (OK, OK), (PD, PD), (PD, PD)]),
+    // Names no school: each caller's stream carries only what it may see (tests/e2e/watch.rs).
+    (Rpc::WatchReceipts,    [(OK, OK), (OK, OK), (OK, OK), (OK, OK), (PD, PD), (PD, PD)]),
     (Rpc::SchoolSummary,    [(PD, PD), (OK, PD), (OK, PD), (PD, PD), (OK, OK), (PD, PD)]),
     (Rpc::LaSummary,        [(PD, PD), (OK, PD), (PD, PD), (PD, PD), (OK, OK), (PD, PD)]),
     (Rpc::AtRiskPupils,     [(PD, PD), (OK, PD), (OK, PD), (PD, PD), (PD, PD), (PD, PD)]),
@@ -162,6 +165,11 @@ async fn call(pipeline: &Pipeline, rpc: Rpc, token: &str, target: &Target, n: us
                 .get_feed_receipt(GetFeedReceiptRequest {
                     feed_id: target.feed_id.clone(),
                 })
+                .await,
+        ),
+        Rpc::WatchReceipts => code_of(
+            FeedServiceClient::new(gateway)
+                .watch_receipts(WatchReceiptsRequest::default())
                 .await,
         ),
         Rpc::ListFeedFindings => code_of(

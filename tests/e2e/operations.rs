@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use rollcall_proto::feed::v1::{FeedStatus, GetFeedReceiptRequest};
+use rollcall_proto::feed::v1::FeedStatus;
 use serde_json::Value;
 
 use crate::cli::json_as;
@@ -166,15 +166,7 @@ async fn a_parked_feed_is_listed_refused_again_until_the_fix_then_replayed_and_s
     })
     .await;
     assert_ne!(done["replayed_at"], "");
-    let receipt = pipeline
-        .feeds()
-        .await
-        .get_feed_receipt(GetFeedReceiptRequest {
-            feed_id: refused.feed_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let receipt = pipeline.receipt(&refused.feed_id).await;
     assert_eq!(receipt.status(), FeedStatus::Processed);
     assert_eq!(sessions_by_code(&pipeline, A).await.get("/"), Some(&2));
     let counts = json_as(&pipeline, &operations, &["status"]).await;

@@ -3,7 +3,6 @@
 //! what would change and changes nothing (every table as before); the replay then applies it,
 //! and a second replay finds nothing left to change. Counts only: no pupil in any answer.
 
-use rollcall_proto::feed::v1::GetFeedReceiptRequest;
 use serde_json::Value;
 
 use crate::cli::json_as;
@@ -100,15 +99,7 @@ async fn a_dry_run_changes_nothing_and_the_replay_applies_what_it_showed() {
     assert_eq!((stored.get("/"), stored.get("I")), (Some(&1), Some(&1)));
     assert_eq!(sessions_by_code(&pipeline, KNOWN).await, known_before);
     // The vendor's receipt stays what it was answered.
-    let receipt = pipeline
-        .feeds()
-        .await
-        .get_feed_receipt(GetFeedReceiptRequest {
-            feed_id: refused.feed_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let receipt = pipeline.receipt(&refused.feed_id).await;
     assert_eq!(receipt.outcome.unwrap().marks_accepted, 0);
 
     // Once applied, a replay finds nothing more to change; a window after the feed finds none.

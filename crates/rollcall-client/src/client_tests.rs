@@ -11,7 +11,7 @@ use rollcall_proto::feed::v1::submit_feed_request::Part;
 use rollcall_proto::feed::v1::{
     FeedHeader, FeedReceipt, FeedStatus, Finding, GetFeedReceiptRequest, ListFeedFindingsRequest,
     ListFeedFindingsResponse, ListFeedsRequest, ListFeedsResponse, MarkRecord, RollRecord,
-    SubmitFeedRequest, ValidationOutcome,
+    SubmitFeedRequest, ValidationOutcome, WatchReceiptsRequest, WatchedReceipt,
 };
 use tokio_stream::StreamExt as _;
 use tonic::{Request, Response, Status, Streaming};
@@ -93,6 +93,17 @@ impl FeedService for Fake {
                 String::new()
             },
         }))
+    }
+
+    type WatchReceiptsStream =
+        std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<WatchedReceipt, Status>> + Send>>;
+
+    /// Watching is tested against the real gateway (tests/e2e/watch.rs), not this fake.
+    async fn watch_receipts(
+        &self,
+        _request: Request<WatchReceiptsRequest>,
+    ) -> Result<Response<Self::WatchReceiptsStream>, Status> {
+        Err(Status::unimplemented("the fake gateway pushes no receipts"))
     }
 
     /// The dry run is tested against the real gateway (tests/e2e/cli.rs), not this fake.

@@ -528,9 +528,11 @@ async fn finish_feed(tx: &mut Tx, feed: &ValidatedFeed, stats: ApplyStats) -> Re
                                  extracted_at, code_set, received_at, status, processed_at,
                                  roll_accepted, roll_rejected, marks_accepted, marks_rejected,
                                  records_warned, marks_written, marks_superseded, findings,
-                                 findings_omitted, latest_date, finding_summary)
+                                 findings_omitted, latest_date, finding_summary, answered_xid,
+                                 answered_at)
          values ($1, $2, 'feed:' || $1::text, '', $3, '', now(), 'processed', now(),
-                 $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                 $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                 pg_current_xact_id()::text::bigint, now())
          on conflict (feed_id) do update
          set status = 'processed', processed_at = excluded.processed_at,
              roll_accepted = excluded.roll_accepted, roll_rejected = excluded.roll_rejected,
@@ -538,7 +540,8 @@ async fn finish_feed(tx: &mut Tx, feed: &ValidatedFeed, stats: ApplyStats) -> Re
              records_warned = excluded.records_warned, marks_written = excluded.marks_written,
              marks_superseded = excluded.marks_superseded, findings = excluded.findings,
              findings_omitted = excluded.findings_omitted, latest_date = excluded.latest_date,
-             finding_summary = excluded.finding_summary
+             finding_summary = excluded.finding_summary,
+             answered_xid = excluded.answered_xid, answered_at = excluded.answered_at
          where f.status <> 'processed'
          returning f.seq",
     )
@@ -558,10 +561,11 @@ async fn finish_feed(tx: &mut Tx, feed: &ValidatedFeed, stats: ApplyStats) -> Re
     .bind(summary_json(&validation::summarise(findings)))
     .fetch_optional(&mut **tx)
     .await?;
-    if let Some(seq) = seq
-        && !findings.is_empty()
-    {
-        crate::dead_letters::store_findings(tx, seq, findings).await?;
+    if let Some(seq) = seq {
+        crate::receipts::notify(tx).await?;
+        if !findings.is_empty() {
+            crate::dead_letters::store_findings(tx, seq, findings).await?;
+        }
     }
     Ok(())
 }

@@ -24,6 +24,7 @@ mod locks;
 mod parked;
 mod pupils;
 mod queries;
+mod receipts;
 pub mod register;
 mod registry;
 mod school_replay;
@@ -67,6 +68,7 @@ pub use queries::{
     Scope, at_risk_year, enrolment_code_counts, enrolments_by_id, for_each_enrolment,
     for_each_enrolment_as_at, pipeline_counts, school_enrolment_counts, school_year_totals,
 };
+pub use receipts::{ReceiptPosition, ReceiptSignal, answered_feeds};
 pub use registry::{
     CodeRow, School, domain_codes, get_school, list_schools, sync_codes, upsert_schools,
 };

@@ -88,12 +88,17 @@ pub async fn park_feed(pool: &Pool, parked: &NewParkedFeed) -> Result<()> {
     .execute(&mut *tx)
     .await?;
     if let Some(feed_id) = parked.feed_id {
-        sqlx::query(
-            "update feeds set status = 'parked' where feed_id = $1 and status <> 'processed'",
+        let moved = sqlx::query(
+            "update feeds set status = 'parked', answered_xid = pg_current_xact_id()::text::bigint,
+                              answered_at = now()
+             where feed_id = $1 and status not in ('processed', 'parked')",
         )
         .bind(feed_id)
         .execute(&mut *tx)
         .await?;
+        if moved.rows_affected() > 0 {
+            crate::receipts::notify(&mut tx).await?;
+        }
     }
     tx.commit().await?;
     Ok(())

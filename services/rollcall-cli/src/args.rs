@@ -156,6 +156,17 @@ pub enum FeedsCommand {
         #[arg(long, value_parser = parse_time)]
         until: Option<chrono::DateTime<chrono::Utc>>,
     },
+    /// Receipts as the pipeline answers your feeds, one line each, until interrupted. Each
+    /// line starts with its position: `--resume-from` it to go on after it, missing none.
+    Watch {
+        /// Go on after this position (the first field of a line printed before).
+        #[arg(long)]
+        resume_from: Option<String>,
+        /// Without a position: the feeds answered from this time (RFC 3339, or a day
+        /// YYYY-MM-DD); default: from now.
+        #[arg(long, value_parser = parse_time)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+    },
     /// Every finding of a processed feed, read page after page (a receipt lists the first and
     /// counts the rest).
     Findings {

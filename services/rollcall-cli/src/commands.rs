@@ -72,6 +72,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             since,
             until,
         }) => submit::list(context, school, since, until).await,
+        Command::Feeds(FeedsCommand::Watch { resume_from, since }) => {
+            submit::watch(context, resume_from, since).await
+        }
         Command::Feeds(FeedsCommand::Findings { feed_id, code }) => {
             submit::findings(context, &feed_id, code.as_deref()).await
         }

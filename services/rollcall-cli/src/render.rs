@@ -32,7 +32,7 @@ pub use operations::{
 pub use pupil::{found_json, found_text, timeline_json, timeline_text};
 pub use receipt::{
     dry_run_json, dry_run_text, feeds_json, feeds_text, findings_json, findings_list_text,
-    receipt_json, receipt_text,
+    receipt_json, receipt_text, watched_json, watched_text,
 };
 pub use replay::{school_replay_json, school_replay_text};
 pub use status::{

@@ -10,8 +10,8 @@ use rollcall_kafka::Producer;
 use rollcall_pipeline::records::{finding, raw_mark, raw_pupil};
 use rollcall_proto::feed::v1::{
     FeedHeader, FeedReceipt, GetFeedReceiptRequest, ListFeedFindingsRequest,
-    ListFeedFindingsResponse, ListFeedsRequest, ListFeedsResponse, MarkRecord, Parking, RollRecord,
-    SubmitFeedRequest, ValidationOutcome, feed_service_server::FeedService,
+    ListFeedFindingsResponse, ListFeedsRequest, ListFeedsResponse, MarkRecord, RollRecord,
+    SubmitFeedRequest, ValidationOutcome, WatchReceiptsRequest, feed_service_server::FeedService,
     feed_service_server::FeedServiceServer, submit_feed_request::Part,
 };
 use rollcall_proto::pipeline::v1::FeedEnvelope;
@@ -23,8 +23,8 @@ use uuid::Uuid;
 
 use crate::Settings;
 use crate::admission::{Admission, Shed, Ticket};
-use crate::grpc_receipts;
 use crate::metrics::{FeedMetrics, Outcome};
+use crate::{grpc_receipts, grpc_watch};
 
 /// Feed ids are UUIDv5 of `urn/idempotency_key` in this namespace: a resend gets the same id.
 const FEED_ID_NAMESPACE: Uuid = Uuid::from_u128(0x5f2b_9c1e_8a47_4d3b_9e61_0c7a_d2f4_1b88);
@@ -42,6 +42,8 @@ pub struct Gateway {
     limits: FeedLimits,
     admission: Admission,
     metrics: FeedMetrics,
+    /// Bumped whenever the pipeline answers a feed: wakes the receipt watchers.
+    answers: tokio::sync::watch::Receiver<u64>,
 }
 
 impl Gateway {
@@ -50,8 +52,10 @@ impl Gateway {
         producer: Producer,
         settings: &Settings,
         metrics: FeedMetrics,
+        answers: tokio::sync::watch::Receiver<u64>,
     ) -> Gateway {
         Gateway {
+            answers,
             pool,
             producer,
             metrics,
@@ -388,6 +392,16 @@ impl FeedService for Gateway {
         Ok(Response::new(self.receipt(&row).await?))
     }
 
+    type WatchReceiptsStream = grpc_watch::ReceiptStream;
+
+    async fn watch_receipts(
+        &self,
+        request: Request<WatchReceiptsRequest>,
+    ) -> Result<Response<Self::WatchReceiptsStream>, Status> {
+        let caller = rollcall_server::auth::principal(&request)?;
+        grpc_watch::watch(&self.pool, &self.answers, &caller, request.into_inner())
+    }
+
     async fn list_feed_findings(
         &self,
         request: Request<ListFeedFindingsRequest>,
@@ -424,19 +438,7 @@ impl Gateway {
 
     /// The receipt for a feed's row, with why it was parked when it was.
     async fn receipt(&self, row: &FeedRow) -> Result<FeedReceipt, Status> {
-        let mut receipt = grpc_receipts::from_row(row);
-        if row.status == FeedRow::PARKED {
-            let parked = rollcall_db::feed_parking(&self.pool, row.feed_id)
-                .await
-                .map_err(|err| ApiError::database("cannot read why the feed was parked", &err))?;
-            receipt.parking = parked.map(|p| Parking {
-                parked_at: Some(timestamp(p.parked_at)),
-                sqlstate: p.sqlstate.unwrap_or_default(),
-                reason: p.reason,
-                field: p.field.or(p.column_name).unwrap_or_default(),
-            });
-        }
-        Ok(receipt)
+        grpc_receipts::with_parking(&self.pool, row).await
     }
 }
 

@@ -7,7 +7,7 @@ use rollcall_db::{FeedRow, Pool};
 use rollcall_domain::validation::CodeSummary;
 use rollcall_proto::feed::v1::{
     FeedReceipt, FeedStatus, Finding, FindingSummary, ListFeedFindingsRequest,
-    ListFeedFindingsResponse, RecordPosition, ValidationOutcome,
+    ListFeedFindingsResponse, Parking, RecordPosition, ValidationOutcome,
 };
 use rollcall_server::ApiError;
 use tonic::Status;
@@ -62,6 +62,23 @@ pub(crate) fn from_row(row: &FeedRow) -> FeedReceipt {
         extracted_at: Some(timestamp(row.extracted_at)),
         processed_at: row.processed_at.map(timestamp),
     }
+}
+
+/// The receipt for a feed's row, with why it was parked when it was.
+pub(crate) async fn with_parking(pool: &Pool, row: &FeedRow) -> Result<FeedReceipt, Status> {
+    let mut receipt = from_row(row);
+    if row.status == FeedRow::PARKED {
+        let parked = rollcall_db::feed_parking(pool, row.feed_id)
+            .await
+            .map_err(|err| ApiError::database("cannot read why the feed was parked", &err))?;
+        receipt.parking = parked.map(|p| Parking {
+            parked_at: Some(timestamp(p.parked_at)),
+            sqlstate: p.sqlstate.unwrap_or_default(),
+            reason: p.reason,
+            field: p.field.or(p.column_name).unwrap_or_default(),
+        });
+    }
+    Ok(receipt)
 }
 
 /// A summary by code as the answers carry it.
@@ -133,8 +150,6 @@ pub(crate) async fn findings_page(
 /// The findings stored with a feed (`rollcall_db::findings_json`) as the receipt carries them;
 /// entries of another shape are skipped.
 fn findings_from_json(value: &serde_json::Value) -> Vec<Finding> {
-    let text =
-        |entry: &serde_json::Value, key: &str| entry[key].as_str().unwrap_or_default().to_owned();
     value
         .as_array()
         .into_iter()
@@ -152,8 +167,6 @@ fn findings_from_json(value: &serde_json::Value) -> Vec<Finding> {
 
 /// The summary stored with a feed (`rollcall_db::summary_json`) as the receipt carries it.
 fn summary_from_json(value: &serde_json::Value) -> Vec<FindingSummary> {
-    let text =
-        |entry: &serde_json::Value, key: &str| entry[key].as_str().unwrap_or_default().to_owned();
     value
         .as_array()
         .into_iter()
@@ -173,6 +186,11 @@ fn summary_from_json(value: &serde_json::Value) -> Vec<FindingSummary> {
                 .collect(),
         })
         .collect()
+}
+
+/// An entry's text field, empty when missing.
+fn text(entry: &serde_json::Value, key: &str) -> String {
+    entry[key].as_str().unwrap_or_default().to_owned()
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod admission;
 pub mod config;
 mod grpc;
 mod grpc_receipts;
+mod grpc_watch;
 mod metrics;
 
 use anyhow::Context as _;
@@ -68,11 +69,13 @@ pub async fn serve(
     let guard =
         rollcall_server::grpc::Guard::new(&settings.tls, &settings.auth, pool.clone(), &metrics)?;
     let (reporter, health) = rollcall_server::grpc::health();
+    let answers = grpc_watch::spawn_signal(pool.clone(), &shutdown);
     let service = grpc::Gateway::new(
         pool,
         producer,
         &settings,
         metrics::FeedMetrics::new(&metrics),
+        answers,
     );
     let routes = tonic::service::Routes::new(service.into_server());
     reporter

@@ -399,3 +399,65 @@ async fn every_finding_is_kept_and_the_receipt_lists_those_that_fit() {
     assert!(none.is_empty());
     db.close().await;
 }
+
+/// A watcher never passes a feed whose answering transaction is still running: the feed
+/// answered later by a transaction that began first is held back until it commits, so a
+/// position, once passed, has nothing behind it.
+#[tokio::test]
+async fn answered_feeds_wait_for_a_transaction_still_running() {
+    let db = TestDb::with_schools().await;
+    for n in [1, 2] {
+        rollcall_db::register_feed(&db.pool, &new_feed(n, &format!("key-{n}")))
+            .await
+            .unwrap();
+    }
+    let everyone = rollcall_db::Access::of(&rollcall_db::Principal::authenticated(
+        "t",
+        rollcall_db::PrincipalKind::Operations,
+    ));
+    let answer = "update feeds set status = 'processed', processed_at = now(), answered_at = now(),
+                         answered_xid = pg_current_xact_id()::text::bigint
+                  where feed_id = $1";
+    // Feed 1's answer begins first and is still running when feed 2's commits.
+    let mut slow = db.pool.begin().await.unwrap();
+    sqlx::query(answer)
+        .bind(id(1))
+        .execute(&mut *slow)
+        .await
+        .unwrap();
+    sqlx::query(answer)
+        .bind(id(2))
+        .execute(db.pool.pg())
+        .await
+        .unwrap();
+    let read = |after| {
+        let (pool, access) = (&db.pool, &everyone);
+        async move {
+            rollcall_db::answered_feeds(pool, access, after, None, 10)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(
+        read(None).await.is_empty(),
+        "feed 2 waits behind feed 1's transaction"
+    );
+    slow.commit().await.unwrap();
+    let both = read(None).await;
+    assert_eq!(
+        both.iter().map(|(f, _)| f.feed_id).collect::<Vec<_>>(),
+        [id(1), id(2)],
+        "in the order the answers began"
+    );
+    assert_eq!(
+        read(Some(both[0].1))
+            .await
+            .iter()
+            .map(|(f, _)| f.feed_id)
+            .collect::<Vec<_>>(),
+        [id(2)],
+        "after a position: what follows it"
+    );
+    assert!(read(Some(both[1].1)).await.is_empty());
+    db.close().await;
+}

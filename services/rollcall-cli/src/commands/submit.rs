@@ -81,6 +81,34 @@ pub async fn list(
     Ok(())
 }
 
+/// `rollcall feeds watch`: each receipt as it is pushed, one line (or one JSON object) each.
+pub async fn watch(
+    context: &Context,
+    resume_from: Option<String>,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+) -> anyhow::Result<()> {
+    let mut client = FeedServiceClient::new(context.gateway().await?);
+    let mut stream = client
+        .watch_receipts(rollcall_proto::feed::v1::WatchReceiptsRequest {
+            resume_from: resume_from.unwrap_or_default(),
+            since: since.map(|t| prost_types::Timestamp {
+                seconds: t.timestamp(),
+                nanos: t.timestamp_subsec_nanos() as i32,
+            }),
+        })
+        .await
+        .map_err(status::error)?
+        .into_inner();
+    while let Some(watched) = stream.message().await.map_err(status::error)? {
+        if context.json {
+            println!("{}", render::watched_json(&watched));
+        } else {
+            print!("{}", render::watched_text(&watched));
+        }
+    }
+    Ok(())
+}
+
 /// `rollcall feeds findings`: every finding of a feed, page after page.
 pub async fn findings(context: &Context, feed_id: &str, code: Option<&str>) -> anyhow::Result<()> {
     let mut client = FeedServiceClient::new(context.gateway().await?);

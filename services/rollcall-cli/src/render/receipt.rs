@@ -1,7 +1,9 @@
 //! A feed's receipt: its status, counts, any parking, its findings by code and the first of
 //! them; and a feed's findings listed whole (`rollcall feeds findings`).
 
-use rollcall_proto::feed::v1::{FeedReceipt, FeedStatus, Finding, ValidationOutcome};
+use rollcall_proto::feed::v1::{
+    FeedReceipt, FeedStatus, Finding, ValidationOutcome, WatchedReceipt,
+};
 use serde_json::{Value, json};
 
 use super::table;
@@ -109,6 +111,38 @@ fn finding_json(f: &Finding) -> Value {
         "code": f.code, "severity": f.severity, "record_kind": f.record_kind, "record_index": f.record_index,
         "field": f.field, "message": f.message,
     })
+}
+
+/// A pushed receipt as one JSON object on one line (`rollcall feeds watch --json`).
+pub fn watched_json(w: &WatchedReceipt) -> String {
+    let receipt = w.receipt.as_ref().map(receipt_json).unwrap_or(Value::Null);
+    json!({"position": w.position, "receipt": receipt}).to_string()
+}
+
+/// A pushed receipt as one line: its position first, for `--resume-from`.
+pub fn watched_text(w: &WatchedReceipt) -> String {
+    let Some(r) = &w.receipt else {
+        return format!("{}\n", w.position);
+    };
+    let counts = match &r.outcome {
+        Some(o) => format!(
+            "roll {} accepted, {} rejected; marks {} accepted, {} rejected",
+            o.roll_accepted, o.roll_rejected, o.marks_accepted, o.marks_rejected
+        ),
+        None => r
+            .parking
+            .as_ref()
+            .map(|p| format!("refused by the database: {}", p.reason))
+            .unwrap_or_default(),
+    };
+    format!(
+        "{}  {}  school {}  {}  {}\n",
+        w.position,
+        r.feed_id,
+        r.school_urn,
+        status_name(r),
+        counts
+    )
 }
 
 /// Every finding of a feed (`rollcall feeds findings`).
@@ -366,6 +400,23 @@ mod tests {
             "{text}"
         );
         insta::assert_snapshot!("receipt_processed_text", text);
+    }
+
+    #[test]
+    fn a_pushed_receipt_is_one_line_starting_with_its_position() {
+        let watched = WatchedReceipt {
+            receipt: Some(receipt(Some(outcome()))),
+            position: "7421.f-1".into(),
+        };
+        assert_eq!(
+            watched_text(&watched),
+            "7421.f-1  f-1  school 140001  processed  roll 2 accepted, 0 rejected; marks 3 accepted, 1 rejected\n"
+        );
+        let line = watched_json(&watched);
+        assert!(!line.contains('\n'), "one line");
+        let value: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["position"], "7421.f-1");
+        assert_eq!(value["receipt"]["status"], "processed");
     }
 
     #[test]
