@@ -7,6 +7,7 @@
 mod architecture;
 mod as_at;
 mod cli;
+mod conformance;
 mod export;
 mod findings;
 mod harness;

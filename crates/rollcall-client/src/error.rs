@@ -35,6 +35,9 @@ pub enum Error {
     /// the content).
     #[error("{}: {message}", .path.display())]
     Csv { path: PathBuf, message: String },
+    /// The conformance pack is not of its layout (the message names the file and line).
+    #[error("conformance pack: {0}")]
+    Pack(String),
     /// An export's file name says no format it is written in.
     #[error("{}: the file name must end in .csv or .xlsx", .0.display())]
     FileName(PathBuf),

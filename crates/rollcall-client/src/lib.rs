@@ -7,6 +7,7 @@
 //! It speaks protobuf (`rollcall-proto`) by nature, and never touches PostgreSQL or Kafka.
 
 mod channel;
+pub mod conformance;
 pub mod csvfile;
 mod error;
 pub mod export;

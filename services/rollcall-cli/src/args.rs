@@ -106,6 +106,17 @@ pub enum Command {
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
+    /// Run the conformance pack (docs/conformance/) against the gateway as dry runs, nothing
+    /// stored: each sample feed and whether its outcome is the one Rollcall must give. A table
+    /// an integrator can send to the LA; exits non-zero when any case fails.
+    Conformance {
+        /// A school the LA registered for you to test with (the feeds are checked against it).
+        #[arg(long)]
+        school: String,
+        /// A pack folder of the same layout instead of the built-in one.
+        #[arg(long)]
+        pack: Option<std::path::PathBuf>,
+    },
     /// Generate a synthetic LA, send it through the gateway as vendors would, and summarise it.
     Demo(DemoArgs),
     /// Write a synthetic LA as CSV files, to try `schools import` and `submit` by hand.

@@ -3,6 +3,7 @@
 
 mod audit;
 mod bulk;
+mod conformance;
 mod dead_letters;
 mod demo;
 mod export;
@@ -31,6 +32,11 @@ pub struct Context {
 
 impl Context {
     /// A channel to the gateway (feeds and receipts).
+    /// The gateway's address, as given.
+    fn gateway_url(&self) -> &str {
+        &self.gateway
+    }
+
     async fn gateway(&self) -> rollcall_client::Result<AuthChannel> {
         rollcall_client::connect(&self.gateway, &self.credentials).await
     }
@@ -88,6 +94,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Parked(command) => dead_letters::parked(context, command).await,
         Command::Replay(args) => replay::run(context, args).await,
         Command::Audit { since, limit } => audit::run(context, since, limit).await,
+        Command::Conformance { school, pack } => {
+            conformance::run(context, &school, pack.as_deref()).await
+        }
         Command::Demo(args) => demo::run(context, args).await,
         Command::Synth { spec, out } => synth::run(context, spec_named(&spec), &out),
     }

@@ -3,6 +3,7 @@
 
 mod admin;
 mod at_risk;
+mod conformance;
 mod files;
 mod measures;
 mod operations;
@@ -20,6 +21,7 @@ pub use admin::{
     schools_text,
 };
 pub use at_risk::{approaching_json, approaching_text, at_risk_json, at_risk_text};
+pub use conformance::{CaseResult, Conformance, conformance_json, conformance_text};
 pub use files::{
     DemoSummary, SynthFiles, demo_json, demo_text, synth_json, synth_text, written_json,
     written_text,
