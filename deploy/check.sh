@@ -27,10 +27,10 @@ manifests=()
 for f in "$here"/kubernetes/base/*.yaml; do
     [ "$(basename "$f")" = kustomization.yaml ] || manifests+=("$f")
 done
-kubernetes-validate --strict --quiet "${manifests[@]}"
+python3 -m kubernetes_validate --strict --quiet "${manifests[@]}"
 if command -v kubectl >/dev/null 2>&1; then
     kubectl kustomize "$here/kubernetes/base" >"$tmp/rendered.yaml"
-    kubernetes-validate --strict --quiet "$tmp/rendered.yaml"
+    python3 -m kubernetes_validate --strict --quiet "$tmp/rendered.yaml"
     echo "deploy: kustomize base renders $(grep -c '^kind:' "$tmp/rendered.yaml") valid objects"
 else
     echo "deploy: kubectl not installed: the Kustomize base was not rendered (each file was validated)"
