@@ -23,6 +23,7 @@ mod operations;
 mod pipeline;
 mod processes;
 mod pupils;
+mod reconcile;
 mod refusals;
 mod replay;
 mod security;

@@ -10,8 +10,8 @@ use rollcall_proto::export::v1::{
     export_service_client::ExportServiceClient,
 };
 use rollcall_proto::feed::v1::{
-    GetFeedReceiptRequest, ListFeedFindingsRequest, ListFeedsRequest, WatchReceiptsRequest,
-    feed_service_client::FeedServiceClient,
+    GetFeedReceiptRequest, GetReconciliationRequest, ListFeedFindingsRequest, ListFeedsRequest,
+    WatchReceiptsRequest, feed_service_client::FeedServiceClient,
 };
 use rollcall_proto::query::v1::{
     ApproachingPersistentRequest, AtRiskPupilsRequest, FindPupilsRequest, GetSchoolReplayRequest,
@@ -34,6 +34,7 @@ enum Rpc {
     GetFeedReceipt,
     ListFeedFindings,
     WatchReceipts,
+    GetReconciliation,
     ListFeeds,
     SchoolSummary,
     LaSummary,
@@ -84,6 +85,8 @@ const MATRIX: &[(Rpc, [(Code, Code); 6])] = &[
     (Rpc::ListFeedFindings, [(OK, PD), (OK, PD), (OK, PD), (OK, OK), (PD, PD), (PD, PD)]),
     // Names no school: each caller's stream carries only what it may see (tests/e2e/watch.rs).
     (Rpc::WatchReceipts,    [(OK, OK), (OK, OK), (OK, OK), (OK, OK), (PD, PD), (PD, PD)]),
+    (Rpc::GetReconciliation,
+                            [(OK, PD), (OK, PD), (OK, PD), (OK, OK), (PD, PD), (PD, PD)]),
     (Rpc::SchoolSummary,    [(PD, PD), (OK, PD), (OK, PD), (PD, PD), (OK, OK), (PD, PD)]),
     (Rpc::LaSummary,        [(PD, PD), (OK, PD), (PD, PD), (PD, PD), (OK, OK), (PD, PD)]),
     (Rpc::AtRiskPupils,     [(PD, PD), (OK, PD), (OK, PD), (PD, PD), (PD, PD), (PD, PD)]),
@@ -164,6 +167,15 @@ async fn call(pipeline: &Pipeline, rpc: Rpc, token: &str, target: &Target, n: us
             FeedServiceClient::new(gateway)
                 .get_feed_receipt(GetFeedReceiptRequest {
                     feed_id: target.feed_id.clone(),
+                })
+                .await,
+        ),
+        Rpc::GetReconciliation => code_of(
+            FeedServiceClient::new(gateway.clone())
+                .get_reconciliation(GetReconciliationRequest {
+                    school_urn: target.urn.into(),
+                    from: "2025-10-06".into(),
+                    to: "2025-10-10".into(),
                 })
                 .await,
         ),

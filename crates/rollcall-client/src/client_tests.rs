@@ -9,9 +9,10 @@ use rollcall_proto::feed::v1::feed_service_client::FeedServiceClient;
 use rollcall_proto::feed::v1::feed_service_server::{FeedService, FeedServiceServer};
 use rollcall_proto::feed::v1::submit_feed_request::Part;
 use rollcall_proto::feed::v1::{
-    FeedHeader, FeedReceipt, FeedStatus, Finding, GetFeedReceiptRequest, ListFeedFindingsRequest,
-    ListFeedFindingsResponse, ListFeedsRequest, ListFeedsResponse, MarkRecord, RollRecord,
-    SubmitFeedRequest, ValidationOutcome, WatchReceiptsRequest, WatchedReceipt,
+    FeedHeader, FeedReceipt, FeedStatus, Finding, GetFeedReceiptRequest, GetReconciliationRequest,
+    ListFeedFindingsRequest, ListFeedFindingsResponse, ListFeedsRequest, ListFeedsResponse,
+    MarkRecord, Reconciliation, RollRecord, SubmitFeedRequest, ValidationOutcome,
+    WatchReceiptsRequest, WatchedReceipt,
 };
 use tokio_stream::StreamExt as _;
 use tonic::{Request, Response, Status, Streaming};
@@ -97,6 +98,14 @@ impl FeedService for Fake {
 
     type WatchReceiptsStream =
         std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<WatchedReceipt, Status>> + Send>>;
+
+    /// Reconciliation is tested against the real gateway (tests/e2e/reconcile.rs).
+    async fn get_reconciliation(
+        &self,
+        _request: Request<GetReconciliationRequest>,
+    ) -> Result<Response<Reconciliation>, Status> {
+        Err(Status::unimplemented("the fake gateway reconciles nothing"))
+    }
 
     /// Watching is tested against the real gateway (tests/e2e/watch.rs), not this fake.
     async fn watch_receipts(

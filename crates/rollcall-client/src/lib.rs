@@ -14,6 +14,7 @@ pub mod export;
 pub mod progress;
 mod queries;
 mod receipts;
+pub mod reconcile;
 pub mod retry;
 pub mod status;
 mod submit;

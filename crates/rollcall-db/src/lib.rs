@@ -25,6 +25,7 @@ mod parked;
 mod pupils;
 mod queries;
 mod receipts;
+mod reconcile;
 pub mod register;
 mod registry;
 mod school_replay;
@@ -69,6 +70,7 @@ pub use queries::{
     for_each_enrolment_as_at, pipeline_counts, school_enrolment_counts, school_year_totals,
 };
 pub use receipts::{ReceiptPosition, ReceiptSignal, answered_feeds};
+pub use reconcile::{HeldDay, held_days};
 pub use registry::{
     CodeRow, School, domain_codes, get_school, list_schools, sync_codes, upsert_schools,
 };

@@ -18,6 +18,7 @@ pub mod failure;
 pub mod feed;
 pub mod identifiers;
 pub mod measures;
+pub mod reconcile;
 pub mod school_days;
 pub mod table;
 pub mod text;

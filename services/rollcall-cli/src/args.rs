@@ -106,6 +106,22 @@ pub enum Command {
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
+    /// Compare what the LA holds of a school's registers with your MIS, day by day, over up
+    /// to 31 days: the marks per session and code; with `--against`, exactly the pupils and
+    /// dates that differ from your files (Rollcall sends no UPN: the files name the pupils).
+    Reconcile {
+        #[arg(long)]
+        school: String,
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last day, YYYY-MM-DD (at most 31 days in all).
+        #[arg(long)]
+        to: String,
+        /// Your roll and marks files (the CLI's CSV formats) to compare with.
+        #[arg(long, num_args = 2, value_names = ["ROLL", "MARKS"])]
+        against: Option<Vec<std::path::PathBuf>>,
+    },
     /// Run the conformance pack (docs/conformance/) against the gateway as dry runs, nothing
     /// stored: each sample feed and whether its outcome is the one Rollcall must give. A table
     /// an integrator can send to the LA; exits non-zero when any case fails.

@@ -94,6 +94,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Parked(command) => dead_letters::parked(context, command).await,
         Command::Replay(args) => replay::run(context, args).await,
         Command::Audit { since, limit } => audit::run(context, since, limit).await,
+        Command::Reconcile {
+            school,
+            from,
+            to,
+            against,
+        } => conformance::reconcile(context, &school, &from, &to, against.as_deref()).await,
         Command::Conformance { school, pack } => {
             conformance::run(context, &school, pack.as_deref()).await
         }

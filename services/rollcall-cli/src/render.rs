@@ -9,6 +9,7 @@ mod measures;
 mod operations;
 mod pupil;
 mod receipt;
+mod reconcile;
 mod replay;
 mod status;
 mod table;
@@ -36,6 +37,7 @@ pub use receipt::{
     dry_run_json, dry_run_text, feeds_json, feeds_text, findings_json, findings_list_text,
     receipt_json, receipt_text, watched_json, watched_text,
 };
+pub use reconcile::{reconciliation_json, reconciliation_text};
 pub use replay::{school_replay_json, school_replay_text};
 pub use status::{
     lag_json, lag_text, school_status_json, school_status_text, sender_status_json,

@@ -9,10 +9,11 @@ use rollcall_domain::validation::{self, RawMark, RawPupil};
 use rollcall_kafka::Producer;
 use rollcall_pipeline::records::{finding, raw_mark, raw_pupil};
 use rollcall_proto::feed::v1::{
-    FeedHeader, FeedReceipt, GetFeedReceiptRequest, ListFeedFindingsRequest,
-    ListFeedFindingsResponse, ListFeedsRequest, ListFeedsResponse, MarkRecord, RollRecord,
-    SubmitFeedRequest, ValidationOutcome, WatchReceiptsRequest, feed_service_server::FeedService,
-    feed_service_server::FeedServiceServer, submit_feed_request::Part,
+    FeedHeader, FeedReceipt, GetFeedReceiptRequest, GetReconciliationRequest,
+    ListFeedFindingsRequest, ListFeedFindingsResponse, ListFeedsRequest, ListFeedsResponse,
+    MarkRecord, Reconciliation, RollRecord, SubmitFeedRequest, ValidationOutcome,
+    WatchReceiptsRequest, feed_service_server::FeedService, feed_service_server::FeedServiceServer,
+    submit_feed_request::Part,
 };
 use rollcall_proto::pipeline::v1::FeedEnvelope;
 use rollcall_server::{ApiError, ErrorCode};
@@ -24,7 +25,7 @@ use uuid::Uuid;
 use crate::Settings;
 use crate::admission::{Admission, Shed, Ticket};
 use crate::metrics::{FeedMetrics, Outcome};
-use crate::{grpc_receipts, grpc_watch};
+use crate::{grpc_receipts, grpc_reconcile, grpc_watch};
 
 /// Feed ids are UUIDv5 of `urn/idempotency_key` in this namespace: a resend gets the same id.
 const FEED_ID_NAMESPACE: Uuid = Uuid::from_u128(0x5f2b_9c1e_8a47_4d3b_9e61_0c7a_d2f4_1b88);
@@ -390,6 +391,21 @@ impl FeedService for Gateway {
             .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no feed with this id"))?;
         self.check_may_see(&caller, row.school_urn).await?;
         Ok(Response::new(self.receipt(&row).await?))
+    }
+
+    async fn get_reconciliation(
+        &self,
+        request: Request<GetReconciliationRequest>,
+    ) -> Result<Response<Reconciliation>, Status> {
+        let caller = rollcall_server::auth::principal(&request)?;
+        let request = request.into_inner();
+        let urn = Urn::parse(request.school_urn.trim())
+            .map_err(|err| ApiError::invalid(format!("school_urn: {err}")))?
+            .get() as i32;
+        self.check_may_see(&caller, urn).await?;
+        Ok(Response::new(
+            grpc_reconcile::reconciliation(&self.pool, urn, &request).await?,
+        ))
     }
 
     type WatchReceiptsStream = grpc_watch::ReceiptStream;

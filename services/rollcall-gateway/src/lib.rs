@@ -8,6 +8,7 @@ mod admission;
 pub mod config;
 mod grpc;
 mod grpc_receipts;
+mod grpc_reconcile;
 mod grpc_watch;
 mod metrics;
 

@@ -48,7 +48,8 @@ pub fn allowed(path: &str) -> Option<&'static [Kind]> {
         "rollcall.feed.v1.FeedService/GetFeedReceipt"
         | "rollcall.feed.v1.FeedService/ListFeeds"
         | "rollcall.feed.v1.FeedService/ListFeedFindings"
-        | "rollcall.feed.v1.FeedService/WatchReceipts" => &[Vendor, School, La, Operations],
+        | "rollcall.feed.v1.FeedService/WatchReceipts"
+        | "rollcall.feed.v1.FeedService/GetReconciliation" => &[Vendor, School, La, Operations],
         // Aggregate measures: the LA, the school, and the national exporter.
         "rollcall.query.v1.QueryService/SchoolSummary" => &[La, School, Exporter],
         "rollcall.query.v1.QueryService/LaSummary" => &[La, Exporter],

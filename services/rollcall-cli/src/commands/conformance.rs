@@ -1,4 +1,5 @@
-//! `rollcall conformance`: the conformance pack against a gateway, as dry runs.
+//! What an integrator checks against a gateway: `rollcall conformance` (the conformance pack, as
+//! dry runs) and `rollcall reconcile` (what the LA holds, against the MIS's files).
 
 use rollcall_client::conformance::{self, Case};
 use rollcall_client::{Submission, status};
@@ -59,5 +60,38 @@ pub async fn run(
             report.cases.len()
         );
     }
+    Ok(())
+}
+
+/// `rollcall reconcile`: the LA's registers for a school and dates, and with files, what differs.
+pub async fn reconcile(
+    context: &Context,
+    school: &str,
+    from: &str,
+    to: &str,
+    against: Option<&[std::path::PathBuf]>,
+) -> anyhow::Result<()> {
+    let mut client = FeedServiceClient::new(context.gateway().await?);
+    let held = client
+        .get_reconciliation(rollcall_proto::feed::v1::GetReconciliationRequest {
+            school_urn: school.to_owned(),
+            from: from.to_owned(),
+            to: to.to_owned(),
+        })
+        .await
+        .map_err(status::error)?
+        .into_inner();
+    let differences = match against {
+        Some([roll, marks]) => Some(rollcall_client::reconcile::compare(
+            &held,
+            &rollcall_client::csvfile::read_roll(roll)?,
+            &rollcall_client::csvfile::read_marks(marks)?,
+        )),
+        _ => None,
+    };
+    context.print(
+        render::reconciliation_json(&held, differences.as_deref()),
+        || render::reconciliation_text(&held, differences.as_deref()),
+    );
     Ok(())
 }
