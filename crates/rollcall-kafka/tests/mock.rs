@@ -383,13 +383,7 @@ async fn two_payloads_whose_frames_interleave_are_put_together_apart() {
     let (x, y) = (big("xx", 150_000), big("yy", 90_000));
     let fx = rollcall_kafka::frame::split(b"x", &x, config.max_message_bytes).unwrap();
     let fy = rollcall_kafka::frame::split(b"y", &y, config.max_message_bytes).unwrap();
-    for i in 0..fx.len().max(fy.len()) {
-        for frames in [&fx, &fy] {
-            if let Some(record) = frames.get(i) {
-                producer.send(TOPIC, b"100001", record).await.unwrap();
-            }
-        }
-    }
+    send_interleaved(&producer, &fx, &fy).await;
     let got = consume_payloads(&config, "g", 2).await;
     assert_eq!(got, [y, x], "each whole, in the order they were completed");
 }
@@ -408,13 +402,7 @@ async fn a_payload_is_read_back_from_where_it_was_written_past_others_frames() {
     let (x, y) = (big("xx", 150_000), big("yy", 90_000));
     let fx = rollcall_kafka::frame::split(b"x", &x, config.max_message_bytes).unwrap();
     let fy = rollcall_kafka::frame::split(b"y", &y, config.max_message_bytes).unwrap();
-    for i in 0..fx.len().max(fy.len()) {
-        for frames in [&fx, &fy] {
-            if let Some(record) = frames.get(i) {
-                producer.send(TOPIC, b"100001", record).await.unwrap();
-            }
-        }
-    }
+    send_interleaved(&producer, &fx, &fy).await;
     let reader = rollcall_kafka::reader(&config).unwrap();
     let at = |offset| rollcall_kafka::Position {
         partition: 0,
@@ -432,6 +420,17 @@ async fn a_payload_is_read_back_from_where_it_was_written_past_others_frames() {
     // A tail frame begins no payload; past the end the broker holds nothing.
     assert!(read(first.first.offset + 3).await.unwrap().is_none());
     assert!(read(first.first.offset + 1000).await.unwrap().is_none());
+}
+
+/// Sends two payloads' frames one of each in turn, as two feeds of one school sent at once.
+async fn send_interleaved(producer: &rollcall_kafka::Producer, fx: &[Vec<u8>], fy: &[Vec<u8>]) {
+    for i in 0..fx.len().max(fy.len()) {
+        for frames in [fx, fy] {
+            if let Some(record) = frames.get(i) {
+                producer.send(TOPIC, b"100001", record).await.unwrap();
+            }
+        }
+    }
 }
 
 /// Every record's bytes on partition 0, as the broker holds them.
