@@ -210,6 +210,25 @@ async fn an_independent_school_sends_csv_files_and_the_la_sees_them() {
             && stderr.contains("[INVALID_ARGUMENT]"),
         "{stderr}"
     );
+
+    // The school's feed, sent with the CLI, can be read back and validated again.
+    let operations = pipeline.key("operations", "").await;
+    let replay = json_as(
+        &pipeline,
+        &operations,
+        &["replay", "--school", "100009", "--dry-run"],
+    )
+    .await;
+    assert_eq!(replay["status"], "done", "{replay}");
+    assert_eq!(
+        (
+            replay["feeds_found"].as_u64(),
+            replay["feeds_gone"].as_u64()
+        ),
+        (Some(1), Some(0)),
+        "{replay}"
+    );
+    assert_eq!(replay["marks_written"], 0, "nothing new to write");
     pipeline.stop().await;
 }
 

@@ -62,6 +62,12 @@ async fn every_service_binary_stops_cleanly_on_sigterm() {
             )
             .env("ROLLCALL__GATEWAY__LISTEN", &listen)
             .env("ROLLCALL__QUERY__LISTEN", &listen)
+            // Operations listeners on ports of the system's choosing, not the defaults another
+            // stack on the machine may hold.
+            .env("ROLLCALL__GATEWAY__OPS_LISTEN", "127.0.0.1:0")
+            .env("ROLLCALL__VALIDATOR__OPS_LISTEN", "127.0.0.1:0")
+            .env("ROLLCALL__AGGREGATOR__OPS_LISTEN", "127.0.0.1:0")
+            .env("ROLLCALL__QUERY__OPS_LISTEN", "127.0.0.1:0")
             .env("ROLLCALL__TLS__PLAINTEXT", "true")
             .env("RUST_LOG", "warn")
             .spawn()

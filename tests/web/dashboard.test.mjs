@@ -383,6 +383,24 @@ test('operations see the pipeline counts and no pupil', async () => {
   assert.equal(await h1(), 'Parked feeds')
   assert.match(await page.locator('main').innerText(), /No feed has been parked\./)
   await check('parked-feeds')
+  // A dry run of the school's feeds validated again: nothing changes (its records were judged
+  // as they would be now), and the page says what was read.
+  await page.getByRole('link', { name: 'Replay a school' }).click()
+  await page.waitForURL(/\/operations\/replays$/)
+  assert.equal(await h1(), "Replay a school's feeds")
+  await check('school-replay-form')
+  await page.locator('#school').fill(env.SCHOOL_URN)
+  await page.getByRole('button', { name: 'Ask for the replay' }).click()
+  await page.waitForURL(/\/operations\/replays\/\d+$/)
+  assert.match(await h1(), new RegExp(`^Dry run \\d+ of school ${env.SCHOOL_URN}$`))
+  for (let i = 0; i < 40 && !/done/.test(await page.locator('.govuk-summary-list').first().innerText()); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    await page.reload()
+  }
+  const replayed = await page.locator('main').innerText()
+  assert.match(replayed, /done: nothing was changed/)
+  assert.match(replayed, /Feeds\s+\d+ found, \d+ read back, 0 no longer held by the broker/)
+  await check('school-replay')
   assert.equal((await page.goto(`${WEB}/las/937`)).status(), 403)
   assert.equal((await page.goto(`${WEB}/las/937/at-risk`)).status(), 200, 'the purpose form first')
   await page.goto(`${WEB}/operations`)
@@ -400,7 +418,7 @@ test('an idle session goes back to sign-in', async () => {
 })
 
 test('every page is valid HTML and no URL carries personal data', async () => {
-  assert.ok(checked.size >= 20, `axe ran on ${checked.size} pages`)
+  assert.ok(checked.size >= 22, `axe ran on ${checked.size} pages`)
   const validator = new HtmlValidate({
     extends: ['html-validate:recommended'],
     rules: {

@@ -64,6 +64,9 @@ impl Reader {
         self.inner.assign(&assignment)?;
         // Frames of one payload are never far apart; the age limit does not apply to a read.
         let mut assembler = Assembler::new(Duration::MAX);
+        // Records the client fetched for an earlier read may still come first, from anywhere
+        // in the partition: the read starts at the record asked for.
+        let mut started = false;
         loop {
             let record = match tokio::time::timeout(RECORD_TIMEOUT, self.inner.recv()).await {
                 Ok(received) => crate::consume::copy(&received?),
@@ -74,6 +77,10 @@ impl Reader {
                 }
             };
             let offset = record.offset;
+            if record.partition != at.partition || (!started && offset != at.offset) {
+                continue;
+            }
+            started = true;
             match assembler.push(record) {
                 Pushed::Complete(message) if message.offset == at.offset => {
                     return Ok(Some(message));

@@ -417,6 +417,20 @@ async fn a_payload_is_read_back_from_where_it_was_written_past_others_frames() {
     assert_eq!(x_back.offset, first.first.offset + 1);
     let y_back = read(first.first.offset + 2).await.unwrap().unwrap();
     assert_eq!(y_back.payload, y);
+    // Back again, and forward again: what the client fetched for the last read comes first
+    // and is passed over.
+    assert_eq!(
+        read(first.first.offset).await.unwrap().unwrap().payload,
+        big("aa", 10)
+    );
+    assert_eq!(
+        read(first.first.offset + 2).await.unwrap().unwrap().payload,
+        y
+    );
+    assert_eq!(
+        read(first.first.offset + 1).await.unwrap().unwrap().payload,
+        x
+    );
     // A tail frame begins no payload; past the end the broker holds nothing.
     assert!(read(first.first.offset + 3).await.unwrap().is_none());
     assert!(read(first.first.offset + 1000).await.unwrap().is_none());

@@ -21,6 +21,7 @@ pub enum Nav {
     SchoolFeeds,
     Rejected,
     Parked,
+    Replays,
     None,
 }
 
@@ -70,6 +71,11 @@ pub fn navigation(role: &Role) -> Vec<(Nav, &'static str, String)> {
                 "/operations/rejected".to_owned(),
             ),
             (Nav::Parked, "Parked feeds", "/operations/parked".to_owned()),
+            (
+                Nav::Replays,
+                "Replay a school",
+                "/operations/replays".to_owned(),
+            ),
         ],
     }
 }

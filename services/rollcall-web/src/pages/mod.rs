@@ -14,6 +14,7 @@ mod pupil_list;
 mod rejected;
 mod school;
 mod school_feeds;
+mod school_replay;
 mod sign_in;
 
 use axum::Router;
@@ -57,6 +58,11 @@ pub fn router(app: Shared) -> Router {
         .route("/operations/rejected", get(rejected::dead_letters))
         .route("/operations/parked", get(rejected::parked))
         .route("/operations/parked/replay", post(rejected::replay))
+        .route(
+            "/operations/replays",
+            get(school_replay::form).post(school_replay::ask),
+        )
+        .route("/operations/replays/{id}", get(school_replay::show))
         .fallback(|| async { WebError::NotFound })
         .with_state(app)
 }
