@@ -7,7 +7,8 @@
 //! oldest transaction still running (`pg_snapshot_xmin` of the current snapshot): every
 //! transaction below that has committed or rolled back, so no feed can later appear behind a
 //! position already passed. Resuming from a position misses nothing after it and repeats
-//! nothing before it.
+//! nothing before it. Transaction ids are the server's: a long transaction anywhere on the
+//! PostgreSQL server (another database's too) holds answers back until it ends.
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgListener;

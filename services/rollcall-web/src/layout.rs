@@ -1,6 +1,7 @@
 //! The GOV.UK page template around every page: skip link, header, service navigation (only the
 //! pages the signed-in user's role has), the sign-out form, main content and footer; and the
-//! pieces several pages share (the period and as-of lines, the download links, tables).
+//! pieces several pages share (the period and as-of lines, the download links, tables, a form's
+//! error summary).
 
 use maud::{DOCTYPE, Markup, html};
 
@@ -240,6 +241,25 @@ pub fn organisation(role: &Role) -> String {
 
 pub fn csrf_field(session: &Session) -> Markup {
     html! { input type="hidden" name="csrf" value=(session.csrf); }
+}
+
+/// The GOV.UK error summary at the top of a form with a problem: the problem, linking to the
+/// field `anchor` (its id); nothing when there is none.
+pub fn error_summary(error: Option<&str>, anchor: &str) -> Markup {
+    html! {
+        @if let Some(error) = error {
+            div class="govuk-error-summary" data-module="govuk-error-summary" {
+                div role="alert" {
+                    h2 class="govuk-error-summary__title" { "There is a problem" }
+                    div class="govuk-error-summary__body" {
+                        ul class="govuk-list govuk-error-summary__list" {
+                            li { a href=(format!("#{anchor}")) { (error) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The "as of" line: the query service reads live, so the figures are as at this page's load.

@@ -385,16 +385,7 @@ pub(super) fn purpose_page(session: &Session, return_to: &str, error: Option<&st
     let content = html! {
         div class="govuk-grid-row" {
             div class="govuk-grid-column-two-thirds" {
-                @if let Some(error) = error {
-                    div class="govuk-error-summary" data-module="govuk-error-summary" {
-                        div role="alert" {
-                            h2 class="govuk-error-summary__title" { "There is a problem" }
-                            div class="govuk-error-summary__body" {
-                                ul class="govuk-list govuk-error-summary__list" { li { a href="#purpose" { (error) } } }
-                            }
-                        }
-                    }
-                }
+                (layout::error_summary(error, "purpose"))
                 form method="post" action="/purpose" novalidate {
                     (layout::csrf_field(session))
                     input type="hidden" name="return_to" value=(return_to);

@@ -108,16 +108,7 @@ fn page(
     let content = html! {
         div class="govuk-grid-row" {
             div class="govuk-grid-column-two-thirds" {
-                @if let Some(error) = error {
-                    div class="govuk-error-summary" data-module="govuk-error-summary" {
-                        div role="alert" {
-                            h2 class="govuk-error-summary__title" { "There is a problem" }
-                            div class="govuk-error-summary__body" {
-                                ul class="govuk-list govuk-error-summary__list" { li { a href="#upn" { (error) } } }
-                            }
-                        }
-                    }
-                }
+                (layout::error_summary(error, "upn"))
                 h1 class="govuk-heading-l" { (TITLE) }
                 p class="govuk-body" { "Search every school you may see, independent schools included. Each search is recorded with your purpose." }
                 form method="post" action="/pupils/find" novalidate {

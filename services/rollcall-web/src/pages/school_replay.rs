@@ -28,16 +28,7 @@ fn page(signed: &SignedIn, error: Option<&str>) -> Markup {
     let content = html! {
         div class="govuk-grid-row" {
             div class="govuk-grid-column-two-thirds" {
-                @if let Some(error) = error {
-                    div class="govuk-error-summary" data-module="govuk-error-summary" {
-                        div role="alert" {
-                            h2 class="govuk-error-summary__title" { "There is a problem" }
-                            div class="govuk-error-summary__body" {
-                                ul class="govuk-list govuk-error-summary__list" { li { a href="#school" { (error) } } }
-                            }
-                        }
-                    }
-                }
+                (layout::error_summary(error, "school"))
                 h1 class="govuk-heading-l" { (TITLE) }
                 p class="govuk-body" {
                     "Once what rejected a school's records is fixed (the school added to the registry, a sender's clock put right), its feeds can be validated again as now, from where the broker still holds them (a week by default). A dry run shows what would change and changes nothing."

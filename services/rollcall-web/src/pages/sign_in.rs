@@ -61,18 +61,7 @@ fn form(app: &Shared, session: &Session, notice: Option<&str>, error: Option<&st
     let content = html! {
         div class="govuk-grid-row" {
             div class="govuk-grid-column-two-thirds" {
-                @if let Some(error) = error {
-                    div class="govuk-error-summary" data-module="govuk-error-summary" {
-                        div role="alert" {
-                            h2 class="govuk-error-summary__title" { "There is a problem" }
-                            div class="govuk-error-summary__body" {
-                                ul class="govuk-list govuk-error-summary__list" {
-                                    li { a href="#api-key" { (error) } }
-                                }
-                            }
-                        }
-                    }
-                }
+                (layout::error_summary(error, "api-key"))
                 @if let Some(notice) = notice {
                     div class="govuk-notification-banner" role="region" aria-labelledby="notice-title" data-module="govuk-notification-banner" {
                         div class="govuk-notification-banner__header" {
