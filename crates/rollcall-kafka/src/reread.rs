@@ -29,6 +29,8 @@ pub fn reader(config: &KafkaConfig) -> Result<Reader> {
         .set("group.id", "rollcall-reader")
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
+        // A read wants the records already there: no waiting for more to arrive.
+        .set("fetch.wait.max.ms", "10")
         .set(
             "fetch.message.max.bytes",
             config.max_message_bytes.max(1 << 20).to_string(),
