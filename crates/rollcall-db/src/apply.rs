@@ -82,6 +82,8 @@ async fn apply_in_one_transaction(pool: &Pool, feeds: &[ValidatedFeed]) -> Resul
     for feed in feeds {
         stats.push(apply_feed(&mut tx, pool, feed).await?);
     }
+    // One notification for the batch wakes the receipt watchers once it commits.
+    crate::receipts::notify(&mut tx).await?;
     tx.commit().await?;
     for (feed, stats) in feeds.iter().zip(&stats) {
         tracing::debug!(
@@ -95,8 +97,13 @@ async fn apply_in_one_transaction(pool: &Pool, feeds: &[ValidatedFeed]) -> Resul
     Ok(stats)
 }
 
-/// One feed's part of a transaction that holds its school's lock.
-async fn apply_feed(tx: &mut Tx, pool: &Pool, feed: &ValidatedFeed) -> Result<ApplyStats> {
+/// One feed's part of a transaction that holds its school's lock (the batch's, or a replay's
+/// preview, rolled back).
+pub(crate) async fn apply_feed(
+    tx: &mut Tx,
+    pool: &Pool,
+    feed: &ValidatedFeed,
+) -> Result<ApplyStats> {
     let (known_school, stored_school, stored_status): (bool, Option<i32>, Option<String>) =
         sqlx::query_as(
             "select exists (select 1 from schools where urn = $1),
@@ -145,16 +152,6 @@ async fn apply_feed(tx: &mut Tx, pool: &Pool, feed: &ValidatedFeed) -> Result<Ap
         crate::school_replay::applied(tx, replay, feed.feed_id).await?;
     }
     Ok(stats)
-}
-
-/// [`apply_validated_feeds`]'s work for one feed inside a transaction that already holds its
-/// school's lock (a replay's preview, rolled back).
-pub(crate) async fn apply_locked(
-    tx: &mut Tx,
-    pool: &Pool,
-    feed: &ValidatedFeed,
-) -> Result<ApplyStats> {
-    apply_feed(tx, pool, feed).await
 }
 
 pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
@@ -561,11 +558,10 @@ async fn finish_feed(tx: &mut Tx, feed: &ValidatedFeed, stats: ApplyStats) -> Re
     .bind(summary_json(&validation::summarise(findings)))
     .fetch_optional(&mut **tx)
     .await?;
-    if let Some(seq) = seq {
-        crate::receipts::notify(tx).await?;
-        if !findings.is_empty() {
-            crate::dead_letters::store_findings(tx, seq, findings).await?;
-        }
+    if let Some(seq) = seq
+        && !findings.is_empty()
+    {
+        crate::dead_letters::store_findings(tx, seq, findings).await?;
     }
     Ok(())
 }

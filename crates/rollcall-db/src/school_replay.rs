@@ -307,7 +307,7 @@ impl Preview {
         sqlx::query("savepoint replay_feed")
             .execute(&mut *self.tx)
             .await?;
-        match crate::apply::apply_locked(&mut self.tx, pool, feed).await {
+        match crate::apply::apply_feed(&mut self.tx, pool, feed).await {
             Ok(ApplyStats { marks_written, .. }) => {
                 change.marks_written = marks_written;
                 self.changes.marks_written += marks_written;

@@ -336,13 +336,8 @@ impl FeedService for Gateway {
             ),
         };
         let now = Utc::now();
-        let time = |t: Option<prost_types::Timestamp>, field: &str, default| match t {
-            None => Ok(default),
-            Some(t) => DateTime::from_timestamp(t.seconds, t.nanos.try_into().unwrap_or(u32::MAX))
-                .ok_or_else(|| ApiError::invalid(format!("{field}: not a valid time"))),
-        };
-        let since = time(request.since, "since", now - chrono::Duration::days(7))?;
-        let until = time(request.until, "until", now)?;
+        let since = time_or(request.since, "since", now - chrono::Duration::days(7))?;
+        let until = time_or(request.until, "until", now)?;
         let size = match request.page_size {
             0 => DEFAULT_FEED_PAGE,
             n => n.min(MAX_FEED_PAGE),
@@ -624,6 +619,19 @@ fn parse_page_token(token: &str) -> Result<rollcall_db::FeedCursor, Status> {
 
 pub(crate) fn parse_feed_id(id: &str) -> Result<Uuid, Status> {
     Uuid::parse_str(id).map_err(|_| ApiError::invalid("feed_id: not a feed id").into())
+}
+
+/// A request's time field, or `default` when it is absent; a time no clock can show is invalid.
+pub(crate) fn time_or(
+    t: Option<prost_types::Timestamp>,
+    field: &str,
+    default: DateTime<Utc>,
+) -> Result<DateTime<Utc>, Status> {
+    match t {
+        None => Ok(default),
+        Some(t) => DateTime::from_timestamp(t.seconds, t.nanos.try_into().unwrap_or(u32::MAX))
+            .ok_or_else(|| ApiError::invalid(format!("{field}: not a valid time")).into()),
+    }
 }
 
 pub(crate) fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {

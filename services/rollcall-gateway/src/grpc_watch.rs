@@ -7,7 +7,6 @@
 use std::pin::Pin;
 use std::time::Duration;
 
-use chrono::DateTime;
 use rollcall_db::{Access, Pool, Principal, ReceiptPosition};
 use rollcall_proto::feed::v1::{WatchReceiptsRequest, WatchedReceipt};
 use rollcall_server::ApiError;
@@ -76,11 +75,7 @@ pub(crate) fn watch(
         "" => None,
         token => Some(parse_position(token)?),
     };
-    let since = match request.since {
-        Some(t) => DateTime::from_timestamp(t.seconds, t.nanos.try_into().unwrap_or(u32::MAX))
-            .ok_or_else(|| Status::from(ApiError::invalid("since: not a valid time")))?,
-        None => chrono::Utc::now(),
-    };
+    let since = crate::grpc::time_or(request.since, "since", chrono::Utc::now())?;
     let access = Access::of(caller);
     let pool = pool.clone();
     let mut answers = answers.clone();
